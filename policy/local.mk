@@ -1,0 +1,1 @@
+# policy: fragment (owned by the area's author)

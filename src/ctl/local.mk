@@ -1,0 +1,1 @@
+# src/ctl: fragment (owned by the area's author)

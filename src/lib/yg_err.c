@@ -1,0 +1,37 @@
+/* yg_err.c: see yg_err.h */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "yg_err.h"
+
+int yg_err_set(yg_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int yg_err_prefix(yg_err *err, const char *fmt, ...)
+{
+	char head[YG_ERR_MSG_MAX];
+	char old[YG_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!err)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	return err->code;
+}

@@ -1,0 +1,1 @@
+# tests/guest: fragment (owned by the area's author)

@@ -1,0 +1,1 @@
+# tests/integration: fragment (owned by the area's author)
