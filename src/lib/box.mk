@@ -1,0 +1,1 @@
+# src/lib box layer: libvirt connection, box state/revert/resume, guest agent.

@@ -1,0 +1,1 @@
+# src/lib core: protocol codec, logging, safe files, key files, capabilities.

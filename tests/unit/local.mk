@@ -1,1 +1,0 @@
-# tests/unit: fragment (owned by the area's author)
