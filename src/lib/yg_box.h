@@ -1,0 +1,62 @@
+/* yg_box.h: the libvirt box layer.
+ *
+ * A box is one libvirt domain plus the name of its clean snapshot. libvirt is
+ * the source of truth for cleanliness: a box is clean exactly when it is
+ * PAUSED with reason VIR_DOMAIN_PAUSED_FROM_SNAPSHOT and the domain's current
+ * snapshot is the box's snapshot. Nothing that belongs to the QEMU process
+ * (console streams, agent state) is cached across a revert: libvirt >= 9
+ * starts a new QEMU process on revert.
+ */
+#ifndef YG_BOX_H
+#define YG_BOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libvirt/libvirt.h>
+
+#include "yg_err.h"
+
+typedef struct yg_box yg_box;
+
+/* Open a libvirt connection. uri NULL = qemu:///system. Errors name the URI
+ * and the fix (libvirtd not running, permission denied, ...). Also silences
+ * libvirt's default printing of errors to stderr. */
+int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err);
+
+/* Look up domain and its snapshot. hint (may be NULL) is appended to "not
+ * defined"/"no snapshot" errors, e.g. "run: yolo-gatectl provision alice". */
+int yg_box_open(virConnectPtr conn, const char *domain, const char *snapshot,
+		const char *hint, yg_box **out, yg_err *err);
+void yg_box_free(yg_box *box);			/* NULL ok; does not close conn */
+const char *yg_box_name(const yg_box *box);
+const char *yg_box_snapshot_name(const yg_box *box);
+virDomainPtr yg_box_domain(const yg_box *box);
+
+/* virDomainGetState: state is a virDomainState, reason its reason enum. */
+int yg_box_state(yg_box *box, int *state, int *reason, yg_err *err);
+
+/* The proof of cleanliness: PAUSED + VIR_DOMAIN_PAUSED_FROM_SNAPSHOT + current
+ * snapshot == the box's snapshot. Sets *clean; when not clean, why (if not
+ * NULL) says why, e.g. "running", "paused (user)", "current snapshot is 'x'",
+ * "shut off". Returns an error only when libvirt fails. */
+int yg_box_check_clean(yg_box *box, bool *clean, char *why, size_t whylen,
+		       yg_err *err);
+
+/* Revert to the box's snapshot, leaving the domain PAUSED (REVERT_PAUSED). */
+int yg_box_revert(yg_box *box, yg_err *err);
+int yg_box_resume(yg_box *box, yg_err *err);
+int yg_box_destroy(yg_box *box, yg_err *err);
+
+/* Open the console with VIR_DOMAIN_CONSOLE_FORCE on a stream created with
+ * VIR_STREAM_NONBLOCK. dev NULL or "" = first console. The caller owns *out
+ * (virStreamFinish/Abort + virStreamFree). */
+int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
+			yg_err *err);
+
+/* Fill err from libvirt's last error: "<what>: <libvirt message>". Returns
+ * a negative errno guessed from the libvirt error code. For yg_agent.c. */
+int yg_box_virt_err(yg_err *err, const char *what_fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif
