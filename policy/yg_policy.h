@@ -1,0 +1,150 @@
+/* yg_policy.h: the yolo-gate policy engine (libygpolicy.la).
+ *
+ * Loads <confdir>/gate.conf, then <confdir>/policy.d/*.conf in lexical
+ * order, checks ownership/modes (StrictModes-like), parses every line and
+ * reports EVERY problem as a yg_diag ("file:line: message").  The loaded
+ * policy then answers: what are the daemon-wide settings ([gate]), what is
+ * the effective policy of user U (defaults < group < user, with the origin
+ * of each value), and may U enter box D ([box:D] users=/groups=).
+ *
+ * All functions return 0 or a negative errno.  The engine never resolves
+ * names through NSS except in yg_policy_user_lookup(), so it is testable
+ * (and fuzzable) without a passwd database.
+ */
+#ifndef YG_POLICY_H
+#define YG_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* ---- diagnostics --------------------------------------------------- */
+
+typedef struct yg_diag {
+	char *file;     /* path of the file, or NULL when not about a file */
+	unsigned line;  /* 1-based; 0 = about the whole file */
+	char *msg;      /* one sentence: what is wrong, what would be valid */
+} yg_diag;
+
+typedef struct yg_diags {
+	yg_diag *v;
+	size_t n, cap;
+} yg_diags;
+
+/* Append one diagnostic (file may be NULL, line may be 0).  Returns 0 or
+ * -ENOMEM. */
+int yg_diags_addf(yg_diags *d, const char *file, unsigned line,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Print each as "file:line: msg\n" ("file: msg" when line is 0, "msg"
+ * without a file). */
+void yg_diags_print(const yg_diags *d, FILE *f);
+/* Free the contents; d itself may be reused (it is left empty). */
+void yg_diags_free(yg_diags *d);
+
+/* ---- loading ------------------------------------------------------- */
+
+typedef struct yg_policy yg_policy;
+
+/* Default configuration directory: SYSCONFDIR "/yolo-gate". */
+#define YG_POLICY_DEFAULT_CONFDIR SYSCONFDIR "/yolo-gate"
+
+/* Load confdir (NULL = YG_POLICY_DEFAULT_CONFDIR).  On success *out is a
+ * new policy and 0 is returned.  If the configuration has any error, every
+ * error is appended to diags, *out is NULL and -EINVAL is returned (-ENOMEM
+ * on allocation failure).  A missing gate.conf or policy.d is not an error;
+ * a missing confdir is an error only when it was given explicitly. */
+int yg_policy_load(const char *confdir, yg_policy **out, yg_diags *diags);
+void yg_policy_free(yg_policy *pol);
+
+const char *yg_policy_confdir(const yg_policy *pol);
+/* Files actually read, in the order they were read. */
+size_t yg_policy_nfiles(const yg_policy *pol);
+const char *yg_policy_file(const yg_policy *pol, size_t i);
+
+/* ---- [gate] -------------------------------------------------------- */
+
+enum yg_log_level {
+	YG_LOG_ERROR = 0,
+	YG_LOG_WARNING,
+	YG_LOG_INFO,
+	YG_LOG_DEBUG,
+};
+
+struct yg_gate_conf {
+	const char *uri;          /* default qemu:///system */
+	const char *socket;       /* default RUNSTATEDIR/yolo-gate/gated.sock */
+	const char *run_dir;      /* default RUNSTATEDIR/yolo-gate */
+	const char *service_user; /* default YG_DEFAULT_SERVICE_USER */
+	int log_level;            /* enum yg_log_level, default YG_LOG_INFO */
+};
+
+const struct yg_gate_conf *yg_policy_gate(const yg_policy *pol);
+
+/* ---- per-user policy ----------------------------------------------- */
+
+enum yg_revert { YG_REVERT_LOGOUT = 0, YG_REVERT_LOGIN };
+enum yg_concurrent { YG_CONCURRENT_REFUSE = 0, YG_CONCURRENT_TAKEOVER };
+
+struct yg_setting {
+	const char *key;  /* static string, e.g. "domain" */
+	char *value;      /* expanded value as it applies to this user */
+	char *origin;     /* "file:line" or "built-in default" */
+};
+
+typedef struct yg_user_policy {
+	bool gated;       /* some [user:]/[group:]/[box:] section applies */
+	bool enabled;     /* enabled = yes|no (meaningful when gated) */
+	char *user;       /* user name, exact case */
+	char *group;      /* primary group name (NULL when none given) */
+	uid_t uid;
+	char *domain, *snapshot, *keys, *inject_path, *console;
+	int escape;       /* byte value, -1 = none */
+	enum yg_revert revert;
+	bool warm;
+	unsigned long agent_timeout_ms, idle_timeout_ms, max_session_ms;
+	enum yg_concurrent concurrent;
+	/* Every per-user key in a fixed order, expanded, with its origin. */
+	struct yg_setting *settings;
+	size_t nsettings;
+} yg_user_policy;
+
+/* Effective policy for user (exact case) with uid and ALL their group
+ * names, primary group first (the caller resolves them).  Returns 0 and
+ * fills *out (out->gated tells whether any policy applies; when it is
+ * false the other fields hold the defaults), or -EINVAL with diags (e.g.
+ * two groups of the user set one key to different values, a value that
+ * expands to an invalid domain name), or -ENOMEM.  Clear out with
+ * yg_user_policy_clear() in every case. */
+int yg_policy_for_user(const yg_policy *pol, const char *user, uid_t uid,
+		       const char *const *groups, size_t ngroups,
+		       yg_user_policy *out, yg_diags *diags);
+
+/* Same, resolving uid and groups through NSS (getpwnam_r, getgrouplist).
+ * An unknown user is -ENOENT with a diag. */
+int yg_policy_user_lookup(const yg_policy *pol, const char *user,
+			  yg_user_policy *out, yg_diags *diags);
+
+void yg_user_policy_clear(yg_user_policy *up);
+
+/* May the user of up (whose groups are given, as for yg_policy_for_user)
+ * enter box domain?  True when the user is gated and enabled and domain is
+ * their own box, or a [box:DOMAIN] section lists the user or one of their
+ * groups.  enabled = no denies everything. */
+bool yg_policy_may_enter(const yg_policy *pol, const yg_user_policy *up,
+			 const char *domain, const char *const *groups,
+			 size_t ngroups);
+
+/* ---- value parsers (also used for PAM module options) -------------- */
+
+/* "90", "30s", "15m", "8h" -> milliseconds.  -EINVAL on garbage,
+ * -ERANGE on overflow. */
+int yg_parse_duration(const char *s, unsigned long *ms);
+/* "^]" style (caret notation) or "none" (-1) -> *byte.  -EINVAL if bad. */
+int yg_parse_escape(const char *s, int *byte);
+/* libvirt domain name rule: [A-Za-z0-9_.+-]{1,64}, not starting '.'/'-'. */
+bool yg_valid_domain_name(const char *s);
+/* POSIX-ish user/group name: [a-zA-Z_][a-zA-Z0-9_-]*[$]?, 1..32 chars. */
+bool yg_valid_posix_name(const char *s);
+
+#endif
