@@ -1,1 +1,5 @@
-# docs fragment
+# docs: man pages are listed by the fragment of the component they document;
+# this test lints all of them.
+UNIT_TESTS += docs/manlint.sh
+dist_check_SCRIPTS += docs/manlint.sh
+EXTRA_DIST += docs/HACKING.md

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs yolo-gate's build and test dependencies on Debian 12 (as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+	# build
+	build-essential autoconf automake libtool pkg-config
+	libvirt-dev libpam0g-dev libcap-ng-dev libiniparser-dev libcmocka-dev
+	# run time: libvirt + QEMU (TCG), sshd for the end-to-end tier
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
+	qemu-system-x86 qemu-utils openssh-server openssh-client
+	# tests and linting
+	mandoc pamtester cppcheck expect libcap-ng-utils cpio xz-utils zstd
+)
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${pkgs[@]}"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Prints one closing line for every test the automake harness ran in BUILDDIR:
+#   tests: N passed, N failed, N skipped
+# and fails when CI=true and any test was skipped, failed or errored.
+set -euo pipefail
+builddir=${1:-.}
+pass=0 fail=0 skip=0
+while IFS= read -r line; do
+	case "$line" in
+	":test-result: PASS"*|":test-result: XFAIL"*) pass=$((pass + 1)) ;;
+	":test-result: SKIP"*) skip=$((skip + 1)) ;;
+	":test-result: "*) fail=$((fail + 1)) ;;
+	esac
+done < <(find "$builddir" -name '*.trs' -not -path '*/_build/*' -exec cat {} +)
+echo "tests: $pass passed, $fail failed, $skip skipped"
+if [ "$fail" -ne 0 ]; then
+	find "$builddir" -name '*.trs' -exec grep -l -E ':test-result: (FAIL|ERROR|XPASS)' {} + |
+		sed 's/\.trs$/.log/' | while read -r log; do echo "--- $log"; tail -n 40 "$log"; done
+	exit 1
+fi
+if [ "${CI:-}" = true ] && [ "$skip" -ne 0 ]; then
+	echo "CI=true: a skipped test counts as a failure" >&2
+	exit 1
+fi
+[ "$pass" -gt 0 ]
