@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "yg_log.h"
+
 /* ---- diagnostics --------------------------------------------------- */
 
 typedef struct yg_diag {
@@ -64,12 +66,8 @@ const char *yg_policy_file(const yg_policy *pol, size_t i);
 
 /* ---- [gate] -------------------------------------------------------- */
 
-enum yg_log_level {
-	YG_LOG_ERROR = 0,
-	YG_LOG_WARNING,
-	YG_LOG_INFO,
-	YG_LOG_DEBUG,
-};
+/* log levels: enum yg_log_level from src/lib/yg_log.h (one definition for the
+ * whole project; lead's edit, keep it). */
 
 struct yg_gate_conf {
 	const char *uri;          /* default qemu:///system */
