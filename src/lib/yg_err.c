@@ -32,6 +32,8 @@ int yg_err_prefix(yg_err *err, const char *fmt, ...)
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	/* A message too long for the buffer is cut, never overflowed. */
+	if (snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old) < 0)
+		err->msg[0] = '\0';
 	return err->code;
 }

@@ -136,12 +136,14 @@ void yg_frame_in_init(yg_frame_in *in);
 /* Append bytes (for tests and fuzzing). Returns -ENOBUFS when they do not fit. */
 int yg_frame_in_feed(yg_frame_in *in, const void *data, size_t len);
 
-/* One read(2) from fd into in. Returns bytes read (> 0), 0 at EOF, -EAGAIN, or
- * a negative errno. Never reads past the current frame's end... it may read
- * ahead into following frames; yg_frame_next hands them out in order. */
+/* One read(2) from fd into in. Returns bytes read (> 0), 0 at EOF, -EAGAIN,
+ * -EPROTO when the pending frame's length field is already known to be bad
+ * (nothing more is read), -ENOBUFS when a whole frame waits (call
+ * yg_frame_next first), or a negative errno. It may read ahead into following
+ * frames; yg_frame_next hands them out in order. */
 ssize_t yg_frame_in_fill(yg_frame_in *in, int fd);
 
-/* Next complete frame: returns 1 and sets *type/*payload/*len; 0 when more
+/* Next complete frame: returns 1 and sets type, payload and len; 0 when more
  * bytes are needed; -EPROTO when the length field is 0 or > YG_FRAME_MAX (the
  * caller must close the connection). */
 int yg_frame_next(yg_frame_in *in, uint8_t *type, const uint8_t **payload, size_t *len);
