@@ -1,1 +1,13 @@
 # src/lib core: protocol codec, logging, safe files, key files, capabilities.
+src_lib_libyg_la_SOURCES += \
+	src/lib/yg_proto.c src/lib/yg_proto.h
+
+# Unit tests (cmocka), one program per area.
+YG_CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+YG_CORE_TEST_LDADD = src/lib/libyg.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/prototest
+UNIT_TESTS += tests/unit/prototest
+tests_unit_prototest_SOURCES = tests/unit/prototest.c
+tests_unit_prototest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
+tests_unit_prototest_LDADD = $(YG_CORE_TEST_LDADD)

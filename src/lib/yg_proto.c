@@ -1,0 +1,426 @@
+/* yg_proto.c: frame codec and message encode/decode, see yg_proto.h.
+ *
+ * Every message is described by a field table (kind, bound, offset into
+ * yg_msg), so one encoder and one decoder serve all types: adding a message is
+ * adding a table row, and the bounds are checked in exactly one place.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "yg_proto.h"
+
+enum field_kind { F_END = 0, F_U8, F_U16, F_U32, F_STR, F_REST };
+
+struct field {
+	uint8_t kind;
+	uint32_t max;	/* F_U8: largest value; F_STR: bytes; F_REST: bytes */
+	size_t off;	/* offsetof(yg_msg, ...) */
+};
+
+#define FU8(m, lim)	{ F_U8, (lim), offsetof(yg_msg, u.m) }
+#define FU16(m)		{ F_U16, 0, offsetof(yg_msg, u.m) }
+#define FU32(m)		{ F_U32, 0, offsetof(yg_msg, u.m) }
+#define FSTR(m, lim)	{ F_STR, (lim), offsetof(yg_msg, u.m) }
+#define FREST(m, lim)	{ F_REST, (lim), offsetof(yg_msg, u.m) }
+#define FEND		{ F_END, 0, 0 }
+
+struct msg_desc {
+	const char *name;
+	struct field fields[6];
+};
+
+static const struct msg_desc descs[YG_MSG_MAX_TYPE + 1] = {
+	[YG_MSG_HELLO] = { "HELLO", {
+		FU32(hello.version), FSTR(hello.peer, YG_NAME_MAX), FEND } },
+	[YG_MSG_OPEN] = { "OPEN", {
+		FU8(open.mode, YG_OPEN_PLAIN), FSTR(open.term, YG_NAME_MAX),
+		FU16(open.rows), FU16(open.cols), FSTR(open.box, YG_NAME_MAX),
+		FSTR(open.session, YG_SESSION_MAX) } },
+	[YG_MSG_PROGRESS] = { "PROGRESS", {
+		FSTR(progress.text, YG_TEXT_MAX), FEND } },
+	[YG_MSG_READY] = { "READY", {
+		FSTR(ready.session, YG_SESSION_MAX), FSTR(ready.box, YG_NAME_MAX),
+		FU16(ready.escape), FEND } },
+	[YG_MSG_DATA] = { "DATA", { FREST(data, YG_DATA_MAX), FEND } },
+	[YG_MSG_WINCH] = { "WINCH", {
+		FU16(winch.rows), FU16(winch.cols), FEND } },
+	[YG_MSG_EXIT] = { "EXIT", {
+		FU32(exit.status), FSTR(exit.reason, YG_TEXT_MAX), FEND } },
+	[YG_MSG_ERROR] = { "ERROR", {
+		FU32(error.code), FSTR(error.text, YG_TEXT_MAX), FEND } },
+	[YG_MSG_PREPARE] = { "PREPARE", {
+		FSTR(prepare.user, YG_NAME_MAX), FSTR(prepare.from, YG_NAME_MAX), FEND } },
+	[YG_MSG_SESSION] = { "SESSION", {
+		FSTR(session.session, YG_SESSION_MAX), FEND } },
+	[YG_MSG_RELEASE] = { "RELEASE", {
+		FSTR(release.session, YG_SESSION_MAX), FEND } },
+	[YG_MSG_ACCOUNT] = { "ACCOUNT", {
+		FSTR(account.user, YG_NAME_MAX), FEND } },
+	[YG_MSG_POLICY] = { "POLICY", {
+		FU8(policy.gated, 1), FU8(policy.enabled, 1),
+		FSTR(policy.text, YG_TEXT_MAX), FEND } },
+};
+
+static const struct msg_desc *desc_of(uint8_t type)
+{
+	if (type == 0 || type > YG_MSG_MAX_TYPE || !descs[type].name)
+		return NULL;
+	return &descs[type];
+}
+
+const char *yg_msg_type_name(uint8_t type)
+{
+	const struct msg_desc *d = desc_of(type);
+
+	return d ? d->name : "unknown";
+}
+
+static void put_be(uint8_t *p, uint32_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint32_t get_be(const uint8_t *p, unsigned n)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* ---- encoder ---- */
+
+int yg_msg_encode(const yg_msg *m, yg_frame_out *out)
+{
+	const struct msg_desc *d = desc_of(m->type);
+	const uint8_t *base = (const uint8_t *)m;
+	size_t pos = 5;
+
+	if (!d)
+		return -EINVAL;
+	out->buf[4] = m->type;
+	for (const struct field *f = d->fields; f < d->fields + 6 && f->kind != F_END; f++) {
+		const void *src = base + f->off;
+		size_t n;
+
+		switch (f->kind) {
+		case F_U8:
+			if (*(const uint8_t *)src > f->max)
+				return -EINVAL;
+			out->buf[pos++] = *(const uint8_t *)src;
+			break;
+		case F_U16:
+			put_be(out->buf + pos, *(const uint16_t *)src, 2);
+			pos += 2;
+			break;
+		case F_U32:
+			put_be(out->buf + pos, *(const uint32_t *)src, 4);
+			pos += 4;
+			break;
+		case F_STR:
+			/* the array is max + 1 long: no NUL inside it = too long */
+			n = strnlen(src, (size_t)f->max + 1);
+			if (n > f->max)
+				return -EINVAL;
+			put_be(out->buf + pos, (uint32_t)n, 2);
+			memcpy(out->buf + pos + 2, src, n);
+			pos += 2 + n;
+			break;
+		case F_REST: {
+			const uint8_t *bytes = m->u.data.bytes;
+
+			n = m->u.data.len;
+			if (n > f->max || pos + n > sizeof(out->buf))
+				return -EMSGSIZE;
+			if (n && !bytes)
+				return -EINVAL;
+			if (n)
+				memcpy(out->buf + pos, bytes, n);
+			pos += n;
+			break;
+		}
+		default:
+			return -EINVAL;
+		}
+	}
+	if (pos - 4 > YG_FRAME_MAX)
+		return -EMSGSIZE;
+	put_be(out->buf, (uint32_t)(pos - 4), 4);
+	out->len = pos;
+	return 0;
+}
+
+/* ---- decoder ---- */
+
+int yg_msg_decode(uint8_t type, const uint8_t *payload, size_t len, yg_msg *m)
+{
+	const struct msg_desc *d = desc_of(type);
+	uint8_t *base = (uint8_t *)m;
+	size_t pos = 0;
+
+	if (!d || len > YG_FRAME_MAX - 1 || (len && !payload))
+		return -EPROTO;
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	for (const struct field *f = d->fields; f < d->fields + 6 && f->kind != F_END; f++) {
+		void *dst = base + f->off;
+		size_t n;
+
+		switch (f->kind) {
+		case F_U8:
+			if (len - pos < 1 || payload[pos] > f->max)
+				return -EPROTO;
+			*(uint8_t *)dst = payload[pos++];
+			break;
+		case F_U16:
+			if (len - pos < 2)
+				return -EPROTO;
+			*(uint16_t *)dst = (uint16_t)get_be(payload + pos, 2);
+			pos += 2;
+			break;
+		case F_U32:
+			if (len - pos < 4)
+				return -EPROTO;
+			*(uint32_t *)dst = get_be(payload + pos, 4);
+			pos += 4;
+			break;
+		case F_STR:
+			if (len - pos < 2)
+				return -EPROTO;
+			n = get_be(payload + pos, 2);
+			pos += 2;
+			if (n > f->max || len - pos < n || memchr(payload + pos, 0, n))
+				return -EPROTO;
+			memcpy(dst, payload + pos, n);
+			((char *)dst)[n] = '\0';
+			pos += n;
+			break;
+		case F_REST:
+			n = len - pos;
+			if (n > f->max)
+				return -EPROTO;
+			m->u.data.bytes = payload + pos;
+			m->u.data.len = n;
+			pos = len;
+			break;
+		default:
+			return -EPROTO;
+		}
+	}
+	return pos == len ? 0 : -EPROTO;
+}
+
+/* ---- incremental reader ---- */
+
+void yg_frame_in_init(yg_frame_in *in)
+{
+	in->have = 0;
+	in->done = 0;
+}
+
+/* Drop the frame handed out last; its payload pointer dies here. */
+static void consume(yg_frame_in *in)
+{
+	if (!in->done)
+		return;
+	memmove(in->buf, in->buf + in->done, in->have - in->done);
+	in->have -= in->done;
+	in->done = 0;
+}
+
+/* -EPROTO as soon as the 4 length bytes of the pending frame are in. */
+static int check_head(const yg_frame_in *in)
+{
+	uint32_t flen;
+
+	if (in->have - in->done < 4)
+		return 0;
+	flen = get_be(in->buf + in->done, 4);
+	return (flen == 0 || flen > YG_FRAME_MAX) ? -EPROTO : 0;
+}
+
+int yg_frame_in_feed(yg_frame_in *in, const void *data, size_t len)
+{
+	consume(in);
+	if (len > sizeof(in->buf) - in->have)
+		return -ENOBUFS;
+	if (len)
+		memcpy(in->buf + in->have, data, len);
+	in->have += len;
+	return 0;
+}
+
+ssize_t yg_frame_in_fill(yg_frame_in *in, int fd)
+{
+	ssize_t n;
+	int r;
+
+	consume(in);
+	r = check_head(in);
+	if (r < 0)
+		return r;
+	if (in->have == sizeof(in->buf))
+		return -ENOBUFS;	/* a whole frame waits: call yg_frame_next */
+	do
+		n = read(fd, in->buf + in->have, sizeof(in->buf) - in->have);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	in->have += (size_t)n;
+	return n;
+}
+
+int yg_frame_next(yg_frame_in *in, uint8_t *type, const uint8_t **payload, size_t *len)
+{
+	uint32_t flen;
+	int r;
+
+	consume(in);
+	r = check_head(in);
+	if (r < 0)
+		return r;
+	if (in->have < 4)
+		return 0;
+	flen = get_be(in->buf, 4);
+	if (in->have < 4 + (size_t)flen)
+		return 0;
+	*type = in->buf[4];
+	*payload = in->buf + 5;
+	*len = flen - 1;
+	in->done = 4 + (size_t)flen;
+	return 1;
+}
+
+/* ---- blocking helpers with a deadline ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until deadline (-1 = none). 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r, t;
+
+	for (;;) {
+		t = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			t = left > 1000000 ? 1000000 : (int)left;
+		}
+		r = poll(&p, 1, t);
+		if (r > 0)
+			return 0;	/* ready, or HUP/ERR: the read/write says which */
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int yg_msg_recv(int fd, yg_frame_in *in, yg_msg *m, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	const uint8_t *payload;
+	size_t len;
+	uint8_t type;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		r = yg_frame_next(in, &type, &payload, &len);
+		if (r < 0)
+			return r;
+		if (r == 1)
+			return yg_msg_decode(type, payload, len, m) < 0 ? -EPROTO : 0;
+		r = wait_fd(fd, POLLIN, deadline);
+		if (r < 0)
+			return r;
+		n = yg_frame_in_fill(in, fd);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0 && n != -EAGAIN)
+			return (int)n;
+	}
+}
+
+/* write(2) for non-sockets (pipes in tests) without dying of SIGPIPE: block
+ * it, and swallow the one our write raised, if it was not already pending. */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
+{
+	sigset_t pipe_set, old, pending;
+	int was_pending, saved;
+	ssize_t n;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	n = write(fd, buf, len);
+	saved = errno;
+	if (n < 0 && saved == EPIPE && !was_pending) {
+		struct timespec zero = { 0, 0 };
+
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return n;
+}
+
+int yg_msg_send(int fd, const yg_msg *m, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	yg_frame_out out;
+	bool is_sock = true;
+	size_t off = 0;
+	int r;
+
+	r = yg_msg_encode(m, &out);
+	if (r < 0)
+		return r;
+	while (off < out.len) {
+		ssize_t n;
+
+		if (is_sock) {
+			n = send(fd, out.buf + off, out.len - off, MSG_NOSIGNAL);
+			if (n < 0 && errno == ENOTSOCK) {
+				is_sock = false;
+				continue;
+			}
+		} else {
+			n = write_nosigpipe(fd, out.buf + off, out.len - off);
+		}
+		if (n >= 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		r = wait_fd(fd, POLLOUT, deadline);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
