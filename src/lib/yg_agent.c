@@ -1,0 +1,566 @@
+/* yg_agent.c: guest agent commands, see yg_agent.h.
+ *
+ * Every reply is untrusted: its size is bounded, it must be one well-formed
+ * JSON object, and only the members we need are read from it. Secret data
+ * (the bytes given to yg_agent_write_file) lives only in buffers that are
+ * zeroed before they are freed and never reaches an error message. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
+
+#include "yg_agent.h"
+
+#define YG_AGENT_REPLY_MAX (1024u * 1024)
+#define YG_AGENT_CHUNK (48u * 1024)		/* guest-file-write/read chunk */
+#define YG_AGENT_OP_TIMEOUT_S 10		/* one file/exec command */
+#define YG_AGENT_EXEC_TIMEOUT_MS 10000ul	/* helper execs (mkdir, rm, ...) */
+#define YG_AGENT_READ_MAX (64u * 1024 * 1024)	/* yg_agent_read_file */
+#define YG_AGENT_WIPE_MAX (16u * 1024 * 1024)	/* zero at most this much */
+#define YG_AGENT_FIX "is qemu-guest-agent running in the guest?"
+
+static void yg_wipe(void *p, size_t n)
+{
+	if (!p)
+		return;
+#ifdef HAVE_EXPLICIT_BZERO
+	explicit_bzero(p, n);
+#else
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+#endif
+}
+
+static unsigned long long yg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+static void yg_sleep_ms(unsigned long ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- a bounded string builder for commands ---- */
+
+typedef struct yg_sb {
+	char *buf;
+	size_t len, cap;
+	int rc;				/* first error, sticky */
+} yg_sb;
+
+static void yg_sb_reserve(yg_sb *sb, size_t more)
+{
+	size_t cap;
+	char *n;
+
+	if (sb->rc || sb->len + more < sb->cap)
+		return;
+	cap = (sb->len + more + 1) * 2;
+	n = malloc(cap);
+	if (!n) {
+		sb->rc = -ENOMEM;
+		return;
+	}
+	if (sb->buf) {
+		memcpy(n, sb->buf, sb->len + 1);
+		yg_wipe(sb->buf, sb->cap);
+		free(sb->buf);
+	}
+	sb->buf = n;
+	sb->cap = cap;
+}
+
+static void yg_sb_add(yg_sb *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void yg_sb_add(yg_sb *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	yg_sb_reserve(sb, (size_t)n + 1);
+	if (sb->rc)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+	va_end(ap);
+	sb->len += (size_t)n;
+}
+
+static void yg_sb_quote(yg_sb *sb, const char *s)
+{
+	size_t need = strlen(s) * 6 + 3;
+
+	yg_sb_reserve(sb, need);
+	if (sb->rc)
+		return;
+	if (yg_json_quote(sb->buf + sb->len, sb->cap - sb->len, s) < 0)
+		sb->rc = -ERANGE;
+	else
+		sb->len += strlen(sb->buf + sb->len);
+}
+
+static void yg_sb_free(yg_sb *sb)
+{
+	yg_wipe(sb->buf, sb->cap);
+	free(sb->buf);
+	sb->buf = NULL;
+	sb->len = sb->cap = 0;
+}
+
+/* ---- commands ---- */
+
+static void yg_cmd_name(const char *json, char *name, size_t len)
+{
+	if (yg_json_get_string(json, "execute", name, len, NULL) < 0)
+		snprintf(name, len, "%s", "?");
+}
+
+int yg_agent_cmd(yg_box *box, const char *json, int timeout_s, char **reply,
+		 yg_err *err)
+{
+	char name[64];
+	size_t len;
+	char *r;
+
+	*reply = NULL;
+	yg_cmd_name(json, name, sizeof(name));
+	r = virDomainQemuAgentCommand(yg_box_domain(box), json, timeout_s, 0);
+	if (!r) {
+		virErrorPtr e = virGetLastError();
+
+		if (e && e->code == VIR_ERR_AGENT_UNRESPONSIVE)
+			return yg_box_virt_err(err, "guest agent of box %s did not run %s (%s)",
+					       yg_box_name(box), name, YG_AGENT_FIX);
+		return yg_box_virt_err(err, "guest agent command %s failed in box %s",
+				       name, yg_box_name(box));
+	}
+	len = strnlen(r, YG_AGENT_REPLY_MAX + 1);
+	if (len > YG_AGENT_REPLY_MAX || yg_json_validate(r, len) < 0 || r[0] != '{') {
+		yg_wipe(r, len);
+		free(r);
+		return yg_err_set(err, -EPROTO,
+				  "guest agent of box %s sent a malformed reply to %s "
+				  "(check the guest's qemu-guest-agent)", yg_box_name(box), name);
+	}
+	if (yg_json_has(r, "error")) {
+		char desc[160];
+
+		if (yg_json_get_string(r, "error.desc", desc, sizeof(desc), NULL) < 0)
+			snprintf(desc, sizeof(desc), "%s", "unknown error");
+		yg_err_set(err, -EIO, "guest agent command %s failed in box %s: %s",
+			   name, yg_box_name(box), desc);
+		free(r);
+		return -EIO;
+	}
+	*reply = r;
+	return 0;
+}
+
+/* Run a command built in sb and read one integer member of the reply. */
+static int yg_agent_cmd_int(yg_box *box, yg_sb *sb, const char *path,
+			    long long *out, yg_err *err)
+{
+	char *reply = NULL;
+	int rc;
+
+	if (sb->rc)
+		return yg_err_set(err, sb->rc, "out of memory building a guest agent command for box %s",
+				  yg_box_name(box));
+	rc = yg_agent_cmd(box, sb->buf, YG_AGENT_OP_TIMEOUT_S, &reply, err);
+	if (rc < 0)
+		return rc;
+	if (path && (rc = yg_json_get_int(reply, path, out)) < 0)
+		rc = yg_err_set(err, -EPROTO,
+				"guest agent of box %s sent no valid '%s' in its reply",
+				yg_box_name(box), path);
+	free(reply);
+	return rc;
+}
+
+static void yg_timeout_text(unsigned long ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%lu s", ms / 1000);
+	else
+		snprintf(buf, len, "%.1f s", (double)ms / 1000.0);
+}
+
+int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err)
+{
+	static const char ping[] = "{\"execute\":\"guest-ping\"}";
+	unsigned long long deadline = yg_now_ms() + timeout_ms;
+	char last[256] = "no attempt";
+	virErrorPtr e;
+	char tmo[32];
+	char *r;
+
+	for (;;) {
+		r = virDomainQemuAgentCommand(yg_box_domain(box), ping, 1, 0);
+		if (r) {
+			free(r);
+			return 0;
+		}
+		e = virGetLastError();
+		snprintf(last, sizeof(last), "%s", e && e->message ? e->message : "unknown error");
+		if (yg_now_ms() >= deadline)
+			break;
+		yg_sleep_ms(25);
+	}
+	yg_timeout_text(timeout_ms, tmo, sizeof(tmo));
+	return yg_err_set(err, -ETIMEDOUT,
+			  "guest agent of box %s did not answer within %s (%s; last error: %s)",
+			  yg_box_name(box), tmo, YG_AGENT_FIX, last);
+}
+
+int yg_agent_exec(yg_box *box, const char *const argv[],
+		  unsigned long timeout_ms, int *exitcode, yg_err *err)
+{
+	unsigned long long deadline = yg_now_ms() + timeout_ms;
+	unsigned long nap = 2;
+	yg_sb sb = { 0 };
+	long long pid, code = 0, sig = 0;
+	char *reply = NULL;
+	bool exited = false;
+	char tmo[32];
+	int rc, i;
+
+	if (!argv || !argv[0])
+		return yg_err_set(err, -EINVAL, "cannot run an empty command in box %s",
+				  yg_box_name(box));
+	yg_sb_add(&sb, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":");
+	yg_sb_quote(&sb, argv[0]);
+	yg_sb_add(&sb, ",\"arg\":[");
+	for (i = 1; argv[i]; i++) {
+		yg_sb_add(&sb, "%s", i > 1 ? "," : "");
+		yg_sb_quote(&sb, argv[i]);
+	}
+	yg_sb_add(&sb, "],\"capture-output\":false}}");
+	rc = yg_agent_cmd_int(box, &sb, "return.pid", &pid, err);
+	yg_sb_free(&sb);
+	if (rc < 0)
+		return yg_err_prefix(err, "cannot run %s", argv[0]);
+
+	for (;;) {
+		yg_sb_add(&sb, "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":%lld}}", pid);
+		rc = sb.rc ? yg_err_set(err, sb.rc, "out of memory") :
+			yg_agent_cmd(box, sb.buf, YG_AGENT_OP_TIMEOUT_S, &reply, err);
+		yg_sb_free(&sb);
+		if (rc < 0)
+			return rc;
+		rc = yg_json_get_bool(reply, "return.exited", &exited);
+		if (rc == 0 && exited) {
+			if (yg_json_get_int(reply, "return.signal", &sig) == 0 && sig > 0)
+				code = 128 + (sig & 127);
+			else if (yg_json_get_int(reply, "return.exitcode", &code) < 0)
+				rc = -EPROTO;
+		}
+		free(reply);
+		reply = NULL;
+		if (rc < 0)
+			return yg_err_set(err, -EPROTO,
+					  "guest agent of box %s sent a malformed status for %s",
+					  yg_box_name(box), argv[0]);
+		if (exited)
+			break;
+		if (yg_now_ms() >= deadline) {
+			yg_timeout_text(timeout_ms, tmo, sizeof(tmo));
+			return yg_err_set(err, -ETIMEDOUT,
+					  "%s did not finish within %s in box %s (guest pid %lld left running)",
+					  argv[0], tmo, yg_box_name(box), pid);
+		}
+		yg_sleep_ms(nap);
+		if (nap < 50)
+			nap *= 2;
+	}
+	if (exitcode)
+		*exitcode = (int)(code & 0xffff);
+	return 0;
+}
+
+/* Run "/bin/sh -c script yg path" and require exit 0. */
+static int yg_agent_sh(yg_box *box, const char *script, const char *path,
+		       int *status, yg_err *err)
+{
+	const char *argv[] = { "/bin/sh", "-c", script, "yg", path, NULL };
+	int code = -1, rc;
+
+	rc = yg_agent_exec(box, argv, YG_AGENT_EXEC_TIMEOUT_MS, &code, err);
+	if (rc < 0)
+		return rc;
+	if (status)
+		*status = code;
+	return 0;
+}
+
+static int yg_agent_file_open(yg_box *box, const char *path, const char *mode,
+			      long long *handle, yg_err *err)
+{
+	yg_sb sb = { 0 };
+	int rc;
+
+	yg_sb_add(&sb, "{\"execute\":\"guest-file-open\",\"arguments\":{\"path\":");
+	yg_sb_quote(&sb, path);
+	yg_sb_add(&sb, ",\"mode\":\"%s\"}}", mode);
+	rc = yg_agent_cmd_int(box, &sb, "return", handle, err);
+	yg_sb_free(&sb);
+	return rc;
+}
+
+/* guest-file-{flush,close} on handle */
+static int yg_agent_file_op(yg_box *box, const char *op, long long handle, yg_err *err)
+{
+	yg_sb sb = { 0 };
+	int rc;
+
+	yg_sb_add(&sb, "{\"execute\":\"guest-file-%s\",\"arguments\":{\"handle\":%lld}}",
+		  op, handle);
+	rc = yg_agent_cmd_int(box, &sb, NULL, NULL, err);
+	yg_sb_free(&sb);
+	return rc;
+}
+
+/* Write len bytes (a secret) at the current offset, in chunks. */
+static int yg_agent_file_write(yg_box *box, long long handle, const unsigned char *data,
+			       size_t len, yg_err *err)
+{
+	char *b64 = malloc(yg_b64_enc_len(YG_AGENT_CHUNK) + 1);
+	yg_sb sb = { 0 };
+	long long count;
+	size_t off = 0, n;
+	int rc = 0;
+
+	if (!b64)
+		return yg_err_set(err, -ENOMEM, "out of memory writing a file in box %s",
+				  yg_box_name(box));
+	while (off < len) {
+		n = len - off < YG_AGENT_CHUNK ? len - off : YG_AGENT_CHUNK;
+		yg_b64_encode(data + off, n, b64);
+		yg_sb_add(&sb, "{\"execute\":\"guest-file-write\",\"arguments\":"
+			  "{\"handle\":%lld,\"buf-b64\":\"%s\"}}", handle, b64);
+		rc = yg_agent_cmd_int(box, &sb, "return.count", &count, err);
+		yg_sb_free(&sb);
+		if (rc < 0)
+			break;
+		if (count <= 0 || (unsigned long long)count > n) {
+			rc = yg_err_set(err, -EIO, "guest agent of box %s wrote %lld of %zu bytes",
+					yg_box_name(box), count, n);
+			break;
+		}
+		off += (size_t)count;
+	}
+	yg_wipe(b64, yg_b64_enc_len(YG_AGENT_CHUNK) + 1);
+	free(b64);
+	return rc;
+}
+
+int yg_agent_write_file(yg_box *box, const char *path, const void *data,
+			size_t len, yg_err *err)
+{
+	/* umask 077: a missing parent is created 0700 and the file 0600,
+	 * empty, before any data byte exists; an old file is removed first so
+	 * its mode cannot leak into ours. */
+	static const char script[] =
+		"umask 077 && d=\"${1%/*}\" && "
+		"{ [ -z \"$d\" ] || [ -d \"$d\" ] || mkdir -p -- \"$d\"; } && "
+		"rm -f -- \"$1\" && : > \"$1\" && chmod 600 -- \"$1\"";
+	long long handle;
+	int status = -1, rc;
+
+	if (!path || path[0] != '/')
+		return yg_err_set(err, -EINVAL, "guest path %s is not absolute (fix inject_path)",
+				  path ? path : "(null)");
+	rc = yg_agent_sh(box, script, path, &status, err);
+	if (rc == 0 && status != 0)
+		rc = yg_err_set(err, -EIO, "cannot create %s mode 0600 in box %s (shell exit %d; "
+				"is its directory writable?)", path, yg_box_name(box), status);
+	if (rc < 0)
+		return rc;
+	rc = yg_agent_file_open(box, path, "w", &handle, err);
+	if (rc < 0)
+		return yg_err_prefix(err, "cannot open %s in box %s", path, yg_box_name(box));
+	rc = yg_agent_file_write(box, handle, data, len, err);
+	if (rc == 0)
+		rc = yg_agent_file_op(box, "flush", handle, err);
+	if (rc == 0)
+		rc = yg_agent_file_op(box, "close", handle, err);
+	else
+		yg_agent_file_op(box, "close", handle, NULL);
+	if (rc < 0)
+		yg_err_prefix(err, "cannot write %s in box %s", path, yg_box_name(box));
+	return rc;
+}
+
+/* One guest-file-read of at most want bytes into dst; *got is its length. */
+static int yg_agent_read_chunk(yg_box *box, long long handle, size_t want,
+			       char *b64, unsigned char *chunk, size_t *got,
+			       bool *eof, yg_err *err)
+{
+	size_t b64max = yg_b64_enc_len(YG_AGENT_CHUNK) + 1, blen = 0;
+	char *reply = NULL;
+	yg_sb sb = { 0 };
+	int rc;
+
+	yg_sb_add(&sb, "{\"execute\":\"guest-file-read\",\"arguments\":"
+		  "{\"handle\":%lld,\"count\":%zu}}", handle, want);
+	rc = sb.rc ? yg_err_set(err, -ENOMEM, "out of memory") :
+		yg_agent_cmd(box, sb.buf, YG_AGENT_OP_TIMEOUT_S, &reply, err);
+	yg_sb_free(&sb);
+	if (rc < 0)
+		return rc;
+	/* chunk holds YG_AGENT_CHUNK bytes: any b64 of at most b64max - 1
+	 * characters decodes into it; only then is the length checked */
+	if (yg_json_get_bool(reply, "return.eof", eof) < 0 ||
+	    yg_json_get_string(reply, "return.buf-b64", b64, b64max, &blen) < 0 ||
+	    yg_b64_decode(b64, blen, chunk, got) < 0 || *got > want)
+		rc = yg_err_set(err, -EPROTO, "guest agent of box %s sent a malformed "
+				"guest-file-read reply", yg_box_name(box));
+	yg_wipe(reply, strlen(reply));
+	free(reply);
+	return rc;
+}
+
+int yg_agent_read_file(yg_box *box, const char *path, size_t max, char **out,
+		       size_t *outlen, yg_err *err)
+{
+	size_t b64max = yg_b64_enc_len(YG_AGENT_CHUNK) + 1, n = 0, got = 0;
+	char *b64 = malloc(b64max), *buf = max <= YG_AGENT_READ_MAX ? malloc(max + 1) : NULL;
+	unsigned char *chunk = malloc(YG_AGENT_CHUNK);
+	long long handle;
+	bool eof = false;
+	int rc;
+
+	*out = NULL;
+	if (max > YG_AGENT_READ_MAX) {
+		rc = yg_err_set(err, -EINVAL, "refusing to read more than %u bytes", YG_AGENT_READ_MAX);
+		goto out;
+	}
+	if (!b64 || !buf || !chunk) {
+		rc = yg_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = yg_agent_file_open(box, path, "r", &handle, err);
+	if (rc < 0)
+		goto out;
+	while (!eof && n < max) {
+		size_t want = max - n < YG_AGENT_CHUNK ? max - n : YG_AGENT_CHUNK;
+
+		rc = yg_agent_read_chunk(box, handle, want, b64, chunk, &got, &eof, err);
+		if (rc < 0)
+			break;
+		memcpy(buf + n, chunk, got);
+		n += got;
+		if (got == 0)
+			eof = true;
+	}
+	yg_agent_file_op(box, "close", handle, NULL);
+	if (rc == 0) {
+		buf[n] = '\0';
+		*out = buf;
+		buf = NULL;
+		if (outlen)
+			*outlen = n;
+	}
+out:
+	if (rc < 0)
+		yg_err_prefix(err, "cannot read %s in box %s", path, yg_box_name(box));
+	yg_wipe(b64, b64 ? b64max : 0);
+	yg_wipe(chunk, chunk ? YG_AGENT_CHUNK : 0);
+	yg_wipe(buf, buf ? max + 1 : 0);
+	free(b64);
+	free(chunk);
+	free(buf);
+	return rc;
+}
+
+static int yg_agent_seek(yg_box *box, long long handle, const char *whence,
+			 long long *pos, yg_err *err)
+{
+	yg_sb sb = { 0 };
+	int rc;
+
+	yg_sb_add(&sb, "{\"execute\":\"guest-file-seek\",\"arguments\":"
+		  "{\"handle\":%lld,\"offset\":0,\"whence\":\"%s\"}}", handle, whence);
+	rc = yg_agent_cmd_int(box, &sb, "return.position", pos, err);
+	yg_sb_free(&sb);
+	return rc;
+}
+
+static int yg_agent_zero(yg_box *box, long long handle, yg_err *err)
+{
+	static const unsigned char zeros[YG_AGENT_CHUNK];
+	long long size = 0, pos;
+	int rc;
+
+	rc = yg_agent_seek(box, handle, "end", &size, err);
+	if (rc == 0)
+		rc = yg_agent_seek(box, handle, "set", &pos, err);
+	if (rc < 0)
+		return rc;
+	if (size < 0 || size > YG_AGENT_WIPE_MAX)
+		size = YG_AGENT_WIPE_MAX;
+	while (rc == 0 && size > 0) {
+		size_t n = size < (long long)sizeof(zeros) ? (size_t)size : sizeof(zeros);
+
+		rc = yg_agent_file_write(box, handle, zeros, n, err);
+		size -= (long long)n;
+	}
+	if (rc == 0)
+		rc = yg_agent_file_op(box, "flush", handle, err);
+	return rc;
+}
+
+int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err)
+{
+	static const char exists[] = "[ -e \"$1\" ] || [ -L \"$1\" ]";
+	static const char rm[] = "rm -f -- \"$1\"";
+	long long handle;
+	int status = -1, rc;
+	yg_err oerr;
+
+	if (!path || path[0] != '/')
+		return yg_err_set(err, -EINVAL, "guest path %s is not absolute (fix inject_path)",
+				  path ? path : "(null)");
+	rc = yg_agent_file_open(box, path, "r+", &handle, &oerr);
+	if (rc < 0) {
+		/* missing is success; anything else is the open's error */
+		if (yg_agent_sh(box, exists, path, &status, err) < 0)
+			return rc;
+		if (status != 0)
+			return 0;
+		if (err)
+			*err = oerr;
+		return yg_err_prefix(err, "cannot wipe %s in box %s", path, yg_box_name(box));
+	}
+	rc = yg_agent_zero(box, handle, err);
+	if (rc == 0)
+		rc = yg_agent_file_op(box, "close", handle, err);
+	else
+		yg_agent_file_op(box, "close", handle, NULL);
+	if (rc == 0)
+		rc = yg_agent_sh(box, rm, path, &status, err);
+	if (rc == 0 && status != 0)
+		rc = yg_err_set(err, -EIO, "rm exited with %d", status);
+	if (rc < 0)
+		yg_err_prefix(err, "cannot wipe %s in box %s", path, yg_box_name(box));
+	return rc;
+}

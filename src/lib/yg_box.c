@@ -1,0 +1,389 @@
+/* yg_box.c: the libvirt box layer, see yg_box.h */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/virterror.h>
+
+#include "yg_box.h"
+
+#define YG_DEFAULT_URI "qemu:///system"
+
+struct yg_box {
+	virConnectPtr conn;		/* borrowed */
+	virDomainPtr dom;
+	char *name;
+	char *snapshot;
+	char *hint;			/* "" when none */
+};
+
+static void yg_virt_silent(void *opaque, virErrorPtr e)
+{
+	(void)opaque;
+	(void)e;
+}
+
+/* libvirt error code -> negative errno */
+static int yg_virt_errno(const virError *e)
+{
+	if (!e)
+		return -EIO;
+	switch (e->code) {
+	case VIR_ERR_NO_DOMAIN:
+	case VIR_ERR_NO_DOMAIN_SNAPSHOT:
+		return -ENOENT;
+	case VIR_ERR_AUTH_FAILED:
+	case VIR_ERR_AUTH_CANCELLED:
+	case VIR_ERR_ACCESS_DENIED:
+	case VIR_ERR_OPERATION_DENIED:
+		return -EACCES;
+	case VIR_ERR_OPERATION_TIMEOUT:
+	case VIR_ERR_AGENT_UNRESPONSIVE:
+		return -ETIMEDOUT;
+	case VIR_ERR_NO_SUPPORT:
+	case VIR_ERR_ARGUMENT_UNSUPPORTED:
+		return -EOPNOTSUPP;
+	case VIR_ERR_OPERATION_INVALID:
+		return -EINVAL;
+	case VIR_ERR_NO_CONNECT:
+		return -ECONNREFUSED;
+	case VIR_ERR_NO_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+static const char *yg_virt_msg(const virError *e)
+{
+	if (e && e->message && e->message[0])
+		return e->message;
+	return "unknown libvirt error";
+}
+
+int yg_box_virt_err(yg_err *err, const char *what_fmt, ...)
+{
+	virErrorPtr e = virGetLastError();
+	char what[YG_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, what_fmt);
+	vsnprintf(what, sizeof(what), what_fmt, ap);
+	va_end(ap);
+	return yg_err_set(err, yg_virt_errno(e), "%s: %s", what, yg_virt_msg(e));
+}
+
+/* " (hint)" or "" */
+static void yg_hint_suffix(const char *hint, char *buf, size_t len)
+{
+	if (hint && hint[0])
+		snprintf(buf, len, " (%s)", hint);
+	else if (len)
+		buf[0] = '\0';
+}
+
+int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err)
+{
+	const char *u = (uri && uri[0]) ? uri : YG_DEFAULT_URI;
+	virConnectPtr conn;
+	virErrorPtr e;
+	const char *msg, *fix;
+	int rc;
+
+	*out = NULL;
+	virSetErrorFunc(NULL, yg_virt_silent);
+	if (virInitialize() < 0)
+		return yg_err_set(err, -EIO, "cannot initialise libvirt");
+	conn = virConnectOpen(u);
+	if (!conn) {
+		e = virGetLastError();
+		msg = yg_virt_msg(e);
+		rc = yg_virt_errno(e);
+		if (strstr(msg, "ermission denied") || rc == -EACCES) {
+			rc = -EACCES;
+			fix = "the broker user must be in group libvirt, or the URI's socket must be readable by it";
+		} else if (strstr(msg, "No such file") || strstr(msg, "onnection refused")) {
+			rc = -ECONNREFUSED;
+			fix = "start libvirtd: systemctl start libvirtd";
+		} else {
+			fix = "check the libvirt URI and that its daemon is running";
+		}
+		return yg_err_set(err, rc, "cannot connect to libvirt at %s: %s (%s)",
+				  u, msg, fix);
+	}
+	virConnSetErrorFunc(conn, NULL, yg_virt_silent);
+	*out = conn;
+	return 0;
+}
+
+void yg_box_free(yg_box *box)
+{
+	if (!box)
+		return;
+	if (box->dom)
+		virDomainFree(box->dom);
+	free(box->name);
+	free(box->snapshot);
+	free(box->hint);
+	free(box);
+}
+
+static int yg_box_lookup_snapshot(yg_box *box, virDomainSnapshotPtr *out,
+				  yg_err *err)
+{
+	char suffix[YG_ERR_MSG_MAX];
+	virErrorPtr e;
+
+	*out = virDomainSnapshotLookupByName(box->dom, box->snapshot, 0);
+	if (*out)
+		return 0;
+	e = virGetLastError();
+	if (e && e->code == VIR_ERR_NO_DOMAIN_SNAPSHOT) {
+		yg_hint_suffix(box->hint, suffix, sizeof(suffix));
+		return yg_err_set(err, -ENOENT, "box %s has no snapshot '%s'%s",
+				  box->name, box->snapshot, suffix);
+	}
+	return yg_box_virt_err(err, "cannot look up snapshot '%s' of box %s",
+			       box->snapshot, box->name);
+}
+
+int yg_box_open(virConnectPtr conn, const char *domain, const char *snapshot,
+		const char *hint, yg_box **out, yg_err *err)
+{
+	virDomainSnapshotPtr snap = NULL;
+	char suffix[YG_ERR_MSG_MAX];
+	yg_box *box;
+	virErrorPtr e;
+	char *uri;
+	int rc;
+
+	*out = NULL;
+	if (!conn || !domain || !domain[0] || !snapshot || !snapshot[0])
+		return yg_err_set(err, -EINVAL,
+				  "cannot open a box without a connection, a domain and a snapshot name");
+	box = calloc(1, sizeof(*box));
+	if (!box)
+		return yg_err_set(err, -ENOMEM, "out of memory opening box %s", domain);
+	box->conn = conn;
+	box->name = strdup(domain);
+	box->snapshot = strdup(snapshot);
+	box->hint = strdup(hint ? hint : "");
+	if (!box->name || !box->snapshot || !box->hint) {
+		rc = yg_err_set(err, -ENOMEM, "out of memory opening box %s", domain);
+		goto fail;
+	}
+	box->dom = virDomainLookupByName(conn, domain);
+	if (!box->dom) {
+		e = virGetLastError();
+		if (e && e->code == VIR_ERR_NO_DOMAIN) {
+			uri = virConnectGetURI(conn);
+			yg_hint_suffix(hint, suffix, sizeof(suffix));
+			rc = yg_err_set(err, -ENOENT, "box %s is not defined in %s%s",
+					domain, uri ? uri : "libvirt", suffix);
+			free(uri);
+		} else {
+			rc = yg_box_virt_err(err, "cannot look up box %s", domain);
+		}
+		goto fail;
+	}
+	rc = yg_box_lookup_snapshot(box, &snap, err);
+	if (rc < 0)
+		goto fail;
+	virDomainSnapshotFree(snap);
+	*out = box;
+	return 0;
+fail:
+	yg_box_free(box);
+	return rc;
+}
+
+const char *yg_box_name(const yg_box *box)
+{
+	return box ? box->name : NULL;
+}
+
+const char *yg_box_snapshot_name(const yg_box *box)
+{
+	return box ? box->snapshot : NULL;
+}
+
+virDomainPtr yg_box_domain(const yg_box *box)
+{
+	return box ? box->dom : NULL;
+}
+
+int yg_box_state(yg_box *box, int *state, int *reason, yg_err *err)
+{
+	int st = 0, rs = 0;
+
+	if (virDomainGetState(box->dom, &st, &rs, 0) < 0)
+		return yg_box_virt_err(err, "cannot read the state of box %s", box->name);
+	if (state)
+		*state = st;
+	if (reason)
+		*reason = rs;
+	return 0;
+}
+
+static const char *yg_state_name(int state)
+{
+	switch (state) {
+	case VIR_DOMAIN_RUNNING: return "running";
+	case VIR_DOMAIN_BLOCKED: return "blocked";
+	case VIR_DOMAIN_PAUSED: return "paused";
+	case VIR_DOMAIN_SHUTDOWN: return "shutting down";
+	case VIR_DOMAIN_SHUTOFF: return "shut off";
+	case VIR_DOMAIN_CRASHED: return "crashed";
+	case VIR_DOMAIN_PMSUSPENDED: return "suspended by guest power management";
+	default: return "in an unknown state";
+	}
+}
+
+static const char *yg_paused_reason(int reason)
+{
+	switch (reason) {
+	case VIR_DOMAIN_PAUSED_USER: return "user";
+	case VIR_DOMAIN_PAUSED_MIGRATION: return "migration";
+	case VIR_DOMAIN_PAUSED_SAVE: return "save";
+	case VIR_DOMAIN_PAUSED_DUMP: return "dump";
+	case VIR_DOMAIN_PAUSED_IOERROR: return "I/O error";
+	case VIR_DOMAIN_PAUSED_WATCHDOG: return "watchdog";
+	case VIR_DOMAIN_PAUSED_FROM_SNAPSHOT: return "from snapshot";
+	case VIR_DOMAIN_PAUSED_SHUTTING_DOWN: return "shutting down";
+	case VIR_DOMAIN_PAUSED_SNAPSHOT: return "snapshot in progress";
+	case VIR_DOMAIN_PAUSED_CRASHED: return "crashed";
+	case VIR_DOMAIN_PAUSED_STARTING_UP: return "starting up";
+	case VIR_DOMAIN_PAUSED_POSTCOPY: return "post-copy migration";
+	case VIR_DOMAIN_PAUSED_POSTCOPY_FAILED: return "failed post-copy migration";
+	default: return "unknown reason";
+	}
+}
+
+static void yg_why(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void yg_why(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+}
+
+int yg_box_check_clean(yg_box *box, bool *clean, char *why, size_t whylen,
+		       yg_err *err)
+{
+	virDomainSnapshotPtr cur;
+	const char *curname;
+	virErrorPtr e;
+	int st, rs, rc, same;
+
+	*clean = false;
+	yg_why(why, whylen, "%s", "");
+	rc = yg_box_state(box, &st, &rs, err);
+	if (rc < 0)
+		return rc;
+	if (st != VIR_DOMAIN_PAUSED) {
+		yg_why(why, whylen, "%s", yg_state_name(st));
+		return 0;
+	}
+	if (rs != VIR_DOMAIN_PAUSED_FROM_SNAPSHOT) {
+		yg_why(why, whylen, "paused (%s)", yg_paused_reason(rs));
+		return 0;
+	}
+	cur = virDomainSnapshotCurrent(box->dom, 0);
+	if (!cur) {
+		e = virGetLastError();
+		if (e && e->code == VIR_ERR_NO_DOMAIN_SNAPSHOT) {
+			yg_why(why, whylen, "%s", "no current snapshot");
+			return 0;
+		}
+		return yg_box_virt_err(err, "cannot read the current snapshot of box %s",
+				       box->name);
+	}
+	curname = virDomainSnapshotGetName(cur);
+	same = curname && strcmp(curname, box->snapshot) == 0;
+	if (!same)
+		yg_why(why, whylen, "current snapshot is '%s'", curname ? curname : "?");
+	virDomainSnapshotFree(cur);
+	*clean = same;
+	return 0;
+}
+
+int yg_box_revert(yg_box *box, yg_err *err)
+{
+	unsigned int flags = VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED;
+	virDomainSnapshotPtr snap;
+	virErrorPtr e;
+	int rc;
+
+	rc = yg_box_lookup_snapshot(box, &snap, err);
+	if (rc < 0)
+		return rc;
+	rc = virDomainRevertToSnapshot(snap, flags);
+	if (rc < 0) {
+		/* The policy names this snapshot as the clean state: a revert
+		 * libvirt calls risky (e.g. config changed since) is still the
+		 * one wanted. */
+		e = virGetLastError();
+		if (e && e->code == VIR_ERR_SNAPSHOT_REVERT_RISKY)
+			rc = virDomainRevertToSnapshot(snap,
+					flags | VIR_DOMAIN_SNAPSHOT_REVERT_FORCE);
+	}
+	if (rc < 0)
+		rc = yg_box_virt_err(err,
+				     "cannot revert box %s to snapshot '%s' (check the libvirtd log; "
+				     "re-provision the box if the snapshot is broken)",
+				     box->name, box->snapshot);
+	virDomainSnapshotFree(snap);
+	return rc < 0 ? rc : 0;
+}
+
+int yg_box_resume(yg_box *box, yg_err *err)
+{
+	if (virDomainResume(box->dom) < 0)
+		return yg_box_virt_err(err, "cannot resume box %s", box->name);
+	return 0;
+}
+
+int yg_box_destroy(yg_box *box, yg_err *err)
+{
+	int st, rc;
+
+	rc = yg_box_state(box, &st, NULL, err);
+	if (rc < 0)
+		return rc;
+	if (st == VIR_DOMAIN_SHUTOFF)
+		return 0;
+	if (virDomainDestroy(box->dom) < 0)
+		return yg_box_virt_err(err, "cannot destroy box %s", box->name);
+	return 0;
+}
+
+int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
+			yg_err *err)
+{
+	virStreamPtr st;
+
+	*out = NULL;
+	st = virStreamNew(box->conn, VIR_STREAM_NONBLOCK);
+	if (!st)
+		return yg_box_virt_err(err, "cannot create a console stream for box %s",
+				       box->name);
+	if (virDomainOpenConsole(box->dom, (dev && dev[0]) ? dev : NULL, st,
+				 VIR_DOMAIN_CONSOLE_FORCE) < 0) {
+		int rc = yg_box_virt_err(err, "cannot open the console %s of box %s "
+					 "(the domain needs a <console> or <serial> device)",
+					 (dev && dev[0]) ? dev : "(first)", box->name);
+		virStreamFree(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}

@@ -1,0 +1,2 @@
+/* agenttest: placeholder, filled below */
+int main(void) { return 0; }
