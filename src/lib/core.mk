@@ -1,6 +1,7 @@
 # src/lib core: protocol codec, logging, safe files, key files, capabilities.
 src_lib_libyg_la_SOURCES += \
-	src/lib/yg_proto.c src/lib/yg_proto.h
+	src/lib/yg_proto.c src/lib/yg_proto.h \
+	src/lib/yg_log.c src/lib/yg_log.h
 
 # Unit tests (cmocka), one program per area.
 YG_CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -11,3 +12,9 @@ UNIT_TESTS += tests/unit/prototest
 tests_unit_prototest_SOURCES = tests/unit/prototest.c
 tests_unit_prototest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
 tests_unit_prototest_LDADD = $(YG_CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/logtest
+UNIT_TESTS += tests/unit/logtest
+tests_unit_logtest_SOURCES = tests/unit/logtest.c
+tests_unit_logtest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
+tests_unit_logtest_LDADD = $(YG_CORE_TEST_LDADD)

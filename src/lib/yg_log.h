@@ -1,11 +1,17 @@
 /* yg_log.h: one key=value line per event, to syslog (LOG_AUTHPRIV) or stderr.
  *
- *   yg_log(YG_LOG_INFO, "event", "session", id, "user", name, "ms", "1834", NULL);
+ *   yg_log(YG_LOG_INFO, "event", "login_ready", "session", id, "user", name,
+ *          "ms", "1834", NULL);
  *
- * produces "event=login_ready session=4f2a user=alice ms=1834". Values are
- * escaped: control characters, backslash, quote, space and '=' become \xNN (a
- * value with spaces is quoted); nothing a user or a guest sends can forge a
- * field or a line. Secrets must never be passed to it.
+ * produces "event=login_ready session=4f2a user=alice ms=1834". Values (and
+ * keys) are escaped: control characters, DEL, bytes >= 0x80, backslash, quote,
+ * space and '=' become \xNN (so a value never needs quoting: "user left" is
+ * written user\x20left); an empty value is written "". Nothing a user or a
+ * guest sends can forge a field or a line. A value is cut at YG_LOG_VALUE_MAX
+ * escaped bytes, ending in "...". Secrets must never be passed to it.
+ *
+ * The stderr target writes "<ident>[<pid>]: key=value ...\n" with one write(2).
+ * Before yg_log_open the target is stderr, ident "yolo-gate", level INFO.
  */
 #ifndef YG_LOG_H
 #define YG_LOG_H
@@ -16,10 +22,15 @@ enum yg_log_level { YG_LOG_ERROR = 0, YG_LOG_WARNING = 1, YG_LOG_INFO = 2, YG_LO
 
 enum yg_log_target { YG_LOG_SYSLOG, YG_LOG_STDERR };
 
-/* ident: "yolo-gated"; stderr target writes "<ident>: key=value ..." lines. */
+#define YG_LOG_VALUE_MAX 1024	/* escaped bytes per value, NUL included */
+#define YG_LOG_LINE_MAX  4096	/* whole line */
+
+/* ident: "yolo-gated" (copied; at most 63 bytes kept). syslog target:
+ * openlog(ident, LOG_PID, LOG_AUTHPRIV). */
 void yg_log_open(const char *ident, enum yg_log_target target, enum yg_log_level max_level);
 void yg_log_set_level(enum yg_log_level max_level);
-int  yg_log_level_parse(const char *s, enum yg_log_level *out);	/* "error".."debug" */
+/* "error", "warning" (or "warn"), "info", "debug": 0, else -EINVAL. */
+int  yg_log_level_parse(const char *s, enum yg_log_level *out);
 
 /* Pairs of (key, value) strings, terminated by NULL. The first pair should be
  * ("event", NAME). A NULL value is written as "-". */
