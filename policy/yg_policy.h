@@ -1,6 +1,6 @@
 /* yg_policy.h: the yolo-gate policy engine (libygpolicy.la).
  *
- * Loads <confdir>/gate.conf, then <confdir>/policy.d/*.conf in lexical
+ * Loads <confdir>/gate.conf, then <confdir>/policy.d/NAME.conf in lexical
  * order, checks ownership/modes (StrictModes-like), parses every line and
  * reports EVERY problem as a yg_diag ("file:line: message").  The loaded
  * policy then answers: what are the daemon-wide settings ([gate]), what is

@@ -1,0 +1,274 @@
+/* yg_keys.c: the table of policy keys, their defaults and their checks. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "yg_policy_int.h"
+
+enum { T_URI, T_SOCKET, T_PATH, T_LEVEL, T_POSIX, T_BOOL, T_NAME, T_ESCAPE,
+       T_REVERT, T_CONCURRENT, T_DUR, T_DUR_POS, T_LIST };
+
+#define G YG_SCOPE_GATE
+#define U YG_SCOPE_USER
+#define B YG_SCOPE_BOX
+const struct yg_keydef yg_keys[YG_NKEYS] = {
+	[YG_K_URI] = { "uri", G, T_URI, false, "qemu:///system" },
+	[YG_K_SOCKET] = { "socket", G, T_SOCKET, false,
+			  RUNSTATEDIR "/yolo-gate/gated.sock" },
+	[YG_K_RUN_DIR] = { "run_dir", G, T_PATH, false,
+			   RUNSTATEDIR "/yolo-gate" },
+	[YG_K_LOG_LEVEL] = { "log_level", G, T_LEVEL, false, "info" },
+	[YG_K_SERVICE_USER] = { "service_user", G, T_POSIX, false,
+				YG_DEFAULT_SERVICE_USER },
+	[YG_K_ENABLED] = { "enabled", U, T_BOOL, false, "yes" },
+	[YG_K_DOMAIN] = { "domain", U, T_NAME, true, "yolo-%u" },
+	[YG_K_SNAPSHOT] = { "snapshot", U, T_NAME, true, "clean-state" },
+	[YG_K_KEYS] = { "keys", U, T_PATH, true, NULL },
+	[YG_K_INJECT_PATH] = { "inject_path", U, T_PATH, true,
+			       "/run/yolo/keys.env" },
+	[YG_K_CONSOLE] = { "console", U, T_NAME, true, "serial0" },
+	[YG_K_ESCAPE] = { "escape", U, T_ESCAPE, false, "^]" },
+	[YG_K_REVERT] = { "revert", U, T_REVERT, false, "logout" },
+	[YG_K_WARM] = { "warm", U, T_BOOL, false, "yes" },
+	[YG_K_AGENT_TIMEOUT] = { "agent_timeout", U, T_DUR_POS, false, "30s" },
+	[YG_K_IDLE_TIMEOUT] = { "idle_timeout", U, T_DUR, false, "0" },
+	[YG_K_MAX_SESSION] = { "max_session", U, T_DUR, false, "0" },
+	[YG_K_CONCURRENT] = { "concurrent", U, T_CONCURRENT, false,
+			      "refuse" },
+	[YG_K_USERS] = { "users", B, T_LIST, false, "" },
+	[YG_K_GROUPS] = { "groups", B, T_LIST, false, "" },
+};
+#undef G
+#undef U
+#undef B
+
+static const char *const levels[] = { "error", "warning", "info", "debug",
+				      NULL };
+static const char *const bools[] = { "no", "yes", NULL };
+static const char *const reverts[] = { "logout", "login", NULL };
+static const char *const concs[] = { "refuse", "takeover", NULL };
+
+int yg_key_find(const char *name)
+{
+	for (int k = 0; k < YG_NKEYS; k++)
+		if (!strcmp(yg_keys[k].name, name))
+			return k;
+	return -1;
+}
+
+const char *yg_key_suggest(const char *name, unsigned scope)
+{
+	const char *best = NULL;
+	unsigned bestd = 3;
+
+	for (int k = 0; k < YG_NKEYS; k++) {
+		unsigned d;
+
+		if (!(yg_keys[k].scope & scope))
+			continue;
+		d = yg_edit_distance(name, yg_keys[k].name);
+		if (d < bestd) {
+			bestd = d;
+			best = yg_keys[k].name;
+		}
+	}
+	return best;
+}
+
+static int pick(const char *const *choices, const char *v, unsigned long *num,
+		char *why, size_t whylen)
+{
+	size_t off = 0;
+
+	for (unsigned i = 0; choices[i]; i++)
+		if (!strcmp(v, choices[i])) {
+			*num = i;
+			return 0;
+		}
+	off = (size_t)snprintf(why, whylen, "'%s' is not valid: use ", v);
+	for (unsigned i = 0; choices[i] && off < whylen; i++)
+		off += (size_t)snprintf(why + off, whylen - off, "%s%s",
+					i ? " or " : "", choices[i]);
+	return -EINVAL;
+}
+
+struct list_ck {
+	char *why;
+	size_t whylen;
+	int bad;
+};
+
+static int list_check_one(void *ctx, const char *name)
+{
+	struct list_ck *c = ctx;
+
+	if (yg_valid_posix_name(name) || c->bad++)
+		return 0;
+	snprintf(c->why, c->whylen, "'%s' is not a valid user or group "
+		 "name: use %s", name, yg_posix_name_rule);
+	return 0;
+}
+
+static bool has_space_or_ctl(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v <= ' ' || *v == 0x7f)
+			return true;
+	return false;
+}
+
+static int check_typed(int type, const char *v, unsigned long *num, char *why,
+		       size_t whylen)
+{
+	int rc, b;
+
+	switch (type) {
+	case T_URI:
+		if (!*v || has_space_or_ctl(v))
+			goto bad_uri;
+		return 0;
+	case T_SOCKET:
+		if (v[0] == '/' && strlen(v) < sizeof(((struct sockaddr_un *)
+							 0)->sun_path) &&
+		    !has_space_or_ctl(v))
+			return 0;
+		snprintf(why, whylen, "'%s' is not valid: use an absolute "
+			 "path shorter than %zu characters", v,
+			 sizeof(((struct sockaddr_un *)0)->sun_path));
+		return -EINVAL;
+	case T_PATH:
+		if (v[0] == '/' && !has_space_or_ctl(v))
+			return 0;
+		snprintf(why, whylen, "'%s' is not valid: use an absolute "
+			 "path without spaces or control characters", v);
+		return -EINVAL;
+	case T_LEVEL:
+		return pick(levels, v, num, why, whylen);
+	case T_POSIX:
+		if (yg_valid_posix_name(v))
+			return 0;
+		snprintf(why, whylen, "'%s' is not a valid user name: use %s",
+			 v, yg_posix_name_rule);
+		return -EINVAL;
+	case T_BOOL:
+		return pick(bools, v, num, why, whylen);
+	case T_NAME:
+		if (yg_valid_domain_name(v))
+			return 0;
+		snprintf(why, whylen, "'%s' is not a valid name: use %s", v,
+			 yg_domain_name_rule);
+		return -EINVAL;
+	case T_ESCAPE:
+		if (yg_parse_escape(v, &b) == 0) {
+			*num = (unsigned long)(long)b;
+			return 0;
+		}
+		snprintf(why, whylen, "'%s' is not valid: use caret notation "
+			 "for a control character (^] ^A..^Z ^@ ^[ ^\\ ^^ ^_ "
+			 "^?) or none", v);
+		return -EINVAL;
+	case T_REVERT:
+		return pick(reverts, v, num, why, whylen);
+	case T_CONCURRENT:
+		return pick(concs, v, num, why, whylen);
+	case T_DUR:
+	case T_DUR_POS:
+		rc = yg_parse_duration(v, num);
+		if (rc == 0 && (type == T_DUR || *num > 0))
+			return 0;
+		snprintf(why, whylen, "'%s' is not a valid duration: use a "
+			 "%swhole number of seconds, optionally with a unit "
+			 "s, m or h (30s, 15m, 8h)%s", v,
+			 type == T_DUR_POS ? "positive " : "",
+			 rc == -ERANGE ? ", small enough not to overflow" : "");
+		return -EINVAL;
+	case T_LIST: {
+		struct list_ck c = { why, whylen, 0 };
+
+		yg_list_each(v, list_check_one, &c);
+		return c.bad ? -EINVAL : 0;
+	}
+	}
+	return -EINVAL;
+bad_uri:
+	snprintf(why, whylen, "'%s' is not valid: use a libvirt URI such as "
+		 "qemu:///system, without spaces", v);
+	return -EINVAL;
+}
+
+int yg_key_check(int k, const char *raw, const char *user, const char *uid,
+		 const char *group, struct yg_val *out, char *why,
+		 size_t whylen)
+{
+	char *s = NULL;
+	int rc;
+
+	out->str = NULL;
+	out->num = 0;
+	if (yg_keys[k].expand) {
+		rc = yg_expand(raw, user, uid, group, &s, why, whylen);
+		if (rc < 0)
+			return rc;
+	} else if (!(s = strdup(raw))) {
+		return -ENOMEM;
+	}
+	rc = check_typed(yg_keys[k].type, s, &out->num, why, whylen);
+	if (rc < 0 && yg_keys[k].expand && strcmp(s, raw)) {
+		size_t n = strlen(why);
+
+		snprintf(why + n, whylen - n, " ('%s' expands to it%s%s)",
+			 raw, user ? " for " : "", user ? user : "");
+	}
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+	out->str = s;
+	return 0;
+}
+
+int yg_list_each(const char *list, int (*fn)(void *ctx, const char *name),
+		 void *ctx)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t n;
+		char buf[64];
+		int rc;
+
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (!n)
+			break;
+		if (n >= sizeof(buf))
+			n = sizeof(buf) - 1; /* longer than any valid name */
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		rc = fn(ctx, buf);
+		if (rc)
+			return rc;
+		p += strcspn(p, ", \t");
+	}
+	return 0;
+}
+
+struct has_ctx {
+	const char *name;
+};
+
+static int has_one(void *ctx, const char *name)
+{
+	return !strcmp(((struct has_ctx *)ctx)->name, name);
+}
+
+bool yg_list_has(const char *list, const char *name)
+{
+	struct has_ctx c = { name };
+
+	return yg_list_each(list, has_one, &c) == 1;
+}

@@ -1,0 +1,136 @@
+/* yg_policy_int.h: internals shared by the policy engine's files. */
+#ifndef YG_POLICY_INT_H
+#define YG_POLICY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "yg_policy.h"
+
+#define YG_POLICY_MAX_LINE 4096
+#define YG_POLICY_MAX_FILE (1024 * 1024)
+
+/* yg_values.c */
+/* Expand %u %U %g %% in tmpl.  user/uid/group may be NULL for a syntax-only
+ * check (a placeholder is used).  Returns 0, -EINVAL (why filled: unknown
+ * %x, trailing %, %g without a primary group) or -ENOMEM. */
+int yg_expand(const char *tmpl, const char *user, const char *uid,
+	      const char *group, char **out, char *why, size_t whylen);
+/* Levenshtein distance, capped: returns > 2 when words are far apart. */
+unsigned yg_edit_distance(const char *a, const char *b);
+/* Human text for "what a valid POSIX name / domain name looks like". */
+extern const char yg_posix_name_rule[];
+extern const char yg_domain_name_rule[];
+
+/* yg_scan.c: the line scanner.  Calls back once per section header and per
+ * key/value pair, with exact-case text and 1-based line numbers; syntax
+ * errors go to diags with the file name. */
+struct yg_scan_cb {
+	int (*section)(void *ctx, const char *name, unsigned line);
+	int (*pair)(void *ctx, const char *key, const char *value,
+		    unsigned line);
+};
+int yg_scan(const char *file, const char *buf, size_t len,
+	    const struct yg_scan_cb *cb, void *ctx, yg_diags *diags);
+/* Cross-check the values of a file that scanned cleanly against iniparser
+ * (loaded through /proc/self/fd/FD: same inode, no second path lookup). */
+int yg_scan_crosscheck(const char *file, int fd, const char *buf, size_t len,
+		       yg_diags *diags);
+
+/* yg_trust.c: open a config file/dir safely.  Returns an fd (>= 0),
+ * -ENOENT when missing (no diag), or another negative errno with a diag
+ * that names the file and the exact fix. */
+int yg_trust_open_file(int dirfd, const char *name, const char *path,
+		       bool is_dir_entry, yg_diags *diags);
+int yg_trust_open_dir(int dirfd, const char *name, const char *path,
+		      bool follow, yg_diags *diags);
+/* Read a whole (already trusted) file; NUL-terminates; caps the size. */
+int yg_trust_read(int fd, const char *path, char **buf, size_t *len,
+		  yg_diags *diags);
+
+#endif
+
+/* ---- keys (yg_keys.c) ------------------------------------------------ */
+
+enum yg_kind { YG_SEC_GATE, YG_SEC_DEFAULTS, YG_SEC_GROUP, YG_SEC_USER,
+	       YG_SEC_BOX };
+
+/* Where a key is valid. */
+#define YG_SCOPE_GATE 1u
+#define YG_SCOPE_USER 2u /* [defaults], [group:], [user:] */
+#define YG_SCOPE_BOX  4u
+
+enum yg_key {
+	YG_K_URI, YG_K_SOCKET, YG_K_RUN_DIR, YG_K_LOG_LEVEL,
+	YG_K_SERVICE_USER,
+	YG_K_ENABLED, YG_K_DOMAIN, YG_K_SNAPSHOT, YG_K_KEYS,
+	YG_K_INJECT_PATH, YG_K_CONSOLE, YG_K_ESCAPE, YG_K_REVERT, YG_K_WARM,
+	YG_K_AGENT_TIMEOUT, YG_K_IDLE_TIMEOUT, YG_K_MAX_SESSION,
+	YG_K_CONCURRENT,
+	YG_K_USERS, YG_K_GROUPS,
+	YG_NKEYS
+};
+#define YG_K_FIRST_USER YG_K_ENABLED
+#define YG_K_LAST_USER YG_K_CONCURRENT
+
+struct yg_keydef {
+	const char *name;
+	unsigned scope;
+	int type;              /* private to yg_keys.c */
+	bool expand;           /* %u %U %g %% apply */
+	const char *def;       /* built-in default (NULL: computed) */
+};
+extern const struct yg_keydef yg_keys[YG_NKEYS];
+
+/* A checked value: str is the expanded text (owned), num the parsed
+ * number (bool, enum index, escape byte or milliseconds). */
+struct yg_val {
+	char *str;
+	unsigned long num;
+};
+
+/* Look a key up by exact name; -1 if unknown. */
+int yg_key_find(const char *name);
+/* Closest key name valid in scope within edit distance 2, or NULL. */
+const char *yg_key_suggest(const char *name, unsigned scope);
+/* Expand (per-user keys; user NULL = syntax check with placeholders) and
+ * validate raw for key k.  -EINVAL with why filled, or -ENOMEM. */
+int yg_key_check(int k, const char *raw, const char *user, const char *uid,
+		 const char *group, struct yg_val *out, char *why,
+		 size_t whylen);
+/* Call fn for each name in a users=/groups= list ("a, b c"). */
+int yg_list_each(const char *list, int (*fn)(void *ctx, const char *name),
+		 void *ctx);
+bool yg_list_has(const char *list, const char *name);
+
+/* ---- the loaded policy (yg_policy.c) --------------------------------- */
+
+struct yg_entry {
+	unsigned file;   /* index in files */
+	unsigned line;
+	char *value;     /* raw (unexpanded) value */
+};
+
+struct yg_section {
+	int kind;        /* enum yg_kind */
+	char *name;      /* exact case; NULL for gate/defaults */
+	unsigned file, line; /* first header */
+	int ent[YG_NKEYS];   /* index in ents, -1 = unset */
+};
+
+struct yg_policy {
+	char *confdir;
+	char **files;
+	size_t nfiles;
+	struct yg_entry *ents;
+	size_t nents, capents;
+	struct yg_section *secs;
+	size_t nsecs, capsecs;
+	size_t *htab;    /* open addressing: index+1 in secs, 0 = empty */
+	size_t hcap;
+	char *def_keys;  /* <confdir>/keys.d/%u.env */
+	struct yg_gate_conf gate;
+};
+
+const struct yg_section *yg_policy_section(const yg_policy *pol, int kind,
+					   const char *name);
