@@ -529,3 +529,19 @@ const struct yg_gate_conf *yg_policy_gate(const yg_policy *pol)
 {
 	return &pol->gate;
 }
+
+int yg_policy_each_name(const yg_policy *pol, const char *kind,
+			int (*fn)(void *ctx, const char *name), void *ctx)
+{
+	for (size_t i = 0; i < pol->nsecs; i++) {
+		const struct yg_section *s = &pol->secs[i];
+		int rc;
+
+		if (!s->name || strcmp(kind_names[s->kind], kind))
+			continue;
+		rc = fn(ctx, s->name);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

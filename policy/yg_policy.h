@@ -64,6 +64,12 @@ const char *yg_policy_confdir(const yg_policy *pol);
 size_t yg_policy_nfiles(const yg_policy *pol);
 const char *yg_policy_file(const yg_policy *pol, size_t i);
 
+/* Call fn(ctx, name) for every [user:NAME] (kind "user"), [group:NAME]
+ * ("group") or [box:NAME] ("box") section, in order of first appearance;
+ * stops at, and returns, the first non-zero fn result. */
+int yg_policy_each_name(const yg_policy *pol, const char *kind,
+			int (*fn)(void *ctx, const char *name), void *ctx);
+
 /* ---- [gate] -------------------------------------------------------- */
 
 /* log levels: enum yg_log_level from src/lib/yg_log.h (one definition for the

@@ -1,0 +1,48 @@
+/* yolo-gatectl: the admin CLI.  main() only dispatches through the table
+ * below; each subcommand lives in its own ctl_<name>.c file. */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const struct yg_ctl_cmd cmds[] = {
+	{ "check", yg_ctl_check, "[--config DIR] [--user NAME]",
+	  "lint the policy, or show a user's effective policy" },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+int yg_ctl_usage(const char *cmd)
+{
+	bool one = false;
+
+	for (size_t i = 0; i < NCMDS; i++)
+		if (cmd && !strcmp(cmd, cmds[i].name))
+			one = true;
+	fprintf(stderr, "usage:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		if (!one || !strcmp(cmd, cmds[i].name))
+			fprintf(stderr, "  yolo-gatectl %s %s\n      %s\n",
+				cmds[i].name, cmds[i].usage, cmds[i].help);
+	if (!one)
+		fprintf(stderr, "  yolo-gatectl help | --help\n"
+			"See yolo-gatectl(8).\n");
+	return YG_CTL_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : NULL;
+
+	if (!name || !strcmp(name, "help") || !strcmp(name, "--help") ||
+	    !strcmp(name, "-h"))
+		return yg_ctl_usage(NULL);
+	for (size_t i = 0; i < NCMDS; i++)
+		if (!strcmp(name, cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "yolo-gatectl: unknown subcommand '%s'\n", name);
+	return yg_ctl_usage(NULL);
+}

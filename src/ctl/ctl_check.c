@@ -1,0 +1,121 @@
+/* yolo-gatectl check: lint the policy like `visudo -c`; with --user, print
+ * the user's effective policy with the origin of every value, like
+ * `sshd -T`. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "yg_policy.h"
+
+struct lint_ctx {
+	const yg_policy *pol;
+	yg_diags *diags;
+	int rc;
+};
+
+/* Every [user:NAME] that exists on this system is evaluated too, so that
+ * group conflicts and values that expand badly for that user show up. */
+static int lint_user(void *ctx, const char *name)
+{
+	struct lint_ctx *c = ctx;
+	yg_user_policy up;
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		printf("note: [user:%s] names no user known on this system\n",
+		       name);
+		return 0;
+	}
+	if (yg_policy_user_lookup(c->pol, name, &up, c->diags) < 0)
+		c->rc = YG_CTL_EXIT_FAIL;
+	yg_user_policy_clear(&up);
+	return 0;
+}
+
+static int show_user(const yg_policy *pol, const char *user)
+{
+	yg_diags diags = { 0 };
+	yg_user_policy up;
+	int rc = yg_policy_user_lookup(pol, user, &up, &diags);
+
+	if (rc < 0) {
+		yg_diags_print(&diags, stderr);
+		rc = YG_CTL_EXIT_FAIL;
+	} else if (!up.gated) {
+		fprintf(stderr, "user %s has no policy: no [user:], [group:] "
+			"or [box:] section applies, so the gate leaves them "
+			"alone\n", user);
+		rc = YG_CTL_EXIT_FAIL;
+	} else {
+		printf("user %s\nuid %u\ngroup %s  # primary group\n", up.user,
+		       (unsigned)up.uid, up.group ? up.group : "-");
+		for (size_t i = 0; i < up.nsettings; i++)
+			printf("%s %s  # %s\n", up.settings[i].key,
+			       up.settings[i].value, up.settings[i].origin);
+		rc = YG_CTL_EXIT_OK;
+	}
+	yg_user_policy_clear(&up);
+	yg_diags_free(&diags);
+	return rc;
+}
+
+int yg_ctl_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *confdir = NULL, *user = NULL;
+	yg_diags diags = { 0 };
+	yg_policy *pol = NULL;
+	int o, rc;
+
+	while ((o = getopt_long(argc, argv, "c:u:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			confdir = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		default:
+			return yg_ctl_usage("check");
+		}
+	}
+	if (optind != argc)
+		return yg_ctl_usage("check");
+	rc = yg_policy_load(confdir, &pol, &diags);
+	if (rc < 0) {
+		yg_diags_print(&diags, stderr);
+		if (rc != -EINVAL)
+			fprintf(stderr, "yolo-gatectl: loading the policy "
+				"failed: %s\n", strerror(-rc));
+		yg_diags_free(&diags);
+		return YG_CTL_EXIT_FAIL;
+	}
+	if (user) {
+		rc = show_user(pol, user);
+	} else {
+		struct lint_ctx c = { pol, &diags, YG_CTL_EXIT_OK };
+
+		yg_policy_each_name(pol, "user", lint_user, &c);
+		rc = c.rc;
+		yg_diags_print(&diags, stderr);
+		for (size_t i = 0; rc == 0 && i < yg_policy_nfiles(pol); i++)
+			printf("read %s\n", yg_policy_file(pol, i));
+		if (rc == 0)
+			printf("OK\n");
+	}
+	yg_diags_free(&diags);
+	yg_policy_free(pol);
+	return rc;
+}
