@@ -1,1 +1,11 @@
-# tests/guest: fragment (owned by the area's author)
+# tests/guest: the tiny test guest (kernel + initramfs from Debian packages)
+# and the libvirt domain template used by the integration and e2e tiers.
+# Built on demand by tests/integration/lib.sh into
+# $(top_builddir)/tests/guest/cache (downloads and image are kept there).
+EXTRA_DIST += \
+	tests/guest/build-guest.sh \
+	tests/guest/init \
+	tests/guest/profile \
+	tests/guest/shrc \
+	tests/guest/yolo-respawn-shell \
+	tests/guest/domain.xml.in

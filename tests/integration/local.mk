@@ -1,1 +1,9 @@
-# tests/integration: fragment (owned by the area's author)
+# tests/integration: real libvirtd + QEMU (TCG) with the tiny test guest.
+# Run as root with `make check-integration`; see tests/integration/lib.sh.
+INTEGRATION_TESTS += \
+	tests/integration/guest.sh \
+	tests/integration/box.sh
+EXTRA_DIST += \
+	tests/integration/lib.sh \
+	tests/integration/guest.sh \
+	tests/integration/box.sh

@@ -1,0 +1,187 @@
+#!/bin/bash
+# build-guest.sh OUTDIR: build the tiny yolo-gate test guest from Debian packages.
+#
+# Produces OUTDIR/vmlinuz (the Debian cloud kernel, for direct boot) and
+# OUTDIR/initrd.img (newc cpio, gzip: busybox-static, the virtio modules,
+# qemu-guest-agent with every shared library it needs, and an /init).
+# No debootstrap: packages are fetched with `apt-get download` and unpacked
+# with `dpkg-deb -x`; works as root or as an ordinary user.
+#
+# Cached: OUTDIR/debs keeps the downloads; OUTDIR/stamp holds a hash of this
+# script, the guest files, the package versions and the host libraries copied
+# last time; when it matches, nothing is rebuilt.
+# Set YG_GUEST_REBUILD=1 to force a rebuild.
+set -euo pipefail
+
+PROG=${0##*/}
+die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
+[ $# -eq 1 ] || die "usage: $PROG OUTDIR (the guest kernel and initramfs are written there)"
+
+OUTDIR=$1
+mkdir -p "$OUTDIR" || die "cannot create $OUTDIR; pass a writable directory"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+SELF=$(readlink -f "$0")
+T0=$(date +%s.%N)
+
+# Kernel modules, in load order; the OPTIONAL ones may be missing.
+MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
+virtio_console virtio_blk"
+OPTIONAL_MODULES="failover net_failover virtio_net"
+META_KERNEL=linux-image-cloud-amd64
+QGA_PKG=qemu-guest-agent
+BB_PKG=busybox-static
+
+elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# Candidate versions, as `apt-get download` would fetch them, in one apt-cache
+# call (no pkgcache.bin here: each call costs ~0.6 s). The versioned kernel
+# package is the metapackage's Depends, pinned with (= VERSION).
+APT_SHOW=$(apt-cache show --no-all-versions "$META_KERNEL" "$BB_PKG" "$QGA_PKG" 2>/dev/null) || true
+pkg_field() {
+	awk -v p="$1" -v f="$2" '/^Package: / { cur = $2 }
+		cur == p && index($0, f ": ") == 1 { print substr($0, length(f) + 3); exit }' <<< "$APT_SHOW"
+}
+pkg_version() {
+	local v
+	v=$(pkg_field "$1" Version)
+	[ -n "$v" ] || die "package $1 is unknown to apt; run apt-get update (Debian 12 sources needed)"
+	printf '%s\n' "$v"
+}
+KDEP=$(pkg_field "$META_KERNEL" Depends | tr ',' '\n' | grep -m1 -o 'linux-image-[^ ]* (= [^)]*)') ||
+	die "cannot resolve the kernel package from $META_KERNEL's Depends; run apt-get update"
+KPKG=${KDEP%% *}
+KPKG_VER=${KDEP##*= }
+KPKG_VER=${KPKG_VER%)}
+VERSIONS="$KPKG=$KPKG_VER $BB_PKG=$(pkg_version "$BB_PKG") $QGA_PKG=$(pkg_version "$QGA_PKG")"
+
+# Inputs: this script and the guest files next to it, package versions, and the
+# host libraries used last time.
+GUEST_FILES="init profile shrc yolo-respawn-shell"
+input_hash() {
+	{
+		sha256sum "$SELF" | cut -d' ' -f1
+		for f in $GUEST_FILES; do
+			sha256sum "${SELF%/*}/$f" 2>/dev/null || echo "missing $f"
+		done
+		printf '%s\n' "$VERSIONS"
+		if [ -f "$OUTDIR/host-libs" ]; then
+			xargs -r sha256sum < "$OUTDIR/host-libs" 2>/dev/null || echo missing
+		fi
+	} | sha256sum | cut -d' ' -f1
+}
+
+if [ -z "${YG_GUEST_REBUILD:-}" ] && [ -f "$OUTDIR/stamp" ] &&
+   [ -f "$OUTDIR/vmlinuz" ] && [ -f "$OUTDIR/initrd.img" ] &&
+   [ "$(cat "$OUTDIR/stamp")" = "$(input_hash)" ]; then
+	echo "$PROG: guest is up to date in $OUTDIR ($VERSIONS), checked in $(elapsed) s"
+	exit 0
+fi
+
+WORK=$(mktemp -d "$OUTDIR/work.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+DEBS="$OUTDIR/debs"
+mkdir -p "$DEBS"
+
+# apt-get download into the cache (reused across rebuilds).
+fetch() {
+	local pkg=$1 ver=$2 f
+	f=$(find "$DEBS" -maxdepth 1 -name "${pkg}_*.deb" -print | while read -r d; do
+		[ "$(dpkg-deb -f "$d" Version)" = "$ver" ] && echo "$d"; done | head -n1)
+	if [ -z "$f" ]; then
+		# As root, apt drops privileges to _apt, which needs to write here.
+		if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$DEBS"; fi
+		(cd "$DEBS" && apt-get -q download "$pkg=$ver" >/dev/null) ||
+			die "apt-get download $pkg=$ver failed; check the apt sources and network"
+		f=$(ls -t "$DEBS/${pkg}"_*.deb | head -n1)
+	fi
+	dpkg-deb -x "$f" "$WORK/x-$pkg" || die "cannot unpack $f; delete it and retry"
+}
+
+for pv in $VERSIONS; do fetch "${pv%%=*}" "${pv#*=}"; done
+
+R="$WORK/root"
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,root,var,lib/modules,lib64}
+ln -s ../run "$R/var/run"
+
+# busybox and its applets.
+BB="$WORK/x-$BB_PKG/bin/busybox"
+[ -x "$BB" ] || die "$BB_PKG has no /bin/busybox; the package layout changed"
+cp "$BB" "$R/bin/busybox"
+for a in $("$BB" --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$R/bin/$a"
+done
+
+# Kernel and modules.
+KX="$WORK/x-$KPKG"
+KVER=$(ls "$KX/lib/modules")
+cp "$KX/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
+copy_module() {
+	local m=$1 f
+	f=$(find "$KX/lib/modules/$KVER/kernel" \( -name "$m.ko" -o -name "$m.ko.xz" \
+		-o -name "$m.ko.zst" \) -print | head -n1)
+	[ -n "$f" ] || return 1
+	case $f in
+	*.xz) xz -dc "$f" > "$R/lib/modules/$m.ko" ;;
+	*.zst) zstd -qdc "$f" > "$R/lib/modules/$m.ko" ;;
+	*) cp "$f" "$R/lib/modules/$m.ko" ;;
+	esac
+	echo "$m" >> "$R/lib/modules/load-order"
+}
+for m in $MODULES; do
+	copy_module "$m" || die "module $m is missing from $KPKG; the guest cannot reach its agent"
+done
+for m in $OPTIONAL_MODULES; do copy_module "$m" || true; done
+# Built-in drivers need no loading; keep load-order honest anyway.
+[ -f "$R/lib/modules/load-order" ] || die "no virtio modules found in $KPKG"
+
+# qemu-ga and every shared object it needs, plus the loader.
+QX="$WORK/x-$QGA_PKG"
+QGA="$QX/usr/sbin/qemu-ga"
+[ -x "$QGA" ] || die "$QGA_PKG has no /usr/sbin/qemu-ga; the package layout changed"
+cp "$QGA" "$R/usr/sbin/qemu-ga"
+EXTRA_LIBS=$(find "$QX" -name '*.so*' -printf '%h\n' | sort -u | tr '\n' ':')
+LDD_OUT=$(LD_LIBRARY_PATH="${EXTRA_LIBS}${LD_LIBRARY_PATH:-}" ldd "$QGA") ||
+	die "ldd failed on qemu-ga; is this an amd64 host?"
+if grep -q 'not found' <<< "$LDD_OUT"; then
+	die "qemu-ga needs libraries absent on this host: $(grep 'not found' <<< "$LDD_OUT" |
+		awk '{print $1}' | tr '\n' ' ')- install $QGA_PKG's dependencies (apt-get install $QGA_PKG)"
+fi
+: > "$WORK/host-libs"
+while read -r lib; do
+	real=$(readlink -f "$lib")
+	dest="$R/lib/x86_64-linux-gnu/${lib##*/}"
+	case $lib in /lib64/*) dest="$R/lib64/${lib##*/}" ;; esac
+	mkdir -p "${dest%/*}"
+	cp "$real" "$dest"
+	case $real in "$WORK"/*) ;; *) echo "$real" >> "$WORK/host-libs" ;; esac
+done < <(awk '/=> \// { print $3 } /^\t\// { print $1 }' <<< "$LDD_OUT")
+[ -e "$R/lib64/ld-linux-x86-64.so.2" ] || die "the dynamic loader was not found by ldd"
+
+# Minimal identity files (qemu-ga's guest-exec and `id` look them up).
+echo 'root:x:0:0:root:/root:/bin/sh' > "$R/etc/passwd"
+echo 'root:x:0:' > "$R/etc/group"
+echo 'yolo-box' > "$R/etc/hostname"
+# qemu-ga's guest-shutdown runs /sbin/shutdown, which busybox lacks.
+printf '%s\n' '#!/bin/sh' 'case " $* " in *" -r "*) exec reboot -f ;; esac' \
+	'exec poweroff -f' > "$R/sbin/shutdown"
+chmod 0755 "$R/sbin/shutdown"
+
+place() {
+	install -m "$1" "${SELF%/*}/$2" "$R/$3" ||
+		die "${SELF%/*}/$2 is missing; it ships next to $PROG"
+}
+place 0755 init init
+place 0644 profile etc/profile
+place 0644 shrc etc/shrc
+place 0755 yolo-respawn-shell sbin/yolo-respawn-shell
+
+(cd "$R" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 -n > "$WORK/initrd.img"
+
+mv "$WORK/vmlinuz" "$OUTDIR/vmlinuz"
+mv "$WORK/initrd.img" "$OUTDIR/initrd.img"
+mv "$WORK/host-libs" "$OUTDIR/host-libs"
+input_hash > "$OUTDIR/stamp"
+printf '%s: built guest in %s s: %s\n' "$PROG" "$(elapsed)" "$VERSIONS"
+printf '%s: kernel %s (%s bytes), initramfs %s bytes\n' "$PROG" "$KVER" \
+	"$(stat -c %s "$OUTDIR/vmlinuz")" "$(stat -c %s "$OUTDIR/initrd.img")"
