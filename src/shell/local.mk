@@ -1,1 +1,19 @@
-# src/shell fragment
+# src/shell: yolo-shell, the gated user's login shell (unprivileged client).
+# The pure helpers live in a small library so tests/unit/shelltest.c links them alone.
+noinst_LTLIBRARIES += src/shell/libygshell.la
+src_shell_libygshell_la_SOURCES = \
+	src/shell/yg_shell_text.c src/shell/yg_shell_text.h
+
+# TEMPORARY: yolo-shell joins bin_PROGRAMS when src/lib/yg_caps.c lands
+# (it needs yg_caps_refuse_privileged); until then it would break `make all`.
+#bin_PROGRAMS += src/shell/yolo-shell
+src_shell_yolo_shell_SOURCES = \
+	src/shell/yolo-shell.c src/shell/yg_shell.h \
+	src/shell/yg_shell_tty.c src/shell/yg_shell_relay.c
+src_shell_yolo_shell_LDADD = src/shell/libygshell.la src/lib/libyg.la
+
+check_PROGRAMS += tests/unit/shelltest
+UNIT_TESTS += tests/unit/shelltest
+tests_unit_shelltest_SOURCES = tests/unit/shelltest.c
+tests_unit_shelltest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/src/shell
+tests_unit_shelltest_LDADD = src/shell/libygshell.la $(CMOCKA_LIBS)

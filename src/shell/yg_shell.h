@@ -1,0 +1,29 @@
+/* yg_shell.h: internals shared by the files of yolo-shell (not a library). */
+#ifndef YG_SHELL_H
+#define YG_SHELL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "yg_proto.h"
+
+/* Print "yolo-gate: <sanitised text>" on stderr, ending the line with \r\n
+ * while the terminal is raw. */
+void yg_shell_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Terminal: yg_shell_tty_init saves the state of stdin (when it is a tty)
+ * and installs the signal handlers and the atexit hook that put it back;
+ * yg_shell_tty_raw switches to raw mode; yg_shell_tty_restore may be called
+ * any number of times, from any exit path. */
+int yg_shell_tty_init(void);
+int yg_shell_tty_raw(void);
+void yg_shell_tty_restore(void);
+bool yg_shell_tty_is_raw(void);
+
+/* Relay between stdin/stdout and the broker on sock after READY, until the
+ * session ends. Returns the process exit status. */
+int yg_shell_relay(int sock, yg_frame_in *in, uint16_t escape, bool tty);
+
+#endif
