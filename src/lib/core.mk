@@ -1,7 +1,9 @@
 # src/lib core: protocol codec, logging, safe files, key files, capabilities.
 src_lib_libyg_la_SOURCES += \
 	src/lib/yg_proto.c src/lib/yg_proto.h \
-	src/lib/yg_log.c src/lib/yg_log.h
+	src/lib/yg_log.c src/lib/yg_log.h \
+	src/lib/yg_file.c src/lib/yg_file.h \
+	src/lib/yg_keyfile.c src/lib/yg_keyfile.h
 
 # Unit tests (cmocka), one program per area.
 YG_CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -18,3 +20,9 @@ UNIT_TESTS += tests/unit/logtest
 tests_unit_logtest_SOURCES = tests/unit/logtest.c
 tests_unit_logtest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
 tests_unit_logtest_LDADD = $(YG_CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/filetest
+UNIT_TESTS += tests/unit/filetest
+tests_unit_filetest_SOURCES = tests/unit/filetest.c
+tests_unit_filetest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
+tests_unit_filetest_LDADD = $(YG_CORE_TEST_LDADD)

@@ -16,6 +16,7 @@
 #include "yg_err.h"
 
 #define YG_KEYFILE_MAX (64u * 1024u)
+#define YG_KEYFILE_NAME_MAX 128u	/* bytes in a key name */
 
 typedef struct yg_keyfile {
 	char *buf;		/* secure buffer: normalised "NAME=value\n" lines */
@@ -28,8 +29,16 @@ typedef struct yg_keyfile {
 int yg_keyfile_parse(const char *path, const char *text, size_t len, yg_keyfile *out, yg_err *err);
 
 /* Open path with the rules (owner = owner uid, mode 0600) and parse. -ENOENT
- * (no key file) is returned without being an error for the caller to log. */
+ * (no key file) is returned without being an error for the caller to log.
+ * Errors: -ELOOP symlink, -EINVAL not regular / bad line, -EMLINK hard links,
+ * -EPERM owner or mode, -EFBIG too big; a key set twice is -EINVAL. On error
+ * out is empty (nothing to clear). */
 int yg_keyfile_load(const char *path, uid_t owner, yg_keyfile *out, yg_err *err);
+
+/* The value of name inside kf->buf (not NUL-terminated: it ends at '\n'),
+ * its length in *len; NULL when absent. Duplicate names are refused by the
+ * parser, so there is at most one. */
+const char *yg_keyfile_value(const yg_keyfile *kf, const char *name, size_t *len);
 
 void yg_keyfile_clear(yg_keyfile *kf);	/* zeroes and frees; NULL ok */
 
