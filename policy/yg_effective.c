@@ -80,6 +80,7 @@ static int winner(const yg_policy *pol, const struct who *w, int k,
 	const struct yg_entry *best = NULL;
 	const char *bestg = NULL;
 	char *bestv = NULL;
+	unsigned long bestn = 0;
 	int rc = 0;
 
 	*out = NULL;
@@ -103,9 +104,12 @@ static int winner(const yg_policy *pol, const struct who *w, int k,
 			best = e;
 			bestg = g->name;
 			bestv = v.str;
+			bestn = v.num;
 			continue;
 		}
-		if (strcmp(bestv, v.str))
+		/* Same meaning is agreement: 2h and 120m, ^a and ^A. */
+		if (yg_keys[k].expand ? strcmp(bestv, v.str) != 0 :
+		    bestn != v.num)
 			rc = yg_diags_addf(diags, pol->files[e->file], e->line,
 					   "user %s is in groups '%s' and '%s', "
 					   "which set '%s' to different values "
