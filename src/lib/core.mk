@@ -26,3 +26,15 @@ UNIT_TESTS += tests/unit/filetest
 tests_unit_filetest_SOURCES = tests/unit/filetest.c
 tests_unit_filetest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
 tests_unit_filetest_LDADD = $(YG_CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/keyfiletest
+UNIT_TESTS += tests/unit/keyfiletest
+tests_unit_keyfiletest_SOURCES = tests/unit/keyfiletest.c
+tests_unit_keyfiletest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
+tests_unit_keyfiletest_LDADD = $(YG_CORE_TEST_LDADD)
+EXTRA_DIST += \
+	tests/data/keyfile/good.env tests/data/keyfile/comments-only.env \
+	tests/data/keyfile/empty.env tests/data/keyfile/bad-crlf.env \
+	tests/data/keyfile/bad-name.env tests/data/keyfile/bad-noeq.env \
+	tests/data/keyfile/bad-dup.env tests/data/keyfile/bad-leading-space.env \
+	tests/data/keyfile/bad-empty-name.env
