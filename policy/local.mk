@@ -16,4 +16,4 @@ tests_unit_policytest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_policytest_LDADD = policy/libygpolicy.la $(CMOCKA_LIBS)
 
 EXTRA_DIST += policy/examples tests/data/policy
-#dist_man_MANS += docs/yolo-gate.conf.5
+dist_man_MANS += docs/yolo-gate.conf.5

@@ -4,4 +4,4 @@ sbin_PROGRAMS += src/ctl/yolo-gatectl
 src_ctl_yolo_gatectl_SOURCES = src/ctl/ctl.h src/ctl/ctl.c \
 	src/ctl/ctl_check.c
 src_ctl_yolo_gatectl_LDADD = policy/libygpolicy.la src/lib/libyg.la
-#dist_man_MANS += docs/yolo-gatectl.8
+dist_man_MANS += docs/yolo-gatectl.8
