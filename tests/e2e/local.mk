@@ -1,1 +1,8 @@
-# tests/e2e fragment
+# tests/e2e: a real sshd on 127.0.0.1, real test users whose shell is
+# yolo-shell, a real ssh client through a pty (expect). Root; `make check-e2e`.
+E2E_TESTS += \
+	tests/e2e/sshd.sh
+EXTRA_DIST += \
+	tests/e2e/lib-e2e.sh \
+	tests/e2e/ssh-session.exp \
+	tests/e2e/sshd.sh

@@ -1,0 +1,163 @@
+# tests/e2e/lib-e2e.sh: a real sshd on 127.0.0.1 for the end-to-end tier.
+# Source after tests/integration/lib.sh and yg_init. Everything made here is
+# undone by e2e_cleanup, which e2e_init chains before lib.sh's yg_cleanup.
+#
+#   e2e_init                  require root + expect, make E2E_DIR, set the trap
+#   e2e_install_shell         copy the built yolo-shell to E2E_SHELL (0755 dir)
+#   e2e_user NAME SHELL       useradd NAME, generate its key: $E2E_DIR/keys/NAME.key
+#   e2e_sshd [CONFIG_LINE...] write sshd_config (extra lines appended), start
+#                             /usr/sbin/sshd -D -e on a free port: E2E_PORT
+#   e2e_ssh LOG USER STEP...  run tests/e2e/ssh-session.exp, transcript in LOG
+#   e2e_ssh_cmd USER CMD...   one non-interactive `ssh USER@127.0.0.1 CMD`
+#   e2e_user_pids USER EXE    pids of USER's processes whose executable is EXE
+
+: "${E2E_SHELL_DIR:=/usr/local/lib/yolo-gate-test}"
+E2E_SHELL=$E2E_SHELL_DIR/yolo-shell
+E2E_DIR=
+E2E_PORT=
+E2E_SSHD_PID=
+E2E_USERS=()
+E2E_MADE_RUN_SSHD=
+_e2e_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+e2e_cleanup() {
+	local rc=$? u
+	set +e
+	if [ -n "$E2E_SSHD_PID" ]; then
+		kill "$E2E_SSHD_PID" 2>/dev/null
+		wait "$E2E_SSHD_PID" 2>/dev/null
+	fi
+	for u in "${E2E_USERS[@]}"; do
+		# The test users' own leftovers (a yolo-shell cut off mid-session).
+		for pid in $(pgrep -u "$u" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+		userdel "$u" >/dev/null 2>&1 ||
+			yg_log "could not remove test user $u; remove it with: userdel $u"
+	done
+	rm -rf "$E2E_SHELL_DIR"
+	[ -z "$E2E_MADE_RUN_SSHD" ] || rmdir /run/sshd 2>/dev/null
+	if [ "$rc" != 0 ] && [ -n "$E2E_DIR" ] && [ -f "$E2E_DIR/sshd.log" ]; then
+		echo "---- sshd.log" >&2
+		tail -n 30 "$E2E_DIR/sshd.log" >&2
+	fi
+	[ -z "$E2E_DIR" ] || rm -rf "$E2E_DIR"
+	(exit "$rc")
+	yg_cleanup
+}
+
+e2e_init() {
+	yg_require_root
+	if ! command -v expect >/dev/null; then
+		[ "${CI:-}" = true ] && yg_fail "expect is not installed (apt-get install expect); CI=true forbids skipping"
+		yg_log "SKIP: expect is not installed (apt-get install expect)"
+		exit 77
+	fi
+	[ -x /usr/sbin/sshd ] || yg_fail "/usr/sbin/sshd is missing (apt-get install openssh-server)"
+	# sshd reads authorized_keys as the user, and checks every directory
+	# on the way from / (StrictModes): no world-writable /tmp here.
+	E2E_DIR=$(mktemp -d /run/yg-e2e.XXXXXX)
+	chmod 0755 "$E2E_DIR"
+	mkdir -m 0755 "$E2E_DIR/keys" "$E2E_DIR/authorized"
+	trap e2e_cleanup EXIT
+}
+
+e2e_install_shell() {
+	local built=$top_builddir/src/shell/yolo-shell
+	[ -x "$built" ] || yg_fail "$built is not built; run make first"
+	mkdir -p -m 0755 "$E2E_SHELL_DIR"
+	chmod 0755 "$E2E_SHELL_DIR"
+	if [ -x "$top_builddir/libtool" ]; then
+		"$top_builddir/libtool" --quiet --mode=install install -m 0755 "$built" "$E2E_SHELL" >/dev/null
+	else
+		install -m 0755 "$built" "$E2E_SHELL"
+	fi || yg_fail "could not install $built as $E2E_SHELL"
+}
+
+e2e_user() {
+	local name=$1 shell=$2
+	if id "$name" >/dev/null 2>&1; then
+		yg_fail "user $name already exists; a previous run left it (remove it: userdel $name)"
+	fi
+	useradd -M -d /nonexistent -s "$shell" "$name" ||
+		yg_fail "useradd $name failed"
+	E2E_USERS+=("$name")
+	usermod -p '*' "$name"	# no password, but not "locked": pubkey only
+	ssh-keygen -q -t ed25519 -N '' -C "$name@yolo-gate-e2e" -f "$E2E_DIR/keys/$name.key" ||
+		yg_fail "ssh-keygen for $name failed"
+	install -m 0644 "$E2E_DIR/keys/$name.key.pub" "$E2E_DIR/authorized/$name"
+}
+
+e2e_free_port() {
+	local p
+	for ((p = 22220; p < 22320; p++)); do
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	yg_fail "no free TCP port in 22220..22319 on 127.0.0.1"
+}
+
+e2e_sshd() {
+	local conf=$E2E_DIR/sshd_config line i
+	ssh-keygen -q -t ed25519 -N '' -f "$E2E_DIR/ssh_host_ed25519_key" ||
+		yg_fail "ssh-keygen for the host key failed"
+	if [ ! -d /run/sshd ]; then
+		mkdir -m 0755 /run/sshd
+		E2E_MADE_RUN_SSHD=1
+	fi
+	E2E_PORT=$(e2e_free_port)
+	{
+		echo "Port $E2E_PORT"
+		echo "ListenAddress 127.0.0.1"
+		echo "HostKey $E2E_DIR/ssh_host_ed25519_key"
+		echo "PidFile $E2E_DIR/sshd.pid"
+		echo "AuthorizedKeysFile $E2E_DIR/authorized/%u"
+		echo "UsePAM yes"
+		echo "PasswordAuthentication no"
+		echo "KbdInteractiveAuthentication no"
+		echo "PubkeyAuthentication yes"
+		echo "PermitRootLogin no"
+		echo "AllowUsers ${E2E_USERS[*]}"
+		echo "PrintMotd no"
+		echo "PrintLastLog no"
+		echo "LogLevel VERBOSE"
+		for line in "$@"; do echo "$line"; done
+	} > "$conf"
+	/usr/sbin/sshd -t -f "$conf" || yg_fail "sshd -t rejected $conf"
+	/usr/sbin/sshd -f "$conf" -D -e 2> "$E2E_DIR/sshd.log" &
+	E2E_SSHD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		ss -Htln "sport = :$E2E_PORT" | grep -q . && return 0
+		kill -0 "$E2E_SSHD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$E2E_DIR/sshd.log" >&2
+	yg_fail "sshd did not listen on 127.0.0.1:$E2E_PORT within 10 s"
+}
+
+e2e_ssh() {
+	local log=$1 user=$2
+	shift 2
+	expect -f "$_e2e_dir/ssh-session.exp" "$E2E_DIR/keys/$user.key" "$E2E_PORT" "$user" "$@" \
+		> "$log" 2>&1
+}
+
+e2e_ssh_cmd() {
+	local user=$1
+	shift
+	timeout 30 ssh -T -F /dev/null -i "$E2E_DIR/keys/$user.key" -p "$E2E_PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o BatchMode=yes -o LogLevel=ERROR "$user@127.0.0.1" "$@" < /dev/null
+}
+
+e2e_user_pids() {
+	local user=$1 exe=$2 pid
+	for pid in $(pgrep -u "$user" 2>/dev/null); do
+		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] && echo "$pid"
+	done
+	return 0
+}
+
+# Print a transcript with the context a human needs, then fail.
+e2e_fail_log() {
+	echo "---- transcript $2" >&2
+	cat -v "$2" >&2
+	yg_fail "$1" "${3:-}"
+}
