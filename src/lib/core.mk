@@ -3,7 +3,8 @@ src_lib_libyg_la_SOURCES += \
 	src/lib/yg_proto.c src/lib/yg_proto.h \
 	src/lib/yg_log.c src/lib/yg_log.h \
 	src/lib/yg_file.c src/lib/yg_file.h \
-	src/lib/yg_keyfile.c src/lib/yg_keyfile.h
+	src/lib/yg_keyfile.c src/lib/yg_keyfile.h \
+	src/lib/yg_caps.c src/lib/yg_caps.h
 
 # Unit tests (cmocka), one program per area.
 YG_CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -38,3 +39,9 @@ EXTRA_DIST += \
 	tests/data/keyfile/bad-name.env tests/data/keyfile/bad-noeq.env \
 	tests/data/keyfile/bad-dup.env tests/data/keyfile/bad-leading-space.env \
 	tests/data/keyfile/bad-empty-name.env
+
+check_PROGRAMS += tests/unit/capstest
+UNIT_TESTS += tests/unit/capstest
+tests_unit_capstest_SOURCES = tests/unit/capstest.c
+tests_unit_capstest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
+tests_unit_capstest_LDADD = $(YG_CORE_TEST_LDADD)
