@@ -1,0 +1,144 @@
+#!/bin/sh
+# tests/e2e/deb.sh: the Debian package, installed for real. Builds the .deb
+# with packaging/build-deb.sh, installs it with apt-get, checks files, modes,
+# the service user, the units, `yolo-gatectl check`, `yolo-shell -c`, the
+# man pages, then purges it and checks what purge removes.
+# Root only: skips (77) otherwise, fails instead when CI=true.
+set -eu
+me=deb.sh
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+pkg=yolo-gate
+user=yolo-gate
+installed_by_us=0
+tmp=
+
+say() { echo "$me: $*"; }
+skip() {
+	if [ "${CI:-}" = true ]; then
+		echo "$me: FAIL: $1, and CI=true forbids skipping" >&2
+		exit 1
+	fi
+	echo "$me: SKIP: $1" >&2
+	exit 77
+}
+fail() { echo "$me: FAIL: $*" >&2; exit 1; }
+cleanup() {
+	if [ "$installed_by_us" = 1 ]; then
+		apt-get purge -y -q "$pkg" >/dev/null 2>&1 || true
+	fi
+	[ -z "$tmp" ] || rm -rf "$tmp"
+}
+
+[ "$(id -u)" = 0 ] || skip "installs a package system-wide; run as root"
+command -v dpkg-buildpackage >/dev/null 2>&1 || skip "dpkg-buildpackage not found (apt-get install dpkg-dev)"
+if dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+	skip "$pkg is already installed here; this test would replace and purge it (apt-get purge $pkg first)"
+fi
+trap cleanup EXIT
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/yg-deb-test.XXXXXX")
+
+# ---- build -------------------------------------------------------------
+start=$(date +%s)
+DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
+	sh "$srcdir/packaging/build-deb.sh" "$tmp/out" "$srcdir" > "$tmp/debs" ||
+	fail "packaging/build-deb.sh failed"
+deb=$(grep "/${pkg}_[^/]*\.deb\$" "$tmp/debs" | head -n 1)
+[ -n "$deb" ] || fail "no ${pkg}_*.deb among: $(cat "$tmp/debs")"
+say "built ${deb##*/} in $(( $(date +%s) - start )) s"
+
+# ---- install -----------------------------------------------------------
+installed_by_us=1
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$deb" > "$tmp/install.log" 2>&1 || {
+	cat "$tmp/install.log" >&2
+	fail "apt-get install $deb failed"
+}
+say "installed"
+dpkg -L "$pkg" > "$tmp/files"
+
+# ---- files and modes ---------------------------------------------------
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+# path mode owner
+while read -r path mode owner; do
+	[ -e "$path" ] || fail "$path is not installed"
+	grep -qx "$path" "$tmp/files" || fail "$path exists but is not in the package"
+	got=$(stat -c '%a %U' "$path")
+	[ "$got" = "$mode $owner" ] || fail "$path is '$got', want '$mode $owner'"
+done <<LIST
+/usr/sbin/yolo-gated 755 root
+/usr/sbin/yolo-gatectl 755 root
+/usr/bin/yolo-shell 755 root
+/lib/$multiarch/security/pam_yolo_gate.so 644 root
+/lib/systemd/system/yolo-gated.service 644 root
+/lib/systemd/system/yolo-gated.socket 644 root
+/lib/systemd/system/yolo-gate-sweep.service 644 root
+/usr/lib/tmpfiles.d/yolo-gate.conf 644 root
+/usr/lib/sysusers.d/yolo-gate.conf 644 root
+/usr/share/doc/yolo-gate/examples/yolo-gate.conf 644 root
+LIST
+say "binaries, PAM module, units, tmpfiles, sysusers, examples: present, modes right"
+if grep -q '\.la$' "$tmp/files"; then fail "libtool .la files are packaged"; fi
+# No setuid or setgid file, anywhere in the package: privilege is the broker's.
+while read -r f; do
+	[ -f "$f" ] || continue
+	if [ -n "$(find "$f" -perm /6000)" ]; then fail "$f is setuid or setgid"; fi
+done < "$tmp/files"
+say "no setuid/setgid file"
+
+for page in yolo-gated yolo-gatectl yolo-shell yolo-gate.conf pam_yolo_gate; do
+	grep -q "/usr/share/man/man[1-8]/$page\.[1-8]\.gz\$" "$tmp/files" ||
+		fail "man page for $page is not in the package"
+done
+say "man pages present"
+
+# ---- service user and configuration directories ------------------------
+getent passwd "$user" > "$tmp/pw" || fail "service user $user was not created"
+case $(cut -d: -f7 "$tmp/pw") in
+*/nologin|*/false) ;;
+*) fail "$user has a login shell: $(cut -d: -f7 "$tmp/pw")";;
+esac
+[ "$(cut -d: -f3 "$tmp/pw")" -lt 1000 ] || fail "$user is not a system user (uid >= 1000)"
+id -nG "$user" | tr ' ' '\n' | grep -qx libvirt || fail "$user is not in group libvirt"
+say "service user $user: system, no login shell, in libvirt"
+while read -r path mode owner; do
+	got=$(stat -c '%a %U:%G' "$path" 2>/dev/null) || fail "$path was not created"
+	[ "$got" = "$mode $owner" ] || fail "$path is '$got', want '$mode $owner'"
+done <<LIST
+/etc/yolo-gate 755 root:root
+/etc/yolo-gate/policy.d 755 root:root
+/etc/yolo-gate/keys.d 700 $user:$user
+/run/yolo-gate 755 $user:$user
+/run/yolo-gate/boxes 700 $user:$user
+LIST
+say "/etc/yolo-gate and /run/yolo-gate: owners and modes right"
+
+# ---- the installed programs work -----------------------------------------
+if command -v systemd-analyze >/dev/null 2>&1; then
+	(cd /lib/systemd/system && systemd-analyze verify --man=no \
+		yolo-gated.service yolo-gated.socket yolo-gate-sweep.service) > "$tmp/verify" 2>&1 || true
+	[ ! -s "$tmp/verify" ] || { cat "$tmp/verify" >&2; fail "installed units do not verify"; }
+	say "installed units verify"
+fi
+yolo-gatectl check --config /etc/yolo-gate > "$tmp/check" 2>&1 ||
+	{ cat "$tmp/check" >&2; fail "yolo-gatectl check --config /etc/yolo-gate failed on the fresh install"; }
+say "yolo-gatectl check: OK"
+rc=0
+out=$(yolo-shell -c x 2>&1) || rc=$?
+echo "$out" | grep -q 'remote commands are not enabled' ||
+	fail "yolo-shell -c x (rc $rc) did not refuse the remote command: '$out'"
+say "yolo-shell -c x: refused ('$out', rc $rc)"
+
+# ---- purge -------------------------------------------------------------
+install -m 0600 -o "$user" -g "$user" /dev/null /etc/yolo-gate/keys.d/alice.env
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$pkg" > "$tmp/purge.log" 2>&1 || {
+	cat "$tmp/purge.log" >&2
+	fail "apt-get purge $pkg failed"
+}
+installed_by_us=0
+if dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q installed; then
+	fail "$pkg is still installed after purge"
+fi
+for path in /usr/sbin/yolo-gated /usr/bin/yolo-shell /lib/systemd/system/yolo-gated.service \
+	/etc/yolo-gate/keys.d; do
+	[ ! -e "$path" ] || fail "$path is still there after purge"
+done
+say "purged: binaries, units and the users' keys are gone"
