@@ -23,11 +23,11 @@ EXTRA_DIST += pam/pam_yolo_gate.map
 # Unit tier: the module through libpam against a fake broker, its exported
 # symbols and NEEDED libraries.
 check_PROGRAMS += tests/unit/pamtest
-UNIT_TESTS += tests/unit/pamtest tests/unit/pamsyms.sh
+UNIT_TESTS += tests/unit/pamtest tests/unit/pamsyms.sh tests/unit/pamtester.sh
 tests_unit_pamtest_SOURCES = tests/unit/pamtest.c tests/unit/pamfake.c tests/unit/pamfake.h
 tests_unit_pamtest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam \
 	-DYG_PAM_MODULE='"$(abs_top_builddir)/pam/.libs/pam_yolo_gate.so"' \
 	-DYG_PAM_SERVICE_IN='"$(abs_top_srcdir)/tests/data/pam/yg-test.in"'
 tests_unit_pamtest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PAM_CFLAGS) -pthread
 tests_unit_pamtest_LDADD = pam/libygpam.la $(CMOCKA_LIBS) $(PAM_LIBS) -lpthread
-EXTRA_DIST += tests/unit/pamsyms.sh tests/data/pam/yg-test.in
+EXTRA_DIST += tests/unit/pamsyms.sh tests/unit/pamtester.sh tests/data/pam/yg-test.in
