@@ -4,15 +4,12 @@ noinst_LTLIBRARIES += src/shell/libygshell.la
 src_shell_libygshell_la_SOURCES = \
 	src/shell/yg_shell_text.c src/shell/yg_shell_text.h
 
-# TEMPORARY: yolo-shell joins bin_PROGRAMS when src/lib/yg_caps.c lands
-# (it needs yg_caps_refuse_privileged); until then it would break `make all`.
-#bin_PROGRAMS += src/shell/yolo-shell
-#src_shell_yolo_shell_SOURCES = \
-#	src/shell/yolo-shell.c src/shell/yg_shell.h \
-#	src/shell/yg_shell_tty.c src/shell/yg_shell_relay.c
-#src_shell_yolo_shell_LDADD = src/shell/libygshell.la src/lib/libyg.la
-EXTRA_DIST += src/shell/yolo-shell.c src/shell/yg_shell.h \
+bin_PROGRAMS += src/shell/yolo-shell
+src_shell_yolo_shell_SOURCES = \
+	src/shell/yolo-shell.c src/shell/yg_shell.h \
 	src/shell/yg_shell_tty.c src/shell/yg_shell_relay.c
+src_shell_yolo_shell_LDADD = src/shell/libygshell.la src/lib/libyg.la
+dist_man_MANS += docs/yolo-shell.1
 
 check_PROGRAMS += tests/unit/shelltest
 UNIT_TESTS += tests/unit/shelltest

@@ -379,7 +379,10 @@ int yg_shell_relay(int sock, yg_frame_in *in, uint16_t escape, bool tty)
 	relay_loop(&r);
 	flush_stdout(&r);
 	yg_shell_tty_restore();
-	if (r.reason[0])
+	if (r.reason[0]) {
+		if (tty)	/* the box's cursor may be mid-line */
+			fputs("\n", stderr);
 		yg_shell_say("%s", r.reason);
+	}
 	return r.status;
 }

@@ -55,9 +55,8 @@ static void refuse_privileged(void)
 		exit(1);
 	}
 	if (yg_caps_refuse_privileged(&err) < 0) {
-		yg_shell_say("%s; yolo-shell must run without privileges: ask your "
-			     "administrator to fix the install", err.msg[0] ? err.msg :
-			     "yolo-shell holds capabilities");
+		yg_shell_say("%s; ask your administrator",
+			     err.msg[0] ? err.msg : "yolo-shell holds privileges it must not have");
 		exit(1);
 	}
 }
