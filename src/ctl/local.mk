@@ -5,3 +5,5 @@ src_ctl_yolo_gatectl_SOURCES = src/ctl/ctl.h src/ctl/ctl.c \
 	src/ctl/ctl_check.c
 src_ctl_yolo_gatectl_LDADD = policy/libygpolicy.la src/lib/libyg.la
 dist_man_MANS += docs/yolo-gatectl.8
+UNIT_TESTS += src/ctl/ctltest.sh
+dist_check_SCRIPTS += src/ctl/ctltest.sh

@@ -1,0 +1,57 @@
+#!/bin/sh
+# ctltest.sh: yolo-gatectl exit codes and output (check, help, usage).
+set -u
+ctl=${top_builddir:-.}/src/ctl/yolo-gatectl
+src=${top_srcdir:-.}
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+expect() { # expect STATUS PATTERN CMD...: status and a line of output
+	want=$1 pat=$2
+	shift 2
+	"$@" >"$tmp/out" 2>&1
+	got=$?
+	if [ "$got" -ne "$want" ] || ! grep -q -e "$pat" "$tmp/out"; then
+		echo "FAIL: $* -> exit $got (want $want), output:"
+		sed 's/^/  /' "$tmp/out"
+		fails=$((fails + 1))
+	else
+		echo "ok: $*"
+	fi
+}
+
+# config dirs with safe modes (git and umask do not keep them)
+mkconf() { # mkconf DIR: copy stdin to DIR/policy.d/10.conf
+	mkdir -p "$1/policy.d" && chmod 755 "$1" "$1/policy.d" &&
+		cat >"$1/policy.d/10.conf" && chmod 644 "$1/policy.d/10.conf"
+}
+mkdir -p "$tmp/ex/policy.d"
+chmod 755 "$tmp/ex" "$tmp/ex/policy.d"
+install -m 644 "$src/policy/examples/gate.conf" "$tmp/ex/gate.conf"
+install -m 644 "$src/policy/examples/policy.d/10-lab.conf" "$tmp/ex/policy.d/"
+me=$(id -un)
+printf '[user:%s]\nidle_timeout = 15m\n' "$me" | mkconf "$tmp/me"
+printf '[defaults]\ndomian = x\n' | mkconf "$tmp/bad"
+
+expect 2 'usage:' "$ctl"
+expect 2 'usage:' "$ctl" help
+expect 2 'usage:' "$ctl" --help
+expect 2 "unknown subcommand 'frob'" "$ctl" frob
+expect 2 'usage:' "$ctl" check --bogus
+expect 2 'usage:' "$ctl" check extra-arg
+expect 0 '^OK$' "$ctl" check --config "$tmp/ex"
+expect 0 "^read $tmp/ex/policy.d/10-lab.conf\$" "$ctl" check --config "$tmp/ex"
+expect 1 "10.conf:2: unknown key 'domian' in \[defaults\] (did you mean 'domain'?)" \
+	"$ctl" check --config "$tmp/bad"
+expect 1 'does not exist' "$ctl" check --config "$tmp/nope"
+expect 0 "^idle_timeout 15m  # $tmp/me/policy.d/10.conf:2\$" \
+	"$ctl" check --config "$tmp/me" --user "$me"
+expect 0 '^domain yolo-'"$me"'  # built-in default$' \
+	"$ctl" check --config "$tmp/me" --user "$me"
+expect 1 'has no policy' "$ctl" check --config "$tmp/ex" --user "$me"
+expect 1 'no such user' "$ctl" check --config "$tmp/ex" --user no-such-user-x
+chmod g+w "$tmp/me/policy.d/10.conf"
+expect 1 "chmod go-w $tmp/me/policy.d/10.conf" "$ctl" check --config "$tmp/me"
+
+[ "$fails" -eq 0 ]
