@@ -109,3 +109,4 @@ check_dir() {
 }
 check_dir /yolo-gate 755
 check_dir /yolo-gate/boxes 700
+check_dir /yolo-gate/sessions 700

@@ -108,6 +108,7 @@ done <<LIST
 /etc/yolo-gate/keys.d 700 $user:$user
 /run/yolo-gate 755 $user:$user
 /run/yolo-gate/boxes 700 $user:$user
+/run/yolo-gate/sessions 700 $user:$user
 LIST
 say "/etc/yolo-gate and /run/yolo-gate: owners and modes right"
 
