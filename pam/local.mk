@@ -31,3 +31,6 @@ tests_unit_pamtest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam \
 tests_unit_pamtest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PAM_CFLAGS) -pthread
 tests_unit_pamtest_LDADD = pam/libygpam.la $(CMOCKA_LIBS) $(PAM_LIBS) -lpthread
 EXTRA_DIST += tests/unit/pamsyms.sh tests/unit/pamtester.sh tests/data/pam/yg-test.in
+
+dist_man_MANS += docs/pam_yolo_gate.8
+EXTRA_DIST += packaging/pam/sshd.example
