@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "yg_policy.h"
+#include "yg_policy_int.h"
 
 static const char *srcdir(void)
 {
@@ -538,7 +539,36 @@ static void test_examples(void **state)
 	free(t);
 }
 
+/* The iniparser cross-check runs on the opened fd and catches a scanner
+ * that reads a value differently (simulated by a different buffer). */
+static void test_crosscheck(void **state)
+{
+	static const char file[] = "[gate]\nuri = 'x;y' # c\nlog_level=info\n";
+	static const char other[] = "[gate]\nuri = x\nlog_level=info\n";
+	char *t = mktmp(), *gate = path2(t, "gate.conf");
+	yg_diags d = { 0 };
+	int fd;
+
+	xwrite(gate, file, 0644);
+	fd = open(gate, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(yg_scan_crosscheck(gate, fd, file, strlen(file), &d),
+			 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(yg_scan_crosscheck(gate, fd, other, strlen(other),
+					    &d), -EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.v[0].msg, "internal error: iniparser reads "
+			       "'gate:uri' as 'x;y', the line scanner as 'x'"));
+	yg_diags_free(&d);
+	close(fd);
+	rm_tree(t);
+	free(gate);
+	free(t);
+}
+
 static const struct CMUnitTest fixed_tests[] = {
+	cmocka_unit_test(test_crosscheck),
 	cmocka_unit_test(test_duration),
 	cmocka_unit_test(test_escape_and_names),
 	cmocka_unit_test(test_trust),
