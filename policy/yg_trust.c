@@ -82,7 +82,7 @@ static int open_checked(int dirfd, const char *name, const char *path,
 	rc = check_stat(&st, path, want_dir, diags);
 	if (rc < 0) {
 		close(fd);
-		return rc < 0 ? rc : -EPERM;
+		return rc;
 	}
 	return fd;
 }
