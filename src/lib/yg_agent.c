@@ -257,8 +257,10 @@ int yg_agent_exec(yg_box *box, const char *const argv[],
 	yg_sb_add(&sb, "],\"capture-output\":false}}");
 	rc = yg_agent_cmd_int(box, &sb, "return.pid", &pid, err);
 	yg_sb_free(&sb);
-	if (rc < 0)
-		return yg_err_prefix(err, "cannot run %s", argv[0]);
+	if (rc < 0) {
+		yg_err_prefix(err, "cannot run %s", argv[0]);
+		return rc;
+	}
 
 	for (;;) {
 		yg_sb_add(&sb, "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":%lld}}", pid);
@@ -396,8 +398,10 @@ int yg_agent_write_file(yg_box *box, const char *path, const void *data,
 	if (rc < 0)
 		return rc;
 	rc = yg_agent_file_open(box, path, "w", &handle, err);
-	if (rc < 0)
-		return yg_err_prefix(err, "cannot open %s in box %s", path, yg_box_name(box));
+	if (rc < 0) {
+		yg_err_prefix(err, "cannot open %s", path);
+		return rc;
+	}
 	rc = yg_agent_file_write(box, handle, data, len, err);
 	if (rc == 0)
 		rc = yg_agent_file_op(box, "flush", handle, err);
@@ -406,7 +410,7 @@ int yg_agent_write_file(yg_box *box, const char *path, const void *data,
 	else
 		yg_agent_file_op(box, "close", handle, NULL);
 	if (rc < 0)
-		yg_err_prefix(err, "cannot write %s in box %s", path, yg_box_name(box));
+		yg_err_prefix(err, "cannot write %s", path);
 	return rc;
 }
 
@@ -482,7 +486,7 @@ int yg_agent_read_file(yg_box *box, const char *path, size_t max, char **out,
 	}
 out:
 	if (rc < 0)
-		yg_err_prefix(err, "cannot read %s in box %s", path, yg_box_name(box));
+		yg_err_prefix(err, "cannot read %s", path);
 	yg_wipe(b64, b64 ? b64max : 0);
 	yg_wipe(chunk, chunk ? YG_AGENT_CHUNK : 0);
 	yg_wipe(buf, buf ? max + 1 : 0);
@@ -543,13 +547,12 @@ int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err)
 	rc = yg_agent_file_open(box, path, "r+", &handle, &oerr);
 	if (rc < 0) {
 		/* missing is success; anything else is the open's error */
-		if (yg_agent_sh(box, exists, path, &status, err) < 0)
-			return rc;
-		if (status != 0)
+		if (yg_agent_sh(box, exists, path, &status, NULL) == 0 && status != 0)
 			return 0;
 		if (err)
 			*err = oerr;
-		return yg_err_prefix(err, "cannot wipe %s in box %s", path, yg_box_name(box));
+		yg_err_prefix(err, "cannot wipe %s", path);
+		return rc;
 	}
 	rc = yg_agent_zero(box, handle, err);
 	if (rc == 0)
@@ -559,8 +562,8 @@ int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err)
 	if (rc == 0)
 		rc = yg_agent_sh(box, rm, path, &status, err);
 	if (rc == 0 && status != 0)
-		rc = yg_err_set(err, -EIO, "rm exited with %d", status);
+		rc = yg_err_set(err, -EIO, "rm exited with %d in box %s", status, yg_box_name(box));
 	if (rc < 0)
-		yg_err_prefix(err, "cannot wipe %s in box %s", path, yg_box_name(box));
+		yg_err_prefix(err, "cannot wipe %s", path);
 	return rc;
 }

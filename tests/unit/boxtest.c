@@ -10,9 +10,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "yg_agent.h"
 #include "yg_box.h"
 
 #define DOM "yolo-test"
@@ -105,6 +107,20 @@ static void test_bad_uri(void **state)
 	assert_int_equal(err.code, rc);
 	assert_non_null(strstr(err.msg, "cannot connect to libvirt at test:///nonexistent/yg/node.xml"));
 	assert_non_null(strstr(err.msg, "check the libvirt URI"));
+}
+
+static void test_no_daemon(void **state)
+{
+	virConnectPtr conn = NULL;
+	yg_err err;
+
+	(void)state;
+	/* a libvirtd socket that does not exist: the fix is to start libvirtd */
+	assert_int_equal(yg_conn_open("qemu:///system?socket=/nonexistent/yg/libvirt-sock",
+				      &conn, &err), -ECONNREFUSED);
+	assert_null(conn);
+	assert_non_null(strstr(err.msg, "cannot connect to libvirt at qemu:///system?socket="));
+	assert_non_null(strstr(err.msg, "start libvirtd"));
 }
 
 static void test_missing_domain(void **state)
@@ -239,10 +255,53 @@ static void test_console(void **state)
 	}
 }
 
+/* The test driver has no guest agent: every agent call must fail cleanly,
+ * bounded in time, naming the box and the fix. */
+static void test_agent_errors(void **state)
+{
+	const char *argv[] = { "/bin/true", NULL };
+	fx *f = *state;
+	char *reply = (char *)1;
+	struct timespec a, b;
+	long ms;
+	int code = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(yg_agent_wait(f->box, 150, &f->err), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_true(ms >= 150 && ms < 3000);
+	assert_non_null(strstr(f->err.msg, "guest agent of box " DOM " did not answer within 0.1 s "
+			       "(is qemu-guest-agent running in the guest?"));
+	assert_int_equal(yg_agent_wait(f->box, 0, &f->err), -ETIMEDOUT);
+	assert_non_null(strstr(f->err.msg, "within 0 s"));
+
+	assert_true(yg_agent_cmd(f->box, "{\"execute\":\"guest-ping\"}", 1, &reply, &f->err) < 0);
+	assert_null(reply);
+	assert_non_null(strstr(f->err.msg, "guest-ping"));
+	assert_non_null(strstr(f->err.msg, "box " DOM));
+
+	assert_true(yg_agent_exec(f->box, argv, 1000, &code, &f->err) < 0);
+	assert_int_equal(code, -1);
+	assert_non_null(strstr(f->err.msg, "cannot run /bin/true: "));
+
+	assert_true(yg_agent_write_file(f->box, "/run/yolo/keys.env", "SECRET=1", 8, &f->err) < 0);
+	assert_null(strstr(f->err.msg, "SECRET"));
+	assert_non_null(strstr(f->err.msg, "box " DOM));
+	assert_int_equal(yg_agent_write_file(f->box, "run/x", "x", 1, &f->err), -EINVAL);
+	assert_non_null(strstr(f->err.msg, "not absolute"));
+	assert_true(yg_agent_wipe_file(f->box, "/run/yolo/keys.env", &f->err) < 0);
+	assert_non_null(strstr(f->err.msg, "cannot wipe /run/yolo/keys.env: "));
+	/* a NULL err must not turn a failure into success */
+	assert_true(yg_agent_wipe_file(f->box, "/run/yolo/keys.env", NULL) < 0);
+	assert_true(yg_agent_exec(f->box, argv, 1000, NULL, NULL) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_uri),
+		cmocka_unit_test(test_no_daemon),
 		cmocka_unit_test_setup_teardown(test_missing_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
@@ -253,6 +312,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_destroy, setup_box, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_deleted, setup_box, teardown),
 		cmocka_unit_test_setup_teardown(test_console, setup_box, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_errors, setup_box, teardown),
 	};
 
 	snprintf(uri, sizeof(uri), "test://%s/node.xml", YG_BOX_TESTDATA);
