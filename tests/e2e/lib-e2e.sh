@@ -10,13 +10,18 @@
 #   e2e_ssh LOG USER STEP...  run tests/e2e/ssh-session.exp, transcript in LOG
 #   e2e_ssh_cmd USER CMD...   one non-interactive `ssh USER@127.0.0.1 CMD`
 #   e2e_user_pids USER EXE    pids of USER's processes whose executable is EXE
+#   e2e_sysuser NAME [GROUP]  useradd --system NAME (in GROUP when it exists)
+#   e2e_wait_clean BOX SECS   until BOX is paused from its snapshot (1 on timeout)
+#   e2e_gated CONFDIR SOCKET [OPTION...]  start yolo-gated, wait for its socket
 
 : "${E2E_SHELL_DIR:=/usr/local/lib/yolo-gate-test}"
 E2E_SHELL=$E2E_SHELL_DIR/yolo-shell
 E2E_DIR=
 E2E_PORT=
 E2E_SSHD_PID=
+E2E_GATED_PID=
 E2E_USERS=()
+E2E_SYSUSERS=()
 E2E_MADE_RUN_SSHD=
 _e2e_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -27,7 +32,8 @@ e2e_cleanup() {
 		kill "$E2E_SSHD_PID" 2>/dev/null
 		wait "$E2E_SSHD_PID" 2>/dev/null
 	fi
-	for u in "${E2E_USERS[@]}"; do
+	e2e_stop_gated
+	for u in "${E2E_USERS[@]}" "${E2E_SYSUSERS[@]}"; do
 		# The test users' own leftovers (a yolo-shell cut off mid-session).
 		for pid in $(pgrep -u "$u" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
 		userdel "$u" >/dev/null 2>&1 ||
@@ -35,9 +41,12 @@ e2e_cleanup() {
 	done
 	rm -rf "$E2E_SHELL_DIR"
 	[ -z "$E2E_MADE_RUN_SSHD" ] || rmdir /run/sshd 2>/dev/null
-	if [ "$rc" != 0 ] && [ -n "$E2E_DIR" ] && [ -f "$E2E_DIR/sshd.log" ]; then
-		echo "---- sshd.log" >&2
-		tail -n 30 "$E2E_DIR/sshd.log" >&2
+	if [ "$rc" != 0 ] && [ -n "$E2E_DIR" ]; then
+		for f in sshd.log gated.log; do
+			[ -f "$E2E_DIR/$f" ] || continue
+			echo "---- $f" >&2
+			tail -n 40 "$E2E_DIR/$f" >&2
+		done
 	fi
 	[ -z "$E2E_DIR" ] || rm -rf "$E2E_DIR"
 	(exit "$rc")
@@ -160,4 +169,54 @@ e2e_fail_log() {
 	echo "---- transcript $2" >&2
 	cat -v "$2" >&2
 	yg_fail "$1" "${3:-}"
+}
+
+e2e_sysuser() {
+	local name=$1 group=${2:-} g=()
+	id "$name" >/dev/null 2>&1 &&
+		yg_fail "user $name already exists; a previous run left it (remove it: userdel $name)"
+	[ -z "$group" ] || ! getent group "$group" >/dev/null || g=(-G "$group")
+	useradd --system -M -d /nonexistent -s /usr/sbin/nologin "${g[@]}" "$name" ||
+		yg_fail "useradd --system $name failed"
+	E2E_SYSUSERS+=("$name")
+}
+
+e2e_wait_clean() {
+	local box=$1 secs=$2 deadline
+	deadline=$(( $(yg_now_ms) + secs * 1000 ))
+	while [ "$(yg_now_ms)" -lt "$deadline" ]; do
+		[ "$(yg_domstate "$box" 2>/dev/null)" = "paused (from snapshot)" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+e2e_gated() {
+	local conf=$1 sock=$2 i
+	shift 2
+	"$top_builddir/src/gated/yolo-gated" --config "$conf" --socket "$sock" --log-stderr \
+		--debug "$@" 2> "$E2E_DIR/gated.log" &
+	E2E_GATED_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$E2E_GATED_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$E2E_DIR/gated.log" >&2
+	yg_fail "yolo-gated did not create $sock within 10 s"
+}
+
+# The broker and its session children (they revert boxes: give them time).
+e2e_stop_gated() {
+	local kids pid i
+	[ -n "$E2E_GATED_PID" ] || return 0
+	kids=$(pgrep -P "$E2E_GATED_PID" 2>/dev/null)
+	kill -TERM "$E2E_GATED_PID" $kids 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$E2E_GATED_PID" $kids 2>/dev/null || break
+		sleep 0.2
+	done
+	for pid in $E2E_GATED_PID $kids; do kill -KILL "$pid" 2>/dev/null; done
+	wait "$E2E_GATED_PID" 2>/dev/null
+	E2E_GATED_PID=
 }

@@ -1,8 +1,12 @@
 # tests/e2e: a real sshd on 127.0.0.1, real test users whose shell is
 # yolo-shell, a real ssh client through a pty (expect). Root; `make check-e2e`.
+# login.sh also needs libvirtd + QEMU, yolo-gated and the integration tier's
+# gatedclient (a check program) and lib.sh.
 E2E_TESTS += \
-	tests/e2e/sshd.sh
+	tests/e2e/sshd.sh \
+	tests/e2e/login.sh
 EXTRA_DIST += \
 	tests/e2e/lib-e2e.sh \
 	tests/e2e/ssh-session.exp \
-	tests/e2e/sshd.sh
+	tests/e2e/sshd.sh \
+	tests/e2e/login.sh
