@@ -21,7 +21,7 @@
 /* Default reply bounds when timeout= is not given, per request. */
 #define YG_PAM_ACCOUNT_TIMEOUT_MS 5000
 #define YG_PAM_PREPARE_TIMEOUT_MS 30000	/* PREPARE may wait for a revert */
-#define YG_PAM_RELEASE_TIMEOUT_MS 10000
+#define YG_PAM_RELEASE_TIMEOUT_MS 30000	/* the broker answers once the box is reverted */
 
 enum yg_pam_fail { YG_PAM_FAIL_CLOSED = 0, YG_PAM_FAIL_OPEN = 1 };
 
