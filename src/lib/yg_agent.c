@@ -169,6 +169,7 @@ int yg_agent_cmd(yg_box *box, const char *json, int timeout_s, char **reply,
 			snprintf(desc, sizeof(desc), "%s", "unknown error");
 		yg_err_set(err, -EIO, "guest agent command %s failed in box %s: %s",
 			   name, yg_box_name(box), desc);
+		yg_box_err_clean(err);
 		free(r);
 		return -EIO;
 	}
@@ -361,8 +362,13 @@ static int yg_agent_file_write(yg_box *box, long long handle, const unsigned cha
 			  "{\"handle\":%lld,\"buf-b64\":\"%s\"}}", handle, b64);
 		rc = yg_agent_cmd_int(box, &sb, "return.count", &count, err);
 		yg_sb_free(&sb);
-		if (rc < 0)
+		if (rc < 0) {
+			/* the guest saw the data and could echo it in its error */
+			yg_err_set(err, rc, "guest agent of box %s failed to write %zu bytes "
+				   "(its message is withheld: it could quote the data)",
+				   yg_box_name(box), n);
 			break;
+		}
 		if (count <= 0 || (unsigned long long)count > n) {
 			rc = yg_err_set(err, -EIO, "guest agent of box %s wrote %lld of %zu bytes",
 					yg_box_name(box), count, n);

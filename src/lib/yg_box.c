@@ -65,16 +65,30 @@ static const char *yg_virt_msg(const virError *e)
 	return "unknown libvirt error";
 }
 
+void yg_box_err_clean(yg_err *err)
+{
+	char *p;
+
+	if (!err)
+		return;
+	for (p = err->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 int yg_box_virt_err(yg_err *err, const char *what_fmt, ...)
 {
 	virErrorPtr e = virGetLastError();
 	char what[YG_ERR_MSG_MAX];
 	va_list ap;
+	int rc;
 
 	va_start(ap, what_fmt);
 	vsnprintf(what, sizeof(what), what_fmt, ap);
 	va_end(ap);
-	return yg_err_set(err, yg_virt_errno(e), "%s: %s", what, yg_virt_msg(e));
+	rc = yg_err_set(err, yg_virt_errno(e), "%s: %s", what, yg_virt_msg(e));
+	yg_box_err_clean(err);
+	return rc;
 }
 
 /* " (hint)" or "" */

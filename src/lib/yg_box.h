@@ -59,4 +59,8 @@ int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
 int yg_box_virt_err(yg_err *err, const char *what_fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Replace control characters in err->msg (which may quote text from the
+ * guest, e.g. an agent error) with '?'. err may be NULL. */
+void yg_box_err_clean(yg_err *err);
+
 #endif
