@@ -145,7 +145,9 @@ ssize_t yg_frame_in_fill(yg_frame_in *in, int fd);
 
 /* Next complete frame: returns 1 and sets type, payload and len; 0 when more
  * bytes are needed; -EPROTO when the length field is 0 or > YG_FRAME_MAX (the
- * caller must close the connection). */
+ * caller must close the connection). The previous frame is consumed first: its
+ * payload pointer (and a decoded DATA's bytes) stays valid until the next call
+ * to yg_frame_next, yg_frame_in_fill or yg_frame_in_feed. */
 int yg_frame_next(yg_frame_in *in, uint8_t *type, const uint8_t **payload, size_t *len);
 
 /* Read until one whole message is decoded (blocking fd, or poll with
