@@ -34,3 +34,7 @@ EXTRA_DIST += tests/unit/pamsyms.sh tests/unit/pamtester.sh tests/data/pam/yg-te
 
 dist_man_MANS += docs/pam_yolo_gate.8
 EXTRA_DIST += packaging/pam/sshd.example
+
+# End-to-end tier (root): the module in a real sshd's PAM stack.
+E2E_TESTS += tests/e2e/pam.sh
+EXTRA_DIST += tests/e2e/pam.sh
