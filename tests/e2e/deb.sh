@@ -122,8 +122,9 @@ fi
 yolo-gatectl check --config /etc/yolo-gate > "$tmp/check" 2>&1 ||
 	{ cat "$tmp/check" >&2; fail "yolo-gatectl check --config /etc/yolo-gate failed on the fresh install"; }
 say "yolo-gatectl check: OK"
+# As an ordinary user: yolo-shell refuses to run as root.
 rc=0
-out=$(yolo-shell -c x 2>&1) || rc=$?
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/yolo-shell -c x 2>&1) || rc=$?
 echo "$out" | grep -q 'remote commands are not enabled' ||
 	fail "yolo-shell -c x (rc $rc) did not refuse the remote command: '$out'"
 say "yolo-shell -c x: refused ('$out', rc $rc)"
