@@ -101,6 +101,8 @@ systemd-tmpfiles --root="$tmp/root" --create "$gen/tmpfiles.d/yolo-gate.conf" \
 check_dir() {
 	path=$(sed -n "s|^d \\([^ ]*$1\\) .*|\\1|p" "$gen/tmpfiles.d/yolo-gate.conf")
 	[ -n "$path" ] || fail "no tmpfiles line for $1"
+	# systemd-tmpfiles rewrites the legacy /var/run/ to /run/.
+	case $path in /var/run/*) path=/run/${path#/var/run/};; esac
 	[ -d "$tmp/root$path" ] || fail "tmpfiles did not create $path"
 	uid=$(grep "^$user:" "$tmp/root/etc/passwd" | cut -d: -f3)
 	got=$(stat -c '%a %u' "$tmp/root$path")
