@@ -1,0 +1,210 @@
+/* access.c: the broker's view of the policy engine.
+ *
+ * The only file of yolo-gated that includes yg_policy.h: it copies what the
+ * broker needs into plain structs (gated.h), and resolves users and their
+ * groups through NSS.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "yg_policy.h"
+#include "gated.h"
+
+#define MAX_GROUPS 256
+
+int yg_gd_pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static char *diags_text(const yg_diags *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	yg_diags_print(d, f);
+	fclose(f);
+	return buf;
+}
+
+int yg_gd_policy_load(const char *confdir, yg_policy **out, char **diagtext)
+{
+	yg_diags d = { 0 };
+	int r;
+
+	*diagtext = NULL;
+	r = yg_policy_load(confdir, out, &d);
+	if (r < 0)
+		*diagtext = diags_text(&d);
+	yg_diags_free(&d);
+	return r;
+}
+
+void yg_gd_policy_free(yg_policy *pol)
+{
+	yg_policy_free(pol);
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+void yg_gd_gate_get(const yg_policy *pol, struct yg_gd_gate *out)
+{
+	const struct yg_gate_conf *g = yg_policy_gate(pol);
+
+	copy_str(out->uri, sizeof(out->uri), g->uri);
+	copy_str(out->socket, sizeof(out->socket), g->socket);
+	copy_str(out->run_dir, sizeof(out->run_dir), g->run_dir);
+	copy_str(out->service_user, sizeof(out->service_user), g->service_user);
+	out->log_level = g->log_level;
+}
+
+void yg_gd_user_clear(struct yg_gd_user *u)
+{
+	size_t i;
+
+	if (!u)
+		return;
+	if (u->up) {
+		yg_user_policy_clear(u->up);
+		free(u->up);
+	}
+	for (i = 0; i < u->ngroups; i++)
+		free(u->groups[i]);
+	free(u->groups);
+	memset(u, 0, sizeof(*u));
+}
+
+static int load_groups(const struct passwd *pw, struct yg_gd_user *u)
+{
+	gid_t gids[MAX_GROUPS];
+	int n = MAX_GROUPS, i;
+
+	if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &n) < 0)
+		n = MAX_GROUPS;	/* truncated: the first MAX_GROUPS */
+	u->groups = calloc((size_t)n, sizeof(*u->groups));
+	if (!u->groups)
+		return -ENOMEM;
+	/* primary group first: getgrouplist puts it first */
+	for (i = 0; i < n; i++) {
+		struct group *gr = getgrgid(gids[i]);
+		char num[32];
+
+		if (!gr)
+			snprintf(num, sizeof(num), "%u", (unsigned)gids[i]);
+		u->groups[u->ngroups] = strdup(gr ? gr->gr_name : num);
+		if (!u->groups[u->ngroups])
+			return -ENOMEM;
+		u->ngroups++;
+	}
+	return 0;
+}
+
+static void fill_user(struct yg_gd_user *u, const yg_user_policy *up)
+{
+	u->gated = up->gated;
+	u->enabled = up->enabled;
+	copy_str(u->domain, sizeof(u->domain), up->domain);
+	copy_str(u->snapshot, sizeof(u->snapshot), up->snapshot);
+	copy_str(u->keys, sizeof(u->keys), up->keys);
+	copy_str(u->inject_path, sizeof(u->inject_path), up->inject_path);
+	copy_str(u->console, sizeof(u->console), up->console);
+	u->escape = up->escape;
+	u->revert_login = up->revert == YG_REVERT_LOGIN;
+	u->takeover = up->concurrent == YG_CONCURRENT_TAKEOVER;
+	u->agent_timeout_ms = up->agent_timeout_ms;
+	u->idle_timeout_ms = up->idle_timeout_ms;
+	u->max_session_ms = up->max_session_ms;
+}
+
+static int user_from_pw(const yg_policy *pol, const struct passwd *pw,
+			struct yg_gd_user *u, yg_err *err)
+{
+	yg_diags d = { 0 };
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	u->uid = pw->pw_uid;
+	copy_str(u->user, sizeof(u->user), pw->pw_name);
+	r = load_groups(pw, u);
+	if (r < 0)
+		return yg_err_set(err, r, "cannot list the groups of user %s", pw->pw_name);
+	u->up = calloc(1, sizeof(*u->up));
+	if (!u->up)
+		return yg_err_set(err, -ENOMEM, "out of memory resolving user %s", pw->pw_name);
+	r = yg_policy_for_user(pol, pw->pw_name, pw->pw_uid,
+			       (const char *const *)u->groups, u->ngroups, u->up, &d);
+	if (r < 0) {
+		char *t = diags_text(&d);
+
+		yg_err_set(err, r, "policy error for user %s: %s; ask your administrator "
+			   "to run yolo-gatectl check", pw->pw_name, t ? t : "?");
+		if (err) {
+			char *nl;
+
+			while ((nl = strchr(err->msg, '\n')))
+				*nl = ' ';
+		}
+		free(t);
+		yg_diags_free(&d);
+		return r;
+	}
+	yg_diags_free(&d);
+	fill_user(u, u->up);
+	return 0;
+}
+
+int yg_gd_user_by_uid(const yg_policy *pol, uid_t uid, struct yg_gd_user *u, yg_err *err)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwuid(uid);
+	if (!pw) {
+		memset(u, 0, sizeof(*u));
+		return yg_err_set(err, -ENOENT, "uid %u has no passwd entry; ask your "
+				  "administrator", (unsigned)uid);
+	}
+	return user_from_pw(pol, pw, u, err);
+}
+
+int yg_gd_user_by_name(const yg_policy *pol, const char *name, struct yg_gd_user *u,
+		       yg_err *err)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		memset(u, 0, sizeof(*u));
+		return yg_err_set(err, -ENOENT, "user %s has no passwd entry", name);
+	}
+	return user_from_pw(pol, pw, u, err);
+}
+
+bool yg_gd_may_enter(const yg_policy *pol, const struct yg_gd_user *u, const char *domain)
+{
+	if (!u->up)
+		return false;
+	return yg_policy_may_enter(pol, u->up, domain, (const char *const *)u->groups,
+				   u->ngroups);
+}

@@ -1,0 +1,168 @@
+/* gated.h: internals of yolo-gated, the broker.
+ *
+ * main.c     options, start-up as root, the listening socket, accept + fork,
+ *            signals (SIGCHLD reaps, SIGHUP reloads the policy).
+ * access.c   the only file that includes yg_policy.h: loads the policy and
+ *            turns a peer uid or a user name into a yg_gd_user.
+ * session.c  one connection in a forked child: HELLO, the request table,
+ *            OPEN / PREPARE / RELEASE / ACCOUNT, one box's lifecycle.
+ * relay.c    the console relay on the libvirt event loop.
+ * handoff.c  the per-box rendezvous socket (SCM_RIGHTS) that keeps one owner
+ *            per box.
+ */
+#ifndef YG_GATED_H
+#define YG_GATED_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libvirt/libvirt.h>
+
+#include "yg_err.h"
+#include "yg_proto.h"
+
+typedef struct yg_policy yg_policy;
+struct yg_user_policy;
+
+/* Timeouts (ms). */
+#define YG_GD_HELLO_TIMEOUT_MS   30000	/* pre-session phases */
+#define YG_GD_PREPARE_WAIT_MS    300000	/* PREPAREd box waiting for its shell */
+#define YG_GD_SEND_TIMEOUT_MS    5000	/* one frame to a client */
+
+struct yg_gd_opts {
+	const char *confdir;	/* NULL = default */
+	const char *socket;	/* NULL = [gate] socket */
+	bool stay_root;		/* tests only: no privilege drop */
+	bool log_stderr;
+	bool debug;
+};
+
+/* [gate], copied out of the policy. */
+struct yg_gd_gate {
+	char uri[PATH_MAX];	/* "" = libvirt default */
+	char socket[PATH_MAX];
+	char run_dir[PATH_MAX];
+	char service_user[64];
+	int log_level;		/* enum yg_log_level value */
+};
+
+/* The effective policy of one user, copied out of yg_user_policy. */
+struct yg_gd_user {
+	bool gated, enabled;
+	uid_t uid;
+	char user[YG_NAME_MAX + 1];
+	char domain[YG_NAME_MAX + 1];
+	char snapshot[256];
+	char keys[PATH_MAX];
+	char inject_path[PATH_MAX];
+	char console[64];
+	int escape;			/* -1 = none */
+	bool revert_login;		/* revert = login (else logout) */
+	bool takeover;			/* concurrent = takeover (else refuse) */
+	unsigned long agent_timeout_ms, idle_timeout_ms, max_session_ms;
+	/* for yg_gd_may_enter */
+	struct yg_user_policy *up;
+	char **groups;
+	size_t ngroups;
+};
+
+/* ---- access.c ---- */
+
+/* snprintf for paths: -ENAMETOOLONG instead of a silently cut path. */
+int yg_gd_pathf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Load confdir. On failure every diagnostic is in *diagtext ("file:line: msg"
+ * lines, malloc'd, caller frees). */
+int yg_gd_policy_load(const char *confdir, yg_policy **out, char **diagtext);
+void yg_gd_policy_free(yg_policy *pol);
+void yg_gd_gate_get(const yg_policy *pol, struct yg_gd_gate *out);
+/* Resolve a user (by uid from SO_PEERCRED, or by name for PAM's requests)
+ * with all their groups. -ENOENT: no such user; -EINVAL: policy error (err). */
+int yg_gd_user_by_uid(const yg_policy *pol, uid_t uid, struct yg_gd_user *u, yg_err *err);
+int yg_gd_user_by_name(const yg_policy *pol, const char *name, struct yg_gd_user *u,
+		       yg_err *err);
+void yg_gd_user_clear(struct yg_gd_user *u);
+bool yg_gd_may_enter(const yg_policy *pol, const struct yg_gd_user *u, const char *domain);
+
+/* ---- handoff.c ---- */
+
+/* What a child that found the box locked hands to its owner. */
+struct yg_gd_handoff {
+	uid_t uid;		/* the client's uid (SO_PEERCRED at accept) */
+	uint8_t type;		/* YG_MSG_OPEN or YG_MSG_RELEASE */
+	char box[YG_NAME_MAX + 1];
+	char session[YG_SESSION_MAX + 1];
+	uint8_t mode;
+	char term[YG_NAME_MAX + 1];
+	uint16_t rows, cols;
+};
+
+/* Owner side: bind run_dir/boxes/<domain>.sock (0600, stale one removed). */
+int yg_gd_rdv_listen(const char *run_dir, const char *domain, char *path, size_t pathlen,
+		     yg_err *err);
+/* Owner side: accept one handoff; checks the peer's uid == our euid.
+ * Returns 0 with *fd (the client) and *h filled, or a negative errno. */
+int yg_gd_rdv_accept(int lfd, int *fd, struct yg_gd_handoff *h);
+/* Sender side: connect to the owner of domain and pass fd + h. Retries for
+ * up to wait_ms while the owner is still starting. */
+int yg_gd_rdv_send(const char *run_dir, const char *domain, int fd,
+		   const struct yg_gd_handoff *h, int wait_ms);
+
+/* ---- relay.c ---- */
+
+enum yg_gd_end {
+	YG_GD_END_NONE = 0,
+	YG_GD_END_CLIENT_EOF,	/* client closed or hung up */
+	YG_GD_END_CLIENT_EXIT,	/* EXIT from the client (escape) */
+	YG_GD_END_CONSOLE,	/* console closed, QEMU died */
+	YG_GD_END_PROTOCOL,	/* bad frame from the client */
+	YG_GD_END_SIGNAL,	/* SIGTERM */
+	YG_GD_END_IDLE,		/* idle timeout */
+	YG_GD_END_MAX,		/* max session time */
+	YG_GD_END_TAKEOVER,	/* a new login took the box over */
+	YG_GD_END_RELEASE,	/* PAM's RELEASE */
+	YG_GD_END_ATTACH,	/* the shell attached to a PREPAREd box (wait only) */
+	YG_GD_END_TIMEOUT,	/* nobody came for a PREPAREd box (wait only) */
+	YG_GD_END_ERROR,	/* libvirt or system error */
+};
+const char *yg_gd_end_name(enum yg_gd_end e);
+
+struct yg_gd_relay;
+
+/* Callbacks out of the relay, run from the main loop, never from inside a
+ * libvirt callback (so they may call libvirt). */
+struct yg_gd_relay_ops {
+	void (*winch)(void *opaque, uint16_t rows, uint16_t cols);
+	/* A handoff arrived on the rendezvous socket; return an end reason to
+	 * stop relaying (the relay then returns), or YG_GD_END_NONE. */
+	enum yg_gd_end (*handoff)(void *opaque, int fd, const struct yg_gd_handoff *h);
+};
+
+/* Relay between client fd (non-blocking after this call; in holds what was
+ * already read from it) and console stream st until the session ends; rdv_fd (-1 = none) is watched for handoffs,
+ * sig_fd is readable when SIGTERM came. Returns why it ended. Does not close
+ * fd or st. */
+enum yg_gd_end yg_gd_relay_run(int fd, yg_frame_in *in, virStreamPtr st, int rdv_fd, int sig_fd,
+			       unsigned long idle_ms, unsigned long max_ms,
+			       const struct yg_gd_relay_ops *ops, void *opaque);
+
+/* Wait (event loop) without a client: for a handoff on rdv_fd, SIGTERM on
+ * sig_fd, or timeout_ms. Same handoff callback as the relay. */
+enum yg_gd_end yg_gd_wait_handoff(int rdv_fd, int sig_fd, unsigned long timeout_ms,
+				  const struct yg_gd_relay_ops *ops, void *opaque);
+
+/* ---- session.c ---- */
+
+/* Serve one accepted connection in a forked child; never returns. */
+void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
+			const struct yg_gd_gate *gate) __attribute__((noreturn));
+
+/* A frame to a client, best effort, bounded in time. */
+int yg_gd_send_error(int fd, uint32_t code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int yg_gd_send_exit(int fd, uint32_t status, const char *reason);
+
+#endif

@@ -1,0 +1,391 @@
+/* lifecycle.c: one box from lock to final revert, in the session child.
+ *
+ *   lock -> check -> (revert) -> resume -> agent -> keys -> console -> relay
+ *   -> close console -> wipe keys -> revert (revert = logout) -> unlock
+ *
+ * libvirt is the source of truth: nothing here remembers whether a box is
+ * clean; a child that dies leaves a box the next login will revert.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "yg_agent.h"
+#include "yg_file.h"
+#include "yg_keyfile.h"
+#include "yg_log.h"
+#include "session.h"
+
+static void fmt_ms(char *buf, size_t len, long ms)
+{
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%ld", ms);
+}
+
+static void fmt_uid(char *buf, size_t len, uid_t uid)
+{
+	snprintf(buf, len, "%u", (unsigned)uid);
+}
+
+/* "since 12:03:55 (session 4f2a..., pid 123)" from a holder record. */
+static void describe_holder(const char *rec, char *out, size_t outlen)
+{
+	long long when;
+	char sid[YG_GD_SID_LEN + 1], hms[16];
+	int pid;
+	struct tm tm;
+	time_t t;
+
+	if (sscanf(rec, "%lld %16s %d", &when, sid, &pid) != 3) {
+		snprintf(out, outlen, "by another session");
+		return;
+	}
+	t = (time_t)when;
+	if (!localtime_r(&t, &tm) || !strftime(hms, sizeof(hms), "%H:%M:%S", &tm))
+		snprintf(hms, sizeof(hms), "?");
+	snprintf(out, outlen, "since %s (session %s)", hms, sid);
+}
+
+/* Write who holds the box into the lock file and run_dir/sessions/<id>. */
+static void claim(struct yg_gd_sess *s)
+{
+	char rec[96];
+	int n, fd;
+
+	n = snprintf(rec, sizeof(rec), "%lld %s %d\n", (long long)time(NULL), s->id, (int)getpid());
+	if (ftruncate(s->lockfd, 0) < 0 || pwrite(s->lockfd, rec, (size_t)n, 0) != n)
+		yg_log(YG_LOG_WARNING, "event", "lock_record_failed", "session", s->id,
+		       "box", s->u.domain, "error", strerror(errno), NULL);
+	if (s->sess_path[0])
+		unlink(s->sess_path);
+	if (yg_gd_pathf(s->sess_path, sizeof(s->sess_path), "%s/sessions/%s",
+			s->gate->run_dir, s->id) < 0)
+		s->sess_path[0] = '\0';
+	fd = !s->sess_path[0] ? -1 : open(s->sess_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, s->u.domain, strlen(s->u.domain)) < 0)
+		yg_log(YG_LOG_WARNING, "event", "session_file_failed", "session", s->id,
+		       "path", s->sess_path, "error", strerror(errno), NULL);
+	if (fd >= 0)
+		close(fd);
+}
+
+void yg_gd_reclaim(struct yg_gd_sess *s)
+{
+	claim(s);
+}
+
+void yg_gd_describe(struct yg_gd_sess *s, char *out, size_t outlen)
+{
+	char rec[96] = "";
+	ssize_t n = s->lockfd >= 0 ? pread(s->lockfd, rec, sizeof(rec) - 1, 0) : -1;
+
+	rec[n > 0 ? n : 0] = '\0';
+	describe_holder(rec, out, outlen);
+}
+
+int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
+{
+	uint64_t t0 = yg_gd_now_ms();
+	char name[YG_NAME_MAX + 16], path[PATH_MAX];
+	int fd, r;
+
+	if (s->dirfd < 0) {
+		s->dirfd = yg_gd_pathf(path, sizeof(path), "%s/boxes", s->gate->run_dir) < 0 ? -1 :
+			   open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (s->dirfd < 0)
+			return yg_err_set(err, -errno, "cannot open %s: %s; restart yolo-gated "
+					  "so it recreates it", path, strerror(errno));
+	}
+	snprintf(name, sizeof(name), "%s.lock", s->u.domain);
+	fd = yg_lockfile_open(s->dirfd, name, err);
+	if (fd < 0)
+		return fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char rec[96] = "";
+		ssize_t n;
+
+		r = -errno;
+		n = pread(fd, rec, sizeof(rec) - 1, 0);
+		rec[n > 0 ? n : 0] = '\0';
+		describe_holder(rec, busy, busylen);
+		close(fd);
+		return r == -EWOULDBLOCK ? r : yg_err_set(err, r, "cannot lock %s: %s",
+							  name, strerror(-r));
+	}
+	s->lockfd = fd;
+	r = yg_gd_rdv_listen(s->gate->run_dir, s->u.domain, s->rdv_path, sizeof(s->rdv_path), err);
+	if (r < 0)
+		return r;
+	s->rdv_fd = r;
+	claim(s);
+	s->ms_lock = (long)(yg_gd_now_ms() - t0);
+	return 0;
+}
+
+static void apply_winsize(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
+{
+	char cmd[96];
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	yg_err err;
+	int code = 0;
+
+	if (!rows || !cols || !s->box)
+		return;
+	snprintf(cmd, sizeof(cmd), "stty -F /dev/ttyS0 rows %u cols %u", rows, cols);
+	if ((yg_agent_exec(s->box, argv, 3000, &code, &err) < 0 || code != 0) &&
+	    !s->winch_warned) {
+		s->winch_warned = true;
+		yg_log(YG_LOG_INFO, "event", "winch_failed", "session", s->id, "box", s->u.domain,
+		       "error", code ? "stty failed in the guest" : err.msg, NULL);
+	}
+}
+
+void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
+{
+	apply_winsize(s, rows, cols);
+}
+
+static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
+{
+	uint64_t t0 = yg_gd_now_ms();
+	yg_keyfile kf = { 0 };
+	char count[16];
+	int r;
+
+	r = s->u.keys[0] ? yg_keyfile_load(s->u.keys, geteuid(), &kf, err) : -ENOENT;
+	if (r == -ENOENT) {
+		yg_log(YG_LOG_INFO, "event", "keys_missing", "session", s->id, "user", s->u.user,
+		       "path", s->u.keys[0] ? s->u.keys : NULL, NULL);
+		return 0;
+	}
+	if (r < 0) {
+		*code = YG_ERR_KEYS;
+		return r;
+	}
+	r = yg_agent_write_file(s->box, s->u.inject_path, kf.buf, kf.len, err);
+	snprintf(count, sizeof(count), "%zu", kf.nnames);
+	yg_keyfile_clear(&kf);
+	if (r < 0) {
+		*code = YG_ERR_KEYS;
+		return yg_err_prefix(err, "cannot put the keys of %s into box %s", s->u.user,
+				     s->u.domain);
+	}
+	s->keys_in = true;
+	s->ms_inject = (long)(yg_gd_now_ms() - t0);
+	yg_log(YG_LOG_INFO, "event", "keys_injected", "session", s->id, "user", s->u.user,
+	       "box", s->u.domain, "count", count, NULL);
+	return 0;
+}
+
+static int check_and_revert(struct yg_gd_sess *s, yg_err *err)
+{
+	uint64_t t0 = yg_gd_now_ms();
+	char why[128] = "";
+	bool clean = false;
+	int r;
+
+	r = yg_box_check_clean(s->box, &clean, why, sizeof(why), err);
+	if (r < 0)
+		return r;
+	s->ms_check = (long)(yg_gd_now_ms() - t0);
+	if (clean && !s->u.revert_login)
+		return 0;
+	t0 = yg_gd_now_ms();
+	yg_gd_progress(s, "reverting %s to %s ...", s->u.domain, s->u.snapshot);
+	r = yg_box_revert(s->box, err);
+	if (r < 0)
+		return r;
+	s->dirty = false;
+	s->ms_revert = (long)(yg_gd_now_ms() - t0);
+	yg_gd_progress(s, "reverting %s to %s ... done in %.1f s", s->u.domain, s->u.snapshot,
+		       (double)s->ms_revert / 1000.0);
+	yg_log(YG_LOG_INFO, "event", "reverted", "session", s->id, "box", s->u.domain,
+	       "why", clean ? "revert=login" : why, NULL);
+	return 0;
+}
+
+int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
+{
+	char hint[128];
+	uint64_t t0;
+	int r;
+
+	s->ms_check = s->ms_revert = s->ms_resume = s->ms_agent = s->ms_inject = -1;
+	s->ms_console = -1;
+	*code = YG_ERR_BOX;
+	if (!s->conn) {
+		r = yg_conn_open(s->gate->uri[0] ? s->gate->uri : NULL, &s->conn, err);
+		if (r < 0)
+			return r;
+	}
+	yg_box_free(s->box);
+	s->box = NULL;
+	snprintf(hint, sizeof(hint), "ask your administrator to run: yolo-gatectl provision %s",
+		 s->u.user);
+	r = yg_box_open(s->conn, s->u.domain, s->u.snapshot, hint, &s->box, err);
+	if (r < 0)
+		return r;
+	r = check_and_revert(s, err);
+	if (r < 0)
+		return r;
+	if (yg_gd_sigterm())
+		return yg_err_set(err, -EINTR, "yolo-gated is stopping; log in again later");
+	t0 = yg_gd_now_ms();
+	s->dirty = true;	/* from here on, a failure reverts */
+	r = yg_box_resume(s->box, err);
+	if (r < 0)
+		return r;
+	s->ms_resume = (long)(yg_gd_now_ms() - t0);
+	t0 = yg_gd_now_ms();
+	r = yg_agent_wait(s->box, s->u.agent_timeout_ms, err);
+	if (r < 0) {
+		*code = YG_ERR_AGENT;
+		return yg_err_set(err, r, "the guest agent of box %s did not answer within "
+				  "%.0f s (%s); the box is reverted; try again, or ask your "
+				  "administrator to check the guest", s->u.domain,
+				  (double)s->u.agent_timeout_ms / 1000.0, err->msg);
+	}
+	s->ms_agent = (long)(yg_gd_now_ms() - t0);
+	r = inject_keys(s, code, err);
+	if (r < 0)
+		return r;
+	apply_winsize(s, s->rows, s->cols);
+	if (yg_gd_sigterm())
+		return yg_err_set(err, -EINTR, "yolo-gated is stopping; log in again later");
+	return 0;
+}
+
+static void log_ready(struct yg_gd_sess *s)
+{
+	char uid[16], l[24], c[24], rv[24], rs[24], a[24], k[24], co[24];
+
+	fmt_uid(uid, sizeof(uid), s->u.uid);
+	fmt_ms(l, sizeof(l), s->ms_lock);
+	fmt_ms(c, sizeof(c), s->ms_check);
+	fmt_ms(rv, sizeof(rv), s->ms_revert);
+	fmt_ms(rs, sizeof(rs), s->ms_resume);
+	fmt_ms(a, sizeof(a), s->ms_agent);
+	fmt_ms(k, sizeof(k), s->ms_inject);
+	fmt_ms(co, sizeof(co), s->ms_console);
+	yg_log(YG_LOG_INFO, "event", "session_ready", "session", s->id, "user", s->u.user,
+	       "uid", uid, "box", s->u.domain, "ms_lock", l, "ms_check", c, "ms_revert", rv,
+	       "ms_resume", rs, "ms_agent", a, "ms_inject", k, "ms_console", co, NULL);
+}
+
+enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
+{
+	uint64_t t0 = yg_gd_now_ms();
+	yg_msg m = { .type = YG_MSG_READY };
+	yg_err err;
+
+	if (yg_box_open_console(s->box, s->u.console, &s->st, &err) < 0)
+		yg_gd_fail(s, YG_ERR_BOX, "console_failed", err.msg);
+	s->ms_console = (long)(yg_gd_now_ms() - t0);
+	snprintf(m.u.ready.session, sizeof(m.u.ready.session), "%s", s->id);
+	snprintf(m.u.ready.box, sizeof(m.u.ready.box), "%s", s->u.domain);
+	m.u.ready.escape = s->u.escape < 0 ? YG_ESCAPE_NONE : (uint16_t)s->u.escape;
+	if (yg_msg_send(s->fd, &m, YG_GD_SEND_TIMEOUT_MS) < 0)
+		return YG_GD_END_CLIENT_EOF;
+	log_ready(s);
+	return yg_gd_relay_run(s->fd, s->in, s->st, s->rdv_fd, s->sig_fd, s->u.idle_timeout_ms,
+			       s->u.max_session_ms, &yg_gd_sess_ops, s);
+}
+
+/* Close the console, wipe the keys, revert if asked; best effort, logged. */
+static void box_down(struct yg_gd_sess *s, bool revert)
+{
+	yg_err err;
+
+	if (s->st) {
+		virStreamAbort(s->st);
+		virStreamFree(s->st);
+		s->st = NULL;
+	}
+	if (s->keys_in) {
+		if (yg_agent_wipe_file(s->box, s->u.inject_path, &err) < 0)
+			yg_log(YG_LOG_WARNING, "event", "keys_wipe_failed", "session", s->id,
+			       "box", s->u.domain, "error", err.msg, NULL);
+		s->keys_in = false;
+	}
+	if (revert && s->dirty && s->box) {
+		if (yg_box_revert(s->box, &err) < 0)
+			yg_log(YG_LOG_ERROR, "event", "revert_failed", "session", s->id,
+			       "box", s->u.domain, "error", err.msg, NULL);
+		else
+			s->dirty = false;
+	}
+}
+
+static void client_exit(int *fd, uint32_t status, const char *text)
+{
+	if (*fd < 0)
+		return;
+	yg_gd_send_exit(*fd, status, text);
+	close(*fd);
+	*fd = -1;
+}
+
+void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text)
+{
+	uint64_t t0 = yg_gd_now_ms();
+	char uid[16], ms[24], total[24];
+	bool normal = why == YG_GD_END_CLIENT_EOF || why == YG_GD_END_CLIENT_EXIT ||
+		      why == YG_GD_END_RELEASE;
+
+	box_down(s, !s->u.revert_login);
+	client_exit(&s->fd, normal ? 0 : 1, text);
+	client_exit(&s->release_fd, 0, "released");
+	fmt_uid(uid, sizeof(uid), s->u.uid);
+	fmt_ms(ms, sizeof(ms), (long)(yg_gd_now_ms() - t0));
+	fmt_ms(total, sizeof(total), (long)(yg_gd_now_ms() - s->t_start));
+	yg_log(YG_LOG_INFO, "event", "session_end", "session", s->id, "user", s->u.user,
+	       "uid", uid, "box", s->u.domain, "reason", yg_gd_end_name(why),
+	       "ms_logout", ms, "ms_total", total, "result", s->dirty ? "dirty" : "clean", NULL);
+}
+
+void yg_gd_exit(struct yg_gd_sess *s, int status)
+{
+	if (s->rdv_fd >= 0) {
+		unlink(s->rdv_path);	/* before the unlock: a new owner binds after */
+		close(s->rdv_fd);
+	}
+	if (s->sess_path[0])
+		unlink(s->sess_path);
+	if (s->next_fd >= 0)
+		close(s->next_fd);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	yg_box_free(s->box);
+	if (s->conn)
+		virConnectClose(s->conn);
+	yg_gd_user_clear(&s->u);
+	free(s->in);
+	_exit(status);
+}
+
+void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const char *text)
+{
+	char uid[16];
+
+	fmt_uid(uid, sizeof(uid), s->peer_uid);
+	yg_log(YG_LOG_ERROR, "event", event, "session", s->id[0] ? s->id : NULL,
+	       "user", s->u.user[0] ? s->u.user : NULL, "uid", uid,
+	       "box", s->u.domain[0] ? s->u.domain : NULL, "error", text, NULL);
+	if (s->fd >= 0) {
+		yg_gd_send_error(s->fd, code, "%s", text);
+		close(s->fd);
+		s->fd = -1;
+	}
+	box_down(s, true);	/* a failed login always reverts what it touched */
+	client_exit(&s->release_fd, 1, text);
+	yg_gd_exit(s, 1);
+}

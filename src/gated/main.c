@@ -1,0 +1,334 @@
+/* main.c: yolo-gated's parent process.
+ *
+ * As root: load the policy, create run_dir (0755) and run_dir/boxes and
+ * run_dir/sessions (0700) for the service user, bind the socket (0666: the
+ * peer's uid from SO_PEERCRED is the access check), drop to the service user.
+ * Then accept, fork one child per connection, reap children, reload the
+ * policy on SIGHUP. The parent never talks to libvirt (libvirt and fork do
+ * not mix); every child does, with its own connection.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "yg_caps.h"
+#include "yg_file.h"
+#include "yg_log.h"
+#include "gated.h"
+
+static int sig_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	(void)!write(sig_pipe[1], &c, 1);
+	errno = saved;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: yolo-gated [options]\n"
+		"  --config DIR     configuration directory (default %s/yolo-gate)\n"
+		"  --socket PATH    listen on PATH instead of [gate] socket\n"
+		"  --foreground     run in the foreground (the default; for systemd)\n"
+		"  --log-stderr     log to stderr instead of syslog\n"
+		"  --debug          log debug events too\n"
+		"  --stay-root      FOR TESTS ONLY: do not drop root privileges\n"
+		"  --version        print the version and exit\n"
+		"  --help           print this help and exit\n", SYSCONFDIR);
+}
+
+static int parse_args(int argc, char **argv, struct yg_gd_opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-stderr", no_argument, NULL, 'e' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "stay-root", no_argument, NULL, 'R' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->confdir = optarg; break;
+		case 's': o->socket = optarg; break;
+		case 'f': break;
+		case 'e': o->log_stderr = true; break;
+		case 'd': o->debug = true; break;
+		case 'R': o->stay_root = true; break;
+		case 'V': printf("yolo-gated %s\n", PACKAGE_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "yolo-gated: unexpected argument '%s'; see yolo-gated --help\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Log every line of a diagnostics text. */
+static void log_diags(const char *event, char *text)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		yg_log(YG_LOG_ERROR, "event", event, "error", line, NULL);
+}
+
+static int make_dirs(const struct yg_gd_gate *g, uid_t uid, gid_t gid, yg_err *err)
+{
+	static const char *const sub[] = { "boxes", "sessions" };
+	char path[PATH_MAX];
+	size_t i;
+	int r;
+
+	r = yg_dir_ensure(g->run_dir, 0755, uid, gid, err);
+	for (i = 0; r == 0 && i < sizeof(sub) / sizeof(sub[0]); i++) {
+		r = yg_gd_pathf(path, sizeof(path), "%s/%s", g->run_dir, sub[i]);
+		if (r < 0)
+			return yg_err_set(err, r, "[gate] run_dir %s is too long", g->run_dir);
+		r = yg_dir_ensure(path, 0700, uid, gid, err);
+	}
+	return r;
+}
+
+static int bind_socket(const char *path, uid_t uid, gid_t gid, yg_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return yg_err_set(err, -ENAMETOOLONG, "socket path %s is too long; choose a "
+				  "shorter [gate] socket", path);
+	memcpy(sa.sun_path, path, strlen(path));
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return yg_err_set(err, -EEXIST, "%s exists and is not a socket; remove "
+					  "it or choose another [gate] socket", path);
+		unlink(path);	/* stale, from a previous run */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return yg_err_set(err, -errno, "cannot create a socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    (geteuid() == 0 && chown(path, uid, gid) < 0) || listen(fd, 64) < 0) {
+		r = -errno;
+		close(fd);
+		return yg_err_set(err, r, "cannot listen on %s: %s; check its directory",
+				  path, strerror(-r));
+	}
+	return fd;
+}
+
+/* sd_notify("READY=1") without libsystemd. */
+static void notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)!sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+}
+
+static void reload(const char *confdir, yg_policy **pol)
+{
+	yg_policy *np = NULL;
+	char *diag = NULL;
+
+	notify("RELOADING=1");
+	if (yg_gd_policy_load(confdir, &np, &diag) < 0) {
+		if (diag)
+			log_diags("reload_error", diag);
+		yg_log(YG_LOG_ERROR, "event", "reload_failed", "result",
+		       "keeping the previous policy", NULL);
+	} else {
+		yg_gd_policy_free(*pol);
+		*pol = np;
+		yg_log(YG_LOG_INFO, "event", "reloaded", NULL);
+	}
+	free(diag);
+	notify("READY=1");
+}
+
+static void reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (WIFSIGNALED(status)) {
+			char p[16], sig[16];
+
+			snprintf(p, sizeof(p), "%d", (int)pid);
+			snprintf(sig, sizeof(sig), "%d", WTERMSIG(status));
+			yg_log(YG_LOG_WARNING, "event", "child_killed", "pid", p, "signal", sig,
+			       NULL);
+		}
+	}
+}
+
+static void accept_one(int lfd, yg_policy *pol, const struct yg_gd_gate *gate)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	char uid[16], pid[16];
+	pid_t child;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		close(fd);
+		return;
+	}
+	child = fork();
+	if (child == 0) {
+		close(lfd);
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+		yg_gd_session_main(fd, cred.uid, cred.pid, pol, gate);
+	}
+	snprintf(uid, sizeof(uid), "%u", (unsigned)cred.uid);
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	if (child < 0)
+		yg_log(YG_LOG_ERROR, "event", "fork_failed", "uid", uid,
+		       "error", strerror(errno), NULL);
+	else
+		yg_log(YG_LOG_DEBUG, "event", "accept", "uid", uid, "child", pid, NULL);
+	close(fd);
+}
+
+static int serve(int lfd, const char *confdir, yg_policy **pol, const struct yg_gd_gate *gate)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = lfd, .events = POLLIN },
+		{ .fd = sig_pipe[0], .events = POLLIN },
+	};
+	unsigned char c;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			return -errno;
+		while (read(sig_pipe[0], &c, 1) == 1) {
+			if (c == SIGCHLD)
+				reap();
+			else if (c == SIGHUP)
+				reload(confdir, pol);
+			else
+				return 0;	/* SIGTERM, SIGINT */
+		}
+		if (pfd[0].revents & POLLIN)
+			accept_one(lfd, *pol, gate);
+	}
+}
+
+static int setup_signals(void)
+{
+	static const int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	size_t i;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct yg_gd_opts o = { 0 };
+	static struct yg_gd_gate gate;
+	yg_policy *pol = NULL;
+	char *diag = NULL;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	yg_err err = { 0 };
+	int lfd;
+
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+	yg_log_open("yolo-gated", o.log_stderr ? YG_LOG_STDERR : YG_LOG_SYSLOG,
+		    o.debug ? YG_LOG_DEBUG : YG_LOG_INFO);
+	if (yg_gd_policy_load(o.confdir, &pol, &diag) < 0) {
+		fprintf(stderr, "%syolo-gated: the policy has errors (listed above); fix them "
+			"and check with: yolo-gatectl check\n", diag ? diag : "");
+		return 1;
+	}
+	yg_gd_gate_get(pol, &gate);
+	if (!o.debug)
+		yg_log_set_level((enum yg_log_level)gate.log_level);
+	if (o.socket)
+		snprintf(gate.socket, sizeof(gate.socket), "%s", o.socket);
+	if (geteuid() == 0 && !o.stay_root) {
+		struct passwd *pw = getpwnam(gate.service_user);
+
+		if (!pw) {
+			fprintf(stderr, "yolo-gated: service user %s does not exist; create it "
+				"(useradd --system %s) or set [gate] service_user\n",
+				gate.service_user, gate.service_user);
+			return 1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (setup_signals() < 0 || make_dirs(&gate, uid, gid, &err) < 0 ||
+	    (lfd = bind_socket(gate.socket, uid, gid, &err)) < 0 ||
+	    (!o.stay_root && yg_caps_drop_to(gate.service_user, &err) < 0)) {
+		fprintf(stderr, "yolo-gated: %s\n", err.msg[0] ? err.msg : strerror(errno));
+		return 1;
+	}
+	yg_log(YG_LOG_INFO, "event", "started", "socket", gate.socket, "run_dir", gate.run_dir,
+	       "user", o.stay_root ? "root (--stay-root)" : gate.service_user, NULL);
+	notify("READY=1");
+	if (serve(lfd, o.confdir, &pol, &gate) < 0)
+		yg_log(YG_LOG_ERROR, "event", "poll_failed", "error", strerror(errno), NULL);
+	notify("STOPPING=1");
+	unlink(gate.socket);
+	close(lfd);
+	yg_log(YG_LOG_INFO, "event", "stopped", NULL);
+	yg_gd_policy_free(pol);
+	return 0;
+}

@@ -1,0 +1,405 @@
+/* relay.c: the console relay, on libvirt's default event loop.
+ *
+ * Two bounded buffers, one per direction. Console bytes become DATA frames in
+ * tocli (never more than TOCLI_SIZE bytes); DATA payloads from the client are
+ * queued in tocon (never more than TOCON_SIZE). When a buffer is full the
+ * relay stops reading from the side that fills it (event masks), so a slow
+ * client or a stuck guest costs bounded memory, never more.
+ *
+ * Callbacks only move bytes and set flags; anything that calls libvirt
+ * synchronously (WINCH through the agent, a handoff that reverts the box) runs
+ * from the loop below, outside the event callbacks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gated.h"
+
+#define TOCLI_SIZE (2 * (5 + YG_DATA_MAX))
+#define TOCON_SIZE (2 * YG_DATA_MAX)
+#define CONSOLE_CHUNK 16384
+#define CONSOLE_MIN_ROOM 256
+
+struct yg_gd_relay {
+	int fd;			/* client, -1 in wait mode */
+	virStreamPtr st;	/* console, NULL in wait mode */
+	int fd_watch, rdv_watch, sig_watch, idle_timer, max_timer;
+	bool st_watch;
+	int rdv_fd;
+	unsigned long idle_ms;
+	yg_frame_in *in;
+	uint8_t tocli[TOCLI_SIZE];
+	size_t cli_off, cli_len;
+	uint8_t tocon[TOCON_SIZE];
+	size_t con_off, con_len;
+	enum yg_gd_end end;
+	bool winch;
+	uint16_t rows, cols;
+	bool handoff;
+	int handoff_fd;
+	struct yg_gd_handoff h;
+	const struct yg_gd_relay_ops *ops;
+	void *opaque;
+};
+
+const char *yg_gd_end_name(enum yg_gd_end e)
+{
+	static const char *const names[] = {
+		[YG_GD_END_NONE] = "none",
+		[YG_GD_END_CLIENT_EOF] = "client_eof",
+		[YG_GD_END_CLIENT_EXIT] = "client_exit",
+		[YG_GD_END_CONSOLE] = "console_closed",
+		[YG_GD_END_PROTOCOL] = "protocol_error",
+		[YG_GD_END_SIGNAL] = "sigterm",
+		[YG_GD_END_IDLE] = "idle_timeout",
+		[YG_GD_END_MAX] = "max_session",
+		[YG_GD_END_TAKEOVER] = "takeover",
+		[YG_GD_END_RELEASE] = "release",
+		[YG_GD_END_ATTACH] = "attach",
+		[YG_GD_END_TIMEOUT] = "prepare_timeout",
+		[YG_GD_END_ERROR] = "error",
+	};
+
+	if ((size_t)e < sizeof(names) / sizeof(names[0]) && names[e])
+		return names[e];
+	return "unknown";
+}
+
+static void finish(struct yg_gd_relay *r, enum yg_gd_end e)
+{
+	if (r->end == YG_GD_END_NONE)
+		r->end = e;
+}
+
+/* Compact a buffer so its free space is contiguous at the end. */
+static void compact(uint8_t *buf, size_t *off, size_t *len)
+{
+	if (*off == 0)
+		return;
+	memmove(buf, buf + *off, *len);
+	*off = 0;
+}
+
+static void update_masks(struct yg_gd_relay *r)
+{
+	int ev = 0;
+
+	if (r->fd_watch >= 0) {
+		if (TOCON_SIZE - r->con_len >= YG_DATA_MAX)
+			ev |= VIR_EVENT_HANDLE_READABLE;
+		if (r->cli_len > 0)
+			ev |= VIR_EVENT_HANDLE_WRITABLE;
+		virEventUpdateHandle(r->fd_watch, ev);
+	}
+	if (r->st_watch) {
+		ev = 0;
+		if (TOCLI_SIZE - r->cli_len >= 5 + CONSOLE_MIN_ROOM)
+			ev |= VIR_STREAM_EVENT_READABLE;
+		if (r->con_len > 0)
+			ev |= VIR_STREAM_EVENT_WRITABLE;
+		virStreamEventUpdateCallback(r->st, ev);
+	}
+}
+
+/* Decode the frames already read, as long as tocon can take a full DATA. */
+static void client_frames(struct yg_gd_relay *r)
+{
+	const uint8_t *payload;
+	uint8_t type;
+	size_t len;
+	yg_msg m;
+	int k;
+
+	while (r->end == YG_GD_END_NONE && TOCON_SIZE - r->con_len >= YG_DATA_MAX) {
+		k = yg_frame_next(r->in, &type, &payload, &len);
+		if (k == 0)
+			return;
+		if (k < 0 || yg_msg_decode(type, payload, len, &m) < 0) {
+			finish(r, YG_GD_END_PROTOCOL);
+			return;
+		}
+		switch (m.type) {
+		case YG_MSG_DATA:
+			compact(r->tocon, &r->con_off, &r->con_len);
+			memcpy(r->tocon + r->con_len, m.u.data.bytes, m.u.data.len);
+			r->con_len += m.u.data.len;
+			if (r->idle_timer >= 0)
+				virEventUpdateTimeout(r->idle_timer, (int)r->idle_ms);
+			break;
+		case YG_MSG_WINCH:
+			r->winch = true;
+			r->rows = m.u.winch.rows;
+			r->cols = m.u.winch.cols;
+			break;
+		case YG_MSG_EXIT:
+			finish(r, YG_GD_END_CLIENT_EXIT);
+			break;
+		default:	/* not allowed in the RELAY phase */
+			finish(r, YG_GD_END_PROTOCOL);
+			break;
+		}
+	}
+}
+
+static void client_cb(int watch, int fd, int events, void *opaque)
+{
+	struct yg_gd_relay *r = opaque;
+	ssize_t n;
+
+	if (events & VIR_EVENT_HANDLE_WRITABLE && r->cli_len > 0) {
+		n = write(fd, r->tocli + r->cli_off, r->cli_len);
+		if (n > 0) {
+			r->cli_off += (size_t)n;
+			r->cli_len -= (size_t)n;
+			if (r->cli_len == 0)
+				r->cli_off = 0;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			finish(r, YG_GD_END_CLIENT_EOF);
+		}
+	}
+	if (events & VIR_EVENT_HANDLE_READABLE) {
+		n = yg_frame_in_fill(r->in, fd);
+		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR))
+			finish(r, n == -EPROTO ? YG_GD_END_PROTOCOL : YG_GD_END_CLIENT_EOF);
+	} else if (events & (VIR_EVENT_HANDLE_HANGUP | VIR_EVENT_HANDLE_ERROR)) {
+		finish(r, YG_GD_END_CLIENT_EOF);
+	}
+	client_frames(r);
+	update_masks(r);
+}
+
+static void console_cb(virStreamPtr st, int events, void *opaque)
+{
+	struct yg_gd_relay *r = opaque;
+	size_t room;
+	int n;
+
+	if (events & VIR_STREAM_EVENT_WRITABLE && r->con_len > 0) {
+		n = virStreamSend(st, (const char *)r->tocon + r->con_off, r->con_len);
+		if (n > 0) {
+			r->con_off += (size_t)n;
+			r->con_len -= (size_t)n;
+			if (r->con_len == 0)
+				r->con_off = 0;
+		} else if (n == -1) {
+			finish(r, YG_GD_END_CONSOLE);
+		}
+	}
+	if (events & VIR_STREAM_EVENT_READABLE) {
+		compact(r->tocli, &r->cli_off, &r->cli_len);
+		room = TOCLI_SIZE - r->cli_len;
+		if (room >= 5 + CONSOLE_MIN_ROOM) {
+			uint8_t *hdr = r->tocli + r->cli_len;
+
+			room -= 5;
+			if (room > CONSOLE_CHUNK)
+				room = CONSOLE_CHUNK;
+			n = virStreamRecv(st, (char *)hdr + 5, room);
+			if (n > 0) {
+				uint32_t flen = (uint32_t)n + 1;
+
+				hdr[0] = (uint8_t)(flen >> 24);
+				hdr[1] = (uint8_t)(flen >> 16);
+				hdr[2] = (uint8_t)(flen >> 8);
+				hdr[3] = (uint8_t)flen;
+				hdr[4] = YG_MSG_DATA;
+				r->cli_len += 5 + (size_t)n;
+			} else if (n == 0 || n == -1) {
+				finish(r, YG_GD_END_CONSOLE);
+			}
+		}
+	} else if (events & (VIR_STREAM_EVENT_HANGUP | VIR_STREAM_EVENT_ERROR)) {
+		finish(r, YG_GD_END_CONSOLE);
+	}
+	client_frames(r);
+	update_masks(r);
+}
+
+static void rdv_cb(int watch, int fd, int events, void *opaque)
+{
+	struct yg_gd_relay *r = opaque;
+	struct yg_gd_handoff h;
+	int cfd;
+
+	if (yg_gd_rdv_accept(fd, &cfd, &h) < 0)
+		return;
+	if (r->handoff) {	/* one at a time */
+		yg_gd_send_error(cfd, YG_ERR_BUSY, "box %s is being handed over to another "
+				 "login; try again in a few seconds", h.box);
+		close(cfd);
+		return;
+	}
+	r->handoff = true;
+	r->handoff_fd = cfd;
+	r->h = h;
+}
+
+static void sig_cb(int watch, int fd, int events, void *opaque)
+{
+	finish(opaque, YG_GD_END_SIGNAL);
+}
+
+static void idle_cb(int timer, void *opaque)
+{
+	finish(opaque, YG_GD_END_IDLE);
+}
+
+static void max_cb(int timer, void *opaque)
+{
+	struct yg_gd_relay *r = opaque;
+
+	finish(r, r->fd < 0 ? YG_GD_END_TIMEOUT : YG_GD_END_MAX);
+}
+
+static int timer_ms(unsigned long ms)
+{
+	return ms > (unsigned long)INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+static void unwatch(struct yg_gd_relay *r)
+{
+	if (r->fd_watch >= 0)
+		virEventRemoveHandle(r->fd_watch);
+	if (r->st_watch)
+		virStreamEventRemoveCallback(r->st);
+	if (r->rdv_watch >= 0)
+		virEventRemoveHandle(r->rdv_watch);
+	if (r->sig_watch >= 0)
+		virEventRemoveHandle(r->sig_watch);
+	if (r->idle_timer >= 0)
+		virEventRemoveTimeout(r->idle_timer);
+	if (r->max_timer >= 0)
+		virEventRemoveTimeout(r->max_timer);
+}
+
+/* Flush what the console already sent, bounded in time, before the caller
+ * sends EXIT: the last lines of output belong to the user. */
+static void flush_client(struct yg_gd_relay *r)
+{
+	int fl;
+
+	if (r->fd < 0 || r->cli_len == 0 || r->end == YG_GD_END_CLIENT_EOF)
+		return;
+	fl = fcntl(r->fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK);
+	{
+		struct timeval tv = { .tv_sec = 1 };
+
+		setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	while (r->cli_len > 0) {
+		ssize_t n = write(r->fd, r->tocli + r->cli_off, r->cli_len);
+
+		if (n <= 0)
+			break;
+		r->cli_off += (size_t)n;
+		r->cli_len -= (size_t)n;
+	}
+}
+
+static enum yg_gd_end run(struct yg_gd_relay *r)
+{
+	while (r->end == YG_GD_END_NONE) {
+		if (virEventRunDefaultImpl() < 0) {
+			finish(r, YG_GD_END_ERROR);
+			break;
+		}
+		if (r->winch && r->ops->winch) {
+			r->winch = false;
+			r->ops->winch(r->opaque, r->rows, r->cols);
+		}
+		if (r->handoff) {
+			enum yg_gd_end e = r->ops->handoff(r->opaque, r->handoff_fd, &r->h);
+
+			r->handoff = false;
+			if (e != YG_GD_END_NONE)
+				finish(r, e);
+		}
+	}
+	if (r->handoff) {	/* arrived while this session was ending */
+		yg_gd_send_error(r->handoff_fd, YG_ERR_BUSY, "box %s was just being released; "
+				 "try again", r->h.box);
+		close(r->handoff_fd);
+		r->handoff = false;
+	}
+	return r->end;
+}
+
+static struct yg_gd_relay *relay_new(int rdv_fd, int sig_fd, unsigned long max_ms,
+				     const struct yg_gd_relay_ops *ops, void *opaque)
+{
+	struct yg_gd_relay *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->fd = -1;
+	r->fd_watch = r->rdv_watch = r->sig_watch = r->idle_timer = r->max_timer = -1;
+	r->ops = ops;
+	r->opaque = opaque;
+	r->rdv_fd = rdv_fd;
+	if (rdv_fd >= 0)
+		r->rdv_watch = virEventAddHandle(rdv_fd, VIR_EVENT_HANDLE_READABLE, rdv_cb, r, NULL);
+	if (sig_fd >= 0)
+		r->sig_watch = virEventAddHandle(sig_fd, VIR_EVENT_HANDLE_READABLE, sig_cb, r, NULL);
+	if (max_ms)
+		r->max_timer = virEventAddTimeout(timer_ms(max_ms), max_cb, r, NULL);
+	return r;
+}
+
+enum yg_gd_end yg_gd_relay_run(int fd, yg_frame_in *in, virStreamPtr st, int rdv_fd, int sig_fd,
+			       unsigned long idle_ms, unsigned long max_ms,
+			       const struct yg_gd_relay_ops *ops, void *opaque)
+{
+	struct yg_gd_relay *r = relay_new(rdv_fd, sig_fd, max_ms, ops, opaque);
+	enum yg_gd_end e;
+	int fl;
+
+	if (!r)
+		return YG_GD_END_ERROR;
+	r->fd = fd;
+	r->in = in;
+	r->st = st;
+	r->idle_ms = idle_ms;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		finish(r, YG_GD_END_ERROR);
+	/* QEMU's pty chardev looks at a silent reader only once a second: a CR
+	 * makes the guest's shell print its prompt at once. */
+	r->tocon[0] = '\r';
+	r->con_len = 1;
+	r->fd_watch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, client_cb, r, NULL);
+	if (virStreamEventAddCallback(st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_WRITABLE,
+				      console_cb, r, NULL) == 0)
+		r->st_watch = true;
+	if (r->fd_watch < 0 || !r->st_watch)
+		finish(r, YG_GD_END_ERROR);
+	if (idle_ms)
+		r->idle_timer = virEventAddTimeout(timer_ms(idle_ms), idle_cb, r, NULL);
+	update_masks(r);
+	e = run(r);
+	unwatch(r);
+	flush_client(r);
+	free(r);
+	return e;
+}
+
+enum yg_gd_end yg_gd_wait_handoff(int rdv_fd, int sig_fd, unsigned long timeout_ms,
+				  const struct yg_gd_relay_ops *ops, void *opaque)
+{
+	struct yg_gd_relay *r = relay_new(rdv_fd, sig_fd, timeout_ms, ops, opaque);
+	enum yg_gd_end e;
+
+	if (!r)
+		return YG_GD_END_ERROR;
+	e = run(r);
+	unwatch(r);
+	free(r);
+	return e;
+}

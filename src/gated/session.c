@@ -1,0 +1,544 @@
+/* session.c: one connection, in the child forked for it.
+ *
+ * The request table says which message may come in which phase and who may
+ * send it (OpenSSH monitor style); anything else is logged as
+ * event=protocol_error and ends the connection. The RELAY phase (DATA, WINCH,
+ * EXIT) is served by relay.c.
+ *
+ * The child ignores SIGPIPE and SIGHUP and never depends on its client: the
+ * end of a session (wipe, revert, unlock) runs even when the client is killed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "yg_log.h"
+#include "session.h"
+
+enum phase { PH_HELLO = 1u, PH_REQUEST = 2u, PH_RELAY = 4u };
+#define REQ_ROOT_ONLY 1u
+
+static volatile sig_atomic_t got_term;
+static int sig_w = -1;
+
+static void on_term(int sig)
+{
+	int saved = errno;
+
+	got_term = 1;
+	if (sig_w >= 0)
+		(void)!write(sig_w, "t", 1);
+	errno = saved;
+}
+
+bool yg_gd_sigterm(void)
+{
+	return got_term;
+}
+
+uint64_t yg_gd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int send_text(int fd, uint8_t type, uint32_t num, const char *fmt, va_list ap)
+{
+	yg_msg m = { .type = type };
+	char *text;
+	size_t max;
+
+	if (type == YG_MSG_ERROR) {
+		m.u.error.code = num;
+		text = m.u.error.text;
+		max = sizeof(m.u.error.text);
+	} else if (type == YG_MSG_EXIT) {
+		m.u.exit.status = num;
+		text = m.u.exit.reason;
+		max = sizeof(m.u.exit.reason);
+	} else {
+		text = m.u.progress.text;
+		max = sizeof(m.u.progress.text);
+	}
+	vsnprintf(text, max, fmt, ap);
+	return yg_msg_send(fd, &m, YG_GD_SEND_TIMEOUT_MS);
+}
+
+int yg_gd_send_error(int fd, uint32_t code, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = send_text(fd, YG_MSG_ERROR, code, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = send_text(fd, type, num, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int yg_gd_send_exit(int fd, uint32_t status, const char *reason)
+{
+	return send_fmt(fd, YG_MSG_EXIT, status, "%s", reason);
+}
+
+void yg_gd_progress(struct yg_gd_sess *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->fd < 0)
+		return;
+	va_start(ap, fmt);
+	send_text(s->fd, YG_MSG_PROGRESS, 0, fmt, ap);	/* best effort */
+	va_end(ap);
+}
+
+static void new_sid(struct yg_gd_sess *s)
+{
+	uint8_t b[YG_GD_SID_LEN / 2];
+	size_t i;
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		yg_gd_fail(s, YG_ERR_INTERNAL, "internal_error", "cannot get random bytes for "
+			   "a session id; try again");
+	for (i = 0; i < sizeof(b); i++)
+		snprintf(s->id + 2 * i, 3, "%02x", b[i]);
+	s->t_start = yg_gd_now_ms();
+}
+
+static const char *end_text(enum yg_gd_end e)
+{
+	switch (e) {
+	case YG_GD_END_CLIENT_EXIT:
+	case YG_GD_END_CLIENT_EOF:	return "session closed";
+	case YG_GD_END_CONSOLE:		return "the box's console closed (the guest stopped?)";
+	case YG_GD_END_PROTOCOL:	return "protocol error";
+	case YG_GD_END_SIGNAL:		return "yolo-gated is stopping";
+	case YG_GD_END_IDLE:		return "idle timeout: session closed";
+	case YG_GD_END_MAX:		return "maximum session time reached";
+	case YG_GD_END_TAKEOVER:	return "session taken over by a new login";
+	case YG_GD_END_RELEASE:		return "session released";
+	case YG_GD_END_TIMEOUT:		return "nobody attached to the prepared box";
+	default:			return "session ended by an error";
+	}
+}
+
+/* ---- the user of a request ---- */
+
+/* Resolve uid (the peer's, or a handed-off client's) and check it may have
+ * box reqbox ("" = its own); on refusal, ERROR and exit. */
+static void resolve_user(struct yg_gd_sess *s, uid_t uid, const char *reqbox)
+{
+	char text[YG_TEXT_MAX];
+	yg_err err;
+	int r;
+
+	yg_gd_user_clear(&s->u);
+	r = yg_gd_user_by_uid(s->pol, uid, &s->u, &err);
+	if (r == -ENOENT || (r == 0 && !s->u.gated)) {
+		snprintf(text, sizeof(text), "no box is configured for user %s; ask your "
+			 "administrator", s->u.user[0] ? s->u.user : "(unknown)");
+		yg_gd_fail(s, YG_ERR_NOPOLICY, "nopolicy", text);
+	}
+	if (r < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "policy_error", err.msg);
+	if (!s->u.enabled) {
+		snprintf(text, sizeof(text), "the box of user %s is disabled; ask your "
+			 "administrator", s->u.user);
+		yg_gd_fail(s, YG_ERR_DISABLED, "disabled", text);
+	}
+	if (reqbox[0] && strcmp(reqbox, s->u.domain) != 0) {
+		if (!yg_gd_may_enter(s->pol, &s->u, reqbox)) {
+			snprintf(text, sizeof(text), "user %s may not enter box %s; ask your "
+				 "administrator for a [box:%s] entry", s->u.user, reqbox, reqbox);
+			yg_gd_fail(s, YG_ERR_DENIED, "denied", text);
+		}
+		snprintf(s->u.domain, sizeof(s->u.domain), "%s", reqbox);
+	}
+}
+
+static void login_or_fail(struct yg_gd_sess *s)
+{
+	uint32_t code;
+	yg_err err;
+
+	if (yg_gd_login(s, &code, &err) < 0)
+		yg_gd_fail(s, code, "login_failed", err.msg);
+}
+
+/* A handed-off client becomes the session's client: new user, new id. */
+static void take_next(struct yg_gd_sess *s)
+{
+	s->fd = s->next_fd;
+	s->next_fd = -1;
+	s->peer_uid = s->next.uid;
+	s->rows = s->next.rows;
+	s->cols = s->next.cols;
+	s->prepared = false;
+	yg_frame_in_init(s->in);
+	resolve_user(s, s->next.uid, s->next.box);
+	new_sid(s);
+	yg_gd_reclaim(s);
+}
+
+/* Relay, end, and serve the next client while one was handed over. */
+static void __attribute__((noreturn)) serve(struct yg_gd_sess *s)
+{
+	enum yg_gd_end e;
+
+	for (;;) {
+		e = yg_gd_attach(s);
+		yg_gd_logout(s, e, end_text(e));
+		if (e != YG_GD_END_TAKEOVER || s->next_fd < 0)
+			yg_gd_exit(s, 0);
+		take_next(s);
+		login_or_fail(s);
+	}
+}
+
+/* ---- callbacks from the relay and the PREPARE wait ---- */
+
+static void on_winch(void *opaque, uint16_t rows, uint16_t cols)
+{
+	yg_gd_winch(opaque, rows, cols);
+}
+
+static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handoff *h)
+{
+	struct yg_gd_sess *s = opaque;
+	char since[128], uid[16];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)h->uid);
+	if (h->type == YG_MSG_RELEASE) {
+		if (strcmp(h->session, s->id) == 0 && s->release_fd < 0) {
+			s->release_fd = fd;
+			return YG_GD_END_RELEASE;
+		}
+		yg_gd_send_exit(fd, 1, "no such session on this box");
+		close(fd);
+		return YG_GD_END_NONE;
+	}
+	if (s->next_fd < 0 && s->prepared && h->uid == s->u.uid &&
+	    strcmp(h->session, s->id) == 0) {
+		s->next_fd = fd;
+		s->next = *h;
+		return YG_GD_END_ATTACH;
+	}
+	if (s->next_fd < 0 && s->u.takeover) {
+		yg_log(YG_LOG_INFO, "event", "takeover", "session", s->id, "box", s->u.domain,
+		       "new_uid", uid, NULL);
+		s->next_fd = fd;
+		s->next = *h;
+		return YG_GD_END_TAKEOVER;
+	}
+	yg_gd_describe(s, since, sizeof(since));
+	yg_log(YG_LOG_INFO, "event", "busy", "session", s->id, "box", s->u.domain,
+	       "refused_uid", uid, NULL);
+	yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use %s; log out there first, or "
+			 "try again later", s->u.domain, since);
+	close(fd);
+	return YG_GD_END_NONE;
+}
+
+const struct yg_gd_relay_ops yg_gd_sess_ops = {
+	.winch = on_winch,
+	.handoff = on_handoff,
+};
+
+/* ---- requests ---- */
+
+static void req_hello(struct yg_gd_sess *s, const yg_msg *m)
+{
+	yg_msg r = { .type = YG_MSG_HELLO };
+	char v[16];
+
+	if (m->u.hello.version != YG_PROTO_VERSION) {
+		snprintf(v, sizeof(v), "%u", m->u.hello.version);
+		yg_log(YG_LOG_WARNING, "event", "protocol_error", "reason", "version",
+		       "version", v, "peer", m->u.hello.peer, NULL);
+		yg_gd_send_error(s->fd, YG_ERR_VERSION, "protocol version %u is not supported "
+				 "by this yolo-gated (it speaks %u); install matching versions of "
+				 "yolo-gate", m->u.hello.version, YG_PROTO_VERSION);
+		yg_gd_exit(s, 1);
+	}
+	r.u.hello.version = YG_PROTO_VERSION;
+	snprintf(r.u.hello.peer, sizeof(r.u.hello.peer), "yolo-gated %s", PACKAGE_VERSION);
+	if (yg_msg_send(s->fd, &r, YG_GD_SEND_TIMEOUT_MS) < 0)
+		yg_gd_exit(s, 1);
+}
+
+static void req_open(struct yg_gd_sess *s, const yg_msg *m)
+{
+	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_OPEN };
+	char busy[160], text[YG_TEXT_MAX];
+	yg_err err;
+	int r;
+
+	s->rows = m->u.open.rows;
+	s->cols = m->u.open.cols;
+	resolve_user(s, s->peer_uid, m->u.open.box);
+	new_sid(s);
+	r = yg_gd_lock(s, busy, sizeof(busy), &err);
+	if (r == -EWOULDBLOCK) {
+		/* one box, one owner: hand the client to the child that has it */
+		snprintf(h.box, sizeof(h.box), "%s", s->u.domain);
+		snprintf(h.session, sizeof(h.session), "%s", m->u.open.session);
+		snprintf(h.term, sizeof(h.term), "%s", m->u.open.term);
+		h.mode = m->u.open.mode;
+		h.rows = m->u.open.rows;
+		h.cols = m->u.open.cols;
+		if (yg_gd_rdv_send(s->gate->run_dir, s->u.domain, s->fd, &h, 2000) == 0) {
+			yg_log(YG_LOG_INFO, "event", "handoff", "user", s->u.user,
+			       "box", s->u.domain, NULL);
+			close(s->fd);
+			s->fd = -1;
+			yg_gd_exit(s, 0);
+		}
+		snprintf(text, sizeof(text), "box %s is in use %s; try again later",
+			 s->u.domain, busy);
+		yg_gd_fail(s, YG_ERR_BUSY, "busy", text);
+	}
+	if (r < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "lock_failed", err.msg);
+	login_or_fail(s);
+	serve(s);
+}
+
+static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
+{
+	yg_msg r = { .type = YG_MSG_SESSION };
+	char busy[160], text[YG_TEXT_MAX];
+	enum yg_gd_end e;
+	uint32_t code;
+	yg_err err;
+	int pam_fd, k;
+
+	if (yg_gd_user_by_name(s->pol, m->u.prepare.user, &s->u, &err) < 0 || !s->u.gated) {
+		snprintf(text, sizeof(text), "no box is configured for user %s",
+			 m->u.prepare.user);
+		yg_gd_fail(s, YG_ERR_NOPOLICY, "nopolicy", text);
+	}
+	if (!s->u.enabled) {
+		snprintf(text, sizeof(text), "the box of user %s is disabled", s->u.user);
+		yg_gd_fail(s, YG_ERR_DISABLED, "disabled", text);
+	}
+	new_sid(s);
+	k = yg_gd_lock(s, busy, sizeof(busy), &err);
+	if (k == -EWOULDBLOCK) {
+		snprintf(text, sizeof(text), "box %s is in use %s", s->u.domain, busy);
+		yg_gd_fail(s, YG_ERR_BUSY, "busy", text);
+	}
+	if (k < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "lock_failed", err.msg);
+	/* no PROGRESS to PAM: it waits for SESSION only */
+	pam_fd = s->fd;
+	s->fd = -1;
+	if (yg_gd_login(s, &code, &err) < 0) {
+		s->fd = pam_fd;
+		yg_gd_fail(s, code, "prepare_failed", err.msg);
+	}
+	snprintf(r.u.session.session, sizeof(r.u.session.session), "%s", s->id);
+	yg_msg_send(pam_fd, &r, YG_GD_SEND_TIMEOUT_MS);
+	close(pam_fd);
+	yg_log(YG_LOG_INFO, "event", "prepared", "session", s->id, "user", s->u.user,
+	       "box", s->u.domain, "from", m->u.prepare.from, NULL);
+	s->prepared = true;
+	e = yg_gd_wait_handoff(s->rdv_fd, s->sig_fd, YG_GD_PREPARE_WAIT_MS, &yg_gd_sess_ops, s);
+	if (e == YG_GD_END_ATTACH || e == YG_GD_END_TAKEOVER) {
+		if (e == YG_GD_END_TAKEOVER)
+			yg_gd_logout(s, e, end_text(e));
+		take_next(s);
+		if (e == YG_GD_END_TAKEOVER)
+			login_or_fail(s);
+		serve(s);
+	}
+	yg_gd_logout(s, e, end_text(e));
+	yg_gd_exit(s, 0);
+}
+
+static bool valid_sid(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i]; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return i == YG_GD_SID_LEN;
+}
+
+static void req_release(struct yg_gd_sess *s, const yg_msg *m)
+{
+	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_RELEASE };
+	char path[PATH_MAX];
+	ssize_t n = -1;
+	int fd;
+
+	if (valid_sid(m->u.release.session)) {
+		fd = yg_gd_pathf(path, sizeof(path), "%s/sessions/%s", s->gate->run_dir,
+				 m->u.release.session) < 0 ? -1 :
+		     open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, h.box, sizeof(h.box) - 1);
+			close(fd);
+		}
+	}
+	if (n > 0) {
+		h.box[n] = '\0';
+		snprintf(h.session, sizeof(h.session), "%s", m->u.release.session);
+		/* the owner answers EXIT on this connection once the box is down */
+		if (yg_gd_rdv_send(s->gate->run_dir, h.box, s->fd, &h, 0) == 0)
+			yg_gd_exit(s, 0);
+	}
+	yg_gd_send_exit(s->fd, 1, "no such session");
+	yg_gd_exit(s, 0);
+}
+
+static void req_account(struct yg_gd_sess *s, const yg_msg *m)
+{
+	yg_msg r = { .type = YG_MSG_POLICY };
+	yg_err err;
+	int k;
+
+	k = yg_gd_user_by_name(s->pol, m->u.account.user, &s->u, &err);
+	if (k == -EINVAL) {	/* a policy error: fail closed */
+		r.u.policy.gated = 1;
+		snprintf(r.u.policy.text, sizeof(r.u.policy.text), "%s", err.msg);
+	} else if (k == 0 && s->u.gated) {
+		r.u.policy.gated = 1;
+		r.u.policy.enabled = s->u.enabled;
+		if (!s->u.enabled)
+			snprintf(r.u.policy.text, sizeof(r.u.policy.text), "the box of user %s "
+				 "is disabled; ask your administrator", s->u.user);
+	}
+	yg_log(YG_LOG_INFO, "event", "account", "user", m->u.account.user,
+	       "gated", r.u.policy.gated ? "yes" : "no",
+	       "enabled", r.u.policy.enabled ? "yes" : "no", NULL);
+	yg_msg_send(s->fd, &r, YG_GD_SEND_TIMEOUT_MS);
+	yg_gd_exit(s, 0);
+}
+
+static const struct request {
+	uint8_t type;
+	unsigned phases;
+	unsigned flags;
+	void (*fn)(struct yg_gd_sess *s, const yg_msg *m);
+} requests[] = {
+	{ YG_MSG_HELLO,   PH_HELLO,   0,             req_hello },
+	{ YG_MSG_OPEN,    PH_REQUEST, 0,             req_open },
+	{ YG_MSG_PREPARE, PH_REQUEST, REQ_ROOT_ONLY, req_prepare },
+	{ YG_MSG_RELEASE, PH_REQUEST, REQ_ROOT_ONLY, req_release },
+	{ YG_MSG_ACCOUNT, PH_REQUEST, REQ_ROOT_ONLY, req_account },
+	/* PH_RELAY: DATA, WINCH, EXIT, in relay.c */
+};
+
+static void protocol_error(struct yg_gd_sess *s, const char *why, const char *type)
+{
+	char uid[16];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)s->peer_uid);
+	yg_log(YG_LOG_WARNING, "event", "protocol_error", "uid", uid, "reason", why,
+	       "type", type, NULL);
+	if (s->fd >= 0 && strcmp(why, "eof") != 0)
+		yg_gd_send_error(s->fd, YG_ERR_PROTOCOL, "protocol error (%s %s); is this a "
+				 "yolo-gate client of the same version?", why, type ? type : "");
+	yg_gd_exit(s, 1);
+}
+
+static void dispatch(struct yg_gd_sess *s, unsigned phase)
+{
+	const struct request *q = NULL;
+	yg_msg m;
+	size_t i;
+	int r;
+
+	r = yg_msg_recv(s->fd, s->in, &m, YG_GD_HELLO_TIMEOUT_MS);
+	if (r < 0)
+		protocol_error(s, r == -ETIMEDOUT ? "timeout" : r == -ECONNRESET ? "eof" :
+			       "bad_frame", NULL);
+	for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+		if (requests[i].type == m.type)
+			q = &requests[i];
+	if (!q || !(q->phases & phase))
+		protocol_error(s, "unexpected", yg_msg_type_name(m.type));
+	if ((q->flags & REQ_ROOT_ONLY) && s->peer_uid != 0) {
+		char uid[16];
+
+		snprintf(uid, sizeof(uid), "%u", (unsigned)s->peer_uid);
+		yg_log(YG_LOG_WARNING, "event", "denied", "uid", uid,
+		       "type", yg_msg_type_name(m.type), NULL);
+		yg_gd_send_error(s->fd, YG_ERR_DENIED, "only root may send %s",
+				 yg_msg_type_name(m.type));
+		yg_gd_exit(s, 1);
+	}
+	q->fn(s, &m);
+}
+
+static int child_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	int p[2];
+
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	sig_w = p[1];
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return p[0];
+}
+
+void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
+			const struct yg_gd_gate *gate)
+{
+	static struct yg_gd_sess sess;
+	struct yg_gd_sess *s = &sess;
+	sigset_t none;
+
+	s->fd = fd;
+	s->peer_uid = peer_uid;
+	s->peer_pid = peer_pid;
+	s->pol = pol;
+	s->gate = gate;
+	s->dirfd = s->lockfd = s->rdv_fd = s->next_fd = s->release_fd = -1;
+	s->sig_fd = child_signals();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	s->in = malloc(sizeof(*s->in));
+	if (!s->in || s->sig_fd < 0)
+		_exit(1);
+	yg_frame_in_init(s->in);
+	/* libvirt's event loop first, then (later) the one connection */
+	if (virEventRegisterDefaultImpl() < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "internal_error", "cannot start libvirt's event "
+			   "loop; see the broker's log");
+	dispatch(s, PH_HELLO);
+	dispatch(s, PH_REQUEST);
+	yg_gd_exit(s, 0);
+}

@@ -1,0 +1,79 @@
+/* session.h: one session child's state, shared by session.c (requests) and
+ * lifecycle.c (the box: lock, revert, resume, agent, keys, console, end). */
+#ifndef YG_GATED_SESSION_H
+#define YG_GATED_SESSION_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "gated.h"
+#include "yg_box.h"
+
+#define YG_GD_SID_LEN 16
+
+struct yg_gd_sess {
+	int fd;				/* current client, -1 when none */
+	yg_frame_in *in;		/* what was read from fd so far */
+	uid_t peer_uid;			/* of fd, from SO_PEERCRED */
+	pid_t peer_pid;
+	yg_policy *pol;
+	const struct yg_gd_gate *gate;
+	struct yg_gd_user u;		/* the session's user */
+	char id[YG_GD_SID_LEN + 1];
+	uint16_t rows, cols;		/* from OPEN, applied once the agent is up */
+
+	virConnectPtr conn;
+	yg_box *box;
+	virStreamPtr st;
+	int dirfd;			/* run_dir/boxes */
+	int lockfd;			/* flock held while we own the box */
+	int rdv_fd;			/* rendezvous socket, -1 before the lock */
+	char rdv_path[PATH_MAX];
+	char sess_path[PATH_MAX];	/* run_dir/sessions/<id> */
+	bool dirty;			/* resumed since the last revert */
+	bool keys_in;			/* keys written to the guest */
+	bool prepared;			/* PREPAREd, no shell attached yet */
+	bool winch_warned;
+	int sig_fd;			/* readable once SIGTERM came */
+
+	/* the next client, from a handoff (takeover or attach) */
+	int next_fd;
+	struct yg_gd_handoff next;
+	int release_fd;			/* a RELEASE waiting for its EXIT */
+
+	/* phase durations (ms) of the current login, -1 = not done */
+	long ms_lock, ms_check, ms_revert, ms_resume, ms_agent, ms_inject, ms_console;
+	uint64_t t_start;		/* monotonic ms */
+};
+
+uint64_t yg_gd_now_ms(void);
+bool yg_gd_sigterm(void);
+
+/* lifecycle.c */
+/* Take the box lock. 0: we own it; -EWOULDBLOCK: another child does (the
+ * holder's description is in busy, e.g. "since 12:03:55 (session 4f2a...)"). */
+int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err);
+/* Everything from the lock to "agent up, keys in" (no console). */
+int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err);
+/* Open the console, READY, relay until the end. */
+enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s);
+/* Rewrite the holder record and session file after a new session id. */
+void yg_gd_reclaim(struct yg_gd_sess *s);
+/* "since 12:03:55 (session 4f2a...)" for this box's current session. */
+void yg_gd_describe(struct yg_gd_sess *s, char *out, size_t outlen);
+/* Apply a window size to the guest's serial tty (best effort, logged once). */
+void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols);
+/* Close the console, wipe keys, revert (logout), EXIT to the client. */
+void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text);
+/* Release everything, log, exit. */
+void yg_gd_exit(struct yg_gd_sess *s, int status) __attribute__((noreturn));
+/* Send ERROR to the client, clean up the box if we touched it, exit. */
+void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const char *text)
+	__attribute__((noreturn));
+
+/* session.c */
+void yg_gd_progress(struct yg_gd_sess *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+extern const struct yg_gd_relay_ops yg_gd_sess_ops;
+
+#endif

@@ -1,0 +1,167 @@
+#!/bin/bash
+# gated.sh: yolo-gated against a real box (libvirtd + QEMU TCG + the test guest).
+#
+# A temp user gets the box; the broker runs with --stay-root on a temp socket;
+# tests/integration/gatedclient drives it: HELLO + OPEN -> READY, console
+# relay both ways, key injection, EOF -> the box is reverted and PAUSED from
+# its snapshot; non-root PREPARE denied; protocol errors close only their own
+# connection; a second login is refused (BUSY); PREPARE + attach + RELEASE.
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+yg_require_root
+gated=$top_builddir/src/gated/yolo-gated
+client=$top_builddir/tests/integration/gatedclient
+for p in "$gated" "$client"; do
+	if [ ! -x "$p" ]; then
+		yg_log "ERROR: $p does not exist; build it first (make check-integration)"
+		exit 99
+	fi
+done
+yg_init
+yg_start_libvirt
+yg_guest_build
+
+user=ygg$$
+box=yg-it-gated-$$
+gated_pid=
+gated_cleanup() {
+	local rc=$?
+	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
+	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
+	# session children end on their own; give them a moment to revert
+	sleep 1
+	userdel "$user" 2>/dev/null || true
+	if [ "$rc" != 0 ] && [ -f "$YG_TMP/gated.log" ]; then
+		echo "---- broker log" >&2
+		cat "$YG_TMP/gated.log" >&2
+	fi
+	(exit "$rc")
+	yg_cleanup
+}
+trap gated_cleanup EXIT
+
+useradd -M -N -s /bin/false "$user" ||
+	yg_fail "useradd $user failed; this test needs to create a temporary user"
+yg_box_create "$box"
+
+conf=$YG_TMP/conf
+mkdir -p "$conf/policy.d" "$conf/keys.d"
+secret=secret-$RANDOM$RANDOM$RANDOM
+cat > "$conf/gate.conf" <<EOF
+[gate]
+uri = $YG_URI
+socket = $YG_TMP/unused.sock
+run_dir = $YG_TMP/run
+service_user = root
+EOF
+cat > "$conf/policy.d/10-test.conf" <<EOF
+[user:$user]
+domain = $box
+snapshot = clean-state
+keys = $conf/keys.d/%u.env
+agent_timeout = 60s
+EOF
+printf 'YG_TEST_KEY=%s\n' "$secret" > "$conf/keys.d/$user.env"
+chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-test.conf"
+chmod 0600 "$conf/keys.d/$user.env"
+chmod 0755 "$YG_TMP" "$conf" "$conf/policy.d"
+
+sock=$YG_TMP/gated.sock
+"$gated" --config "$conf" --socket "$sock" --log-stderr --stay-root --debug \
+	2> "$YG_TMP/gated.log" &
+gated_pid=$!
+for ((i = 0; i < 100; i++)); do
+	[ -S "$sock" ] && break
+	kill -0 "$gated_pid" 2>/dev/null || yg_fail "yolo-gated exited at start-up: $(cat "$YG_TMP/gated.log")"
+	sleep 0.1
+done
+[ -S "$sock" ] || yg_fail "yolo-gated did not create $sock within 10 s"
+
+as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
+out=$YG_TMP/out
+
+# 1. A login: READY, console both ways, the key is in the guest.
+t0=$(yg_now_ms)
+as_user "$client" "$sock" open --rows 40 --cols 120 \
+	send 'echo h""i-$((6*7))\r' expect 'hi-42' \
+	send 'cat /run/yolo/keys.env\r' expect "YG_TEST_KEY=$secret" \
+	send 'stty size\r' expect '40 120' \
+	eof > "$out" 2> "$YG_TMP/console" || {
+	cat "$out" "$YG_TMP/console" >&2
+	yg_fail "the first login did not work" "$box"
+}
+yg_timing open_to_eof "$(yg_since "$t0")"
+grep -q "^READY [0-9a-f]\{16\} $box " "$out" || yg_fail "no READY for $box: $(cat "$out")"
+grep -q '^EXPECT-OK hi-42' "$out" || yg_fail "the console did not echo: $(cat "$out")"
+grep -q '^EXPECT-OK YG_TEST_KEY=' "$out" || yg_fail "the key is not in the guest: $(cat "$out")"
+if ! grep -q '^EXPECT-OK 40 120' "$out"; then
+	yg_log "note: the window size did not reach the guest tty (guest-exec stty)"
+fi
+
+# 2. EOF -> the session ends, the box is reverted and left PAUSED.
+for ((i = 0; i < 600; i++)); do
+	grep -q 'event=session_end' "$YG_TMP/gated.log" && break
+	sleep 0.1
+done
+grep -q 'event=session_end' "$YG_TMP/gated.log" || yg_fail "no session_end within 60 s of EOF"
+yg_expect_clean "$box"
+if grep -q "$secret" "$YG_TMP/gated.log"; then
+	yg_fail "the key's value appears in the broker log"
+fi
+
+# 3. A non-root PREPARE is denied.
+as_user "$client" "$sock" prepare root > "$out" || true
+grep -q '^ERROR 5 ' "$out" || yg_fail "a non-root PREPARE was not denied: $(cat "$out")"
+
+# 4. A bad HELLO version gets ERROR VERSION, then close.
+"$client" "$sock" badversion > "$out" || true
+grep -q '^ERROR 2 ' "$out" || yg_fail "a bad HELLO version got no ERROR 2: $(cat "$out")"
+
+# 5. Out of phase (DATA before OPEN) -> ERROR PROTOCOL.
+"$client" "$sock" raw 5 > "$out" || true
+grep -q '^ERROR 1 ' "$out" || yg_fail "DATA before OPEN was not refused: $(cat "$out")"
+
+# 6. A frame of length 0 closes that connection (after an ERROR PROTOCOL); the broker serves the next.
+"$client" "$sock" zeroframe > "$out" || true
+grep -q '^CLOSED\|^ERROR 1 ' "$out" || yg_fail "a zero-length frame did not close the connection: $(cat "$out")"
+"$client" "$sock" account "$user" > "$out" || true
+grep -q '^POLICY 1 1' "$out" || yg_fail "ACCOUNT after a bad client failed: $(cat "$out")"
+"$client" "$sock" account root > "$out" || true
+grep -q '^POLICY 0 0' "$out" || yg_fail "root should not be gated: $(cat "$out")"
+
+# 7. A user without a box gets ERROR NOPOLICY.
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$client" "$sock" open > "$out" || true
+grep -q '^ERROR 3 no box is configured for user nobody' "$out" ||
+	yg_fail "nobody got no NOPOLICY: $(cat "$out")"
+
+# 8. PREPARE (root), then the user's shell attaches with the session id; a
+#    second login meanwhile is refused (concurrent = refuse); RELEASE ends it.
+"$client" "$sock" prepare "$user" > "$out" || true
+sid=$(sed -n 's/^SESSION //p' "$out")
+[ -n "$sid" ] || yg_fail "PREPARE gave no SESSION: $(cat "$out")"
+as_user "$client" "$sock" open --session 0000000000000000 > "$out" || true
+grep -q '^ERROR 6 box .* is in use since' "$out" || yg_fail "a second login was not refused: $(cat "$out")"
+as_user "$client" "$sock" open --session "$sid" send 'echo a""ttached\r' expect attached \
+	wait > "$out" 2>/dev/null &
+shell_pid=$!
+for ((i = 0; i < 600; i++)); do
+	grep -q '^EXPECT-OK attached' "$out" && break
+	sleep 0.1
+done
+grep -q "^READY $sid $box" "$out" || yg_fail "the shell did not attach to $sid: $(cat "$out")"
+"$client" "$sock" release "$sid" > "$YG_TMP/release" || true
+grep -q '^EXIT 0' "$YG_TMP/release" || yg_fail "RELEASE got no EXIT 0: $(cat "$YG_TMP/release")"
+wait "$shell_pid" || true
+grep -q '^EXIT 0 session released' "$out" || yg_fail "the shell was not told of the release: $(cat "$out")"
+yg_expect_clean "$box"
+
+# 9. SIGHUP with a broken policy keeps the old one.
+echo 'bogus_key = 1' >> "$conf/policy.d/10-test.conf"
+kill -HUP "$gated_pid"
+sleep 0.5
+grep -q 'event=reload_failed' "$YG_TMP/gated.log" || yg_fail "a bad policy on SIGHUP was not reported"
+"$client" "$sock" account "$user" > "$out" || true
+grep -q '^POLICY 1 1' "$out" || yg_fail "the old policy was not kept: $(cat "$out")"
+
+yg_log "PASS"
