@@ -295,8 +295,11 @@ int yg_agent_exec(yg_box *box, const char *const argv[],
 		if (nap < 50)
 			nap *= 2;
 	}
+	if (code < 0 || code > 255 + 128)	/* untrusted: a Linux status or 128+signal */
+		return yg_err_set(err, -EPROTO, "guest agent of box %s reported exit code %lld for %s",
+				  yg_box_name(box), code, argv[0]);
 	if (exitcode)
-		*exitcode = (int)(code & 0xffff);
+		*exitcode = (int)code;
 	return 0;
 }
 

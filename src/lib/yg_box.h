@@ -50,7 +50,11 @@ int yg_box_destroy(yg_box *box, yg_err *err);
 
 /* Open the console with VIR_DOMAIN_CONSOLE_FORCE on a stream created with
  * VIR_STREAM_NONBLOCK. dev NULL or "" = first console. The caller owns *out
- * (virStreamFinish/Abort + virStreamFree). */
+ * (virStreamFinish/Abort + virStreamFree). Data only flows when an event
+ * loop runs: call virEventRegisterDefaultImpl() before yg_conn_open and run
+ * virEventRunDefaultImpl() (in a thread, or use virStreamEventAddCallback);
+ * virStreamRecv then returns -2 when nothing is pending. Open it only after
+ * the last revert: a revert starts a new QEMU process. */
 int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
 			yg_err *err);
 
