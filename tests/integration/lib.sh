@@ -80,9 +80,23 @@ yg_fail() {
 	exit 1
 }
 
+# Debian's udev rule makes /dev/kvm root:kvm 0660; without udev it stays 0600,
+# the QEMU user cannot open it, and libvirt finds its cached capabilities for
+# qemu-system-x86_64 "outdated" on every lookup (KVM enabled when probed, not
+# usable now): each define/start/revert then re-probes QEMU for 3-20 s.
+# Guests stay TCG (<domain type='qemu'>): this only makes the cache stable.
+yg_fix_kvm_perms() {
+	[ -c /dev/kvm ] || return 0
+	[ "$(stat -c %G:%a /dev/kvm)" = kvm:660 ] && return 0
+	getent group kvm >/dev/null || return 0
+	chgrp kvm /dev/kvm && chmod 0660 /dev/kvm ||
+		yg_log "warning: could not make /dev/kvm root:kvm 0660; libvirt will re-probe QEMU on every call (slow)"
+}
+
 yg_start_libvirt() {
 	local deadline i
 	mkdir -p /run/yolo-gate-test
+	yg_fix_kvm_perms
 	(
 		# Concurrent tests must not race to start the daemons.
 		flock 9
@@ -132,11 +146,17 @@ yg_agent() {
 	yg_virsh qemu-agent-command "$1" "$2" --timeout "${3:-5}"
 }
 
+# Pings only once libvirt sees the agent channel connected: pinging a
+# disconnected agent logs an error in libvirtd.log for every try.
 yg_wait_agent() {
 	local name=$1 secs=$2 deadline
 	deadline=$(( $(yg_now_ms) + secs * 1000 ))
 	while [ "$(yg_now_ms)" -lt "$deadline" ]; do
-		yg_agent "$name" '{"execute":"guest-ping"}' 1 >/dev/null 2>&1 && return 0
+		if yg_virsh dumpxml "$name" 2>/dev/null |
+		   grep -q "name='org.qemu.guest_agent.0' state='connected'" &&
+		   yg_agent "$name" '{"execute":"guest-ping"}' 1 >/dev/null 2>&1; then
+			return 0
+		fi
 		sleep 0.1
 	done
 	return 1
