@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
 #include "yg_err.h"
 
