@@ -3,7 +3,8 @@
 # undone by e2e_cleanup, which e2e_init chains before lib.sh's yg_cleanup.
 #
 #   e2e_init                  require root + expect, make E2E_DIR, set the trap
-#   e2e_install_shell         copy the built yolo-shell to E2E_SHELL (0755 dir)
+#   e2e_install_shell         copy the built yolo-shell to E2E_SHELL, in a 0755
+#                             directory of its own per run (tests run concurrently)
 #   e2e_user NAME SHELL       useradd NAME, generate its key: $E2E_DIR/keys/NAME.key
 #   e2e_sshd [CONFIG_LINE...] write sshd_config (extra lines appended), start
 #                             /usr/sbin/sshd -D -e on a free port: E2E_PORT
@@ -14,8 +15,8 @@
 #   e2e_wait_clean BOX SECS   until BOX is paused from its snapshot (1 on timeout)
 #   e2e_gated CONFDIR SOCKET [OPTION...]  start yolo-gated, wait for its socket
 
-: "${E2E_SHELL_DIR:=/usr/local/lib/yolo-gate-test}"
-E2E_SHELL=$E2E_SHELL_DIR/yolo-shell
+E2E_SHELL_DIR=
+E2E_SHELL=
 E2E_DIR=
 E2E_PORT=
 E2E_SSHD_PID=
@@ -39,7 +40,7 @@ e2e_cleanup() {
 		userdel "$u" >/dev/null 2>&1 ||
 			yg_log "could not remove test user $u; remove it with: userdel $u"
 	done
-	rm -rf "$E2E_SHELL_DIR"
+	[ -z "$E2E_SHELL_DIR" ] || rm -rf "$E2E_SHELL_DIR"
 	[ -z "$E2E_MADE_RUN_SSHD" ] || rmdir /run/sshd 2>/dev/null
 	if [ "$rc" != 0 ] && [ -n "$E2E_DIR" ]; then
 		for f in sshd.log gated.log; do
@@ -72,8 +73,11 @@ e2e_init() {
 e2e_install_shell() {
 	local built=$top_builddir/src/shell/yolo-shell
 	[ -x "$built" ] || yg_fail "$built is not built; run make first"
-	mkdir -p -m 0755 "$E2E_SHELL_DIR"
+	mkdir -p /usr/local/lib
+	E2E_SHELL_DIR=$(mktemp -d /usr/local/lib/yolo-gate-test.XXXXXX) ||
+		yg_fail "cannot make a directory in /usr/local/lib for the test shell"
 	chmod 0755 "$E2E_SHELL_DIR"
+	E2E_SHELL=$E2E_SHELL_DIR/yolo-shell
 	if [ -x "$top_builddir/libtool" ]; then
 		"$top_builddir/libtool" --quiet --mode=install install -m 0755 "$built" "$E2E_SHELL" >/dev/null
 	else
