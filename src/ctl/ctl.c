@@ -11,6 +11,24 @@
 static const struct yg_ctl_cmd cmds[] = {
 	{ "check", yg_ctl_check, "[--config DIR] [--user NAME]",
 	  "lint the policy, or show a user's effective policy" },
+	{ "status", yg_ctl_status, "[--config DIR] [--json]",
+	  "every box the policy knows: state, clean, session holder" },
+	{ "provision", yg_ctl_provision,
+	  "[--config DIR] --base IMAGE [--template NAME|FILE] [--force]\n"
+	  "        [--vcpus N] [--memory MIB] [--disk-size SIZE]"
+	  " [--virt-type kvm|qemu]\n"
+	  "        [--kernel FILE --initrd FILE] [--images DIR]"
+	  " [--boot-timeout SECS] USER",
+	  "build USER's box: overlay, domain, boot, snapshot, clean and paused" },
+	{ "deprovision", yg_ctl_deprovision, "[--config DIR] [--images DIR] USER",
+	  "remove USER's domain, snapshots, overlay and key file" },
+	{ "revert", yg_ctl_revert, "[--config DIR] USER",
+	  "revert USER's box to its snapshot now (not under a session)" },
+	{ "sweep", yg_ctl_sweep, "[--config DIR]",
+	  "boot time: revert every box not provably clean, remove stale "
+	  "runtime files" },
+	{ "keys", yg_ctl_keys, "[--config DIR] set|rm|list USER [NAME]",
+	  "manage USER's key file (set reads the value from stdin)" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

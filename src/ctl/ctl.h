@@ -1,9 +1,22 @@
 /* ctl.h: yolo-gatectl subcommands.  Each subcommand lives in its own file
  * (ctl_<name>.c) and is listed in the table in ctl.c.  A subcommand gets
  * argv starting at its own name and returns the process exit status:
- * 0 success, 1 failure (problems found), 2 usage error. */
+ * 0 success, 1 failure (problems found), 2 usage error.
+ *
+ * Progress lines and errors go to stderr, data (status, keys list) to
+ * stdout. */
 #ifndef YG_CTL_H
 #define YG_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libvirt/libvirt.h>
+
+#include "yg_err.h"
+#include "yg_policy.h"
 
 #define YG_CTL_EXIT_OK 0
 #define YG_CTL_EXIT_FAIL 1
@@ -21,5 +34,105 @@ struct yg_ctl_cmd {
 int yg_ctl_usage(const char *cmd);
 
 int yg_ctl_check(int argc, char **argv);
+int yg_ctl_provision(int argc, char **argv);
+int yg_ctl_deprovision(int argc, char **argv);
+int yg_ctl_status(int argc, char **argv);
+int yg_ctl_revert(int argc, char **argv);
+int yg_ctl_sweep(int argc, char **argv);
+int yg_ctl_keys(int argc, char **argv);
+
+/* ---- shared helpers (ctl_util.c) ----------------------------------- */
+
+/* Where provision puts overlays unless --images says otherwise. */
+#define YG_CTL_IMAGES_DIR LOCALSTATEDIR "/lib/yolo-gate/boxes"
+
+/* "yolo-gatectl CMD: message" on stderr; returns YG_CTL_EXIT_FAIL. */
+int yg_ctl_errf(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Same with the message of err. */
+int yg_ctl_fail(const char *cmd, const yg_err *err);
+
+/* Load the policy of confdir (NULL = default); diagnostics are printed.
+ * Returns 0 or YG_CTL_EXIT_FAIL. */
+int yg_ctl_policy_load(const char *cmd, const char *confdir, yg_policy **out);
+/* Effective policy of user, who must exist and be gated.  Clear *up in
+ * every case.  Returns 0 or YG_CTL_EXIT_FAIL (printed). */
+int yg_ctl_user(const char *cmd, const yg_policy *pol, const char *user,
+		yg_user_policy *up);
+/* Connect to the policy's libvirt URI; a permission problem is explained
+ * ("CMD needs access to URI: run as root or as a member of group
+ * libvirt").  Returns 0 or YG_CTL_EXIT_FAIL (printed). */
+int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out);
+/* The [gate] service_user's uid and gid; a missing user is an error that
+ * says how to fix it.  0 or -ENOENT with err set. */
+int yg_ctl_service_user(const yg_policy *pol, uid_t *uid, gid_t *gid,
+			yg_err *err);
+
+uint64_t yg_ctl_now_ms(void);
+
+/* Progress of one step: begin prints "CMD: what ...", end prints the time
+ * it took (" 4.2 s") or " failed". */
+struct yg_ctl_step {
+	uint64_t t0;
+};
+void yg_ctl_step_begin(struct yg_ctl_step *s, const char *cmd,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void yg_ctl_step_end(struct yg_ctl_step *s, int rc);
+
+/* ---- box locks (ctl_lock.c) ---------------------------------------- */
+
+/* Who holds a box, from the record the broker writes into the lock file
+ * ("EPOCH SESSION PID [MS_LAST_REVERT]"). */
+struct yg_ctl_holder {
+	bool busy;		/* a process holds the flock */
+	bool known;		/* the fields below come from a record */
+	long long since;	/* epoch seconds */
+	char session[40];
+	int pid;
+	long last_revert_ms;	/* -1 unknown */
+};
+
+/* Probe run_dir/boxes/<domain>.lock without taking it.  A missing lock
+ * file is a free box.  0 or -errno (with err). */
+int yg_ctl_lock_probe(const char *run_dir, const char *domain,
+		      struct yg_ctl_holder *h, yg_err *err);
+/* Take the lock for an admin operation.  Returns an fd (>= 0) to close
+ * when done, -1 when there is no boxes directory (no broker ever ran:
+ * nothing to lock against), -EWOULDBLOCK with *h filled when a session
+ * holds the box, or another -errno with err. */
+int yg_ctl_lock_take(const char *run_dir, const char *domain,
+		     const yg_policy *pol, struct yg_ctl_holder *h,
+		     yg_err *err);
+/* Record in the held lock fd how long an admin revert took (ms). */
+void yg_ctl_lock_note_revert(int fd, long ms);
+/* "session S (pid P) since YYYY-MM-DD HH:MM:SS" or "another process". */
+void yg_ctl_holder_text(const struct yg_ctl_holder *h, char *buf,
+			size_t len);
+
+/* ---- box operations (ctl_box.c) ------------------------------------ */
+
+/* Revert the box of up to its snapshot, left paused, under the box lock.
+ * only_dirty: leave a provably clean box alone (sweep).  A box a session
+ * holds is refused with a message.  Returns YG_CTL_EXIT_OK,
+ * YG_CTL_EXIT_FAIL (printed) or -EWOULDBLOCK (busy, printed). */
+int yg_ctl_revert_box(const char *cmd, const yg_policy *pol,
+		      virConnectPtr conn, const yg_user_policy *up,
+		      bool only_dirty);
+/* Does libvirt know a domain of that name? */
+bool yg_ctl_domain_defined(virConnectPtr conn, const char *name);
+/* Remove domain (destroyed first when running) with its snapshot
+ * metadata.  A domain that does not exist is success (*existed false). */
+int yg_ctl_domain_remove(virConnectPtr conn, const char *domain,
+			 bool *existed, yg_err *err);
+/* images_dir/<domain>.qcow2 into buf; -ENAMETOOLONG with err. */
+int yg_ctl_overlay_path(char *buf, size_t len, const char *images_dir,
+			const char *domain, yg_err *err);
+
+/* Every user the policy gives a box: [user:] names and the members of
+ * [group:] groups (primary and supplementary), each once, in policy
+ * order.  fn is called for each; stops at a non-zero result. */
+int yg_ctl_each_user(const yg_policy *pol,
+		     int (*fn)(void *ctx, const char *user), void *ctx);
 
 #endif

@@ -2,8 +2,22 @@
 # each subcommand is its own ctl_<name>.c.
 sbin_PROGRAMS += src/ctl/yolo-gatectl
 src_ctl_yolo_gatectl_SOURCES = src/ctl/ctl.h src/ctl/ctl.c \
-	src/ctl/ctl_check.c
-src_ctl_yolo_gatectl_LDADD = policy/libygpolicy.la src/lib/libyg.la
+	src/ctl/ctl_check.c src/ctl/ctl_util.c src/ctl/ctl_lock.c \
+	src/ctl/ctl_box.c src/ctl/ctl_provision.c \
+	src/ctl/ctl_template.c src/ctl/ctl_template.h \
+	src/ctl/ctl_status.c src/ctl/ctl_sweep.c src/ctl/ctl_keys.c
+src_ctl_yolo_gatectl_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DYG_TEMPLATEDIR='"$(pkgdatadir)/templates"'
+src_ctl_yolo_gatectl_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) \
+	$(LIBVIRT_QEMU_CFLAGS)
+src_ctl_yolo_gatectl_LDADD = policy/libygpolicy.la src/lib/libyg.la \
+	$(LIBVIRT_LIBS) $(LIBVIRT_QEMU_LIBS)
 dist_man_MANS += docs/yolo-gatectl.8
-UNIT_TESTS += src/ctl/ctltest.sh
-dist_check_SCRIPTS += src/ctl/ctltest.sh
+
+# Domain XML templates for provision (by name: --template tiny).
+ctltemplatesdir = $(pkgdatadir)/templates
+dist_ctltemplates_DATA = src/ctl/templates/cloud.xml \
+	src/ctl/templates/tiny.xml
+
+UNIT_TESTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh
+dist_check_SCRIPTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh

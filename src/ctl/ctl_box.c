@@ -1,0 +1,247 @@
+/* ctl_box.c: yolo-gatectl revert and deprovision, and the box operations
+ * that provision and sweep share. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "yg_box.h"
+
+int yg_ctl_overlay_path(char *buf, size_t len, const char *images_dir,
+			const char *domain, yg_err *err)
+{
+	int n = snprintf(buf, len, "%s/%s.qcow2", images_dir, domain);
+
+	if (n < 0 || (size_t)n >= len)
+		return yg_err_set(err, -ENAMETOOLONG, "the image path of box "
+				  "%s under %s is too long; use a shorter "
+				  "--images directory", domain, images_dir);
+	return 0;
+}
+
+bool yg_ctl_domain_defined(virConnectPtr conn, const char *name)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
+
+	if (dom)
+		virDomainFree(dom);
+	return dom != NULL;
+}
+
+int yg_ctl_domain_remove(virConnectPtr conn, const char *domain,
+			 bool *existed, yg_err *err)
+{
+	unsigned flags = VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+			 VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA |
+			 VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+			 VIR_DOMAIN_UNDEFINE_NVRAM;
+	virDomainPtr dom = virDomainLookupByName(conn, domain);
+	virErrorPtr e;
+	int rc = 0;
+
+	*existed = dom != NULL;
+	if (!dom) {
+		e = virGetLastError();
+		if (e && e->code == VIR_ERR_NO_DOMAIN)
+			return 0;
+		return yg_box_virt_err(err, "cannot look up box %s", domain);
+	}
+	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0)
+		rc = yg_box_virt_err(err, "cannot stop box %s", domain);
+	else if (virDomainUndefineFlags(dom, flags) < 0)
+		rc = yg_box_virt_err(err, "cannot undefine box %s", domain);
+	virDomainFree(dom);
+	return rc;
+}
+
+int yg_ctl_revert_box(const char *cmd, const yg_policy *pol,
+		      virConnectPtr conn, const yg_user_policy *up,
+		      bool only_dirty)
+{
+	const char *run_dir = yg_policy_gate(pol)->run_dir;
+	struct yg_ctl_holder h;
+	struct yg_ctl_step step;
+	char hint[128], why[128], who[160];
+	yg_box *box = NULL;
+	bool clean = false;
+	yg_err err;
+	int fd, rc;
+
+	fd = yg_ctl_lock_take(run_dir, up->domain, pol, &h, &err);
+	if (fd == -EWOULDBLOCK) {
+		yg_ctl_holder_text(&h, who, sizeof(who));
+		yg_ctl_errf(cmd, "box %s is in use by %s; not reverting it "
+			    "under a live session (it is reverted when the "
+			    "session ends)", up->domain, who);
+		return -EWOULDBLOCK;
+	}
+	if (fd < -1)
+		return yg_ctl_fail(cmd, &err);
+	snprintf(hint, sizeof(hint), " (run: yolo-gatectl provision %s)",
+		 up->user);
+	rc = yg_box_open(conn, up->domain, up->snapshot, hint, &box, &err);
+	if (rc == 0 && only_dirty)
+		rc = yg_box_check_clean(box, &clean, why, sizeof(why), &err);
+	if (rc == 0 && only_dirty && clean) {
+		fprintf(stderr, "%s: box %s is clean\n", cmd, up->domain);
+	} else if (rc == 0) {
+		yg_ctl_step_begin(&step, cmd, "reverting %s to '%s'%s%s%s",
+				  up->domain, up->snapshot,
+				  only_dirty ? " (" : "",
+				  only_dirty ? why : "", only_dirty ? ")" : "");
+		rc = yg_box_revert(box, &err);
+		yg_ctl_step_end(&step, rc);
+		if (rc == 0)
+			yg_ctl_lock_note_revert(fd, (long)(yg_ctl_now_ms() -
+							   step.t0));
+	}
+	yg_box_free(box);
+	if (fd >= 0)
+		close(fd);
+	return rc < 0 ? yg_ctl_fail(cmd, &err) : YG_CTL_EXIT_OK;
+}
+
+/* Parse "CMD [--config DIR] [--images DIR] USER". */
+static int parse_user_cmd(const char *cmd, int argc, char **argv,
+			  const char **confdir, const char **images,
+			  const char **user)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "images", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "c:i:h", opts, NULL)) != -1) {
+		if (o == 'c')
+			*confdir = optarg;
+		else if (o == 'i' && images)
+			*images = optarg;
+		else
+			return yg_ctl_usage(cmd);
+	}
+	if (optind != argc - 1)
+		return yg_ctl_usage(cmd);
+	*user = argv[optind];
+	return 0;
+}
+
+int yg_ctl_revert(int argc, char **argv)
+{
+	const char *confdir = NULL, *user = NULL;
+	yg_user_policy up = { 0 };
+	virConnectPtr conn = NULL;
+	yg_policy *pol = NULL;
+	int rc;
+
+	rc = parse_user_cmd("revert", argc, argv, &confdir, NULL, &user);
+	if (rc)
+		return rc;
+	rc = yg_ctl_policy_load("revert", confdir, &pol);
+	if (rc == 0)
+		rc = yg_ctl_user("revert", pol, user, &up);
+	if (rc == 0)
+		rc = yg_ctl_connect("revert", pol, &conn);
+	if (rc == 0) {
+		rc = yg_ctl_revert_box("revert", pol, conn, &up, false);
+		rc = rc < 0 ? YG_CTL_EXIT_FAIL : rc;
+	}
+	if (conn)
+		virConnectClose(conn);
+	yg_user_policy_clear(&up);
+	yg_policy_free(pol);
+	return rc;
+}
+
+/* unlink path if it is there; says what it removed. */
+static int remove_file(const char *cmd, const char *what, const char *path)
+{
+	if (unlink(path) == 0) {
+		fprintf(stderr, "%s: removed %s %s\n", cmd, what, path);
+		return 0;
+	}
+	if (errno == ENOENT)
+		return 0;
+	if (errno == EACCES || errno == EPERM)
+		return yg_ctl_errf(cmd, "cannot remove %s %s: %s; %s needs "
+				   "root", what, path, strerror(errno), cmd);
+	return yg_ctl_errf(cmd, "cannot remove %s %s: %s", what, path,
+			   strerror(errno));
+}
+
+static int deprovision(const yg_policy *pol, const yg_user_policy *up,
+		       virConnectPtr conn, const char *images)
+{
+	const char *cmd = "deprovision";
+	char path[PATH_MAX], who[160];
+	struct yg_ctl_holder h;
+	bool existed;
+	yg_err err;
+	int fd, rc;
+
+	fd = yg_ctl_lock_take(yg_policy_gate(pol)->run_dir, up->domain, pol,
+			      &h, &err);
+	if (fd == -EWOULDBLOCK) {
+		yg_ctl_holder_text(&h, who, sizeof(who));
+		return yg_ctl_errf(cmd, "box %s is in use by %s; try again "
+				   "when the session has ended", up->domain,
+				   who);
+	}
+	if (fd < -1)
+		return yg_ctl_fail(cmd, &err);
+	rc = yg_ctl_domain_remove(conn, up->domain, &existed, &err);
+	if (rc < 0) {
+		rc = yg_ctl_fail(cmd, &err);
+		goto out;
+	}
+	if (existed)
+		fprintf(stderr, "%s: removed domain %s and its snapshots\n",
+			cmd, up->domain);
+	rc = yg_ctl_overlay_path(path, sizeof(path), images, up->domain,
+				 &err);
+	if (rc < 0) {
+		rc = yg_ctl_fail(cmd, &err);
+		goto out;
+	}
+	rc = remove_file(cmd, "overlay", path);
+	if (up->keys && remove_file(cmd, "key file", up->keys))
+		rc = YG_CTL_EXIT_FAIL;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int yg_ctl_deprovision(int argc, char **argv)
+{
+	const char *confdir = NULL, *user = NULL, *images = YG_CTL_IMAGES_DIR;
+	yg_user_policy up = { 0 };
+	virConnectPtr conn = NULL;
+	yg_policy *pol = NULL;
+	int rc;
+
+	rc = parse_user_cmd("deprovision", argc, argv, &confdir, &images,
+			    &user);
+	if (rc)
+		return rc;
+	rc = yg_ctl_policy_load("deprovision", confdir, &pol);
+	if (rc == 0)
+		rc = yg_ctl_user("deprovision", pol, user, &up);
+	if (rc == 0)
+		rc = yg_ctl_connect("deprovision", pol, &conn);
+	if (rc == 0)
+		rc = deprovision(pol, &up, conn, images);
+	if (conn)
+		virConnectClose(conn);
+	yg_user_policy_clear(&up);
+	yg_policy_free(pol);
+	return rc;
+}

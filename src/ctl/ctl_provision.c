@@ -1,0 +1,525 @@
+/* ctl_provision.c: yolo-gatectl provision: build a user's box from policy.
+ *
+ *   qcow2 overlay on a read-only base (backing format detected once with
+ *   qemu-img info, then given explicitly) -> domain from a template ->
+ *   boot -> guest agent answers -> internal snapshot with memory ->
+ *   revert to it, paused: the box is clean.
+ *
+ * libvirt API only (no virsh); qemu-img for the overlay.  Idempotent: a
+ * clean box with its snapshot is left alone.  A failure after the overlay
+ * was created removes what this run made.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt-qemu.h>
+
+#include "ctl.h"
+#include "ctl_template.h"
+#include "yg_agent.h"
+#include "yg_box.h"
+
+#define CMD "provision"
+
+struct prov {
+	const char *confdir, *user, *base, *template, *images;
+	const char *kernel, *initrd, *virt_type, *disk_size;
+	unsigned long vcpus, memory_mib, boot_timeout_s;
+	bool force;
+	/* filled while working */
+	const yg_policy *pol;
+	yg_user_policy up;
+	virConnectPtr conn;
+	char overlay[PATH_MAX], base_real[PATH_MAX], base_fmt[16];
+};
+
+/* Run argv (no shell); its stdout into *out (malloc'd, NUL-terminated)
+ * when out is not NULL.  stderr passes through. */
+static int run(const char *const argv[], char **out, yg_err *err)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = NULL;
+	int pfd[2] = { -1, -1 }, st, rc = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (out && (!(buf = malloc(cap)) || pipe(pfd) < 0)) {
+		free(buf);
+		return yg_err_set(err, -errno, "cannot run %s: %s", argv[0],
+				  strerror(errno));
+	}
+	pid = fork();
+	if (pid == 0) {
+		if (out && (dup2(pfd[1], 1) < 0 || close(pfd[0]) < 0))
+			_exit(127);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "yolo-gatectl: cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	if (out)
+		close(pfd[1]);
+	if (pid < 0) {
+		rc = yg_err_set(err, -errno, "cannot fork for %s: %s",
+				argv[0], strerror(errno));
+		if (out)
+			close(pfd[0]);
+		free(buf);
+		return rc;
+	}
+	while (out && (n = read(pfd[0], buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap) {
+			char *p = cap < (1u << 20) ? realloc(buf, cap * 2) : NULL;
+
+			if (!p)
+				break;	/* more than 1 MiB: not JSON we want */
+			buf = p;
+			cap *= 2;
+		}
+	}
+	if (out)
+		close(pfd[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		rc = yg_err_set(err, -EIO, "%s %s failed (exit %d; its message "
+				"is above)", argv[0], argv[1],
+				WIFEXITED(st) ? WEXITSTATUS(st) : 128 +
+				WTERMSIG(st));
+	if (rc == 0 && out) {
+		buf[len] = '\0';
+		*out = buf;
+	} else {
+		free(buf);
+	}
+	return rc;
+}
+
+/* The format of the base image, read once with qemu-img info and passed
+ * explicitly to qemu-img create (never probed at run time). */
+static int base_format(struct prov *p, yg_err *err)
+{
+	const char *argv[] = { "qemu-img", "info", "--output=json",
+			       p->base_real, NULL };
+	char *json = NULL;
+	int rc;
+
+	rc = run(argv, &json, err);
+	if (rc < 0)
+		return yg_err_prefix(err, "cannot read the base image %s",
+				     p->base_real);
+	rc = yg_json_get_string(json, "format", p->base_fmt,
+				sizeof(p->base_fmt), NULL);
+	free(json);
+	if (rc < 0)
+		return yg_err_set(err, -EINVAL, "qemu-img info gave no format "
+				  "for %s", p->base_real);
+	if (strcmp(p->base_fmt, "qcow2") && strcmp(p->base_fmt, "raw"))
+		return yg_err_set(err, -EINVAL, "the base image %s is %s; use "
+				  "a qcow2 or raw image (qemu-img convert -O "
+				  "qcow2 ...)", p->base_real, p->base_fmt);
+	return 0;
+}
+
+static int mkdir_p(const char *dir, yg_err *err)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(path))
+		return yg_err_set(err, -ENAMETOOLONG, "%s is too long", dir);
+	memcpy(path, dir, len + 1);
+	for (char *s = path + 1; ; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return yg_err_set(err, -errno, "cannot create %s: %s%s",
+					  path, strerror(errno),
+					  errno == EACCES ? "; provision "
+					  "needs root" : "");
+		*s = c;
+		if (!c)
+			return 0;
+	}
+}
+
+static int make_overlay(struct prov *p, yg_err *err)
+{
+	const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
+			       "-F", p->base_fmt, "-b", p->base_real,
+			       p->overlay, p->disk_size, NULL };
+	struct yg_ctl_step step;
+	int rc;
+
+	rc = mkdir_p(p->images, err);
+	if (rc < 0)
+		return rc;
+	yg_ctl_step_begin(&step, CMD, "creating %s (%s over %s %s)",
+			  p->overlay, p->disk_size, p->base_fmt, p->base_real);
+	rc = run(argv, NULL, err);
+	yg_ctl_step_end(&step, rc);
+	return rc;
+}
+
+static int define_domain(struct prov *p, virDomainPtr *dom, yg_err *err)
+{
+	char vcpus[16], mem[24], tpath[PATH_MAX];
+	const struct yg_ctl_tvar vars[] = {
+		{ "NAME", p->up.domain, NULL },
+		{ "VCPUS", vcpus, "--vcpus N" },
+		{ "MEMORY_MIB", mem, "--memory MIB" },
+		{ "DISK", p->overlay, NULL },
+		{ "KERNEL", p->kernel, "--kernel FILE" },
+		{ "INITRD", p->initrd, "--initrd FILE" },
+		{ "VIRT_TYPE", p->virt_type, "--virt-type kvm|qemu" },
+		{ NULL, NULL, NULL },
+	};
+	char *xml = NULL;
+	int rc;
+
+	snprintf(vcpus, sizeof(vcpus), "%lu", p->vcpus);
+	snprintf(mem, sizeof(mem), "%lu", p->memory_mib);
+	rc = yg_ctl_template_path(p->template, tpath, sizeof(tpath), err);
+	if (rc == 0)
+		rc = yg_ctl_template_render(tpath, vars, &xml, err);
+	if (rc < 0)
+		return rc;
+	*dom = virDomainDefineXML(p->conn, xml);
+	free(xml);
+	if (!*dom)
+		return yg_box_virt_err(err, "cannot define box %s from "
+				       "template %s", p->up.domain, tpath);
+	return 0;
+}
+
+/* yg_agent_wait needs a yg_box, which needs the snapshot this wait comes
+ * before; so the same guest-ping poll, on the bare domain. */
+static int wait_agent(struct prov *p, virDomainPtr dom, yg_err *err)
+{
+	static const char ping[] = "{\"execute\":\"guest-ping\"}";
+	uint64_t deadline = yg_ctl_now_ms() + p->boot_timeout_s * 1000u;
+	const struct timespec nap = { 0, 100 * 1000 * 1000 };
+	virErrorPtr e;
+	char *r;
+
+	for (;;) {
+		r = virDomainQemuAgentCommand(dom, ping, 1, 0);
+		if (r) {
+			free(r);
+			return 0;
+		}
+		if (virDomainIsActive(dom) != 1)
+			return yg_err_set(err, -EIO, "box %s stopped while "
+					  "booting; see /var/log/libvirt/qemu/"
+					  "%s.log", p->up.domain,
+					  p->up.domain);
+		if (yg_ctl_now_ms() >= deadline)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	e = virGetLastError();
+	return yg_err_set(err, -ETIMEDOUT, "the guest agent of box %s did "
+			  "not answer within %lu s of boot (%s); check that "
+			  "the image runs qemu-guest-agent, or raise "
+			  "--boot-timeout", p->up.domain, p->boot_timeout_s,
+			  e && e->message ? e->message : "no reply");
+}
+
+static int snapshot(struct prov *p, virDomainPtr dom, yg_err *err)
+{
+	char xml[512];
+	virDomainSnapshotPtr snap;
+
+	snprintf(xml, sizeof(xml),
+		 "<domainsnapshot><name>%s</name>"
+		 "<description>yolo-gate clean state of %s</description>"
+		 "<memory snapshot='internal'/></domainsnapshot>",
+		 p->up.snapshot, p->up.user);
+	snap = virDomainSnapshotCreateXML(dom, xml, 0);
+	if (!snap)
+		return yg_box_virt_err(err, "cannot take snapshot '%s' of box "
+				       "%s", p->up.snapshot, p->up.domain);
+	virDomainSnapshotFree(snap);
+	return 0;
+}
+
+/* Define, boot, wait for the agent, snapshot, revert paused. */
+static int build(struct prov *p, yg_err *err)
+{
+	struct yg_ctl_step step;
+	virDomainPtr dom = NULL;
+	yg_box *box = NULL;
+	char why[128];
+	bool clean;
+	int rc;
+
+	rc = define_domain(p, &dom, err);
+	if (rc < 0)
+		return rc;
+	yg_ctl_step_begin(&step, CMD, "booting %s", p->up.domain);
+	rc = virDomainCreate(dom) < 0 ?
+	     yg_box_virt_err(err, "cannot start box %s", p->up.domain) : 0;
+	yg_ctl_step_end(&step, rc);
+	if (rc == 0) {
+		yg_ctl_step_begin(&step, CMD, "waiting for the guest agent of "
+				  "%s", p->up.domain);
+		rc = wait_agent(p, dom, err);
+		yg_ctl_step_end(&step, rc);
+	}
+	if (rc == 0) {
+		yg_ctl_step_begin(&step, CMD, "taking snapshot '%s' of %s",
+				  p->up.snapshot, p->up.domain);
+		rc = snapshot(p, dom, err);
+		yg_ctl_step_end(&step, rc);
+	}
+	if (rc == 0)
+		rc = yg_box_open(p->conn, p->up.domain, p->up.snapshot, NULL,
+				 &box, err);
+	if (rc == 0) {
+		yg_ctl_step_begin(&step, CMD, "reverting %s to '%s', paused",
+				  p->up.domain, p->up.snapshot);
+		rc = yg_box_revert(box, err);
+		yg_ctl_step_end(&step, rc);
+	}
+	if (rc == 0)
+		rc = yg_box_check_clean(box, &clean, why, sizeof(why), err);
+	if (rc == 0 && !clean)
+		rc = yg_err_set(err, -EIO, "box %s is not clean after the "
+				"revert (%s); check the libvirtd log",
+				p->up.domain, why);
+	yg_box_free(box);
+	virDomainFree(dom);
+	return rc;
+}
+
+/* An existing box: 1 = already provisioned (clean), 0 = nothing there or
+ * removed (--force), else an exit status (printed). */
+static int existing(struct prov *p)
+{
+	char why[128] = "";
+	struct stat st;
+	yg_box *box = NULL;
+	bool clean = false, existed;
+	yg_err err;
+	int rc;
+
+	rc = yg_box_open(p->conn, p->up.domain, p->up.snapshot, NULL, &box,
+			 &err);
+	if (rc == 0)
+		rc = yg_box_check_clean(box, &clean, why, sizeof(why), &err);
+	yg_box_free(box);
+	if (rc == 0 && clean && !p->force) {
+		printf("box %s already provisioned\n", p->up.domain);
+		return 1;
+	}
+	if (p->force) {
+		rc = yg_ctl_domain_remove(p->conn, p->up.domain, &existed,
+					  &err);
+		if (rc < 0)
+			return yg_ctl_fail(CMD, &err);
+		if (existed)
+			fprintf(stderr, CMD ": --force: removed the existing "
+				"domain %s\n", p->up.domain);
+		if (unlink(p->overlay) < 0 && errno != ENOENT)
+			return yg_ctl_errf(CMD, "cannot remove %s: %s",
+					   p->overlay, strerror(errno));
+		return 0;
+	}
+	if (rc == 0)
+		return yg_ctl_errf(CMD, "box %s exists but is not clean (%s); "
+				   "revert it (yolo-gatectl revert %s) or "
+				   "rebuild it with --force", p->up.domain,
+				   why, p->up.user);
+	if (err.code != -ENOENT)
+		return yg_ctl_fail(CMD, &err);
+	if (yg_ctl_domain_defined(p->conn, p->up.domain))	/* no snapshot */
+		return yg_ctl_errf(CMD, "%s; rebuild it with --force (this "
+				   "replaces the domain)", err.msg);
+	if (lstat(p->overlay, &st) == 0)
+		return yg_ctl_errf(CMD, "%s exists but box %s is not defined; "
+				   "remove it or use --force", p->overlay,
+				   p->up.domain);
+	return 0;
+}
+
+static int provision(struct prov *p)
+{
+	bool existed;
+	yg_err err;
+	int rc;
+
+	rc = yg_ctl_overlay_path(p->overlay, sizeof(p->overlay), p->images,
+				 p->up.domain, &err);
+	if (rc < 0)
+		return yg_ctl_fail(CMD, &err);
+	rc = existing(p);
+	if (rc)
+		return rc == 1 ? YG_CTL_EXIT_OK : rc;
+	if (!realpath(p->base, p->base_real))
+		return yg_ctl_errf(CMD, "base image %s: %s", p->base,
+				   strerror(errno));
+	rc = base_format(p, &err);
+	if (rc == 0)
+		rc = make_overlay(p, &err);
+	if (rc < 0)
+		return yg_ctl_fail(CMD, &err);
+	rc = build(p, &err);
+	if (rc < 0) {
+		yg_ctl_fail(CMD, &err);
+		yg_ctl_domain_remove(p->conn, p->up.domain, &existed, NULL);
+		unlink(p->overlay);
+		fprintf(stderr, CMD ": removed the half-made box %s; fix the "
+			"cause and run provision again\n", p->up.domain);
+		return YG_CTL_EXIT_FAIL;
+	}
+	printf("box %s provisioned: clean, paused at snapshot '%s'\n",
+	       p->up.domain, p->up.snapshot);
+	return YG_CTL_EXIT_OK;
+}
+
+static int parse_num(const char *opt, const char *s, unsigned long lo,
+		     unsigned long hi, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *out < lo || *out > hi)
+		return yg_ctl_errf(CMD, "%s '%s' is not valid: use a whole "
+				   "number from %lu to %lu", opt, s, lo, hi);
+	return 0;
+}
+
+/* "8G", "512M", "1073741824": digits and at most one unit K M G T. */
+static bool valid_size(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n > 0 && (!s[n] || (strchr("KMGT", s[n]) && !s[n + 1]));
+}
+
+static int parse(struct prov *p, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "base", required_argument, NULL, 'b' },
+		{ "template", required_argument, NULL, 't' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "vcpus", required_argument, NULL, 'v' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "disk-size", required_argument, NULL, 'd' },
+		{ "virt-type", required_argument, NULL, 'V' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'r' },
+		{ "images", required_argument, NULL, 'i' },
+		{ "boot-timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o, rc = 0;
+
+	while (rc == 0 && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': p->confdir = optarg; break;
+		case 'b': p->base = optarg; break;
+		case 't': p->template = optarg; break;
+		case 'f': p->force = true; break;
+		case 'k': p->kernel = optarg; break;
+		case 'r': p->initrd = optarg; break;
+		case 'i': p->images = optarg; break;
+		case 'd': p->disk_size = optarg; break;
+		case 'V': p->virt_type = optarg; break;
+		case 'v':
+			rc = parse_num("--vcpus", optarg, 1, 256, &p->vcpus);
+			break;
+		case 'm':
+			rc = parse_num("--memory", optarg, 64, 1u << 22,
+				       &p->memory_mib);
+			break;
+		case 'T':
+			rc = parse_num("--boot-timeout", optarg, 1, 86400,
+				       &p->boot_timeout_s);
+			break;
+		default:
+			return yg_ctl_usage(CMD);
+		}
+	}
+	if (rc)
+		return YG_CTL_EXIT_USAGE;
+	if (optind != argc - 1 || !p->base)
+		return yg_ctl_usage(CMD);
+	p->user = argv[optind];
+	if (strcmp(p->virt_type, "kvm") && strcmp(p->virt_type, "qemu")) {
+		yg_ctl_errf(CMD, "--virt-type '%s' is not valid: use kvm, or "
+			    "qemu (TCG, no KVM)", p->virt_type);
+		return YG_CTL_EXIT_USAGE;
+	}
+	if (!valid_size(p->disk_size)) {
+		yg_ctl_errf(CMD, "--disk-size '%s' is not valid: use a number "
+			    "with an optional unit K, M, G or T (8G)",
+			    p->disk_size);
+		return YG_CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int yg_ctl_provision(int argc, char **argv)
+{
+	struct prov p = {
+		.template = "cloud", .images = YG_CTL_IMAGES_DIR,
+		.virt_type = "kvm", .disk_size = "8G", .vcpus = 1,
+		.memory_mib = 512, .boot_timeout_s = 300,
+	};
+	const char *run_dir;
+	struct yg_ctl_holder h;
+	yg_policy *pol = NULL;
+	char who[160];
+	yg_err err;
+	int rc, fd = -1;
+
+	rc = parse(&p, argc, argv);
+	if (rc)
+		return rc;
+	rc = yg_ctl_policy_load(CMD, p.confdir, &pol);
+	p.pol = pol;
+	if (rc == 0)
+		rc = yg_ctl_user(CMD, pol, p.user, &p.up);
+	if (rc == 0)
+		rc = yg_ctl_connect(CMD, pol, &p.conn);
+	if (rc == 0) {
+		/* no session may start on a box being built */
+		run_dir = yg_policy_gate(pol)->run_dir;
+		fd = yg_ctl_lock_take(run_dir, p.up.domain, pol, &h, &err);
+		if (fd == -EWOULDBLOCK) {
+			yg_ctl_holder_text(&h, who, sizeof(who));
+			rc = yg_ctl_errf(CMD, "box %s is in use by %s; try "
+					 "again when the session has ended",
+					 p.up.domain, who);
+		} else if (fd < -1) {
+			rc = yg_ctl_fail(CMD, &err);
+		}
+	}
+	if (rc == 0)
+		rc = provision(&p);
+	if (fd >= 0)
+		close(fd);
+	if (p.conn)
+		virConnectClose(p.conn);
+	yg_user_policy_clear(&p.up);
+	yg_policy_free(pol);
+	return rc;
+}

@@ -1,0 +1,220 @@
+/* ctl_status.c: yolo-gatectl status [--json]: every box the policy knows,
+ * its libvirt state, whether it is provably clean, who holds it. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "yg_agent.h"
+#include "yg_box.h"
+
+struct row {
+	const yg_user_policy *up;
+	const char *state;	/* "running", "not provisioned", ... */
+	int clean;		/* 1, 0, -1 unknown */
+	char why[128];
+	const char *session;	/* "busy", "free", "unknown" */
+	struct yg_ctl_holder h;
+	char err[YG_ERR_MSG_MAX];
+};
+
+struct status_ctx {
+	const yg_policy *pol;
+	virConnectPtr conn;
+	bool json;
+	size_t n;
+	int rc;
+};
+
+static const char *state_name(int st)
+{
+	switch (st) {
+	case VIR_DOMAIN_RUNNING: return "running";
+	case VIR_DOMAIN_BLOCKED: return "blocked";
+	case VIR_DOMAIN_PAUSED: return "paused";
+	case VIR_DOMAIN_SHUTDOWN: return "shutting down";
+	case VIR_DOMAIN_SHUTOFF: return "shut off";
+	case VIR_DOMAIN_CRASHED: return "crashed";
+	case VIR_DOMAIN_PMSUSPENDED: return "suspended";
+	default: return "unknown";
+	}
+}
+
+static void box_row(struct status_ctx *c, struct row *r)
+{
+	yg_box *box = NULL;
+	bool clean;
+	int st;
+	yg_err err;
+
+	if (yg_box_open(c->conn, r->up->domain, r->up->snapshot, NULL, &box,
+			&err) < 0) {
+		if (err.code == -ENOENT)
+			r->state = yg_ctl_domain_defined(c->conn,
+							 r->up->domain) ?
+				   "no snapshot" : "not provisioned";
+		else
+			snprintf(r->err, sizeof(r->err), "%s", err.msg);
+		return;
+	}
+	if (yg_box_state(box, &st, NULL, &err) == 0 &&
+	    yg_box_check_clean(box, &clean, r->why, sizeof(r->why), &err) == 0) {
+		r->state = state_name(st);
+		r->clean = clean;
+	} else {
+		snprintf(r->err, sizeof(r->err), "%s", err.msg);
+	}
+	yg_box_free(box);
+}
+
+static void lock_row(struct status_ctx *c, struct row *r)
+{
+	yg_err err;
+
+	if (yg_ctl_lock_probe(yg_policy_gate(c->pol)->run_dir, r->up->domain,
+			      &r->h, &err) < 0) {
+		r->session = "unknown";
+		if (!r->err[0])
+			snprintf(r->err, sizeof(r->err), "%s", err.msg);
+		return;
+	}
+	r->session = r->h.busy ? "busy" : "free";
+}
+
+static void print_text(const struct row *r, size_t n)
+{
+	char clean[160], sess[200], ms[24] = "-";
+
+	if (n == 0)
+		printf("%-12s %-20s %-16s %-24s %-10s %s\n", "USER", "DOMAIN",
+		       "STATE", "CLEAN", "REVERT_MS", "SESSION");
+	if (r->clean < 0)
+		snprintf(clean, sizeof(clean), "-");
+	else
+		snprintf(clean, sizeof(clean), "%s%s%s%s",
+			 r->clean ? "yes" : "no", r->why[0] ? " (" : "",
+			 r->why, r->why[0] ? ")" : "");
+	if (r->h.busy)
+		yg_ctl_holder_text(&r->h, sess, sizeof(sess));
+	else
+		snprintf(sess, sizeof(sess), "%s", r->session);
+	if (r->h.last_revert_ms >= 0)
+		snprintf(ms, sizeof(ms), "%ld", r->h.last_revert_ms);
+	printf("%-12s %-20s %-16s %-24s %-10s %s%s\n", r->up->user,
+	       r->up->domain, r->state, clean, ms, sess,
+	       r->up->enabled ? "" : " (user disabled)");
+	if (r->err[0])
+		fprintf(stderr, "status: %s: %s\n", r->up->user, r->err);
+}
+
+static void json_str(const char *key, const char *v, bool comma)
+{
+	char q[2 * YG_ERR_MSG_MAX];
+
+	if (!v || yg_json_quote(q, sizeof(q), v) < 0)
+		snprintf(q, sizeof(q), "null");
+	printf("\"%s\":%s%s", key, q, comma ? "," : "");
+}
+
+static void print_json(const struct row *r, size_t n)
+{
+	printf("%s{", n ? ",\n  " : "\n  ");
+	json_str("user", r->up->user, true);
+	json_str("domain", r->up->domain, true);
+	json_str("snapshot", r->up->snapshot, true);
+	printf("\"enabled\":%s,", r->up->enabled ? "true" : "false");
+	json_str("state", r->state, true);
+	printf("\"clean\":%s,", r->clean < 0 ? "null" :
+	       r->clean ? "true" : "false");
+	json_str("why", r->why[0] ? r->why : NULL, true);
+	json_str("session", r->session, true);
+	if (r->h.busy && r->h.known) {
+		printf("\"holder\":{");
+		json_str("session", r->h.session, true);
+		printf("\"pid\":%d,\"since\":%lld},", r->h.pid, r->h.since);
+	} else {
+		printf("\"holder\":null,");
+	}
+	if (r->h.last_revert_ms >= 0)
+		printf("\"last_revert_ms\":%ld,", r->h.last_revert_ms);
+	else
+		printf("\"last_revert_ms\":null,");
+	json_str("error", r->err[0] ? r->err : NULL, false);
+	printf("}");
+}
+
+static int status_user(void *ctx, const char *user)
+{
+	struct status_ctx *c = ctx;
+	yg_user_policy up = { 0 };
+	yg_diags diags = { 0 };
+	struct row r = { .up = &up, .state = "unknown", .clean = -1,
+			 .session = "unknown" };
+
+	if (yg_policy_user_lookup(c->pol, user, &up, &diags) < 0 ||
+	    !up.gated) {
+		yg_diags_print(&diags, stderr);
+		c->rc = diags.n ? YG_CTL_EXIT_FAIL : c->rc;
+		goto out;
+	}
+	if (c->conn)
+		box_row(c, &r);
+	lock_row(c, &r);
+	if (c->json)
+		print_json(&r, c->n);
+	else
+		print_text(&r, c->n);
+	c->n++;
+out:
+	yg_diags_free(&diags);
+	yg_user_policy_clear(&up);
+	return 0;
+}
+
+int yg_ctl_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct status_ctx c = { 0 };
+	const char *confdir = NULL;
+	yg_policy *pol = NULL;
+	int o, rc;
+
+	while ((o = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		if (o == 'c')
+			confdir = optarg;
+		else if (o == 'j')
+			c.json = true;
+		else
+			return yg_ctl_usage("status");
+	}
+	if (optind != argc)
+		return yg_ctl_usage("status");
+	rc = yg_ctl_policy_load("status", confdir, &pol);
+	if (rc)
+		return rc;
+	c.pol = pol;
+	/* without libvirt, still list the boxes and their locks */
+	if (yg_ctl_connect("status", pol, &c.conn) != 0)
+		c.rc = YG_CTL_EXIT_FAIL;
+	if (c.json)
+		printf("{\"boxes\":[");
+	yg_ctl_each_user(pol, status_user, &c);
+	if (c.json)
+		printf("%s]}\n", c.n ? "\n" : "");
+	else if (c.n == 0)
+		fprintf(stderr, "status: the policy gives no existing user a "
+			"box\n");
+	if (c.conn)
+		virConnectClose(c.conn);
+	yg_policy_free(pol);
+	return c.rc;
+}

@@ -1,0 +1,195 @@
+/* ctl_sweep.c: yolo-gatectl sweep, for boot time (before yolo-gated
+ * starts): revert every box that is not provably clean, then remove the
+ * stale runtime files under run_dir/boxes and run_dir/sessions.  A file a
+ * live process still holds (a flocked lock, a listening rendezvous socket,
+ * the session record of a locked box) is left alone, and nothing is
+ * removed while the broker's socket answers. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define CMD "sweep"
+
+struct sweep_ctx {
+	const yg_policy *pol;
+	virConnectPtr conn;
+	int rc;
+};
+
+static int sweep_user(void *ctx, const char *user)
+{
+	struct sweep_ctx *c = ctx;
+	yg_user_policy up = { 0 };
+	yg_diags diags = { 0 };
+	int rc;
+
+	rc = yg_policy_user_lookup(c->pol, user, &up, &diags);
+	yg_diags_print(&diags, stderr);
+	if (rc < 0)
+		c->rc = YG_CTL_EXIT_FAIL;
+	else if (up.gated && yg_ctl_domain_defined(c->conn, up.domain)) {
+		rc = yg_ctl_revert_box(CMD, c->pol, c->conn, &up, true);
+		if (rc == YG_CTL_EXIT_FAIL)
+			c->rc = rc;	/* busy (-EWOULDBLOCK) is not a failure */
+	}
+	yg_diags_free(&diags);
+	yg_user_policy_clear(&up);
+	return 0;
+}
+
+/* Does something listen on the unix socket path? */
+static bool listening(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;	/* cannot tell: assume alive */
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0 || (errno != ECONNREFUSED && errno != ENOENT);
+}
+
+/* Remove dir/name when no process holds it: a lock file we can flock
+ * (removed while we hold the lock), a socket nobody listens on. */
+static void remove_stale(int dfd, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(name);
+	bool stale = false;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return;
+	fd = -1;
+	if (n > 5 && !strcmp(name + n - 5, ".lock")) {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			    O_CLOEXEC);
+		stale = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+	} else if (n > 5 && !strcmp(name + n - 5, ".sock")) {
+		stale = !listening(path);
+	} else {
+		return;		/* not ours */
+	}
+	if (stale && unlinkat(dfd, name, 0) == 0)
+		fprintf(stderr, CMD ": removed stale %s\n", path);
+	else if (!stale)
+		fprintf(stderr, CMD ": left %s: a live process holds it\n",
+			path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A session record names its box; it is stale unless that box is locked. */
+static void remove_session(int dfd, const char *dir, const char *name,
+			   const char *run_dir)
+{
+	struct yg_ctl_holder h;
+	char dom[128] = "";
+	ssize_t n;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, dom, sizeof(dom) - 1);
+	close(fd);
+	dom[n > 0 ? n : 0] = '\0';
+	dom[strcspn(dom, "\n/")] = '\0';
+	if (dom[0] && yg_ctl_lock_probe(run_dir, dom, &h, NULL) == 0 &&
+	    h.busy) {
+		fprintf(stderr, CMD ": left %s/%s: box %s is in use\n", dir,
+			name, dom);
+		return;
+	}
+	if (unlinkat(dfd, name, 0) == 0)
+		fprintf(stderr, CMD ": removed stale %s/%s\n", dir, name);
+}
+
+static int sweep_dir(const char *run_dir, const char *sub)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s", run_dir, sub);
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return yg_ctl_errf(CMD, "cannot read %s: %s%s", dir,
+				   strerror(errno), errno == EACCES ?
+				   "; sweep needs root" : "");
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!strcmp(sub, "boxes"))
+			remove_stale(dirfd(d), dir, de->d_name);
+		else
+			remove_session(dirfd(d), dir, de->d_name, run_dir);
+	}
+	closedir(d);
+	return 0;
+}
+
+int yg_ctl_sweep(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sweep_ctx c = { 0 };
+	const struct yg_gate_conf *gate;
+	const char *confdir = NULL;
+	yg_policy *pol = NULL;
+	int o, rc;
+
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (o != 'c')
+			return yg_ctl_usage(CMD);
+		confdir = optarg;
+	}
+	if (optind != argc)
+		return yg_ctl_usage(CMD);
+	rc = yg_ctl_policy_load(CMD, confdir, &pol);
+	if (rc == 0)
+		rc = yg_ctl_connect(CMD, pol, &c.conn);
+	if (rc) {
+		yg_policy_free(pol);
+		return rc;
+	}
+	c.pol = pol;
+	yg_ctl_each_user(pol, sweep_user, &c);
+	gate = yg_policy_gate(pol);
+	if (listening(gate->socket)) {
+		fprintf(stderr, CMD ": yolo-gated answers on %s; its runtime "
+			"files are left to it\n", gate->socket);
+	} else {
+		if (sweep_dir(gate->run_dir, "boxes"))
+			c.rc = YG_CTL_EXIT_FAIL;
+		if (sweep_dir(gate->run_dir, "sessions"))
+			c.rc = YG_CTL_EXIT_FAIL;
+	}
+	virConnectClose(c.conn);
+	yg_policy_free(pol);
+	return c.rc;
+}

@@ -1,0 +1,233 @@
+/* ctl_util.c: what every admin subcommand shares: loading the policy,
+ * resolving a user, connecting to libvirt, progress lines, the list of
+ * users that have a box. */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "yg_box.h"
+
+static int yg_ctl_verrf(const char *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "yolo-gatectl %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return YG_CTL_EXIT_FAIL;
+}
+
+int yg_ctl_errf(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	yg_ctl_verrf(cmd, fmt, ap);
+	va_end(ap);
+	return YG_CTL_EXIT_FAIL;
+}
+
+int yg_ctl_fail(const char *cmd, const yg_err *err)
+{
+	return yg_ctl_errf(cmd, "%s", err && err->msg[0] ? err->msg :
+			   "failed without a message (this is a bug)");
+}
+
+int yg_ctl_policy_load(const char *cmd, const char *confdir, yg_policy **out)
+{
+	yg_diags diags = { 0 };
+	int rc = yg_policy_load(confdir, out, &diags);
+
+	yg_diags_print(&diags, stderr);
+	yg_diags_free(&diags);
+	if (rc == 0)
+		return 0;
+	if (rc != -EINVAL)
+		yg_ctl_errf(cmd, "loading the policy from %s failed: %s",
+			    confdir ? confdir : YG_POLICY_DEFAULT_CONFDIR,
+			    strerror(-rc));
+	else
+		yg_ctl_errf(cmd, "the policy has errors (listed above); fix "
+			    "them, then check with: yolo-gatectl check");
+	return YG_CTL_EXIT_FAIL;
+}
+
+int yg_ctl_user(const char *cmd, const yg_policy *pol, const char *user,
+		yg_user_policy *up)
+{
+	yg_diags diags = { 0 };
+	int rc = yg_policy_user_lookup(pol, user, up, &diags);
+
+	size_t ndiags = diags.n;
+
+	yg_diags_print(&diags, stderr);
+	yg_diags_free(&diags);
+	if (rc < 0 && ndiags)
+		return YG_CTL_EXIT_FAIL;	/* the diagnostics said why */
+	if (rc < 0)
+		return yg_ctl_errf(cmd, "cannot evaluate the policy of user "
+				   "%s: %s", user, strerror(-rc));
+	if (!up->gated)
+		return yg_ctl_errf(cmd, "user %s has no box: no [user:], "
+				   "[group:] or [box:] section applies to them "
+				   "(see yolo-gatectl check --user %s)", user,
+				   user);
+	return 0;
+}
+
+int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out)
+{
+	const char *uri = yg_policy_gate(pol)->uri;
+	yg_err err;
+	int rc = yg_conn_open(uri, out, &err);
+
+	if (rc == -EACCES)
+		return yg_ctl_errf(cmd, "%s needs access to %s: run as root "
+				   "or as a member of group libvirt (%s)", cmd,
+				   uri, err.msg);
+	if (rc < 0)
+		return yg_ctl_fail(cmd, &err);
+	return 0;
+}
+
+int yg_ctl_service_user(const yg_policy *pol, uid_t *uid, gid_t *gid,
+			yg_err *err)
+{
+	const char *name = yg_policy_gate(pol)->service_user;
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw)
+		return yg_err_set(err, errno ? -errno : -ENOENT,
+				  "the service user %s ([gate] service_user) "
+				  "does not exist; create it (useradd --system "
+				  "%s) or set [gate] service_user", name, name);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+uint64_t yg_ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void yg_ctl_step_begin(struct yg_ctl_step *s, const char *cmd,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" ...", stderr);
+	fflush(stderr);
+	s->t0 = yg_ctl_now_ms();
+}
+
+void yg_ctl_step_end(struct yg_ctl_step *s, int rc)
+{
+	uint64_t ms = yg_ctl_now_ms() - s->t0;
+
+	if (rc < 0)
+		fprintf(stderr, " failed after %.1f s\n", (double)ms / 1000.0);
+	else
+		fprintf(stderr, " %.1f s\n", (double)ms / 1000.0);
+}
+
+/* ---- the users that have a box -------------------------------------- */
+
+struct each_ctx {
+	char **seen;
+	size_t n, cap;
+	int (*fn)(void *ctx, const char *user);
+	void *ctx;
+};
+
+static int visit(struct each_ctx *c, const char *user)
+{
+	char **v;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->seen[i], user))
+			return 0;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 16;
+		v = realloc(c->seen, c->cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->seen = v;
+	}
+	c->seen[c->n] = strdup(user);
+	if (!c->seen[c->n])
+		return -ENOMEM;
+	c->n++;
+	return c->fn(c->ctx, user);
+}
+
+static int collect(void *ctx, const char *user)
+{
+	return 0;
+}
+
+static int visit_user(void *ctx, const char *name)
+{
+	return visit(ctx, name);
+}
+
+/* Members of group name: its member list, then users whose primary group
+ * it is.  Names are copied before fn runs: fn uses NSS too. */
+static int visit_group(void *ctx, const char *name)
+{
+	struct group *gr = getgrnam(name);
+	struct each_ctx list = { 0 };
+	struct passwd *pw;
+	gid_t gid;
+	int rc = 0;
+
+	if (!gr)
+		return 0;	/* check reports unknown groups */
+	gid = gr->gr_gid;
+	list.fn = collect;
+	for (char **m = gr->gr_mem; m && *m && rc == 0; m++)
+		rc = visit(&list, *m);
+	setpwent();
+	while (rc == 0 && (pw = getpwent()))
+		if (pw->pw_gid == gid)
+			rc = visit(&list, pw->pw_name);
+	endpwent();
+	for (size_t i = 0; i < list.n; i++) {
+		if (rc == 0)
+			rc = visit(ctx, list.seen[i]);
+		free(list.seen[i]);
+	}
+	free(list.seen);
+	return rc;
+}
+
+int yg_ctl_each_user(const yg_policy *pol,
+		     int (*fn)(void *ctx, const char *user), void *ctx)
+{
+	struct each_ctx c = { .fn = fn, .ctx = ctx };
+	int rc;
+
+	rc = yg_policy_each_name(pol, "user", visit_user, &c);
+	if (rc == 0)
+		rc = yg_policy_each_name(pol, "group", visit_group, &c);
+	for (size_t i = 0; i < c.n; i++)
+		free(c.seen[i]);
+	free(c.seen);
+	return rc;
+}
