@@ -9,8 +9,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -121,6 +127,44 @@ static void test_no_daemon(void **state)
 	assert_null(conn);
 	assert_non_null(strstr(err.msg, "cannot connect to libvirt at qemu:///system?socket="));
 	assert_non_null(strstr(err.msg, "start libvirtd"));
+}
+
+/* A socket we may not open: as root, in a child that drops to nobody; as a
+ * user, behind a directory with mode 0. The fix names the libvirt group. */
+static void test_permission_denied(void **state)
+{
+	char dir[] = "/tmp/yg-boxtest.XXXXXX", u[300];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	virConnectPtr conn = NULL;
+	int fd, status = -1;
+	yg_err err;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(chmod(dir, geteuid() == 0 ? 0700 : 0), 0);
+	snprintf(u, sizeof(u), "qemu:///system?socket=%s", sa.sun_path);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(3);
+		if (yg_conn_open(u, &conn, &err) != -EACCES)
+			_exit(1);
+		_exit(strstr(err.msg, "must be in group libvirt") ? 0 : 2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	chmod(dir, 0700);
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_missing_domain(void **state)
@@ -302,6 +346,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_uri),
 		cmocka_unit_test(test_no_daemon),
+		cmocka_unit_test(test_permission_denied),
 		cmocka_unit_test_setup_teardown(test_missing_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
