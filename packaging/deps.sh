@@ -11,6 +11,10 @@ pkgs=(
 	qemu-system-x86 qemu-utils openssh-server openssh-client
 	# tests and linting
 	mandoc pamtester cppcheck expect libcap-ng-utils cpio xz-utils zstd
+	# fuzzing (clang + libFuzzer runtime)
+	clang libclang-rt-14-dev
+	# packaging: .deb and .rpm
+	debhelper dh-autoreconf fakeroot rpm
 )
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${pkgs[@]}"
