@@ -38,3 +38,12 @@ EXTRA_DIST += packaging/pam/sshd.example
 # End-to-end tier (root): the module in a real sshd's PAM stack.
 E2E_TESTS += tests/e2e/pam.sh
 EXTRA_DIST += tests/e2e/pam.sh
+
+# A PAM module is loaded by path: libtool's .la file has no business in the
+# module directory.
+install-data-hook: remove-pam-la
+remove-pam-la:
+	rm -f $(DESTDIR)$(pammoddir)/pam_yolo_gate.la
+uninstall-hook:
+	rm -f $(DESTDIR)$(pammoddir)/pam_yolo_gate.so
+.PHONY: remove-pam-la
