@@ -304,8 +304,12 @@ static size_t list_cases(const char *kind, char ***out)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		v = realloc(v, (n + 1) * sizeof(*v));
-		if (!v || asprintf(&v[n++], "%s/%s", dir, de->d_name) < 0)
+		char **nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv)
+			abort();
+		v = nv;
+		if (asprintf(&v[n++], "%s/%s", dir, de->d_name) < 0)
 			abort();
 	}
 	closedir(d);
