@@ -42,7 +42,7 @@ int yg_ctl_usage(const char *cmd)
 			one = true;
 	fprintf(stderr, "usage:\n");
 	for (size_t i = 0; i < NCMDS; i++)
-		if (!one || !strcmp(cmd, cmds[i].name))
+		if (!one || (cmd && !strcmp(cmd, cmds[i].name)))
 			fprintf(stderr, "  yolo-gatectl %s %s\n      %s\n",
 				cmds[i].name, cmds[i].usage, cmds[i].help);
 	if (!one)

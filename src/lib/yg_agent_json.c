@@ -153,10 +153,11 @@ static const char *yg_json_skip_value(const char *p, const char *end, int depth)
 
 int yg_json_validate(const char *s, size_t len)
 {
-	const char *end = s + len, *p;
+	const char *end, *p;
 
 	if (!s || len > YG_JSON_MAX_LEN)
 		return -EINVAL;
+	end = s + len;
 	p = yg_json_skip_value(yg_json_ws(s, end), end, 0);
 	if (!p || yg_json_ws(p, end) != end)
 		return -EINVAL;
