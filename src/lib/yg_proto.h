@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define YG_PROTO_VERSION 1u
 #define YG_FRAME_MAX     65536u	/* type + payload */
