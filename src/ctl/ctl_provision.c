@@ -306,8 +306,9 @@ static int build(struct prov *p, yg_err *err)
 	return rc;
 }
 
-/* An existing box: 1 = already provisioned (clean), 0 = nothing there or
+/* An existing box: ALREADY = provisioned and clean, 0 = nothing there or
  * removed (--force), else an exit status (printed). */
+#define ALREADY (-1)
 static int existing(struct prov *p)
 {
 	char why[128] = "";
@@ -324,7 +325,7 @@ static int existing(struct prov *p)
 	yg_box_free(box);
 	if (rc == 0 && clean && !p->force) {
 		printf("box %s already provisioned\n", p->up.domain);
-		return 1;
+		return ALREADY;
 	}
 	if (p->force) {
 		rc = yg_ctl_domain_remove(p->conn, p->up.domain, &existed,
@@ -368,7 +369,7 @@ static int provision(struct prov *p)
 		return yg_ctl_fail(CMD, &err);
 	rc = existing(p);
 	if (rc)
-		return rc == 1 ? YG_CTL_EXIT_OK : rc;
+		return rc == ALREADY ? YG_CTL_EXIT_OK : rc;
 	if (!realpath(p->base, p->base_real))
 		return yg_ctl_errf(CMD, "base image %s: %s", p->base,
 				   strerror(errno));

@@ -21,3 +21,5 @@ dist_ctltemplates_DATA = src/ctl/templates/cloud.xml \
 
 UNIT_TESTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh
 dist_check_SCRIPTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh
+INTEGRATION_TESTS += tests/integration/ctl.sh
+EXTRA_DIST += tests/integration/ctl.sh
