@@ -82,17 +82,24 @@ trap 'rm -rf "$WORK"' EXIT
 DEBS="$OUTDIR/debs"
 mkdir -p "$DEBS"
 
-# apt-get download into the cache (reused across rebuilds).
+# The cached .deb of PKG at version VER, if any.
+find_deb() {
+	local d
+	for d in "$DEBS/$1"_*.deb; do
+		[ -f "$d" ] && [ "$(dpkg-deb -f "$d" Version)" = "$2" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# apt-get download into the cache (reused across rebuilds), then unpack.
 fetch() {
 	local pkg=$1 ver=$2 f
-	f=$(find "$DEBS" -maxdepth 1 -name "${pkg}_*.deb" -print | while read -r d; do
-		[ "$(dpkg-deb -f "$d" Version)" = "$ver" ] && echo "$d"; done | head -n1)
-	if [ -z "$f" ]; then
+	if ! f=$(find_deb "$pkg" "$ver"); then
 		# As root, apt drops privileges to _apt, which needs to write here.
 		if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$DEBS"; fi
 		(cd "$DEBS" && apt-get -q download "$pkg=$ver" >/dev/null) ||
 			die "apt-get download $pkg=$ver failed; check the apt sources and network"
-		f=$(ls -t "$DEBS/${pkg}"_*.deb | head -n1)
+		f=$(find_deb "$pkg" "$ver") || die "apt-get download $pkg=$ver left no .deb in $DEBS"
 	fi
 	dpkg-deb -x "$f" "$WORK/x-$pkg" || die "cannot unpack $f; delete it and retry"
 }
@@ -175,8 +182,10 @@ place 0644 profile etc/profile
 place 0644 shrc etc/shrc
 place 0755 yolo-respawn-shell sbin/yolo-respawn-shell
 
+# Fixed timestamps: the same inputs give the same initramfs.
+find "$R" -exec touch -h -d @0 {} +
 (cd "$R" && find . -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 -n > "$WORK/initrd.img"
+	cpio --null -o -H newc --owner=0:0 --reproducible --quiet) | gzip -1 -n > "$WORK/initrd.img"
 
 mv "$WORK/vmlinuz" "$OUTDIR/vmlinuz"
 mv "$WORK/initrd.img" "$OUTDIR/initrd.img"

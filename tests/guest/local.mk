@@ -3,6 +3,7 @@
 # Built on demand by tests/integration/lib.sh into
 # $(top_builddir)/tests/guest/cache (downloads and image are kept there).
 EXTRA_DIST += \
+	tests/guest/README.md \
 	tests/guest/build-guest.sh \
 	tests/guest/init \
 	tests/guest/profile \

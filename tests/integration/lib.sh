@@ -89,7 +89,7 @@ yg_fix_kvm_perms() {
 	[ -c /dev/kvm ] || return 0
 	[ "$(stat -c %G:%a /dev/kvm)" = kvm:660 ] && return 0
 	getent group kvm >/dev/null || return 0
-	chgrp kvm /dev/kvm && chmod 0660 /dev/kvm ||
+	{ chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; } ||
 		yg_log "warning: could not make /dev/kvm root:kvm 0660; libvirt will re-probe QEMU on every call (slow)"
 }
 
