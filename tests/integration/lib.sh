@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/integration/lib.sh: shared helpers for the integration and e2e tiers.
 # Source it from bash (`set -euo pipefail` friendly), then call yg_init.
 #
@@ -138,6 +139,10 @@ yg_guest_build() {
 	[ ! -f "$YG_GUEST_KERNEL.tmp.$$" ] || mv -f "$YG_GUEST_KERNEL.tmp.$$" "$YG_GUEST_KERNEL"
 	[ ! -f "$YG_GUEST_INITRD.tmp.$$" ] || mv -f "$YG_GUEST_INITRD.tmp.$$" "$YG_GUEST_INITRD"
 	export YG_GUEST_KERNEL YG_GUEST_INITRD
+	# Copies of older guests, unused for a day (a box rereads its kernel on
+	# every revert, so never those of a running test).
+	find "$YG_IMAGES" -maxdepth 1 \( -name 'vmlinuz-*' -o -name 'initrd-*.img' \) \
+		! -newer "$YG_GUEST_KERNEL" -mtime +1 -delete 2>/dev/null || true
 }
 
 yg_domstate() { yg_virsh domstate --reason "$1"; }
@@ -149,13 +154,19 @@ yg_agent() {
 # Pings only once libvirt sees the agent channel connected: pinging a
 # disconnected agent logs an error in libvirtd.log for every try.
 yg_wait_agent() {
-	local name=$1 secs=$2 deadline
+	local name=$1 secs=$2 deadline i state
 	deadline=$(( $(yg_now_ms) + secs * 1000 ))
-	while [ "$(yg_now_ms)" -lt "$deadline" ]; do
+	for ((i = 1; $(yg_now_ms) < deadline; i++)); do
 		if yg_virsh dumpxml "$name" 2>/dev/null |
-		   grep -q "name='org.qemu.guest_agent.0' state='connected'" &&
-		   yg_agent "$name" '{"execute":"guest-ping"}' 1 >/dev/null 2>&1; then
-			return 0
+		   grep -q "name='org.qemu.guest_agent.0' state='connected'"; then
+			yg_agent "$name" '{"execute":"guest-ping"}' 1 >/dev/null 2>&1 && return 0
+		elif ((i % 10 == 0)); then
+			# A guest that died (panic=-1 + on_reboot=destroy) will not answer.
+			state=$(yg_domstate "$name" 2>/dev/null) || state=unknown
+			case $state in
+			running*|paused*) ;;
+			*) yg_log "$name is '$state' while waiting for its agent"; return 1 ;;
+			esac
 		fi
 		sleep 0.1
 	done
@@ -200,7 +211,7 @@ yg_box_create() {
 	t0=$(yg_now_ms)
 	yg_virsh start "$name" >/dev/null || yg_fail "virsh start $name failed" "$name"
 	yg_wait_agent "$name" 60 ||
-		yg_fail "the guest agent of $name did not answer guest-ping within 60 s of boot" "$name"
+		yg_fail "the guest agent of $name did not answer guest-ping within 60 s of boot (see its serial console below)" "$name"
 	yg_timing boot_to_agent "$(yg_since "$t0")"
 
 	t0=$(yg_now_ms)
