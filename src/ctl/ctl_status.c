@@ -44,6 +44,22 @@ static const char *state_name(int st)
 	}
 }
 
+/* A domain without the policy's snapshot: its state, never clean. */
+static bool nosnap_row(struct status_ctx *c, struct row *r)
+{
+	virDomainPtr dom = virDomainLookupByName(c->conn, r->up->domain);
+	int st, rs;
+
+	if (!dom)
+		return false;
+	if (virDomainGetState(dom, &st, &rs, 0) == 0)
+		r->state = state_name(st);
+	r->clean = 0;
+	snprintf(r->why, sizeof(r->why), "no snapshot '%s'", r->up->snapshot);
+	virDomainFree(dom);
+	return true;
+}
+
 static void box_row(struct status_ctx *c, struct row *r)
 {
 	yg_box *box = NULL;
@@ -53,12 +69,10 @@ static void box_row(struct status_ctx *c, struct row *r)
 
 	if (yg_box_open(c->conn, r->up->domain, r->up->snapshot, NULL, &box,
 			&err) < 0) {
-		if (err.code == -ENOENT)
-			r->state = yg_ctl_domain_defined(c->conn,
-							 r->up->domain) ?
-				   "no snapshot" : "not provisioned";
-		else
+		if (err.code != -ENOENT)
 			snprintf(r->err, sizeof(r->err), "%s", err.msg);
+		else if (!nosnap_row(c, r))
+			r->state = "not provisioned";
 		return;
 	}
 	if (yg_box_state(box, &st, NULL, &err) == 0 &&
@@ -154,9 +168,15 @@ static int status_user(void *ctx, const char *user)
 	yg_diags diags = { 0 };
 	struct row r = { .up = &up, .state = "unknown", .clean = -1,
 			 .session = "unknown" };
+	int rc;
 
-	if (yg_policy_user_lookup(c->pol, user, &up, &diags) < 0 ||
-	    !up.gated) {
+	rc = yg_policy_user_lookup(c->pol, user, &up, &diags);
+	if (rc == -ENOENT) {	/* as check: a note, not an error */
+		fprintf(stderr, "status: note: [user:%s] names no user known "
+			"on this system\n", user);
+		goto out;
+	}
+	if (rc < 0 || !up.gated) {
 		yg_diags_print(&diags, stderr);
 		c->rc = diags.n ? YG_CTL_EXIT_FAIL : c->rc;
 		goto out;

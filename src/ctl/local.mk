@@ -19,7 +19,9 @@ ctltemplatesdir = $(pkgdatadir)/templates
 dist_ctltemplates_DATA = src/ctl/templates/cloud.xml \
 	src/ctl/templates/tiny.xml
 
-UNIT_TESTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh
-dist_check_SCRIPTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh
+UNIT_TESTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh \
+	tests/unit/ctlstatustest.sh
+dist_check_SCRIPTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh \
+	tests/unit/ctlstatustest.sh
 INTEGRATION_TESTS += tests/integration/ctl.sh
 EXTRA_DIST += tests/integration/ctl.sh
