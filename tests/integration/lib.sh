@@ -3,6 +3,8 @@
 # Source it from bash (`set -euo pipefail` friendly), then call yg_init.
 #
 #   yg_init                     trap yg_cleanup on EXIT, make a temp dir
+#   yg_on_cleanup CMD           run CMD (eval'd, last registered first) in
+#                               yg_cleanup, before the boxes are removed
 #   yg_require_root             skip (77) when not root, fail when CI=true
 #   yg_start_libvirt            start virtlogd + libvirtd if needed, wait for them
 #   yg_guest_build              build or reuse the guest: YG_GUEST_KERNEL, YG_GUEST_INITRD
@@ -26,6 +28,7 @@ _yg_libdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$_yg_libdir/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 YG_BOXES=()
+YG_CLEANUPS=()
 YG_TMP=
 
 yg_log() { printf '%s\n' "${0##*/}: $*" >&2; }
@@ -52,6 +55,8 @@ yg_require_root() {
 	yg_log "SKIP: this test needs root (it starts libvirtd and QEMU guests); run it as root"
 	exit 77
 }
+
+yg_on_cleanup() { YG_CLEANUPS+=("$1"); }
 
 yg_init() {
 	YG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/yg-it.XXXXXX")
@@ -236,10 +241,14 @@ yg_expect_clean() {
 		yg_fail "the current snapshot of $1 is not clean-state" "$1"
 }
 
+# Exits with the status it was entered with ($? of the EXIT trap).
 yg_cleanup() {
-	local rc=$? name
+	local rc=$? name i
 	trap - EXIT INT TERM
 	set +e
+	for ((i = ${#YG_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${YG_CLEANUPS[i]}"
+	done
 	for name in "${YG_BOXES[@]}"; do
 		yg_virsh destroy "$name" >/dev/null 2>&1
 		yg_virsh undefine "$name" --snapshots-metadata >/dev/null 2>&1 ||
