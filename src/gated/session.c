@@ -188,8 +188,9 @@ static void login_or_fail(struct yg_gd_sess *s)
 		yg_gd_fail(s, code, "login_failed", err.msg);
 }
 
-/* A handed-off client becomes the session's client: new user, new id. */
-static void take_next(struct yg_gd_sess *s)
+/* A handed-off client becomes the session's client. A takeover is a new
+ * session (its user, a new id); an attach joins the PREPAREd one. */
+static void take_next(struct yg_gd_sess *s, bool takeover)
 {
 	s->fd = s->next_fd;
 	s->next_fd = -1;
@@ -198,6 +199,10 @@ static void take_next(struct yg_gd_sess *s)
 	s->cols = s->next.cols;
 	s->prepared = false;
 	yg_frame_in_init(s->in);
+	if (!takeover) {
+		yg_gd_winch(s, s->rows, s->cols);
+		return;
+	}
 	resolve_user(s, s->next.uid, s->next.box);
 	new_sid(s);
 	yg_gd_reclaim(s);
@@ -213,7 +218,7 @@ static void __attribute__((noreturn)) serve(struct yg_gd_sess *s)
 		yg_gd_logout(s, e, end_text(e));
 		if (e != YG_GD_END_TAKEOVER || s->next_fd < 0)
 			yg_gd_exit(s, 0);
-		take_next(s);
+		take_next(s, true);
 		login_or_fail(s);
 	}
 }
@@ -369,7 +374,7 @@ static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 	if (e == YG_GD_END_ATTACH || e == YG_GD_END_TAKEOVER) {
 		if (e == YG_GD_END_TAKEOVER)
 			yg_gd_logout(s, e, end_text(e));
-		take_next(s);
+		take_next(s, e == YG_GD_END_TAKEOVER);
 		if (e == YG_GD_END_TAKEOVER)
 			login_or_fail(s);
 		serve(s);
