@@ -41,6 +41,7 @@ struct prov {
 	yg_user_policy up;
 	virConnectPtr conn;
 	char overlay[PATH_MAX], base_real[PATH_MAX], base_fmt[16];
+	char *xml;		/* the rendered template */
 };
 
 /* Run argv (no shell); its stdout into *out (malloc'd, NUL-terminated)
@@ -175,7 +176,9 @@ static int make_overlay(struct prov *p, yg_err *err)
 	return rc;
 }
 
-static int define_domain(struct prov *p, virDomainPtr *dom, yg_err *err)
+/* Render the template before anything is created: a bad template or a
+ * missing --kernel fails early. */
+static int render(struct prov *p, yg_err *err)
 {
 	char vcpus[16], mem[24], tpath[PATH_MAX];
 	const struct yg_ctl_tvar vars[] = {
@@ -188,22 +191,14 @@ static int define_domain(struct prov *p, virDomainPtr *dom, yg_err *err)
 		{ "VIRT_TYPE", p->virt_type, "--virt-type kvm|qemu" },
 		{ NULL, NULL, NULL },
 	};
-	char *xml = NULL;
 	int rc;
 
 	snprintf(vcpus, sizeof(vcpus), "%lu", p->vcpus);
 	snprintf(mem, sizeof(mem), "%lu", p->memory_mib);
 	rc = yg_ctl_template_path(p->template, tpath, sizeof(tpath), err);
 	if (rc == 0)
-		rc = yg_ctl_template_render(tpath, vars, &xml, err);
-	if (rc < 0)
-		return rc;
-	*dom = virDomainDefineXML(p->conn, xml);
-	free(xml);
-	if (!*dom)
-		return yg_box_virt_err(err, "cannot define box %s from "
-				       "template %s", p->up.domain, tpath);
-	return 0;
+		rc = yg_ctl_template_render(tpath, vars, &p->xml, err);
+	return rc;
 }
 
 /* yg_agent_wait needs a yg_box, which needs the snapshot this wait comes
@@ -213,6 +208,7 @@ static int wait_agent(struct prov *p, virDomainPtr dom, yg_err *err)
 	static const char ping[] = "{\"execute\":\"guest-ping\"}";
 	uint64_t deadline = yg_ctl_now_ms() + p->boot_timeout_s * 1000u;
 	const struct timespec nap = { 0, 100 * 1000 * 1000 };
+	char last[256] = "no reply";
 	virErrorPtr e;
 	char *r;
 
@@ -222,6 +218,9 @@ static int wait_agent(struct prov *p, virDomainPtr dom, yg_err *err)
 			free(r);
 			return 0;
 		}
+		e = virGetLastError();
+		if (e && e->message)
+			snprintf(last, sizeof(last), "%s", e->message);
 		if (virDomainIsActive(dom) != 1)
 			return yg_err_set(err, -EIO, "box %s stopped while "
 					  "booting; see /var/log/libvirt/qemu/"
@@ -231,12 +230,11 @@ static int wait_agent(struct prov *p, virDomainPtr dom, yg_err *err)
 			break;
 		nanosleep(&nap, NULL);
 	}
-	e = virGetLastError();
 	return yg_err_set(err, -ETIMEDOUT, "the guest agent of box %s did "
 			  "not answer within %lu s of boot (%s); check that "
 			  "the image runs qemu-guest-agent, or raise "
 			  "--boot-timeout", p->up.domain, p->boot_timeout_s,
-			  e && e->message ? e->message : "no reply");
+			  last);
 }
 
 static int snapshot(struct prov *p, virDomainPtr dom, yg_err *err)
@@ -267,9 +265,11 @@ static int build(struct prov *p, yg_err *err)
 	bool clean;
 	int rc;
 
-	rc = define_domain(p, &dom, err);
-	if (rc < 0)
-		return rc;
+	dom = virDomainDefineXML(p->conn, p->xml);
+	if (!dom)
+		return yg_box_virt_err(err, "cannot define box %s from "
+				       "template %s", p->up.domain,
+				       p->template);
 	yg_ctl_step_begin(&step, CMD, "booting %s", p->up.domain);
 	rc = virDomainCreate(dom) < 0 ?
 	     yg_box_virt_err(err, "cannot start box %s", p->up.domain) : 0;
@@ -373,7 +373,9 @@ static int provision(struct prov *p)
 	if (!realpath(p->base, p->base_real))
 		return yg_ctl_errf(CMD, "base image %s: %s", p->base,
 				   strerror(errno));
-	rc = base_format(p, &err);
+	rc = render(p, &err);
+	if (rc == 0)
+		rc = base_format(p, &err);
 	if (rc == 0)
 		rc = make_overlay(p, &err);
 	if (rc < 0)
@@ -520,6 +522,7 @@ int yg_ctl_provision(int argc, char **argv)
 		close(fd);
 	if (p.conn)
 		virConnectClose(p.conn);
+	free(p.xml);
 	yg_user_policy_clear(&p.up);
 	yg_policy_free(pol);
 	return rc;

@@ -20,8 +20,8 @@ dist_ctltemplates_DATA = src/ctl/templates/cloud.xml \
 	src/ctl/templates/tiny.xml
 
 UNIT_TESTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh \
-	tests/unit/ctlstatustest.sh
+	tests/unit/ctlstatustest.sh tests/unit/ctlprovtest.sh
 dist_check_SCRIPTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh \
-	tests/unit/ctlstatustest.sh
+	tests/unit/ctlstatustest.sh tests/unit/ctlprovtest.sh
 INTEGRATION_TESTS += tests/integration/ctl.sh
 EXTRA_DIST += tests/integration/ctl.sh
