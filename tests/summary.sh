@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Prints one closing line for every test the automake harness ran in BUILDDIR:
+# Prints one closing line for the tests the automake harness ran in BUILDDIR...:
 #   tests: N passed, N failed, N skipped
 # and fails when CI=true and any test was skipped, failed or errored.
 set -euo pipefail
-builddir=${1:-.}
+[ $# -gt 0 ] || set -- .
 pass=0 fail=0 skip=0
 while IFS= read -r line; do
 	case "$line" in
@@ -11,10 +11,10 @@ while IFS= read -r line; do
 	":test-result: SKIP"*) skip=$((skip + 1)) ;;
 	":test-result: "*) fail=$((fail + 1)) ;;
 	esac
-done < <(find "$builddir" -name '*.trs' -not -path '*/_build/*' -exec cat {} +)
+done < <(find "$@" -name '*.trs' -not -path '*/_build/*' -exec cat {} +)
 echo "tests: $pass passed, $fail failed, $skip skipped"
 if [ "$fail" -ne 0 ]; then
-	find "$builddir" -name '*.trs' -exec grep -l -E ':test-result: (FAIL|ERROR|XPASS)' {} + |
+	find "$@" -name '*.trs' -exec grep -l -E ':test-result: (FAIL|ERROR|XPASS)' {} + |
 		sed 's/\.trs$/.log/' | while read -r log; do echo "--- $log"; tail -n 40 "$log"; done
 	exit 1
 fi
