@@ -26,20 +26,17 @@ user=ygg$$
 box=yg-it-gated-$$
 gated_pid=
 gated_cleanup() {
-	local rc=$?
 	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
 	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
-	# session children end on their own; give them a moment to revert
+	# session children end on their own (wipe, revert); give them a moment
 	sleep 1
 	userdel "$user" 2>/dev/null || true
-	if [ "$rc" != 0 ] && [ -f "$YG_TMP/gated.log" ]; then
+	if [ "${rc:-0}" != 0 ] && [ -f "$YG_TMP/gated.log" ]; then
 		echo "---- broker log" >&2
 		cat "$YG_TMP/gated.log" >&2
 	fi
-	(exit "$rc")
-	yg_cleanup
 }
-trap gated_cleanup EXIT
+yg_on_cleanup gated_cleanup
 
 useradd -M -N -s /bin/false "$user" ||
 	yg_fail "useradd $user failed; this test needs to create a temporary user"
@@ -106,6 +103,11 @@ for ((i = 0; i < 600; i++)); do
 done
 grep -q 'event=session_end' "$YG_TMP/gated.log" || yg_fail "no session_end within 60 s of EOF"
 yg_expect_clean "$box"
+# the broker's own phase durations of that login and logout
+for k in ms_lock ms_check ms_resume ms_agent ms_inject ms_console ms_logout; do
+	v=$(grep -m1 -o " $k=[0-9]*" "$YG_TMP/gated.log" | cut -d= -f2)
+	[ -z "$v" ] || yg_timing "gated_${k#ms_}" "$(awk -v v="$v" 'BEGIN { printf "%.3f", v / 1000 }')"
+done
 if grep -q "$secret" "$YG_TMP/gated.log"; then
 	yg_fail "the key's value appears in the broker log"
 fi
@@ -163,5 +165,36 @@ sleep 0.5
 grep -q 'event=reload_failed' "$YG_TMP/gated.log" || yg_fail "a bad policy on SIGHUP was not reported"
 "$client" "$sock" account "$user" > "$out" || true
 grep -q '^POLICY 1 1' "$out" || yg_fail "the old policy was not kept: $(cat "$out")"
+
+# 10. concurrent = takeover: a second login ends the first session (its
+#     client is told), the box is reverted, and the new login gets it.
+sed -i '/^bogus_key/d' "$conf/policy.d/10-test.conf"
+echo 'concurrent = takeover' >> "$conf/policy.d/10-test.conf"
+kill -HUP "$gated_pid"
+for ((i = 0; i < 50; i++)); do
+	grep -q 'event=reloaded' "$YG_TMP/gated.log" && break
+	sleep 0.1
+done
+grep -q 'event=reloaded' "$YG_TMP/gated.log" || yg_fail "a good policy on SIGHUP was not loaded"
+as_user "$client" "$sock" open send 'echo f""irst\r' expect first wait > "$out.1" 2>/dev/null &
+first_pid=$!
+for ((i = 0; i < 600; i++)); do
+	grep -q '^EXPECT-OK first' "$out.1" && break
+	sleep 0.1
+done
+grep -q '^EXPECT-OK first' "$out.1" || yg_fail "the first login did not start: $(cat "$out.1")"
+t0=$(yg_now_ms)
+as_user "$client" "$sock" open send 'echo t""ook\r' expect took eof > "$out.2" 2>/dev/null ||
+	yg_fail "the takeover login failed: $(cat "$out.2")"
+yg_timing takeover_to_prompt "$(yg_since "$t0")"
+wait "$first_pid" || true
+grep -q '^EXIT 1 session taken over by a new login' "$out.1" ||
+	yg_fail "the first client was not told of the takeover: $(cat "$out.1")"
+grep -q '^EXPECT-OK took' "$out.2" || yg_fail "the new login got no console: $(cat "$out.2")"
+for ((i = 0; i < 600; i++)); do
+	[ "$(grep -c 'event=session_end' "$YG_TMP/gated.log")" -ge 4 ] && break
+	sleep 0.1
+done
+yg_expect_clean "$box"
 
 yg_log "PASS"
