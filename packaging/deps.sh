@@ -10,7 +10,7 @@ pkgs=(
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils openssh-server openssh-client
 	# tests and linting
-	mandoc pamtester cppcheck expect libcap-ng-utils cpio xz-utils zstd
+	mandoc pamtester cppcheck expect jq libcap-ng-utils cpio xz-utils zstd
 	# fuzzing (clang + libFuzzer runtime)
 	clang libclang-rt-14-dev
 	# packaging: .deb and .rpm
