@@ -1,7 +1,8 @@
 #!/bin/bash
 # gated.sh: yolo-gated against a real box (libvirtd + QEMU TCG + the test guest).
 #
-# A temp user gets the box; the broker runs with --stay-root on a temp socket;
+# A temp user gets the box; the broker drops to a temp service user (in the
+# libvirt group) and listens on a temp socket;
 # tests/integration/gatedclient drives it: HELLO + OPEN -> READY, console
 # relay both ways, key injection, EOF -> the box is reverted and PAUSED from
 # its snapshot; non-root PREPARE denied; protocol errors close only their own
@@ -31,6 +32,7 @@ gated_cleanup() {
 	# session children end on their own (wipe, revert); give them a moment
 	sleep 1
 	userdel "$user" 2>/dev/null || true
+	[ "${svc:-root}" = root ] || userdel "$svc" 2>/dev/null || true
 	if [ "${rc:-0}" != 0 ] && [ -f "$YG_TMP/gated.log" ]; then
 		echo "---- broker log" >&2
 		cat "$YG_TMP/gated.log" >&2
@@ -40,6 +42,18 @@ yg_on_cleanup gated_cleanup
 
 useradd -M -N -s /bin/false "$user" ||
 	yg_fail "useradd $user failed; this test needs to create a temporary user"
+# The broker runs as a temporary service user in the libvirt group, as in
+# production (privilege drop included); without that group, --stay-root.
+svc=root
+stay_root=--stay-root
+if getent group libvirt >/dev/null; then
+	svc=ygs$$
+	useradd -r -M -N -g nogroup -G libvirt -s /usr/sbin/nologin "$svc" ||
+		yg_fail "useradd $svc failed; this test needs to create a temporary service user"
+	stay_root=
+else
+	yg_log "note: no libvirt group: the broker runs with --stay-root"
+fi
 yg_box_create "$box"
 
 conf=$YG_TMP/conf
@@ -50,7 +64,7 @@ cat > "$conf/gate.conf" <<EOF
 uri = $YG_URI
 socket = $YG_TMP/unused.sock
 run_dir = $YG_TMP/run
-service_user = root
+service_user = $svc
 EOF
 cat > "$conf/policy.d/10-test.conf" <<EOF
 [user:$user]
@@ -62,10 +76,11 @@ EOF
 printf 'YG_TEST_KEY=%s\n' "$secret" > "$conf/keys.d/$user.env"
 chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-test.conf"
 chmod 0600 "$conf/keys.d/$user.env"
+chown "$svc" "$conf/keys.d/$user.env"
 chmod 0755 "$YG_TMP" "$conf" "$conf/policy.d"
 
 sock=$YG_TMP/gated.sock
-"$gated" --config "$conf" --socket "$sock" --log-stderr --stay-root --debug \
+"$gated" --config "$conf" --socket "$sock" --log-stderr $stay_root --debug \
 	2> "$YG_TMP/gated.log" &
 gated_pid=$!
 for ((i = 0; i < 100; i++)); do
@@ -74,6 +89,13 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.1
 done
 [ -S "$sock" ] || yg_fail "yolo-gated did not create $sock within 10 s"
+[ "$(stat -c %a "$sock")" = 666 ] || yg_fail "$sock should be mode 0666"
+if [ "$svc" != root ]; then
+	[ "$(ps -o uid= -p "$gated_pid" | tr -d ' ')" = "$(id -u "$svc")" ] ||
+		yg_fail "yolo-gated did not switch to the service user $svc"
+	grep -q '^CapEff:[[:space:]]*0*$' "/proc/$gated_pid/status" ||
+		yg_fail "yolo-gated kept capabilities: $(grep Cap "/proc/$gated_pid/status")"
+fi
 
 as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
 out=$YG_TMP/out
