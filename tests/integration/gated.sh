@@ -206,15 +206,34 @@ for ((i = 0; i < 600; i++)); do
 done
 grep -q '^EXPECT-OK first' "$out.1" || yg_fail "the first login did not start: $(cat "$out.1")"
 t0=$(yg_now_ms)
-as_user "$client" "$sock" open send 'echo t""ook\r' expect took eof > "$out.2" 2>/dev/null ||
+as_user "$client" "$sock" open send 'echo t""ook\r' expect took exit > "$out.2" 2>/dev/null ||
 	yg_fail "the takeover login failed: $(cat "$out.2")"
 yg_timing takeover_to_prompt "$(yg_since "$t0")"
 wait "$first_pid" || true
 grep -q '^EXIT 1 session taken over by a new login' "$out.1" ||
 	yg_fail "the first client was not told of the takeover: $(cat "$out.1")"
 grep -q '^EXPECT-OK took' "$out.2" || yg_fail "the new login got no console: $(cat "$out.2")"
+grep -q '^EXIT 0 session closed' "$out.2" || yg_fail "EXIT (escape) got no EXIT 0: $(cat "$out.2")"
 for ((i = 0; i < 600; i++)); do
 	[ "$(grep -c 'event=session_end' "$YG_TMP/gated.log")" -ge 4 ] && break
+	sleep 0.1
+done
+yg_expect_clean "$box"
+
+# 11. SIGTERM to a session child: the client is told, the box is reverted.
+as_user "$client" "$sock" open send 'echo t""erm\r' expect term wait > "$out.3" 2>/dev/null &
+term_pid=$!
+for ((i = 0; i < 600; i++)); do
+	grep -q '^EXPECT-OK term' "$out.3" && break
+	sleep 0.1
+done
+grep -q '^EXPECT-OK term' "$out.3" || yg_fail "the login before SIGTERM failed: $(cat "$out.3")"
+child=$(sed -n 's/.*event=accept .*child=\([0-9]*\).*/\1/p' "$YG_TMP/gated.log" | tail -n 1)
+kill -TERM "$child"
+wait "$term_pid" || true
+grep -q '^EXIT 1 yolo-gated is stopping' "$out.3" || yg_fail "SIGTERM: the client was not told: $(cat "$out.3")"
+for ((i = 0; i < 600; i++)); do
+	grep -q 'reason=sigterm' "$YG_TMP/gated.log" && break
 	sleep 0.1
 done
 yg_expect_clean "$box"
