@@ -1,14 +1,27 @@
-# src/gated: yolo-gated, the broker.
-sbin_PROGRAMS += src/gated/yolo-gated
-src_gated_yolo_gated_SOURCES = \
+# src/gated: yolo-gated, the broker. Everything but main.c is a convenience
+# library so that src/gated/handofftest links the same code.
+noinst_LTLIBRARIES += src/gated/libyggated.la
+src_gated_libyggated_la_SOURCES = \
 	src/gated/gated.h src/gated/session.h \
-	src/gated/main.c src/gated/access.c src/gated/session.c \
-	src/gated/lifecycle.c src/gated/relay.c src/gated/handoff.c
-src_gated_yolo_gated_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CAPNG_CFLAGS)
-src_gated_yolo_gated_LDADD = src/lib/libyg.la policy/libygpolicy.la \
-	$(LIBVIRT_LIBS) $(CAPNG_LIBS) $(INIPARSER_LIBS)
+	src/gated/access.c src/gated/session.c src/gated/lifecycle.c \
+	src/gated/relay.c src/gated/handoff.c
+src_gated_libyggated_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
+src_gated_libyggated_la_LIBADD = src/lib/libyg.la policy/libygpolicy.la \
+	$(LIBVIRT_LIBS) $(INIPARSER_LIBS)
+
+sbin_PROGRAMS += src/gated/yolo-gated
+src_gated_yolo_gated_SOURCES = src/gated/main.c
+src_gated_yolo_gated_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
+src_gated_yolo_gated_LDADD = src/gated/libyggated.la
 
 dist_man_MANS += docs/yolo-gated.8
+
+# Unit test (no root, no libvirt): the per-box rendezvous.
+check_PROGRAMS += src/gated/handofftest
+UNIT_TESTS += src/gated/handofftest
+src_gated_handofftest_SOURCES = src/gated/handofftest.c
+src_gated_handofftest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
+src_gated_handofftest_LDADD = src/gated/libyggated.la $(CMOCKA_LIBS)
 
 # Integration test: a real box, a real broker, a tiny client.
 check_PROGRAMS += tests/integration/gatedclient
