@@ -30,6 +30,7 @@ struct yg_user_policy;
 #define YG_GD_HELLO_TIMEOUT_MS   30000	/* pre-session phases */
 #define YG_GD_PREPARE_WAIT_MS    300000	/* PREPAREd box waiting for its shell */
 #define YG_GD_SEND_TIMEOUT_MS    5000	/* one frame to a client */
+#define YG_GD_HANDOFF_WAIT_MS    10000	/* box locked but its owner not listening */
 
 struct yg_gd_opts {
 	const char *confdir;	/* NULL = default */
@@ -139,6 +140,9 @@ struct yg_gd_relay_ops {
 	/* A handoff arrived on the rendezvous socket; return an end reason to
 	 * stop relaying (the relay then returns), or YG_GD_END_NONE. */
 	enum yg_gd_end (*handoff)(void *opaque, int fd, const struct yg_gd_handoff *h);
+	/* A handoff that arrived as the session was ending: the caller serves
+	 * it after the logout (the box is still locked by us). */
+	void (*queued)(void *opaque, int fd, const struct yg_gd_handoff *h);
 };
 
 /* Relay between client fd (non-blocking after this call; in holds what was

@@ -324,9 +324,7 @@ static enum yg_gd_end run(struct yg_gd_relay *r)
 		}
 	}
 	if (r->handoff) {	/* arrived while this session was ending */
-		yg_gd_send_error(r->handoff_fd, YG_ERR_BUSY, "box %s was just being released; "
-				 "try again", r->h.box);
-		close(r->handoff_fd);
+		r->ops->queued(r->opaque, r->handoff_fd, &r->h);
 		r->handoff = false;
 	}
 	return r->end;

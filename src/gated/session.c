@@ -208,21 +208,6 @@ static void take_next(struct yg_gd_sess *s, bool takeover)
 	yg_gd_reclaim(s);
 }
 
-/* Relay, end, and serve the next client while one was handed over. */
-static void __attribute__((noreturn)) serve(struct yg_gd_sess *s)
-{
-	enum yg_gd_end e;
-
-	for (;;) {
-		e = yg_gd_attach(s);
-		yg_gd_logout(s, e, end_text(e));
-		if (e != YG_GD_END_TAKEOVER || s->next_fd < 0)
-			yg_gd_exit(s, 0);
-		take_next(s, true);
-		login_or_fail(s);
-	}
-}
-
 /* ---- callbacks from the relay and the PREPARE wait ---- */
 
 static void on_winch(void *opaque, uint16_t rows, uint16_t cols)
@@ -267,10 +252,77 @@ static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handof
 	return YG_GD_END_NONE;
 }
 
+/* Keep one queued client for after the logout; refuse any other. */
+static void queue_next(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h)
+{
+	if (h->type == YG_MSG_OPEN && s->next_fd < 0) {
+		s->next_fd = fd;
+		s->next = *h;
+		return;
+	}
+	if (h->type == YG_MSG_RELEASE)
+		yg_gd_send_exit(fd, 0, "the session had already ended");
+	else
+		yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use by another login; try "
+				 "again later", h->box);
+	close(fd);
+}
+
+static void on_queued(void *opaque, int fd, const struct yg_gd_handoff *h)
+{
+	queue_next(opaque, fd, h);
+}
+
 const struct yg_gd_relay_ops yg_gd_sess_ops = {
 	.winch = on_winch,
 	.handoff = on_handoff,
+	.queued = on_queued,
 };
+
+/* After a logout, with the lock still held: is a login waiting for this box?
+ * New senders are stopped first (the socket is unlinked: they retry the
+ * lock), then those already in flight are drained, so none is lost. */
+static bool next_queued(struct yg_gd_sess *s)
+{
+	struct yg_gd_handoff h;
+	yg_err err;
+	int fd, r;
+
+	if (s->rdv_fd < 0)
+		return s->next_fd >= 0;
+	unlink(s->rdv_path);
+	for (int n = 0; n < 64; n++) {	/* bounded: the backlog is small */
+		if (yg_gd_rdv_accept(s->rdv_fd, &fd, &h) == -EAGAIN)
+			break;
+		if (fd >= 0)
+			queue_next(s, fd, &h);
+	}
+	close(s->rdv_fd);
+	s->rdv_fd = -1;
+	if (s->next_fd < 0)
+		return false;
+	r = yg_gd_rdv_listen(s->gate->run_dir, s->u.domain, s->rdv_path, sizeof(s->rdv_path), &err);
+	if (r < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "rendezvous_failed", err.msg);
+	s->rdv_fd = r;
+	return true;
+}
+
+/* Relay, end, and serve the next client while one was handed over or is
+ * queued. */
+static void __attribute__((noreturn)) serve(struct yg_gd_sess *s)
+{
+	enum yg_gd_end e;
+
+	for (;;) {
+		e = yg_gd_attach(s);
+		yg_gd_logout(s, e, end_text(e));
+		if (e == YG_GD_END_SIGNAL || !next_queued(s))
+			yg_gd_exit(s, 0);
+		take_next(s, true);
+		login_or_fail(s);
+	}
+}
 
 /* ---- requests ---- */
 
@@ -298,32 +350,38 @@ static void req_open(struct yg_gd_sess *s, const yg_msg *m)
 {
 	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_OPEN };
 	char busy[160], text[YG_TEXT_MAX];
+	uint64_t deadline = yg_gd_now_ms() + YG_GD_HANDOFF_WAIT_MS;
 	yg_err err;
 	int r;
 
 	s->rows = m->u.open.rows;
 	s->cols = m->u.open.cols;
+
 	resolve_user(s, s->peer_uid, m->u.open.box);
 	new_sid(s);
-	r = yg_gd_lock(s, busy, sizeof(busy), &err);
-	if (r == -EWOULDBLOCK) {
-		/* one box, one owner: hand the client to the child that has it */
-		snprintf(h.box, sizeof(h.box), "%s", s->u.domain);
-		snprintf(h.session, sizeof(h.session), "%s", m->u.open.session);
-		snprintf(h.term, sizeof(h.term), "%s", m->u.open.term);
-		h.mode = m->u.open.mode;
-		h.rows = m->u.open.rows;
-		h.cols = m->u.open.cols;
-		if (yg_gd_rdv_send(s->gate->run_dir, s->u.domain, s->fd, &h, 2000) == 0) {
+	snprintf(h.box, sizeof(h.box), "%s", s->u.domain);
+	snprintf(h.session, sizeof(h.session), "%s", m->u.open.session);
+	snprintf(h.term, sizeof(h.term), "%s", m->u.open.term);
+	h.mode = m->u.open.mode;
+	h.rows = m->u.open.rows;
+	h.cols = m->u.open.cols;
+	/* One box, one owner: either we take the lock, or we hand the client
+	 * to the child that has it. Between the two (an owner starting up, or
+	 * ending and no longer listening), try again for a while. */
+	while ((r = yg_gd_lock(s, busy, sizeof(busy), &err)) == -EWOULDBLOCK) {
+		if (yg_gd_rdv_send(s->gate->run_dir, s->u.domain, s->fd, &h, 0) == 0) {
 			yg_log(YG_LOG_INFO, "event", "handoff", "user", s->u.user,
 			       "box", s->u.domain, NULL);
 			close(s->fd);
 			s->fd = -1;
 			yg_gd_exit(s, 0);
 		}
-		snprintf(text, sizeof(text), "box %s is in use %s; try again later",
-			 s->u.domain, busy);
-		yg_gd_fail(s, YG_ERR_BUSY, "busy", text);
+		if (yg_gd_now_ms() > deadline || yg_gd_sigterm()) {
+			snprintf(text, sizeof(text), "box %s is in use %s; try again later",
+				 s->u.domain, busy);
+			yg_gd_fail(s, YG_ERR_BUSY, "busy", text);
+		}
+		usleep(50 * 1000);
 	}
 	if (r < 0)
 		yg_gd_fail(s, YG_ERR_INTERNAL, "lock_failed", err.msg);
@@ -380,6 +438,11 @@ static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 		serve(s);
 	}
 	yg_gd_logout(s, e, end_text(e));
+	if (e != YG_GD_END_SIGNAL && next_queued(s)) {
+		take_next(s, true);
+		login_or_fail(s);
+		serve(s);
+	}
 	yg_gd_exit(s, 0);
 }
 

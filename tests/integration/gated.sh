@@ -118,12 +118,30 @@ if ! grep -q '^EXPECT-OK 40 120' "$out"; then
 	yg_log "note: the window size did not reach the guest tty (guest-exec stty)"
 fi
 
+# 1b. Backpressure: the guest floods the console while the client reads
+#     nothing for a while; the session child's memory stays bounded and
+#     every byte still arrives in order.
+as_user "$client" "$sock" open \
+	send 'head -c 1000000 /dev/zero | tr "\\0" x; echo; echo fl""ood-done\r' \
+	pause 8 expect 'flood-done' eof > "$out" 2> "$YG_TMP/console" &
+flood_pid=$!
+sleep 6
+child=$(sed -n 's/^yolo-gated\[\([0-9]*\)\]: event=session_ready.*/\1/p' "$YG_TMP/gated.log" | tail -n 1)
+hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$child/status" 2>/dev/null || echo 0)
+wait "$flood_pid" || yg_fail "the flooded session failed: $(cat "$out")"
+yg_timing gated_child_vmhwm_mib "$(awk -v k="${hwm:-0}" 'BEGIN { printf "%.1f", k / 1024 }')"
+[ "${hwm:-0}" -lt 65536 ] || yg_fail "the session child grew to ${hwm} kB while its client did not read"
+grep -q '^EXPECT-OK flood-done' "$out" || yg_fail "the flood did not arrive: $(cat "$out")"
+n=$(tr -cd x < "$YG_TMP/console" | wc -c)
+[ "$n" -ge 1000000 ] || yg_fail "only $n of 1000000 flooded bytes reached the client"
+
 # 2. EOF -> the session ends, the box is reverted and left PAUSED.
 for ((i = 0; i < 600; i++)); do
-	grep -q 'event=session_end' "$YG_TMP/gated.log" && break
+	[ "$(grep -c 'event=session_end' "$YG_TMP/gated.log")" -ge 2 ] && break
 	sleep 0.1
 done
-grep -q 'event=session_end' "$YG_TMP/gated.log" || yg_fail "no session_end within 60 s of EOF"
+[ "$(grep -c 'event=session_end' "$YG_TMP/gated.log")" -ge 2 ] ||
+	yg_fail "no session_end within 60 s of EOF"
 yg_expect_clean "$box"
 # the broker's own phase durations of that login and logout
 for k in ms_lock ms_check ms_resume ms_agent ms_inject ms_console ms_logout; do
@@ -215,7 +233,7 @@ grep -q '^EXIT 1 session taken over by a new login' "$out.1" ||
 grep -q '^EXPECT-OK took' "$out.2" || yg_fail "the new login got no console: $(cat "$out.2")"
 grep -q '^EXIT 0 session closed' "$out.2" || yg_fail "EXIT (escape) got no EXIT 0: $(cat "$out.2")"
 for ((i = 0; i < 600; i++)); do
-	[ "$(grep -c 'event=session_end' "$YG_TMP/gated.log")" -ge 4 ] && break
+	[ "$(grep -c 'event=session_end' "$YG_TMP/gated.log")" -ge 5 ] && break
 	sleep 0.1
 done
 yg_expect_clean "$box"

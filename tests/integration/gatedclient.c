@@ -193,6 +193,8 @@ static int do_open(int fd, int argc, char **argv)
 			send_or_die(fd, &m);
 			while (answer(fd, 120000, &m) && m.type != YG_MSG_EXIT)
 				;
+		} else if (!strcmp(argv[i], "pause") && i + 1 < argc) {	/* read nothing */
+			sleep((unsigned)atoi(argv[++i]));
 		} else if (!strcmp(argv[i], "wait")) {	/* until the broker ends it */
 			while (answer(fd, 240000, &m) && m.type != YG_MSG_EXIT &&
 			       m.type != YG_MSG_ERROR)
