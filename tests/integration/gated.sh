@@ -106,6 +106,7 @@ as_user "$client" "$sock" open --rows 40 --cols 120 \
 	send 'echo h""i-$((6*7))\r' expect 'hi-42' \
 	send 'cat /run/yolo/keys.env\r' expect "YG_TEST_KEY=$secret" \
 	send 'stty size\r' expect '40 120' \
+	winch 50 132 send 'sleep 1; stty size\r' expect '50 132' \
 	eof > "$out" 2> "$YG_TMP/console" || {
 	cat "$out" "$YG_TMP/console" >&2
 	yg_fail "the first login did not work" "$box"
@@ -114,9 +115,9 @@ yg_timing open_to_eof "$(yg_since "$t0")"
 grep -q "^READY [0-9a-f]\{16\} $box " "$out" || yg_fail "no READY for $box: $(cat "$out")"
 grep -q '^EXPECT-OK hi-42' "$out" || yg_fail "the console did not echo: $(cat "$out")"
 grep -q '^EXPECT-OK YG_TEST_KEY=' "$out" || yg_fail "the key is not in the guest: $(cat "$out")"
-if ! grep -q '^EXPECT-OK 40 120' "$out"; then
-	yg_log "note: the window size did not reach the guest tty (guest-exec stty)"
-fi
+grep -q '^EXPECT-OK 40 120' "$out" || yg_fail "OPEN's window size did not reach the guest tty"
+grep -q '^EXPECT-OK 50 132' "$out" || yg_fail "WINCH did not reach the guest tty"
+
 
 # 1b. Backpressure: the guest floods the console while the client reads
 #     nothing for a while; the session child's memory stays bounded and
