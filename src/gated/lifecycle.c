@@ -334,22 +334,28 @@ static void client_exit(int *fd, uint32_t status, const char *text)
 	*fd = -1;
 }
 
-void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text)
+static void log_end(struct yg_gd_sess *s, enum yg_gd_end why, uint64_t t0)
 {
-	uint64_t t0 = yg_gd_now_ms();
 	char uid[16], ms[24], total[24];
-	bool normal = why == YG_GD_END_CLIENT_EOF || why == YG_GD_END_CLIENT_EXIT ||
-		      why == YG_GD_END_RELEASE;
 
-	box_down(s, !s->u.revert_login);
-	client_exit(&s->fd, normal ? 0 : 1, text);
-	client_exit(&s->release_fd, 0, "released");
 	fmt_uid(uid, sizeof(uid), s->u.uid);
 	fmt_ms(ms, sizeof(ms), (long)(yg_gd_now_ms() - t0));
 	fmt_ms(total, sizeof(total), (long)(yg_gd_now_ms() - s->t_start));
 	yg_log(YG_LOG_INFO, "event", "session_end", "session", s->id, "user", s->u.user,
 	       "uid", uid, "box", s->u.domain, "reason", yg_gd_end_name(why),
 	       "ms_logout", ms, "ms_total", total, "result", s->dirty ? "dirty" : "clean", NULL);
+}
+
+void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text)
+{
+	uint64_t t0 = yg_gd_now_ms();
+	bool normal = why == YG_GD_END_CLIENT_EOF || why == YG_GD_END_CLIENT_EXIT ||
+		      why == YG_GD_END_RELEASE;
+
+	box_down(s, !s->u.revert_login);
+	client_exit(&s->fd, normal ? 0 : 1, text);
+	client_exit(&s->release_fd, 0, "released");
+	log_end(s, why, t0);
 }
 
 void yg_gd_exit(struct yg_gd_sess *s, int status)
@@ -374,6 +380,8 @@ void yg_gd_exit(struct yg_gd_sess *s, int status)
 
 void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const char *text)
 {
+	uint64_t t0;
+	bool touched;
 	char uid[16];
 
 	fmt_uid(uid, sizeof(uid), s->peer_uid);
@@ -385,7 +393,11 @@ void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const ch
 		close(s->fd);
 		s->fd = -1;
 	}
+	t0 = yg_gd_now_ms();
+	touched = s->dirty || s->keys_in || s->st;
 	box_down(s, true);	/* a failed login always reverts what it touched */
 	client_exit(&s->release_fd, 1, text);
+	if (touched)
+		log_end(s, YG_GD_END_ERROR, t0);
 	yg_gd_exit(s, 1);
 }

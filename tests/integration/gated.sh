@@ -79,6 +79,19 @@ chmod 0600 "$conf/keys.d/$user.env"
 chown "$svc" "$conf/keys.d/$user.env"
 chmod 0755 "$YG_TMP" "$conf" "$conf/policy.d"
 
+# 0. A policy with errors: every error is printed, exit 1, no socket.
+mkdir -p "$YG_TMP/bad/policy.d"
+printf '[user:%s]\nbogus_key = 1\nrevert = sometimes\n' "$user" > "$YG_TMP/bad/policy.d/10-bad.conf"
+chmod 0755 "$YG_TMP/bad" "$YG_TMP/bad/policy.d"
+chmod 0644 "$YG_TMP/bad/policy.d/10-bad.conf"
+rc_bad=0
+"$gated" --config "$YG_TMP/bad" --socket "$YG_TMP/bad.sock" --log-stderr --stay-root \
+	2> "$YG_TMP/bad.err" || rc_bad=$?
+[ "$rc_bad" = 1 ] || yg_fail "a bad policy should make yolo-gated exit 1, not $rc_bad"
+[ "$(grep -c '10-bad.conf:[23]:' "$YG_TMP/bad.err")" = 2 ] ||
+	yg_fail "yolo-gated did not print both policy errors: $(cat "$YG_TMP/bad.err")"
+[ ! -e "$YG_TMP/bad.sock" ] || yg_fail "yolo-gated bound its socket despite a bad policy"
+
 sock=$YG_TMP/gated.sock
 "$gated" --config "$conf" --socket "$sock" --log-stderr $stay_root --debug \
 	2> "$YG_TMP/gated.log" &
@@ -256,5 +269,27 @@ for ((i = 0; i < 600; i++)); do
 	sleep 0.1
 done
 yg_expect_clean "$box"
+
+# 12. A key file with a wrong mode: ERROR KEYS with the fix, box reverted.
+chmod 0644 "$conf/keys.d/$user.env"
+as_user "$client" "$sock" open > "$out" || true
+grep -q '^ERROR 9 .*chmod' "$out" || yg_fail "a 0644 key file was not refused with its fix: $(cat "$out")"
+for ((i = 0; i < 600; i++)); do
+	grep -q 'reason=error' "$YG_TMP/gated.log" && break
+	sleep 0.1
+done
+grep -q 'reason=error' "$YG_TMP/gated.log" || yg_fail "no session_end after the refused key file"
+yg_expect_clean "$box"
+chmod 0600 "$conf/keys.d/$user.env"
+
+# 13. idle_timeout: a silent client is logged out.
+echo 'idle_timeout = 2' >> "$conf/policy.d/10-test.conf"
+kill -HUP "$gated_pid"
+for ((i = 0; i < 50; i++)); do
+	[ "$(grep -c 'event=reloaded' "$YG_TMP/gated.log")" -ge 2 ] && break
+	sleep 0.1
+done
+as_user "$client" "$sock" open wait > "$out" 2>/dev/null || true
+grep -q '^EXIT 1 idle timeout' "$out" || yg_fail "idle_timeout did not end the session: $(cat "$out")"
 
 yg_log "PASS"
