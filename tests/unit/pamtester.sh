@@ -17,6 +17,14 @@ command -v unshare >/dev/null || skip "unshare not installed (util-linux)"
 unshare -rm true 2>/dev/null || skip "cannot create a user+mount namespace here"
 [ -f "$so" ] || { echo "pamtester.sh: $so not built"; exit 1; }
 
+# A module built with --enable-sanitizers needs the sanitizer runtimes loaded
+# first into pamtester, which is not built with them.
+preload=
+if ldd "$so" 2>/dev/null | grep -q libasan; then
+	cc=${CC:-cc}
+	preload="$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
+fi
+
 tmp=$(mktemp -d /tmp/ygpamt.XXXXXX)
 fake=
 cleanup() {
@@ -43,8 +51,9 @@ fail=0
 # case NAME EXPECTED-RC EXPECTED-TEXT: one pamtester acct_mgmt run.
 case_() {
 	rc=0
-	unshare -rm sh -c 'mount --bind "$1" /etc/pam.d && exec pamtester yg-test "$2" acct_mgmt' \
-		sh "$tmp/pam.d" "$user" > "$tmp/out" 2>&1 || rc=$?
+	unshare -rm sh -c 'mount --bind "$1" /etc/pam.d &&
+		LD_PRELOAD="$3" ASAN_OPTIONS=detect_leaks=0 exec timeout 20 pamtester yg-test "$2" acct_mgmt' \
+		sh "$tmp/pam.d" "$user" "$preload" > "$tmp/out" 2>&1 || rc=$?
 	if [ "$rc" -ne "$2" ] || ! grep -q "$3" "$tmp/out"; then
 		echo "FAIL $1: exit $rc (want $2), output:"; sed 's/^/  /' "$tmp/out"; fail=1
 	else
@@ -56,7 +65,11 @@ case_ gated 0 "account management done"
 case_ no-policy 1 "cannot retrieve authentication info"
 case_ disabled 1 "box disabled for maintenance"
 
-wait "$fake" || true
+# The fake broker exits after its scripted replies; never wait for it forever.
+i=0
+while kill -0 "$fake" 2>/dev/null && [ "$i" -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
+kill "$fake" 2>/dev/null || true
+wait "$fake" 2>/dev/null || true
 fake=
 n=$(grep -c "^request ACCOUNT $user\$" "$tmp/fake.out" || true)
 [ "$n" -eq 3 ] || { echo "FAIL: the broker saw $n ACCOUNT requests for $user, want 3"; cat "$tmp/fake.out"; fail=1; }
