@@ -292,4 +292,16 @@ done
 as_user "$client" "$sock" open wait > "$out" 2>/dev/null || true
 grep -q '^EXIT 1 idle timeout' "$out" || yg_fail "idle_timeout did not end the session: $(cat "$out")"
 
+# 14. SIGTERM stops the parent cleanly (status 0, socket removed if it can);
+#     no sanitizer report anywhere in the broker's output.
+kill -TERM "$gated_pid"
+rc_term=0
+wait "$gated_pid" || rc_term=$?
+gated_pid=
+[ "$rc_term" = 0 ] || yg_fail "yolo-gated exited with status $rc_term on SIGTERM"
+grep -q 'event=stopped' "$YG_TMP/gated.log" || yg_fail "yolo-gated did not log its stop"
+if grep -q 'Sanitizer\|runtime error:' "$YG_TMP/gated.log"; then
+	yg_fail "the broker's log has a sanitizer report"
+fi
+
 yg_log "PASS"
