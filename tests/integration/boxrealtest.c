@@ -192,6 +192,8 @@ static void test_keys(void)
 		char *data = malloc(big);
 
 		CHECK(data, "malloc");
+		free(back);
+		back = NULL;
 		for (i = 0; i < big; i++)
 			data[i] = (char)(i * 7 + 3);
 		if (yg_agent_write_file(box, NEWDIR "/big", data, big, &err) < 0 ||
