@@ -80,7 +80,7 @@ static int winner(const yg_policy *pol, const struct who *w, int k,
 	const struct yg_entry *best = NULL;
 	const char *bestg = NULL;
 	char *bestv = NULL;
-	unsigned long bestn = 0;
+	unsigned long long bestn = 0;
 	int rc = 0;
 
 	*out = NULL;
@@ -140,17 +140,48 @@ static int set_field(yg_user_policy *up, int k, const struct yg_val *v)
 	case YG_K_KEYS: str = &up->keys; break;
 	case YG_K_INJECT_PATH: str = &up->inject_path; break;
 	case YG_K_CONSOLE: str = &up->console; break;
-	case YG_K_ESCAPE: up->escape = (int)(long)v->num; break;
+	case YG_K_ESCAPE: up->escape = (int)(long long)v->num; break;
 	case YG_K_REVERT: up->revert = (enum yg_revert)v->num; break;
 	case YG_K_CONCURRENT: up->concurrent = (enum yg_concurrent)v->num;
 		break;
 	case YG_K_AGENT_TIMEOUT: up->agent_timeout_ms = v->num; break;
 	case YG_K_IDLE_TIMEOUT: up->idle_timeout_ms = v->num; break;
 	case YG_K_MAX_SESSION: up->max_session_ms = v->num; break;
+	case YG_K_IDLE: up->idle_output = v->num == 1; break;
+	case YG_K_IDLE_WARNING: up->idle_warning_ms = v->num; break;
+	case YG_K_RECORD: up->record = v->num == 1; break;
+	case YG_K_VCPUS: up->vcpus = (unsigned)v->num; break;
+	case YG_K_MEMORY: up->memory_bytes = v->num; break;
+	case YG_K_CPU_QUOTA: up->cpu_quota = (unsigned)v->num; break;
+	case YG_K_DISK_SIZE: up->disk_size_bytes = v->num; break;
+	case YG_K_DISK_IOPS: up->disk_iops = (unsigned long)v->num; break;
+	case YG_K_DISK_BPS: up->disk_bps = v->num; break;
+	case YG_K_NETWORK:
+		if (strcmp(v->str, "none"))
+			str = &up->network;
+		break;
 	}
 	if (str && !(*str = strdup(v->str)))
 		return -ENOMEM;
 	return 0;
+}
+
+/* Checks that involve two keys, once every key has its value. */
+static int cross_check(const yg_policy *pol, const struct who *w,
+		       const yg_user_policy *up, yg_diags *diags)
+{
+	const struct yg_entry *e = NULL;
+
+	if (up->cpu_quota <= 100u * up->vcpus)
+		return 0;
+	if (winner(pol, w, YG_K_CPU_QUOTA, &e, diags) == -ENOMEM)
+		return -ENOMEM;
+	return yg_diags_addf(diags, e ? pol->files[e->file] : NULL,
+			     e ? e->line : 0, "cpu_quota for user %s: '%u' is "
+			     "more than %u vcpus can use: use 0 (unlimited) "
+			     "or at most %u (100 per vcpu)", w->user,
+			     up->cpu_quota, up->vcpus, 100u * up->vcpus)
+		?: -EINVAL;
 }
 
 static int one_key(const yg_policy *pol, const struct who *w, int k,
@@ -232,6 +263,12 @@ int yg_policy_for_user(const yg_policy *pol, const char *user, uid_t uid,
 		if (r < 0)
 			rc = r;
 	}
+	if (rc == 0) {
+		int r = cross_check(pol, &w, out, diags);
+
+		if (r < 0)
+			rc = r;
+	}
 	if (!out->gated && rc == -EINVAL)
 		rc = 0;
 	if (rc == 0 && diags->n > before)
@@ -258,6 +295,7 @@ void yg_user_policy_clear(yg_user_policy *up)
 	free(up->keys);
 	free(up->inject_path);
 	free(up->console);
+	free(up->network);
 	memset(up, 0, sizeof(*up));
 	up->escape = -1;
 }

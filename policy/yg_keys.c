@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,8 @@
 #include "yg_policy_int.h"
 
 enum { T_URI, T_SOCKET, T_PATH, T_LEVEL, T_POSIX, T_BOOL, T_NAME, T_ESCAPE,
-       T_REVERT, T_CONCURRENT, T_DUR, T_DUR_POS, T_LIST };
+       T_REVERT, T_CONCURRENT, T_DUR, T_DUR_POS, T_LIST, T_PATH_OPT, T_SIZE,
+       T_IDLE, T_VCPUS, T_MEMORY, T_COUNT, T_NETWORK };
 
 #define G YG_SCOPE_GATE
 #define U YG_SCOPE_USER
@@ -24,6 +26,11 @@ const struct yg_keydef yg_keys[YG_NKEYS] = {
 	[YG_K_LOG_LEVEL] = { "log_level", G, T_LEVEL, false, "info" },
 	[YG_K_SERVICE_USER] = { "service_user", G, T_POSIX, false,
 				YG_DEFAULT_SERVICE_USER },
+	[YG_K_AUDIT_LOG] = { "audit_log", G, T_PATH_OPT, false, "" },
+	[YG_K_RECORD_DIR] = { "record_dir", G, T_PATH, false,
+			      LOCALSTATEDIR "/log/yolo-gate/sessions" },
+	[YG_K_RECORD_MAX_SIZE] = { "record_max_size", G, T_SIZE, false,
+				   "10M" },
 	[YG_K_ENABLED] = { "enabled", U, T_BOOL, false, "yes" },
 	[YG_K_DOMAIN] = { "domain", U, T_NAME, true, "yolo-%u" },
 	[YG_K_SNAPSHOT] = { "snapshot", U, T_NAME, true, "clean-state" },
@@ -39,6 +46,16 @@ const struct yg_keydef yg_keys[YG_NKEYS] = {
 	[YG_K_MAX_SESSION] = { "max_session", U, T_DUR, false, "0" },
 	[YG_K_CONCURRENT] = { "concurrent", U, T_CONCURRENT, false,
 			      "refuse" },
+	[YG_K_IDLE] = { "idle", U, T_IDLE, false, "input" },
+	[YG_K_IDLE_WARNING] = { "idle_warning", U, T_DUR, false, "1m" },
+	[YG_K_RECORD] = { "record", U, T_BOOL, false, "no" },
+	[YG_K_VCPUS] = { "vcpus", U, T_VCPUS, false, "1" },
+	[YG_K_MEMORY] = { "memory", U, T_MEMORY, false, "512M" },
+	[YG_K_CPU_QUOTA] = { "cpu_quota", U, T_COUNT, false, "0" },
+	[YG_K_DISK_SIZE] = { "disk_size", U, T_SIZE, false, "8G" },
+	[YG_K_DISK_IOPS] = { "disk_iops", U, T_COUNT, false, "0" },
+	[YG_K_DISK_BPS] = { "disk_bps", U, T_SIZE, false, "0" },
+	[YG_K_NETWORK] = { "network", U, T_NETWORK, true, "none" },
 	[YG_K_USERS] = { "users", B, T_LIST, false, "" },
 	[YG_K_GROUPS] = { "groups", B, T_LIST, false, "" },
 };
@@ -50,7 +67,12 @@ static const char *const levels[] = { "error", "warning", "info", "debug",
 				      NULL };
 static const char *const bools[] = { "no", "yes", NULL };
 static const char *const reverts[] = { "logout", "login", NULL };
-static const char *const concs[] = { "refuse", "takeover", NULL };
+static const char *const concs[] = { "refuse", "takeover", "attach",
+				     NULL };
+static const char *const idles[] = { "input", "output", NULL };
+
+#define YG_MEMORY_MIN (64ULL << 20)
+#define YG_VCPUS_MAX 64
 
 int yg_key_find(const char *name)
 {
@@ -79,7 +101,8 @@ const char *yg_key_suggest(const char *name, unsigned scope)
 	return best;
 }
 
-static int pick(const char *const *choices, const char *v, unsigned long *num,
+static int pick(const char *const *choices, const char *v,
+		unsigned long long *num,
 		char *why, size_t whylen)
 {
 	size_t off = 0;
@@ -121,9 +144,44 @@ static bool has_space_or_ctl(const char *v)
 	return false;
 }
 
-static int check_typed(int type, const char *v, unsigned long *num, char *why,
-		       size_t whylen)
+/* Whole numbers and sizes: T_SIZE, T_MEMORY, T_VCPUS, T_COUNT. */
+static int check_number(int type, const char *v, unsigned long long *num,
+			char *why, size_t whylen)
 {
+	char *end = NULL;
+	int rc;
+
+	if (type == T_SIZE || type == T_MEMORY) {
+		rc = yg_parse_size(v, num);
+		if (rc == 0 && (type == T_SIZE || *num >= YG_MEMORY_MIN))
+			return 0;
+		snprintf(why, whylen, "'%s' is not a valid size: use a whole "
+			 "number of bytes, optionally with a unit K, M, G or T "
+			 "(powers of 1024: 512M, 8G)%s%s", v,
+			 type == T_MEMORY ? ", at least 64M" : "",
+			 rc == -ERANGE ? ", small enough not to overflow" : "");
+		return -EINVAL;
+	}
+	errno = 0;
+	if (*v >= '0' && *v <= '9')
+		*num = strtoull(v, &end, 10);
+	if (end && !*end && errno == 0 &&
+	    (type != T_VCPUS || (*num >= 1 && *num <= YG_VCPUS_MAX)) &&
+	    *num <= UINT_MAX)
+		return 0;
+	if (type == T_VCPUS)
+		snprintf(why, whylen, "'%s' is not valid: use a whole number "
+			 "of virtual CPUs from 1 to %d", v, YG_VCPUS_MAX);
+	else
+		snprintf(why, whylen, "'%s' is not valid: use a whole number "
+			 "from 0 (unlimited) to %u", v, UINT_MAX);
+	return -EINVAL;
+}
+
+static int check_typed(int type, const char *v, unsigned long long *num,
+		       char *why, size_t whylen)
+{
+	unsigned long ms;
 	int rc, b;
 
 	switch (type) {
@@ -141,10 +199,13 @@ static int check_typed(int type, const char *v, unsigned long *num, char *why,
 			 sizeof(((struct sockaddr_un *)0)->sun_path));
 		return -EINVAL;
 	case T_PATH:
-		if (v[0] == '/' && !has_space_or_ctl(v))
+	case T_PATH_OPT:
+		if ((v[0] == '/' || (type == T_PATH_OPT && !v[0])) &&
+		    !has_space_or_ctl(v))
 			return 0;
 		snprintf(why, whylen, "'%s' is not valid: use an absolute "
-			 "path without spaces or control characters", v);
+			 "path without spaces or control characters%s", v,
+			 type == T_PATH_OPT ? ", or nothing (off)" : "");
 		return -EINVAL;
 	case T_LEVEL:
 		return pick(levels, v, num, why, whylen);
@@ -157,14 +218,17 @@ static int check_typed(int type, const char *v, unsigned long *num, char *why,
 	case T_BOOL:
 		return pick(bools, v, num, why, whylen);
 	case T_NAME:
+	case T_NETWORK:
 		if (yg_valid_domain_name(v))
 			return 0;
-		snprintf(why, whylen, "'%s' is not a valid name: use %s", v,
-			 yg_domain_name_rule);
+		snprintf(why, whylen, "'%s' is not a valid name: use %s%s", v,
+			 yg_domain_name_rule,
+			 type == T_NETWORK ? " (a libvirt network), or none" :
+			 "");
 		return -EINVAL;
 	case T_ESCAPE:
 		if (yg_parse_escape(v, &b) == 0) {
-			*num = (unsigned long)(long)b;
+			*num = (unsigned long long)(long long)b;
 			return 0;
 		}
 		snprintf(why, whylen, "'%s' is not valid: use caret notation "
@@ -175,10 +239,18 @@ static int check_typed(int type, const char *v, unsigned long *num, char *why,
 		return pick(reverts, v, num, why, whylen);
 	case T_CONCURRENT:
 		return pick(concs, v, num, why, whylen);
+	case T_IDLE:
+		return pick(idles, v, num, why, whylen);
+	case T_SIZE:
+	case T_MEMORY:
+	case T_VCPUS:
+	case T_COUNT:
+		return check_number(type, v, num, why, whylen);
 	case T_DUR:
 	case T_DUR_POS:
-		rc = yg_parse_duration(v, num);
-		if (rc == 0 && (type == T_DUR || *num > 0))
+		rc = yg_parse_duration(v, &ms);
+		*num = ms;
+		if (rc == 0 && (type == T_DUR || ms > 0))
 			return 0;
 		snprintf(why, whylen, "'%s' is not a valid duration: use a "
 			 "%swhole number of seconds, optionally with a unit "

@@ -420,15 +420,21 @@ static int load_policy_d(yg_policy *pol, int cfd, yg_diags *diags)
 static void set_gate(yg_policy *pol)
 {
 	const struct yg_section *g = yg_policy_section(pol, YG_SEC_GATE, NULL);
-	const char *v[YG_K_SERVICE_USER + 1];
+	const char *v[YG_K_LAST_GATE + 1];
 
-	for (int k = 0; k <= YG_K_SERVICE_USER; k++)
+	for (int k = 0; k <= YG_K_LAST_GATE; k++)
 		v[k] = g && g->ent[k] >= 0 ? pol->ents[g->ent[k]].value :
 		       yg_keys[k].def;
 	pol->gate.uri = v[YG_K_URI];
 	pol->gate.socket = v[YG_K_SOCKET];
 	pol->gate.run_dir = v[YG_K_RUN_DIR];
 	pol->gate.service_user = v[YG_K_SERVICE_USER];
+	pol->gate.audit_log = v[YG_K_AUDIT_LOG];
+	pol->gate.record_dir = v[YG_K_RECORD_DIR];
+	/* Checked at load time; a bad value never reaches here. */
+	if (yg_parse_size(v[YG_K_RECORD_MAX_SIZE],
+			  &pol->gate.record_max_size) < 0)
+		pol->gate.record_max_size = 10ULL << 20;
 	pol->gate.log_level = YG_LOG_INFO;
 	for (int l = YG_LOG_ERROR; l <= YG_LOG_DEBUG; l++) {
 		static const char *const names[] = { "error", "warning",

@@ -81,6 +81,9 @@ struct yg_gate_conf {
 	const char *run_dir;      /* default RUNSTATEDIR/yolo-gate */
 	const char *service_user; /* default YG_DEFAULT_SERVICE_USER */
 	int log_level;            /* enum yg_log_level, default YG_LOG_INFO */
+	const char *audit_log;    /* JSON-lines audit file; "" = off (default) */
+	const char *record_dir;   /* default LOCALSTATEDIR/log/yolo-gate/sessions */
+	unsigned long long record_max_size; /* bytes per .cast, default 10M */
 };
 
 const struct yg_gate_conf *yg_policy_gate(const yg_policy *pol);
@@ -88,7 +91,8 @@ const struct yg_gate_conf *yg_policy_gate(const yg_policy *pol);
 /* ---- per-user policy ----------------------------------------------- */
 
 enum yg_revert { YG_REVERT_LOGOUT = 0, YG_REVERT_LOGIN };
-enum yg_concurrent { YG_CONCURRENT_REFUSE = 0, YG_CONCURRENT_TAKEOVER };
+enum yg_concurrent { YG_CONCURRENT_REFUSE = 0, YG_CONCURRENT_TAKEOVER,
+		     YG_CONCURRENT_ATTACH };
 
 struct yg_setting {
 	const char *key;  /* static string, e.g. "domain" */
@@ -108,6 +112,18 @@ typedef struct yg_user_policy {
 	bool warm;
 	unsigned long agent_timeout_ms, idle_timeout_ms, max_session_ms;
 	enum yg_concurrent concurrent;
+	bool idle_output;               /* idle = output: guest output counts */
+	unsigned long idle_warning_ms;  /* warn this long before idle end */
+	bool record;                    /* record = yes: asciinema .cast */
+	/* Resources (issue #9). */
+	unsigned vcpus;                 /* 1..64, default 1 */
+	unsigned long long memory_bytes; /* default 512M, at least 64M */
+	unsigned cpu_quota;             /* % of one CPU, 0 = unlimited,
+					 * at most 100 * vcpus */
+	unsigned long long disk_size_bytes; /* default 8G */
+	unsigned long disk_iops;        /* 0 = unlimited */
+	unsigned long long disk_bps;    /* bytes per second, 0 = unlimited */
+	char *network;                  /* libvirt network; NULL = none */
 	/* Every per-user key in a fixed order, expanded, with its origin. */
 	struct yg_setting *settings;
 	size_t nsettings;
@@ -144,6 +160,9 @@ bool yg_policy_may_enter(const yg_policy *pol, const yg_user_policy *up,
 /* "90", "30s", "15m", "8h" -> milliseconds.  -EINVAL on garbage,
  * -ERANGE on overflow. */
 int yg_parse_duration(const char *s, unsigned long *ms);
+/* "4096", "64K", "512M", "8G", "1T" (powers of 1024) -> bytes.  -EINVAL
+ * on garbage (lower-case units included), -ERANGE on overflow. */
+int yg_parse_size(const char *s, unsigned long long *bytes);
 /* "^]" style (caret notation) or "none" (-1) -> *byte.  -EINVAL if bad. */
 int yg_parse_escape(const char *s, int *byte);
 /* libvirt domain name rule: [A-Za-z0-9_.+-]{1,64}, not starting '.'/'-'. */

@@ -62,16 +62,20 @@ enum yg_kind { YG_SEC_GATE, YG_SEC_DEFAULTS, YG_SEC_GROUP, YG_SEC_USER,
 
 enum yg_key {
 	YG_K_URI, YG_K_SOCKET, YG_K_RUN_DIR, YG_K_LOG_LEVEL,
-	YG_K_SERVICE_USER,
+	YG_K_SERVICE_USER, YG_K_AUDIT_LOG, YG_K_RECORD_DIR,
+	YG_K_RECORD_MAX_SIZE,
 	YG_K_ENABLED, YG_K_DOMAIN, YG_K_SNAPSHOT, YG_K_KEYS,
 	YG_K_INJECT_PATH, YG_K_CONSOLE, YG_K_ESCAPE, YG_K_REVERT, YG_K_WARM,
 	YG_K_AGENT_TIMEOUT, YG_K_IDLE_TIMEOUT, YG_K_MAX_SESSION,
-	YG_K_CONCURRENT,
+	YG_K_CONCURRENT, YG_K_IDLE, YG_K_IDLE_WARNING, YG_K_RECORD,
+	YG_K_VCPUS, YG_K_MEMORY, YG_K_CPU_QUOTA, YG_K_DISK_SIZE,
+	YG_K_DISK_IOPS, YG_K_DISK_BPS, YG_K_NETWORK,
 	YG_K_USERS, YG_K_GROUPS,
 	YG_NKEYS
 };
 #define YG_K_FIRST_USER YG_K_ENABLED
-#define YG_K_LAST_USER YG_K_CONCURRENT
+#define YG_K_LAST_GATE YG_K_RECORD_MAX_SIZE
+#define YG_K_LAST_USER YG_K_NETWORK
 
 struct yg_keydef {
 	const char *name;
@@ -83,10 +87,10 @@ struct yg_keydef {
 extern const struct yg_keydef yg_keys[YG_NKEYS];
 
 /* A checked value: str is the expanded text (owned), num the parsed
- * number (bool, enum index, escape byte or milliseconds). */
+ * number (bool, enum index, escape byte, milliseconds, count or bytes). */
 struct yg_val {
 	char *str;
-	unsigned long num;
+	unsigned long long num;
 };
 
 /* Look a key up by exact name; -1 if unknown. */

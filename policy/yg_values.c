@@ -56,6 +56,34 @@ int yg_parse_duration(const char *s, unsigned long *ms)
 	return 0;
 }
 
+int yg_parse_size(const char *s, unsigned long long *bytes)
+{
+	static const char units[] = "KMGT";
+	unsigned long long n = 0;
+	const char *p = s, *u;
+	unsigned shift = 0;
+
+	if (!s || !bytes || *p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (n > (ULLONG_MAX - d) / 10)
+			return -ERANGE;
+		n = n * 10 + d;
+	}
+	if (*p) {
+		u = strchr(units, *p);
+		if (!u || p[1])
+			return -EINVAL;
+		shift = 10u * (unsigned)(u - units + 1);
+	}
+	if (n > (ULLONG_MAX >> shift))
+		return -ERANGE;
+	*bytes = n << shift;
+	return 0;
+}
+
 int yg_parse_escape(const char *s, int *byte)
 {
 	if (!s || !byte)

@@ -348,6 +348,39 @@ static void test_duration(void **state)
 	}
 }
 
+static void test_size(void **state)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		unsigned long long b;
+	} v[] = {
+		{ "0", 0, 0 }, { "4096", 0, 4096 }, { "64K", 0, 65536 },
+		{ "512M", 0, 512ULL << 20 }, { "8G", 0, 8ULL << 30 },
+		{ "2T", 0, 2ULL << 40 },
+		{ "", -EINVAL, 0 }, { "M", -EINVAL, 0 }, { "8g", -EINVAL, 0 },
+		{ "1.5G", -EINVAL, 0 }, { "-1", -EINVAL, 0 },
+		{ "10MB", -EINVAL, 0 }, { "1P", -EINVAL, 0 },
+		{ " 1K", -EINVAL, 0 },
+		{ "16777216T", -ERANGE, 0 },
+		{ "18446744073709551616", -ERANGE, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		unsigned long long b = 12345;
+		int rc = yg_parse_size(v[i].in, &b);
+
+		if (rc != v[i].rc)
+			fail_msg("'%s': rc %d, want %d", v[i].in, rc, v[i].rc);
+		if (rc == 0)
+			assert_true(b == v[i].b);
+		else
+			assert_true(b == 12345);
+	}
+	assert_int_equal(yg_parse_size(NULL, NULL), -EINVAL);
+}
+
 static void test_escape_and_names(void **state)
 {
 	int b = 0;
@@ -574,6 +607,7 @@ static void test_crosscheck(void **state)
 static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_crosscheck),
 	cmocka_unit_test(test_duration),
+	cmocka_unit_test(test_size),
 	cmocka_unit_test(test_escape_and_names),
 	cmocka_unit_test(test_trust),
 	cmocka_unit_test(test_missing),
