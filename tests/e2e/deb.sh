@@ -2,7 +2,8 @@
 # tests/e2e/deb.sh: the Debian package, installed for real. Builds the .deb
 # with packaging/build-deb.sh, installs it with apt-get, checks files, modes,
 # the service user, the units, `yolo-gatectl check`, `yolo-shell -c`, the
-# man pages, then purges it and checks what purge removes.
+# man pages, runs the login and PAM end-to-end tests against the installed
+# binaries, then purges it and checks what purge removes.
 # Root only: skips (77) otherwise, fails instead when CI=true.
 set -eu
 me=deb.sh
@@ -128,6 +129,19 @@ out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/yolo-shell 
 echo "$out" | grep -q 'remote commands are not enabled' ||
 	fail "yolo-shell -c x (rc $rc) did not refuse the remote command: '$out'"
 say "yolo-shell -c x: refused ('$out', rc $rc)"
+
+# ---- the end-to-end suite against the installed binaries ----------------
+# The same scenarios as the build-tree run, with the package's yolo-gated,
+# yolo-shell and pam_yolo_gate.so (lib-e2e.sh: YG_E2E_INSTALLED=1).
+for t in login pam; do
+	if YG_E2E_INSTALLED=1 bash "$srcdir/tests/e2e/$t.sh" > "$tmp/e2e-$t.log" 2>&1 &&
+		grep -q "under test: /usr/sbin/yolo-gated /usr/bin/yolo-shell /lib/" "$tmp/e2e-$t.log"; then
+		say "e2e $t.sh against the installed package: ok"
+	else
+		tail -n 40 "$tmp/e2e-$t.log" >&2
+		fail "e2e $t.sh against the installed package failed"
+	fi
+done
 
 # ---- purge -------------------------------------------------------------
 install -m 0600 -o "$user" -g "$user" /dev/null /etc/yolo-gate/keys.d/alice.env

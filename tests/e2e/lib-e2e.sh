@@ -15,6 +15,17 @@
 #   e2e_wait_clean BOX SECS   until BOX is paused from its snapshot (1 on timeout)
 #   e2e_gated CONFDIR SOCKET [OPTION...]  start yolo-gated, wait for its socket
 
+# The binaries under test: the build tree by default; with YG_E2E_INSTALLED=1
+# the installed package's (CI runs the suite both ways).
+if [ "${YG_E2E_INSTALLED:-}" = 1 ]; then
+	: "${YG_BIN_GATED:=/usr/sbin/yolo-gated}"
+	: "${YG_BIN_SHELL:=/usr/bin/yolo-shell}"
+	: "${YG_PAM_MODULE:=/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)/security/pam_yolo_gate.so}"
+else
+	: "${YG_BIN_GATED:=$top_builddir/src/gated/yolo-gated}"
+	: "${YG_BIN_SHELL:=$top_builddir/src/shell/yolo-shell}"
+	: "${YG_PAM_MODULE:=$top_builddir/pam/.libs/pam_yolo_gate.so}"
+fi
 E2E_SHELL_DIR=
 E2E_SHELL=
 E2E_DIR=
@@ -56,6 +67,7 @@ e2e_cleanup() {
 
 e2e_init() {
 	yg_require_root
+	echo "e2e: under test: $YG_BIN_GATED $YG_BIN_SHELL $YG_PAM_MODULE"
 	if ! command -v expect >/dev/null; then
 		[ "${CI:-}" = true ] && yg_fail "expect is not installed (apt-get install expect); CI=true forbids skipping"
 		yg_log "SKIP: expect is not installed (apt-get install expect)"
@@ -71,14 +83,14 @@ e2e_init() {
 }
 
 e2e_install_shell() {
-	local built=$top_builddir/src/shell/yolo-shell
+	local built=$YG_BIN_SHELL
 	[ -x "$built" ] || yg_fail "$built is not built; run make first"
 	mkdir -p /usr/local/lib
 	E2E_SHELL_DIR=$(mktemp -d /usr/local/lib/yolo-gate-test.XXXXXX) ||
 		yg_fail "cannot make a directory in /usr/local/lib for the test shell"
 	chmod 0755 "$E2E_SHELL_DIR"
 	E2E_SHELL=$E2E_SHELL_DIR/yolo-shell
-	if [ -x "$top_builddir/libtool" ]; then
+	if [ "${YG_E2E_INSTALLED:-}" != 1 ] && [ -x "$top_builddir/libtool" ]; then
 		"$top_builddir/libtool" --quiet --mode=install install -m 0755 "$built" "$E2E_SHELL" >/dev/null
 	else
 		install -m 0755 "$built" "$E2E_SHELL"
@@ -198,7 +210,7 @@ e2e_wait_clean() {
 e2e_gated() {
 	local conf=$1 sock=$2 i
 	shift 2
-	"$top_builddir/src/gated/yolo-gated" --config "$conf" --socket "$sock" --log-stderr \
+	"$YG_BIN_GATED" --config "$conf" --socket "$sock" --log-stderr \
 		--debug "$@" 2> "$E2E_DIR/gated.log" &
 	E2E_GATED_PID=$!
 	for ((i = 0; i < 100; i++)); do

@@ -25,7 +25,7 @@ e2e_init
 yg_start_libvirt
 yg_guest_build
 e2e_install_shell
-[ -x "$top_builddir/src/gated/yolo-gated" ] || yg_fail "yolo-gated is not built; run make first"
+[ -x "$YG_BIN_GATED" ] || yg_fail "$YG_BIN_GATED is not built; run make first"
 client=$top_builddir/tests/integration/gatedclient
 [ -x "$client" ] || yg_fail "$client is not built; run make check-e2e (it builds check programs)"
 

@@ -20,9 +20,9 @@ fi
 
 yg_init
 e2e_init
-so=$top_builddir/pam/.libs/pam_yolo_gate.so
+so=$YG_PAM_MODULE
 [ -f "$so" ] || yg_fail "$so is not built; run make first"
-[ -x "$top_builddir/src/gated/yolo-gated" ] || yg_fail "yolo-gated is not built; run make first"
+[ -x "$YG_BIN_GATED" ] || yg_fail "$YG_BIN_GATED is not built; run make first"
 yg_start_libvirt
 yg_guest_build
 e2e_install_shell
