@@ -207,7 +207,8 @@ int main(int argc, char **argv)
 	bool tty;
 	int sock, e;
 
-	if (argc < 1 || !argv || !argv[0]) {
+	/* argc = 0: Linux >= 5.18 turns an empty argv into { "", NULL } */
+	if (argc < 1 || !argv || !argv[0] || !argv[0][0]) {
 		fputs("yolo-gate: yolo-shell was started without a program name; refusing "
 		      "(the program that started it is broken)\n", stderr);
 		return 1;

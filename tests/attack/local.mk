@@ -1,1 +1,9 @@
-# tests/attack fragment
+# tests/attack: the fault-and-attack suite (issue #7); see docs/SECURITY.md.
+# attackclient: hostile protocol clients and a fake broker.
+check_PROGRAMS += tests/attack/attackclient
+tests_attack_attackclient_SOURCES = tests/attack/attackclient.c
+tests_attack_attackclient_LDADD = src/lib/libyg.la
+
+# shell.sh needs no root (its setuid/setcap cases run only as root).
+UNIT_TESTS += tests/attack/shell.sh
+dist_check_SCRIPTS += tests/attack/shell.sh
