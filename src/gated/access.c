@@ -76,6 +76,9 @@ void yg_gd_gate_get(const yg_policy *pol, struct yg_gd_gate *out)
 	copy_str(out->run_dir, sizeof(out->run_dir), g->run_dir);
 	copy_str(out->service_user, sizeof(out->service_user), g->service_user);
 	out->log_level = g->log_level;
+	copy_str(out->audit_log, sizeof(out->audit_log), g->audit_log);
+	copy_str(out->record_dir, sizeof(out->record_dir), g->record_dir);
+	out->record_max_size = g->record_max_size;
 }
 
 void yg_gd_user_clear(struct yg_gd_user *u)
@@ -131,6 +134,10 @@ static void fill_user(struct yg_gd_user *u, const yg_user_policy *up)
 	u->escape = up->escape;
 	u->revert_login = up->revert == YG_REVERT_LOGIN;
 	u->takeover = up->concurrent == YG_CONCURRENT_TAKEOVER;
+	u->attach = up->concurrent == YG_CONCURRENT_ATTACH;
+	u->idle_output = up->idle_output;
+	u->record = up->record;
+	u->idle_warning_ms = up->idle_warning_ms;
 	u->agent_timeout_ms = up->agent_timeout_ms;
 	u->idle_timeout_ms = up->idle_timeout_ms;
 	u->max_session_ms = up->max_session_ms;

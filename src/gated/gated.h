@@ -47,6 +47,9 @@ struct yg_gd_gate {
 	char run_dir[PATH_MAX];
 	char service_user[64];
 	int log_level;		/* enum yg_log_level value */
+	char audit_log[PATH_MAX];	/* "" = off */
+	char record_dir[PATH_MAX];
+	unsigned long long record_max_size;
 };
 
 /* The effective policy of one user, copied out of yg_user_policy. */
@@ -62,7 +65,11 @@ struct yg_gd_user {
 	int escape;			/* -1 = none */
 	bool revert_login;		/* revert = login (else logout) */
 	bool takeover;			/* concurrent = takeover (else refuse) */
+	bool attach;			/* concurrent = attach */
+	bool idle_output;		/* idle = output */
+	bool record;			/* record = yes */
 	unsigned long agent_timeout_ms, idle_timeout_ms, max_session_ms;
+	unsigned long idle_warning_ms;
 	/* for yg_gd_may_enter */
 	struct yg_user_policy *up;
 	char **groups;
@@ -128,10 +135,25 @@ enum yg_gd_end {
 	YG_GD_END_ATTACH,	/* the shell attached to a PREPAREd box (wait only) */
 	YG_GD_END_TIMEOUT,	/* nobody came for a PREPAREd box (wait only) */
 	YG_GD_END_ERROR,	/* libvirt or system error */
+	YG_GD_END_ADMIN,	/* yolo-gatectl end */
 };
 const char *yg_gd_end_name(enum yg_gd_end e);
 
 struct yg_gd_relay;
+
+/* Time limits of one relay (ms; 0 = off). */
+struct yg_gd_limits {
+	unsigned long idle_ms;		/* idle_timeout */
+	unsigned long idle_warn_ms;	/* idle_warning: warn this long before */
+	bool idle_output;		/* guest output counts as activity */
+	unsigned long max_ms;		/* max_session, from start_ms */
+	uint64_t start_ms;		/* monotonic start of the session */
+};
+
+/* Where a relay stands, for the tick callback (monotonic ms; 0 = none). */
+struct yg_gd_times {
+	uint64_t now, last_active, idle_end, max_end;
+};
 
 /* Callbacks out of the relay, run from the main loop, never from inside a
  * libvirt callback (so they may call libvirt). */
@@ -143,14 +165,21 @@ struct yg_gd_relay_ops {
 	/* A handoff that arrived as the session was ending: the caller serves
 	 * it after the logout (the box is still locked by us). */
 	void (*queued)(void *opaque, int fd, const struct yg_gd_handoff *h);
+	/* About every YG_GD_TICK_MS: return an end reason to stop, or
+	 * YG_GD_END_NONE (may be NULL). */
+	enum yg_gd_end (*tick)(void *opaque, const struct yg_gd_times *t);
+	/* Console output, as it goes to the client (may be NULL). */
+	void (*output)(void *opaque, const uint8_t *buf, size_t len);
 };
+
+#define YG_GD_TICK_MS 250
 
 /* Relay between client fd (non-blocking after this call; in holds what was
  * already read from it) and console stream st until the session ends; rdv_fd (-1 = none) is watched for handoffs,
  * sig_fd is readable when SIGTERM came. Returns why it ended. Does not close
  * fd or st. */
 enum yg_gd_end yg_gd_relay_run(int fd, yg_frame_in *in, virStreamPtr st, int rdv_fd, int sig_fd,
-			       unsigned long idle_ms, unsigned long max_ms,
+			       const struct yg_gd_limits *lim,
 			       const struct yg_gd_relay_ops *ops, void *opaque);
 
 /* Wait (event loop) without a client: for a handoff on rdv_fd, SIGTERM on

@@ -285,6 +285,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 {
 	uint64_t t0 = yg_gd_now_ms();
 	yg_msg m = { .type = YG_MSG_READY };
+	struct yg_gd_limits lim = { 0 };
 	yg_err err;
 
 	if (yg_box_open_console(s->box, s->u.console, &s->st, &err) < 0)
@@ -296,8 +297,13 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 	if (yg_msg_send(s->fd, &m, YG_GD_SEND_TIMEOUT_MS) < 0)
 		return YG_GD_END_CLIENT_EOF;
 	log_ready(s);
-	return yg_gd_relay_run(s->fd, s->in, s->st, s->rdv_fd, s->sig_fd, s->u.idle_timeout_ms,
-			       s->u.max_session_ms, &yg_gd_sess_ops, s);
+	lim.idle_ms = s->u.idle_timeout_ms;
+	lim.idle_warn_ms = s->u.idle_warning_ms;
+	lim.idle_output = s->u.idle_output;
+	lim.max_ms = s->u.max_session_ms;
+	lim.start_ms = s->t_start;
+	return yg_gd_relay_run(s->fd, s->in, s->st, s->rdv_fd, s->sig_fd, &lim,
+			       &yg_gd_sess_ops, s);
 }
 
 /* Close the console, wipe the keys, revert if asked; best effort, logged. */

@@ -14,12 +14,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gated.h"
+#include "session.h"
 
 #define TOCLI_SIZE (2 * (5 + YG_DATA_MAX))
 #define TOCON_SIZE (2 * YG_DATA_MAX)
@@ -29,10 +31,13 @@
 struct yg_gd_relay {
 	int fd;			/* client, -1 in wait mode */
 	virStreamPtr st;	/* console, NULL in wait mode */
-	int fd_watch, rdv_watch, sig_watch, idle_timer, max_timer;
+	int fd_watch, rdv_watch, sig_watch, tick_timer, max_timer;
 	bool st_watch;
 	int rdv_fd;
-	unsigned long idle_ms;
+	struct yg_gd_limits lim;
+	uint64_t last_active;	/* monotonic ms of the last activity */
+	bool idle_warned;
+	unsigned max_warned;	/* bit 0: 10 min, bit 1: 1 min */
 	yg_frame_in *in;
 	uint8_t tocli[TOCLI_SIZE];
 	size_t cli_off, cli_len;
@@ -64,6 +69,7 @@ const char *yg_gd_end_name(enum yg_gd_end e)
 		[YG_GD_END_ATTACH] = "attach",
 		[YG_GD_END_TIMEOUT] = "prepare_timeout",
 		[YG_GD_END_ERROR] = "error",
+		[YG_GD_END_ADMIN] = "ended_by_admin",
 	};
 
 	if ((size_t)e < sizeof(names) / sizeof(names[0]) && names[e])
@@ -129,8 +135,8 @@ static void client_frames(struct yg_gd_relay *r)
 			compact(r->tocon, &r->con_off, &r->con_len);
 			memcpy(r->tocon + r->con_len, m.u.data.bytes, m.u.data.len);
 			r->con_len += m.u.data.len;
-			if (r->idle_timer >= 0)
-				virEventUpdateTimeout(r->idle_timer, (int)r->idle_ms);
+			r->last_active = yg_gd_now_ms();
+			r->idle_warned = false;
 			break;
 		case YG_MSG_WINCH:
 			r->winch = true;
@@ -204,6 +210,11 @@ static void console_cb(virStreamPtr st, int events, void *opaque)
 			if (n > 0) {
 				uint32_t flen = (uint32_t)n + 1;
 
+				if (r->lim.idle_output)
+					r->last_active = yg_gd_now_ms();
+				if (r->ops->output)
+					r->ops->output(r->opaque, hdr + 5, (size_t)n);
+
 				hdr[0] = (uint8_t)(flen >> 24);
 				hdr[1] = (uint8_t)(flen >> 16);
 				hdr[2] = (uint8_t)(flen >> 8);
@@ -245,9 +256,87 @@ static void sig_cb(int watch, int fd, int events, void *opaque)
 	finish(opaque, YG_GD_END_SIGNAL);
 }
 
-static void idle_cb(int timer, void *opaque)
+/* A line from the gate on the user's console, between the guest's output
+ * (dropped when the client's buffer is full: the relay stays bounded). */
+static void say(struct yg_gd_relay *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(struct yg_gd_relay *r, const char *fmt, ...)
 {
-	finish(opaque, YG_GD_END_IDLE);
+	char text[256];
+	uint8_t *hdr;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (r->fd < 0 || n <= 0)
+		return;
+	if ((size_t)n >= sizeof(text))
+		n = (int)sizeof(text) - 1;
+	compact(r->tocli, &r->cli_off, &r->cli_len);
+	if (TOCLI_SIZE - r->cli_len < 5 + (size_t)n)
+		return;
+	hdr = r->tocli + r->cli_len;
+	hdr[0] = hdr[1] = hdr[2] = 0;
+	hdr[3] = (uint8_t)(n + 1);
+	hdr[4] = YG_MSG_DATA;
+	memcpy(hdr + 5, text, (size_t)n);
+	r->cli_len += 5 + (size_t)n;
+	if (r->ops->output)
+		r->ops->output(r->opaque, hdr + 5, (size_t)n);
+}
+
+static void fmt_left(char *buf, size_t len, uint64_t ms)
+{
+	uint64_t sec = (ms + 999) / 1000;
+
+	if (sec >= 120)
+		snprintf(buf, len, "%llu min", (unsigned long long)(sec + 30) / 60);
+	else
+		snprintf(buf, len, "%llu s", (unsigned long long)sec);
+}
+
+/* Idle and max-session deadlines, warnings, and the owner's tick. */
+static void tick_cb(int timer, void *opaque)
+{
+	static const unsigned long max_warn[] = { 10 * 60000UL, 60000UL };
+	struct yg_gd_relay *r = opaque;
+	struct yg_gd_times t = { .now = yg_gd_now_ms() };
+	char left[32];
+	enum yg_gd_end e;
+
+	if (r->fd >= 0 && r->lim.idle_ms)
+		t.idle_end = r->last_active + r->lim.idle_ms;
+	if (r->fd >= 0 && r->lim.max_ms)
+		t.max_end = r->lim.start_ms + r->lim.max_ms;
+	t.last_active = r->last_active;
+	if (t.idle_end && t.now >= t.idle_end)
+		finish(r, YG_GD_END_IDLE);
+	if (t.max_end && t.now >= t.max_end)
+		finish(r, YG_GD_END_MAX);
+	if (r->end != YG_GD_END_NONE)
+		return;
+	if (t.idle_end && !r->idle_warned && r->lim.idle_warn_ms &&
+	    r->lim.idle_warn_ms < r->lim.idle_ms &&
+	    t.now + r->lim.idle_warn_ms >= t.idle_end) {
+		r->idle_warned = true;
+		fmt_left(left, sizeof(left), t.idle_end - t.now);
+		say(r, "\r\n[yolo-gate] idle: this session ends in %s and the box is "
+		    "reverted, unless you type something\r\n", left);
+	}
+	for (unsigned i = 0; t.max_end && i < 2; i++) {
+		if ((r->max_warned & (1u << i)) || max_warn[i] >= r->lim.max_ms ||
+		    t.now + max_warn[i] < t.max_end)
+			continue;
+		r->max_warned |= (2u << i) - 1;	/* this one and the longer ones */
+		fmt_left(left, sizeof(left), t.max_end - t.now);
+		say(r, "\r\n[yolo-gate] maximum session time: this session ends in %s "
+		    "and the box is reverted\r\n", left);
+	}
+	if (r->ops->tick && (e = r->ops->tick(r->opaque, &t)) != YG_GD_END_NONE)
+		finish(r, e);
+	update_masks(r);
 }
 
 static void max_cb(int timer, void *opaque)
@@ -272,8 +361,8 @@ static void unwatch(struct yg_gd_relay *r)
 		virEventRemoveHandle(r->rdv_watch);
 	if (r->sig_watch >= 0)
 		virEventRemoveHandle(r->sig_watch);
-	if (r->idle_timer >= 0)
-		virEventRemoveTimeout(r->idle_timer);
+	if (r->tick_timer >= 0)
+		virEventRemoveTimeout(r->tick_timer);
 	if (r->max_timer >= 0)
 		virEventRemoveTimeout(r->max_timer);
 }
@@ -338,7 +427,7 @@ static struct yg_gd_relay *relay_new(int rdv_fd, int sig_fd, unsigned long max_m
 	if (!r)
 		return NULL;
 	r->fd = -1;
-	r->fd_watch = r->rdv_watch = r->sig_watch = r->idle_timer = r->max_timer = -1;
+	r->fd_watch = r->rdv_watch = r->sig_watch = r->tick_timer = r->max_timer = -1;
 	r->ops = ops;
 	r->opaque = opaque;
 	r->rdv_fd = rdv_fd;
@@ -348,14 +437,16 @@ static struct yg_gd_relay *relay_new(int rdv_fd, int sig_fd, unsigned long max_m
 		r->sig_watch = virEventAddHandle(sig_fd, VIR_EVENT_HANDLE_READABLE, sig_cb, r, NULL);
 	if (max_ms)
 		r->max_timer = virEventAddTimeout(timer_ms(max_ms), max_cb, r, NULL);
+	r->tick_timer = virEventAddTimeout(YG_GD_TICK_MS, tick_cb, r, NULL);
+	r->last_active = yg_gd_now_ms();
 	return r;
 }
 
 enum yg_gd_end yg_gd_relay_run(int fd, yg_frame_in *in, virStreamPtr st, int rdv_fd, int sig_fd,
-			       unsigned long idle_ms, unsigned long max_ms,
+			       const struct yg_gd_limits *lim,
 			       const struct yg_gd_relay_ops *ops, void *opaque)
 {
-	struct yg_gd_relay *r = relay_new(rdv_fd, sig_fd, max_ms, ops, opaque);
+	struct yg_gd_relay *r = relay_new(rdv_fd, sig_fd, 0, ops, opaque);
 	enum yg_gd_end e;
 	int fl;
 
@@ -364,7 +455,7 @@ enum yg_gd_end yg_gd_relay_run(int fd, yg_frame_in *in, virStreamPtr st, int rdv
 	r->fd = fd;
 	r->in = in;
 	r->st = st;
-	r->idle_ms = idle_ms;
+	r->lim = *lim;
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		finish(r, YG_GD_END_ERROR);
@@ -378,8 +469,6 @@ enum yg_gd_end yg_gd_relay_run(int fd, yg_frame_in *in, virStreamPtr st, int rdv
 		r->st_watch = true;
 	if (r->fd_watch < 0 || !r->st_watch)
 		finish(r, YG_GD_END_ERROR);
-	if (idle_ms)
-		r->idle_timer = virEventAddTimeout(timer_ms(idle_ms), idle_cb, r, NULL);
 	update_masks(r);
 	e = run(r);
 	unwatch(r);
