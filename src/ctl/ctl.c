@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_network.h"
 
 static const struct yg_ctl_cmd cmds[] = {
 	{ "check", yg_ctl_check, "[--config DIR] [--user NAME]",
@@ -27,6 +28,11 @@ static const struct yg_ctl_cmd cmds[] = {
 	{ "sweep", yg_ctl_sweep, "[--config DIR]",
 	  "boot time: revert every box not provably clean, remove stale "
 	  "runtime files" },
+	{ "network", yg_ctl_network,
+	  "[--config DIR] create [--subnet A.B.C.D/P] [--bridge NAME] NAME\n"
+	  "        | remove NAME",
+	  "NAT-only libvirt network for boxes + the filter every box "
+	  "interface uses" },
 	{ "keys", yg_ctl_keys, "[--config DIR] set|rm|list USER [NAME]",
 	  "manage USER's key file (set reads the value from stdin)" },
 };

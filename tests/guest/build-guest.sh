@@ -25,8 +25,8 @@ T0=$(date +%s.%N)
 
 # Kernel modules, in load order; the OPTIONAL ones may be missing.
 MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-virtio_console virtio_blk"
-OPTIONAL_MODULES="failover net_failover virtio_net"
+virtio_console virtio_blk failover net_failover virtio_net"
+OPTIONAL_MODULES=""
 META_KERNEL=linux-image-cloud-amd64
 QGA_PKG=qemu-guest-agent
 BB_PKG=busybox-static
@@ -56,7 +56,7 @@ VERSIONS="$KPKG=$KPKG_VER $BB_PKG=$(pkg_version "$BB_PKG") $QGA_PKG=$(pkg_versio
 
 # Inputs: this script and the guest files next to it, package versions, and the
 # host libraries used last time.
-GUEST_FILES="init profile shrc yolo-respawn-shell"
+GUEST_FILES="init profile shrc yolo-respawn-shell udhcpc.script"
 input_hash() {
 	{
 		sha256sum "$SELF" | cut -d' ' -f1
@@ -181,6 +181,7 @@ place 0755 init init
 place 0644 profile etc/profile
 place 0644 shrc etc/shrc
 place 0755 yolo-respawn-shell sbin/yolo-respawn-shell
+place 0755 udhcpc.script etc/udhcpc.script
 
 # Fixed timestamps: the same inputs give the same initramfs.
 find "$R" -exec touch -h -d @0 {} +

@@ -9,4 +9,5 @@ EXTRA_DIST += \
 	tests/guest/profile \
 	tests/guest/shrc \
 	tests/guest/yolo-respawn-shell \
+	tests/guest/udhcpc.script \
 	tests/guest/domain.xml.in
