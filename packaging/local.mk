@@ -43,7 +43,7 @@ dist_check_SCRIPTS += packaging/verify-units.sh
 check_DATA = $(YG_PKG_UNITS) $(tmpfiles_DATA) $(sysusers_DATA)
 E2E_TESTS += tests/e2e/deb.sh
 
-EXTRA_DIST += \
+EXTRA_DIST += packaging/demo.sh \
 	$(YG_PKG_UNITS:=.in) \
 	packaging/tmpfiles.d/yolo-gate.conf.in \
 	packaging/sysusers.d/yolo-gate.conf.in \

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# yolo-gate demo, on a fresh Debian 12 machine, as root:
+#
+#   bash packaging/demo.sh            # ... and you are in the box; ^] or exit-the-shell returns
+#   bash packaging/demo.sh --run CMD  # non-interactive: run CMD in the box, print its output, leave
+#   bash packaging/demo.sh --remove   # undo: box, demo user, package
+#
+# It installs the build dependencies, builds the .deb from this checkout and
+# installs it, starts libvirtd and yolo-gated (systemd when it is PID 1, by
+# hand otherwise), builds the tiny test guest as the demo base image, writes a
+# policy for the user yolo-demo (login shell: yolo-shell), gives them a demo
+# API key, provisions their box and lands you in it with `su - yolo-demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+user=yolo-demo
+work=/var/lib/yolo-gate/demo
+conf=/etc/yolo-gate
+say() { printf 'demo: %s\n' "$*" >&2; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root: it installs packages, a service and a user"
+
+run_cmd=
+case "${1:-}" in
+--run) [ $# -ge 2 ] || die "--run needs a command"; run_cmd=$2 ;;
+--remove)
+	yolo-gatectl deprovision "$user" 2>/dev/null || true
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now yolo-gated.socket yolo-gated.service 2>/dev/null || true
+	elif [ -f "$work/gated.pid" ]; then
+		kill "$(cat "$work/gated.pid")" 2>/dev/null || true
+	fi
+	userdel -r "$user" 2>/dev/null || true
+	rm -f "$conf/policy.d/50-demo.conf"
+	rm -rf "$work"
+	apt-get purge -y -q yolo-gate >/dev/null 2>&1 || true
+	say "removed"; exit 0 ;;
+"") ;;
+*) die "usage: $0 [--run CMD | --remove]" ;;
+esac
+
+say "installing build and run-time dependencies (apt-get)"
+bash packaging/deps.sh >/dev/null
+
+say "starting virtlogd and libvirtd"
+if [ -d /run/systemd/system ]; then
+	systemctl start libvirtd virtlogd
+else
+	bash tests/start-services.sh
+fi
+
+mkdir -p "$work"
+say "building and installing the .deb"
+rm -f "$work"/yolo-gate_*.deb
+DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
+	bash packaging/build-deb.sh "$work" "$top" > "$work/build-deb.log" 2>&1 ||
+	{ tail -n 30 "$work/build-deb.log" >&2; die "building the .deb failed (log: $work/build-deb.log)"; }
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall "$work"/yolo-gate_*_amd64.deb \
+	> "$work/install.log" 2>&1 ||
+	{ tail -n 30 "$work/install.log" >&2; die "installing the .deb failed (log: $work/install.log)"; }
+
+say "building the tiny guest as the demo base image"
+bash tests/guest/build-guest.sh "$work/guest" > "$work/guest.log" 2>&1 ||
+	{ tail -n 30 "$work/guest.log" >&2; die "building the guest failed (log: $work/guest.log)"; }
+images=/var/lib/libvirt/images/yolo-gate-demo
+install -d -m 0755 "$images"
+install -m 0644 "$work/guest/vmlinuz" "$images/vmlinuz"
+install -m 0644 "$work/guest/initrd.img" "$images/initrd.img"
+[ -f "$images/base.qcow2" ] || qemu-img create -q -f qcow2 "$images/base.qcow2" 64M
+chmod 0444 "$images/base.qcow2"
+
+say "demo user $user (login shell /usr/bin/yolo-shell), policy and key"
+id "$user" >/dev/null 2>&1 || useradd -m -s /usr/bin/yolo-shell "$user"
+install -m 0644 -o root -g root /dev/stdin "$conf/policy.d/50-demo.conf" <<CONF
+# Written by packaging/demo.sh: the demo user's box.
+[user:$user]
+domain = yolo-demo
+agent_timeout = 60s
+CONF
+yolo-gatectl check --config "$conf" >/dev/null || yolo-gatectl check --config "$conf"
+printf 'sk-demo-%s' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" |
+	yolo-gatectl keys set "$user" DEMO_API_KEY
+
+say "starting yolo-gated"
+if [ -d /run/systemd/system ]; then
+	systemctl enable --now yolo-gated.socket >/dev/null
+else
+	if ! [ -f "$work/gated.pid" ] || ! kill -0 "$(cat "$work/gated.pid")" 2>/dev/null; then
+		setsid /usr/sbin/yolo-gated --log-stderr >> /var/log/yolo-gated-demo.log 2>&1 < /dev/null &
+		echo $! > "$work/gated.pid"
+	fi
+	for _ in $(seq 1 50); do [ -S /run/yolo-gate/gated.sock ] && break; sleep 0.1; done
+	[ -S /run/yolo-gate/gated.sock ] || die "yolo-gated did not start (log: /var/log/yolo-gated-demo.log)"
+fi
+
+say "provisioning the box (boots the guest, snapshots it clean, leaves it paused)"
+yolo-gatectl provision "$user" --base "$images/base.qcow2" --template tiny --virt-type qemu \
+	--kernel "$images/vmlinuz" --initrd "$images/initrd.img" --memory 256 --disk-size 64M
+
+if [ -z "$run_cmd" ]; then
+	say "landing you in the box: su - $user  (leave with ^] )"
+	exec su - "$user"
+fi
+
+# Non-interactive: a real pty through su and yolo-shell, the command typed at
+# the guest's prompt, its output read back, then the escape character.
+command -v expect >/dev/null || die "expect is needed for --run"
+DEMO_USER=$user DEMO_CMD=$run_cmd expect -f - <<'EXP'
+set timeout 120
+log_user 0
+spawn su - $env(DEMO_USER)
+expect {
+	-re {yolo-box# } {}
+	timeout { puts stderr "demo: no guest prompt within 120 s"; exit 1 }
+	eof { puts stderr "demo: the session ended before the prompt"; exit 1 }
+}
+send -- "$env(DEMO_CMD); echo demo-done-\$((6*7))\r"
+expect {
+	-re {\r\n(.*)demo-done-42} { puts -nonewline [regsub -all {\r} $expect_out(1,string) {}] }
+	timeout { puts stderr "demo: no output within 120 s"; exit 1 }
+}
+send -- "\x1d"
+expect eof
+catch wait result
+exit [lindex $result 3]
+EXP
