@@ -55,11 +55,47 @@ static void describe_holder(const char *rec, char *out, size_t outlen)
 	snprintf(out, outlen, "since %s (session %s)", hms, sid);
 }
 
+/* Wall-clock seconds of a monotonic ms time (0 stays 0). */
+static long long wall_of(uint64_t mono, uint64_t now)
+{
+	if (!mono)
+		return 0;
+	return (long long)time(NULL) + ((long long)mono - (long long)now) / 1000;
+}
+
+void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t)
+{
+	char tmp[PATH_MAX], buf[1024];
+	uint64_t now = t ? t->now : yg_gd_now_ms();
+	int fd, n;
+
+	if (!s->sess_path[0])
+		return;
+	s->info_ms = now;
+	s->info_active = t ? t->last_active : now;
+	n = snprintf(buf, sizeof(buf), "%s\nuser=%s\nuid=%u\nfrom=%s\npid=%d\n"
+		     "started=%lld\nlast_active=%lld\nidle_end=%lld\nmax_end=%lld\n"
+		     "record=%s\n", s->u.domain, s->u.user, (unsigned)s->u.uid,
+		     s->from[0] ? s->from : "-", (int)getpid(), wall_of(s->t_start, now),
+		     wall_of(s->info_active, now), wall_of(t ? t->idle_end : 0, now),
+		     wall_of(t ? t->max_end : 0, now), s->rec ? yg_gd_rec_name(s->rec) : "-");
+	if (yg_gd_pathf(tmp, sizeof(tmp), "%s.tmp", s->sess_path) < 0)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n || rename(tmp, s->sess_path) < 0) {
+		yg_log(YG_LOG_WARNING, "event", "session_file_failed", "session", s->id,
+		       "path", s->sess_path, "error", strerror(errno), NULL);
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Write who holds the box into the lock file and run_dir/sessions/<id>. */
 static void claim(struct yg_gd_sess *s)
 {
 	char rec[96];
-	int n, fd;
+	int n;
 
 	n = snprintf(rec, sizeof(rec), "%lld %s %d\n", (long long)time(NULL), s->id, (int)getpid());
 	if (ftruncate(s->lockfd, 0) < 0 || pwrite(s->lockfd, rec, (size_t)n, 0) != n)
@@ -70,12 +106,7 @@ static void claim(struct yg_gd_sess *s)
 	if (yg_gd_pathf(s->sess_path, sizeof(s->sess_path), "%s/sessions/%s",
 			s->gate->run_dir, s->id) < 0)
 		s->sess_path[0] = '\0';
-	fd = !s->sess_path[0] ? -1 : open(s->sess_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, s->u.domain, strlen(s->u.domain)) < 0)
-		yg_log(YG_LOG_WARNING, "event", "session_file_failed", "session", s->id,
-		       "path", s->sess_path, "error", strerror(errno), NULL);
-	if (fd >= 0)
-		close(fd);
+	yg_gd_sessinfo(s, NULL);
 }
 
 void yg_gd_reclaim(struct yg_gd_sess *s)
@@ -158,7 +189,7 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 {
 	uint64_t t0 = yg_gd_now_ms();
 	yg_keyfile kf = { 0 };
-	char count[16];
+	char count[16], names[512];
 	int r;
 
 	r = s->u.keys[0] ? yg_keyfile_load(s->u.keys, geteuid(), &kf, err) : -ENOENT;
@@ -173,6 +204,10 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 	}
 	r = yg_agent_write_file(s->box, s->u.inject_path, kf.buf, kf.len, err);
 	snprintf(count, sizeof(count), "%zu", kf.nnames);
+	names[0] = '\0';
+	for (size_t i = 0, o = 0; i < kf.nnames && o < sizeof(names) - 1; i++)
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? "," : "",
+				      kf.names[i]);
 	yg_keyfile_clear(&kf);
 	if (r < 0) {
 		*code = YG_ERR_KEYS;
@@ -181,15 +216,15 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 	}
 	s->keys_in = true;
 	s->ms_inject = (long)(yg_gd_now_ms() - t0);
-	yg_log(YG_LOG_INFO, "event", "keys_injected", "session", s->id, "user", s->u.user,
-	       "box", s->u.domain, "count", count, NULL);
+	yg_gd_audit(YG_LOG_INFO, "keys_injected", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "count", count, "names", names, NULL);
 	return 0;
 }
 
 static int check_and_revert(struct yg_gd_sess *s, yg_err *err)
 {
 	uint64_t t0 = yg_gd_now_ms();
-	char why[128] = "";
+	char why[128] = "", ms[24];
 	bool clean = false;
 	int r;
 
@@ -208,8 +243,9 @@ static int check_and_revert(struct yg_gd_sess *s, yg_err *err)
 	s->ms_revert = (long)(yg_gd_now_ms() - t0);
 	yg_gd_progress(s, "reverting %s to %s ... done in %.1f s", s->u.domain, s->u.snapshot,
 		       (double)s->ms_revert / 1000.0);
-	yg_log(YG_LOG_INFO, "event", "reverted", "session", s->id, "box", s->u.domain,
-	       "why", clean ? "revert=login" : why, NULL);
+	fmt_ms(ms, sizeof(ms), s->ms_revert);
+	yg_gd_audit(YG_LOG_INFO, "reverted", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "why", clean ? "revert=login" : why, "ms", ms, NULL);
 	return 0;
 }
 
@@ -276,8 +312,9 @@ static void log_ready(struct yg_gd_sess *s)
 	fmt_ms(a, sizeof(a), s->ms_agent);
 	fmt_ms(k, sizeof(k), s->ms_inject);
 	fmt_ms(co, sizeof(co), s->ms_console);
-	yg_log(YG_LOG_INFO, "event", "session_ready", "session", s->id, "user", s->u.user,
-	       "uid", uid, "box", s->u.domain, "ms_lock", l, "ms_check", c, "ms_revert", rv,
+	yg_gd_audit(YG_LOG_INFO, "session_ready", "session", s->id, "user", s->u.user,
+	       "uid", uid, "box", s->u.domain, "from", s->from[0] ? s->from : NULL,
+	       "record", s->rec ? yg_gd_rec_name(s->rec) : NULL, "ms_lock", l, "ms_check", c, "ms_revert", rv,
 	       "ms_resume", rs, "ms_agent", a, "ms_inject", k, "ms_console", co, NULL);
 }
 
@@ -291,6 +328,10 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 	if (yg_box_open_console(s->box, s->u.console, &s->st, &err) < 0)
 		yg_gd_fail(s, YG_ERR_BOX, "console_failed", err.msg);
 	s->ms_console = (long)(yg_gd_now_ms() - t0);
+	if (s->u.record && !s->rec && yg_gd_rec_open(s, &s->rec, &err) < 0)
+		yg_gd_audit(YG_LOG_ERROR, "record_failed", "session", s->id, "user", s->u.user,
+			    "error", err.msg, NULL);
+	yg_gd_sessinfo(s, NULL);
 	snprintf(m.u.ready.session, sizeof(m.u.ready.session), "%s", s->id);
 	snprintf(m.u.ready.box, sizeof(m.u.ready.box), "%s", s->u.domain);
 	m.u.ready.escape = s->u.escape < 0 ? YG_ESCAPE_NONE : (uint16_t)s->u.escape;
@@ -316,6 +357,8 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 		virStreamFree(s->st);
 		s->st = NULL;
 	}
+	yg_gd_rec_close(s->rec);
+	s->rec = NULL;
 	if (s->keys_in) {
 		if (yg_agent_wipe_file(s->box, s->u.inject_path, &err) < 0)
 			yg_log(YG_LOG_WARNING, "event", "keys_wipe_failed", "session", s->id,
@@ -323,11 +366,19 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 		s->keys_in = false;
 	}
 	if (revert && s->dirty && s->box) {
-		if (yg_box_revert(s->box, &err) < 0)
-			yg_log(YG_LOG_ERROR, "event", "revert_failed", "session", s->id,
-			       "box", s->u.domain, "error", err.msg, NULL);
-		else
+		uint64_t t0 = yg_gd_now_ms();
+		char ms[24];
+
+		if (yg_box_revert(s->box, &err) < 0) {
+			yg_gd_audit(YG_LOG_ERROR, "revert_failed", "session", s->id,
+				    "box", s->u.domain, "error", err.msg, NULL);
+		} else {
 			s->dirty = false;
+			fmt_ms(ms, sizeof(ms), (long)(yg_gd_now_ms() - t0));
+			yg_gd_audit(YG_LOG_INFO, "reverted", "session", s->id,
+				    "user", s->u.user, "box", s->u.domain, "why", "logout",
+				    "ms", ms, NULL);
+		}
 	}
 }
 
@@ -347,8 +398,9 @@ static void log_end(struct yg_gd_sess *s, enum yg_gd_end why, uint64_t t0)
 	fmt_uid(uid, sizeof(uid), s->u.uid);
 	fmt_ms(ms, sizeof(ms), (long)(yg_gd_now_ms() - t0));
 	fmt_ms(total, sizeof(total), (long)(yg_gd_now_ms() - s->t_start));
-	yg_log(YG_LOG_INFO, "event", "session_end", "session", s->id, "user", s->u.user,
+	yg_gd_audit(YG_LOG_INFO, "session_end", "session", s->id, "user", s->u.user,
 	       "uid", uid, "box", s->u.domain, "reason", yg_gd_end_name(why),
+	       "message", s->end_msg[0] ? s->end_msg : NULL,
 	       "ms_logout", ms, "ms_total", total, "result", s->dirty ? "dirty" : "clean", NULL);
 }
 
@@ -391,7 +443,7 @@ void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const ch
 	char uid[16];
 
 	fmt_uid(uid, sizeof(uid), s->peer_uid);
-	yg_log(YG_LOG_ERROR, "event", event, "session", s->id[0] ? s->id : NULL,
+	yg_gd_audit(YG_LOG_ERROR, event, "session", s->id[0] ? s->id : NULL,
 	       "user", s->u.user[0] ? s->u.user : NULL, "uid", uid,
 	       "box", s->u.domain[0] ? s->u.domain : NULL, "error", text, NULL);
 	if (s->fd >= 0) {

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@
 enum phase { PH_HELLO = 1u, PH_REQUEST = 2u, PH_RELAY = 4u };
 #define REQ_ROOT_ONLY 1u
 
-static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t got_term, got_end;
 static int sig_w = -1;
 
 static void on_term(int sig)
@@ -38,6 +39,11 @@ static void on_term(int sig)
 	if (sig_w >= 0)
 		(void)!write(sig_w, "t", 1);
 	errno = saved;
+}
+
+static void on_usr1(int sig)
+{
+	got_end = 1;
 }
 
 bool yg_gd_sigterm(void)
@@ -141,6 +147,7 @@ static const char *end_text(enum yg_gd_end e)
 	case YG_GD_END_TAKEOVER:	return "session taken over by a new login";
 	case YG_GD_END_RELEASE:		return "session released";
 	case YG_GD_END_TIMEOUT:		return "nobody attached to the prepared box";
+	case YG_GD_END_ADMIN:		return "session ended by an administrator";
 	default:			return "session ended by an error";
 	}
 }
@@ -237,15 +244,15 @@ static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handof
 		return YG_GD_END_ATTACH;
 	}
 	if (s->next_fd < 0 && s->u.takeover) {
-		yg_log(YG_LOG_INFO, "event", "takeover", "session", s->id, "box", s->u.domain,
-		       "new_uid", uid, NULL);
+		yg_gd_audit(YG_LOG_INFO, "takeover", "session", s->id, "user", s->u.user,
+			    "box", s->u.domain, "new_uid", uid, NULL);
 		s->next_fd = fd;
 		s->next = *h;
 		return YG_GD_END_TAKEOVER;
 	}
 	yg_gd_describe(s, since, sizeof(since));
-	yg_log(YG_LOG_INFO, "event", "busy", "session", s->id, "box", s->u.domain,
-	       "refused_uid", uid, NULL);
+	yg_gd_audit(YG_LOG_INFO, "refused", "reason", "busy", "session", s->id,
+		    "user", s->u.user, "box", s->u.domain, "refused_uid", uid, NULL);
 	yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use %s; log out there first, or "
 			 "try again later", s->u.domain, since);
 	close(fd);
@@ -273,11 +280,73 @@ static void on_queued(void *opaque, int fd, const struct yg_gd_handoff *h)
 	queue_next(opaque, fd, h);
 }
 
+/* yolo-gatectl end wrote run_dir/sessions/<id>.end (its message) and sent
+ * SIGUSR1: take the message if root or we wrote it. */
+static void read_end_msg(struct yg_gd_sess *s)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	if (yg_gd_pathf(path, sizeof(path), "%s.end", s->sess_path) < 0)
+		return;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_uid == 0 || st.st_uid == geteuid()))
+		n = read(fd, s->end_msg, sizeof(s->end_msg) - 1);
+	s->end_msg[n > 0 ? n : 0] = '\0';
+	for (char *p = s->end_msg; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = ' ';
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+}
+
+static enum yg_gd_end on_tick(void *opaque, const struct yg_gd_times *t)
+{
+	struct yg_gd_sess *s = opaque;
+
+	if (got_end) {
+		got_end = 0;
+		read_end_msg(s);
+		return YG_GD_END_ADMIN;
+	}
+	if (t->now - s->info_ms >= 1000 && t->last_active != s->info_active)
+		yg_gd_sessinfo(s, t);
+	return YG_GD_END_NONE;
+}
+
+static void on_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	yg_gd_rec_output(((struct yg_gd_sess *)opaque)->rec, buf, len);
+}
+
 const struct yg_gd_relay_ops yg_gd_sess_ops = {
 	.winch = on_winch,
 	.handoff = on_handoff,
 	.queued = on_queued,
+	.tick = on_tick,
+	.output = on_output,
 };
+
+/* The EXIT text for an end, with the administrator's message if any. */
+static const char *end_reason(struct yg_gd_sess *s, enum yg_gd_end e, char *buf, size_t len)
+{
+	if (e != YG_GD_END_ADMIN || !s->end_msg[0])
+		return end_text(e);
+	snprintf(buf, len, "%s: %.900s", end_text(e), s->end_msg);
+	return buf;
+}
+
+static void logout(struct yg_gd_sess *s, enum yg_gd_end e)
+{
+	char buf[YG_TEXT_MAX];
+
+	yg_gd_logout(s, e, end_reason(s, e, buf, sizeof(buf)));
+	s->end_msg[0] = '\0';
+}
 
 /* After a logout, with the lock still held: is a login waiting for this box?
  * New senders are stopped first (the socket is unlinked: they retry the
@@ -316,7 +385,7 @@ static void __attribute__((noreturn)) serve(struct yg_gd_sess *s)
 
 	for (;;) {
 		e = yg_gd_attach(s);
-		yg_gd_logout(s, e, end_text(e));
+		logout(s, e);
 		if (e == YG_GD_END_SIGNAL || !next_queued(s))
 			yg_gd_exit(s, 0);
 		take_next(s, true);
@@ -408,6 +477,7 @@ static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 		yg_gd_fail(s, YG_ERR_DISABLED, "disabled", text);
 	}
 	new_sid(s);
+	snprintf(s->from, sizeof(s->from), "%s", m->u.prepare.from);
 	k = yg_gd_lock(s, busy, sizeof(busy), &err);
 	if (k == -EWOULDBLOCK) {
 		snprintf(text, sizeof(text), "box %s is in use %s", s->u.domain, busy);
@@ -425,19 +495,19 @@ static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 	snprintf(r.u.session.session, sizeof(r.u.session.session), "%s", s->id);
 	yg_msg_send(pam_fd, &r, YG_GD_SEND_TIMEOUT_MS);
 	close(pam_fd);
-	yg_log(YG_LOG_INFO, "event", "prepared", "session", s->id, "user", s->u.user,
-	       "box", s->u.domain, "from", m->u.prepare.from, NULL);
+	yg_gd_audit(YG_LOG_INFO, "prepared", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "from", m->u.prepare.from, NULL);
 	s->prepared = true;
 	e = yg_gd_wait_handoff(s->rdv_fd, s->sig_fd, YG_GD_PREPARE_WAIT_MS, &yg_gd_sess_ops, s);
 	if (e == YG_GD_END_ATTACH || e == YG_GD_END_TAKEOVER) {
 		if (e == YG_GD_END_TAKEOVER)
-			yg_gd_logout(s, e, end_text(e));
+			logout(s, e);
 		take_next(s, e == YG_GD_END_TAKEOVER);
 		if (e == YG_GD_END_TAKEOVER)
 			login_or_fail(s);
 		serve(s);
 	}
-	yg_gd_logout(s, e, end_text(e));
+	logout(s, e);
 	if (e != YG_GD_END_SIGNAL && next_queued(s)) {
 		take_next(s, true);
 		login_or_fail(s);
@@ -474,6 +544,7 @@ static void req_release(struct yg_gd_sess *s, const yg_msg *m)
 	}
 	if (n > 0) {
 		h.box[n] = '\0';
+		h.box[strcspn(h.box, "\n")] = '\0';	/* the first line */
 		snprintf(h.session, sizeof(h.session), "%s", m->u.release.session);
 		/* the owner answers EXIT on this connection once the box is down */
 		if (yg_gd_rdv_send(s->gate->run_dir, h.box, s->fd, &h, 0) == 0)
@@ -579,6 +650,8 @@ static int child_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;	/* yolo-gatectl end */
+	sigaction(SIGUSR1, &sa, NULL);
 	return p[0];
 }
 
@@ -594,6 +667,7 @@ void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 	s->peer_pid = peer_pid;
 	s->pol = pol;
 	s->gate = gate;
+	yg_gd_audit_setup(gate);
 	s->dirfd = s->lockfd = s->rdv_fd = s->next_fd = s->release_fd = -1;
 	s->sig_fd = child_signals();
 	sigemptyset(&none);

@@ -44,7 +44,16 @@ struct yg_gd_sess {
 	/* phase durations (ms) of the current login, -1 = not done */
 	long ms_lock, ms_check, ms_revert, ms_resume, ms_agent, ms_inject, ms_console;
 	uint64_t t_start;		/* monotonic ms */
+
+	/* issue #8: session control and audit */
+	char from[YG_NAME_MAX + 1];	/* client address (PAM's PREPARE), "" = local */
+	struct yg_gd_rec *rec;		/* record = yes, NULL otherwise */
+	char end_msg[YG_TEXT_MAX];	/* yolo-gatectl end --message */
+	uint64_t info_active;		/* last_active written to the session file */
+	uint64_t info_ms;		/* when the session file was last written */
 };
+
+struct yg_gd_times;
 
 uint64_t yg_gd_now_ms(void);
 bool yg_gd_sigterm(void);
@@ -70,6 +79,22 @@ void yg_gd_exit(struct yg_gd_sess *s, int status) __attribute__((noreturn));
 /* Send ERROR to the client, clean up the box if we touched it, exit. */
 void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const char *text)
 	__attribute__((noreturn));
+
+/* audit.c */
+void yg_gd_audit_setup(const struct yg_gd_gate *gate);
+/* Log event (level: enum yg_log_level) with key/value pairs (NULL-terminated,
+ * a NULL value is left out of the JSON) to syslog and to [gate] audit_log. */
+void yg_gd_audit(int level, const char *event, ...) __attribute__((sentinel));
+struct yg_gd_rec;
+int yg_gd_rec_open(struct yg_gd_sess *s, struct yg_gd_rec **out, yg_err *err);
+void yg_gd_rec_output(struct yg_gd_rec *r, const uint8_t *buf, size_t len);
+const char *yg_gd_rec_name(const struct yg_gd_rec *r);
+void yg_gd_rec_close(struct yg_gd_rec *r);
+
+/* lifecycle.c: run_dir/sessions/<id> for yolo-gatectl sessions/status:
+ * the domain on the first line, then key=value lines (user, uid, from, pid,
+ * started, last_active, idle_end, max_end: wall-clock seconds, 0 = none). */
+void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t);
 
 /* session.c */
 void yg_gd_progress(struct yg_gd_sess *s, const char *fmt, ...)
