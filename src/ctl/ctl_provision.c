@@ -8,6 +8,15 @@
  * libvirt API only (no virsh); qemu-img for the overlay.  Idempotent: a
  * clean box with its snapshot is left alone.  A failure after the overlay
  * was created removes what this run made.
+ *
+ * Limits come from the policy (vcpus, memory, disk_size; the options are
+ * overrides), cpu_quota / disk_iops / disk_bps are set through libvirt
+ * (ctl_limits.c) and the network interface with its filter is added from
+ * the policy's `network` (ctl_network.c): a template has no <interface>.
+ * --update re-applies the limits to a provisioned box: cputune and iotune
+ * on the clean paused state, whose snapshot is then retaken from that very
+ * state (the guest never runs); vcpus, memory, disk size or network changes
+ * need a new snapshot from boot, which --update --force does.
  */
 #include "config.h"
 
@@ -25,6 +34,8 @@
 #include <libvirt/libvirt-qemu.h>
 
 #include "ctl.h"
+#include "ctl_limits.h"
+#include "ctl_network.h"
 #include "ctl_template.h"
 #include "yg_agent.h"
 #include "yg_box.h"
@@ -33,9 +44,11 @@
 
 struct prov {
 	const char *confdir, *user, *base, *template, *images;
-	const char *kernel, *initrd, *virt_type, *disk_size;
+	const char *kernel, *initrd, *virt_type, *disk_arg;
 	unsigned long vcpus, memory_mib, boot_timeout_s;
-	bool force;
+	unsigned long long disk_bytes;
+	char disk_size[24];	/* disk_bytes for qemu-img */
+	bool force, update, vcpus_set, memory_set;
 	/* filled while working */
 	const yg_policy *pol;
 	yg_user_policy up;
@@ -198,6 +211,10 @@ static int render(struct prov *p, yg_err *err)
 	rc = yg_ctl_template_path(p->template, tpath, sizeof(tpath), err);
 	if (rc == 0)
 		rc = yg_ctl_template_render(tpath, vars, &p->xml, err);
+	if (rc == 0 && strstr(p->xml, "<interface"))
+		rc = yg_err_set(err, -EINVAL, "template %s has an <interface>; "
+				"remove it: the policy's network key gives a "
+				"box its interface and filter", tpath);
 	return rc;
 }
 
@@ -261,7 +278,7 @@ static int build(struct prov *p, yg_err *err)
 	struct yg_ctl_step step;
 	virDomainPtr dom = NULL;
 	yg_box *box = NULL;
-	char why[128];
+	char why[128], *ifxml = NULL;
 	bool clean;
 	int rc;
 
@@ -270,10 +287,24 @@ static int build(struct prov *p, yg_err *err)
 		return yg_box_virt_err(err, "cannot define box %s from "
 				       "template %s", p->up.domain,
 				       p->template);
-	yg_ctl_step_begin(&step, CMD, "booting %s", p->up.domain);
-	rc = virDomainCreate(dom) < 0 ?
-	     yg_box_virt_err(err, "cannot start box %s", p->up.domain) : 0;
-	yg_ctl_step_end(&step, rc);
+	rc = yg_ctl_network_iface_xml(p->conn, p->up.network, &ifxml, err);
+	if (rc == 0 && ifxml[0] &&
+	    virDomainAttachDeviceFlags(dom, ifxml,
+				       VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		rc = yg_box_virt_err(err, "cannot give box %s an interface on "
+				     "network %s", p->up.domain,
+				     p->up.network);
+	free(ifxml);
+	if (rc == 0)
+		rc = yg_ctl_limits_apply(dom, p->overlay, &p->up,
+					 VIR_DOMAIN_AFFECT_CONFIG, err);
+	if (rc == 0) {
+		yg_ctl_step_begin(&step, CMD, "booting %s", p->up.domain);
+		rc = virDomainCreate(dom) < 0 ?
+		     yg_box_virt_err(err, "cannot start box %s",
+				     p->up.domain) : 0;
+		yg_ctl_step_end(&step, rc);
+	}
 	if (rc == 0) {
 		yg_ctl_step_begin(&step, CMD, "waiting for the guest agent of "
 				  "%s", p->up.domain);
@@ -357,6 +388,124 @@ static int existing(struct prov *p)
 	return 0;
 }
 
+/* Delete the snapshot and take it again from the current (paused,
+ * just reverted) state: the same clean state, with the live limits in the
+ * snapshot's domain definition, which a revert restores. */
+static int retake(struct prov *p, virDomainPtr dom, yg_err *err)
+{
+	virDomainSnapshotPtr snap;
+	int rc;
+
+	snap = virDomainSnapshotLookupByName(dom, p->up.snapshot, 0);
+	if (!snap)
+		return yg_box_virt_err(err, "cannot find snapshot '%s' of box "
+				       "%s", p->up.snapshot, p->up.domain);
+	rc = virDomainSnapshotDelete(snap, 0) < 0 ?
+	     yg_box_virt_err(err, "cannot delete snapshot '%s' of box %s",
+			     p->up.snapshot, p->up.domain) : 0;
+	virDomainSnapshotFree(snap);
+	if (rc == 0)
+		rc = snapshot(p, dom, err);
+	if (rc < 0)
+		yg_err_prefix(err, "box %s may have lost its snapshot; rebuild "
+			      "it with provision --force", p->up.domain);
+	return rc;
+}
+
+/* A step of update that needs the box open: 0 = revert, 1 = limits,
+ * 2 = retake, 3 = final revert and check. */
+static int update_step(struct prov *p, yg_box *box, int i, yg_err *err)
+{
+	virDomainPtr dom = yg_box_domain(box);
+	char why[128];
+	bool clean;
+	int rc;
+
+	switch (i) {
+	case 0:
+		rc = yg_box_check_clean(box, &clean, why, sizeof(why), err);
+		return rc == 0 && !clean ? yg_box_revert(box, err) : rc;
+	case 1:
+		return yg_ctl_limits_apply(dom, p->overlay, &p->up,
+					   VIR_DOMAIN_AFFECT_LIVE |
+					   VIR_DOMAIN_AFFECT_CONFIG, err);
+	case 2:
+		return retake(p, dom, err);
+	default:
+		rc = yg_box_revert(box, err);
+		if (rc == 0)
+			rc = yg_box_check_clean(box, &clean, why, sizeof(why),
+						err);
+		if (rc == 0 && !clean)
+			rc = yg_err_set(err, -EIO, "box %s is not clean after "
+					"the update (%s); rebuild it with "
+					"provision --force", p->up.domain,
+					why);
+		return rc;
+	}
+}
+
+/* --update of an existing box: ALREADY when done, 0 to (re)build, else an
+ * exit status (printed). */
+static int update(struct prov *p)
+{
+	static const char *const what_step[] = {
+		"reverting to the clean state",
+		"applying cpu_quota, disk_iops, disk_bps",
+		"retaking the snapshot from the same paused state",
+		"reverting to the new snapshot, paused",
+	};
+	virDomainPtr dom = virDomainLookupByName(p->conn, p->up.domain);
+	struct yg_ctl_step step;
+	yg_box *box = NULL;
+	char what[256];
+	yg_err err;
+	int rc, i;
+
+	if (!dom)
+		return 0;	/* nothing yet: a plain provision */
+	rc = yg_ctl_limits_diff(dom, p->overlay, p->vcpus, p->memory_mib,
+				p->disk_bytes, p->up.network, what,
+				sizeof(what), &err);
+	virDomainFree(dom);
+	if (rc < 0)
+		return yg_ctl_fail(CMD, &err);
+	if (what[0] && p->force) {
+		fprintf(stderr, CMD ": --update: %s: rebuilding box %s and "
+			"its snapshot (--force)\n", what, p->up.domain);
+		return 0;
+	}
+	if (what[0])
+		return yg_ctl_errf(CMD, "box %s: %s; these need the snapshot "
+				   "to be retaken from boot: run provision "
+				   "--update --force (rebuilds the box)",
+				   p->up.domain, what);
+	rc = yg_box_open(p->conn, p->up.domain, p->up.snapshot, NULL, &box,
+			 &err);
+	for (i = 0; rc == 0 && i < 4; i++) {
+		if (i == 3) {	/* the snapshot object changed: reopen */
+			yg_box_free(box);
+			box = NULL;
+			rc = yg_box_open(p->conn, p->up.domain,
+					 p->up.snapshot, NULL, &box, &err);
+			if (rc < 0)
+				break;
+		}
+		yg_ctl_step_begin(&step, CMD, "%s: %s", p->up.domain,
+				  what_step[i]);
+		rc = update_step(p, box, i, &err);
+		yg_ctl_step_end(&step, rc);
+	}
+	yg_box_free(box);
+	if (rc < 0)
+		return yg_ctl_fail(CMD, &err);
+	printf("box %s updated: cpu_quota %u %%, disk_iops %lu, disk_bps "
+	       "%llu; clean, paused at snapshot '%s'\n", p->up.domain,
+	       p->up.cpu_quota, p->up.disk_iops, p->up.disk_bps,
+	       p->up.snapshot);
+	return ALREADY;
+}
+
 static int provision(struct prov *p)
 {
 	bool existed;
@@ -367,7 +516,9 @@ static int provision(struct prov *p)
 				 p->up.domain, &err);
 	if (rc < 0)
 		return yg_ctl_fail(CMD, &err);
-	rc = existing(p);
+	rc = p->update ? update(p) : 0;
+	if (rc == 0)
+		rc = existing(p);
 	if (rc)
 		return rc == ALREADY ? YG_CTL_EXIT_OK : rc;
 	if (!realpath(p->base, p->base_real))
@@ -407,14 +558,6 @@ static int parse_num(const char *opt, const char *s, unsigned long lo,
 	return 0;
 }
 
-/* "8G", "512M", "1073741824": digits and at most one unit K M G T. */
-static bool valid_size(const char *s)
-{
-	size_t n = strspn(s, "0123456789");
-
-	return n > 0 && (!s[n] || (strchr("KMGT", s[n]) && !s[n + 1]));
-}
-
 static int parse(struct prov *p, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -422,6 +565,7 @@ static int parse(struct prov *p, int argc, char **argv)
 		{ "base", required_argument, NULL, 'b' },
 		{ "template", required_argument, NULL, 't' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "update", no_argument, NULL, 'u' },
 		{ "vcpus", required_argument, NULL, 'v' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "disk-size", required_argument, NULL, 'd' },
@@ -441,17 +585,20 @@ static int parse(struct prov *p, int argc, char **argv)
 		case 'b': p->base = optarg; break;
 		case 't': p->template = optarg; break;
 		case 'f': p->force = true; break;
+		case 'u': p->update = true; break;
 		case 'k': p->kernel = optarg; break;
 		case 'r': p->initrd = optarg; break;
 		case 'i': p->images = optarg; break;
-		case 'd': p->disk_size = optarg; break;
+		case 'd': p->disk_arg = optarg; break;
 		case 'V': p->virt_type = optarg; break;
 		case 'v':
-			rc = parse_num("--vcpus", optarg, 1, 256, &p->vcpus);
+			rc = parse_num("--vcpus", optarg, 1, 64, &p->vcpus);
+			p->vcpus_set = true;
 			break;
 		case 'm':
 			rc = parse_num("--memory", optarg, 64, 1u << 22,
 				       &p->memory_mib);
+			p->memory_set = true;
 			break;
 		case 'T':
 			rc = parse_num("--boot-timeout", optarg, 1, 86400,
@@ -471,10 +618,11 @@ static int parse(struct prov *p, int argc, char **argv)
 			    "qemu (TCG, no KVM)", p->virt_type);
 		return YG_CTL_EXIT_USAGE;
 	}
-	if (!valid_size(p->disk_size)) {
+	if (p->disk_arg && (yg_parse_size(p->disk_arg, &p->disk_bytes) < 0 ||
+			    p->disk_bytes < (1u << 20))) {
 		yg_ctl_errf(CMD, "--disk-size '%s' is not valid: use a number "
-			    "with an optional unit K, M, G or T (8G)",
-			    p->disk_size);
+			    "with an optional unit K, M, G or T (8G), at least "
+			    "1M", p->disk_arg);
 		return YG_CTL_EXIT_USAGE;
 	}
 	return 0;
@@ -484,8 +632,7 @@ int yg_ctl_provision(int argc, char **argv)
 {
 	struct prov p = {
 		.template = "cloud", .images = YG_CTL_IMAGES_DIR,
-		.virt_type = "kvm", .disk_size = "8G", .vcpus = 1,
-		.memory_mib = 512, .boot_timeout_s = 300,
+		.virt_type = "kvm", .boot_timeout_s = 300,
 	};
 	const char *run_dir;
 	struct yg_ctl_holder h;
@@ -501,8 +648,18 @@ int yg_ctl_provision(int argc, char **argv)
 	p.pol = pol;
 	if (rc == 0)
 		rc = yg_ctl_user(CMD, pol, p.user, &p.up);
-	if (rc == 0)
+	if (rc == 0) {
+		/* the policy's limits; the options override them */
+		if (!p.vcpus_set)
+			p.vcpus = p.up.vcpus;
+		if (!p.memory_set)
+			p.memory_mib = (unsigned long)(p.up.memory_bytes >> 20);
+		if (!p.disk_arg)
+			p.disk_bytes = p.up.disk_size_bytes;
+		snprintf(p.disk_size, sizeof(p.disk_size), "%llu",
+			 p.disk_bytes);
 		rc = yg_ctl_connect(CMD, pol, &p.conn);
+	}
 	if (rc == 0) {
 		/* no session may start on a box being built */
 		run_dir = yg_policy_gate(pol)->run_dir;
