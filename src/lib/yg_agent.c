@@ -206,7 +206,8 @@ static void yg_timeout_text(unsigned long ms, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s", (double)ms / 1000.0);
 }
 
-int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err)
+int yg_agent_wait_domain(virDomainPtr dom, const char *name, unsigned long timeout_ms,
+			 yg_err *err)
 {
 	static const char ping[] = "{\"execute\":\"guest-ping\"}";
 	unsigned long long deadline = yg_now_ms() + timeout_ms;
@@ -216,13 +217,18 @@ int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err)
 	char *r;
 
 	for (;;) {
-		r = virDomainQemuAgentCommand(yg_box_domain(box), ping, 1, 0);
+		r = virDomainQemuAgentCommand(dom, ping, 1, 0);
 		if (r) {
 			free(r);
 			return 0;
 		}
 		e = virGetLastError();
 		snprintf(last, sizeof(last), "%s", e && e->message ? e->message : "unknown error");
+		/* A guest that is gone will not answer: no point waiting out the bound. */
+		if (virDomainIsActive(dom) == 0)
+			return yg_err_set(err, -EIO,
+					  "box %s stopped while waiting for its guest agent "
+					  "(see /var/log/libvirt/qemu/%s.log)", name, name);
 		if (yg_now_ms() >= deadline)
 			break;
 		yg_sleep_ms(25);
@@ -230,7 +236,12 @@ int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err)
 	yg_timeout_text(timeout_ms, tmo, sizeof(tmo));
 	return yg_err_set(err, -ETIMEDOUT,
 			  "guest agent of box %s did not answer within %s (%s; last error: %s)",
-			  yg_box_name(box), tmo, YG_AGENT_FIX, last);
+			  name, tmo, YG_AGENT_FIX, last);
+}
+
+int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err)
+{
+	return yg_agent_wait_domain(yg_box_domain(box), yg_box_name(box), timeout_ms, err);
 }
 
 int yg_agent_exec(yg_box *box, const char *const argv[],

@@ -13,6 +13,12 @@
 
 #include "yg_box.h"
 
+/* The same poll on a bare domain, for callers that have no yg_box yet
+ * (provision waits for the agent before the snapshot exists). Fails at once
+ * (-EIO) when the domain stops running. */
+int yg_agent_wait_domain(virDomainPtr dom, const char *name, unsigned long timeout_ms,
+			 yg_err *err);
+
 /* Poll guest-ping every ~25 ms until the agent answers or timeout_ms passes;
  * the error says the agent did not answer within N s. */
 int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err);
