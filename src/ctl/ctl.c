@@ -8,6 +8,7 @@
 
 #include "ctl.h"
 #include "ctl_network.h"
+#include "ctl_sessions.h"
 
 static const struct yg_ctl_cmd cmds[] = {
 	{ "check", yg_ctl_check, "[--config DIR] [--user NAME]",
@@ -33,6 +34,10 @@ static const struct yg_ctl_cmd cmds[] = {
 	  "        | remove NAME",
 	  "NAT-only libvirt network for boxes + the filter every box "
 	  "interface uses" },
+	{ "sessions", yg_ctl_sessions, "[--config DIR] [--json]",
+	  "running sessions: id, user, box, from, started, idle for, time left" },
+	{ "end", yg_ctl_end, "[--config DIR] [--message TEXT] SESSION",
+	  "end a session (the user sees TEXT), then its box is reverted" },
 	{ "keys", yg_ctl_keys, "[--config DIR] set|rm|list USER [NAME]",
 	  "manage USER's key file (set reads the value from stdin)" },
 };
