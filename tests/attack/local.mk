@@ -7,3 +7,8 @@ tests_attack_attackclient_LDADD = src/lib/libyg.la
 # shell.sh needs no root (its setuid/setcap cases run only as root).
 UNIT_TESTS += tests/attack/shell.sh
 dist_check_SCRIPTS += tests/attack/shell.sh
+
+# Root: real libvirtd + QEMU + the broker (CI runs them in the ASan build too).
+INTEGRATION_TESTS += tests/attack/broker.sh
+dist_check_SCRIPTS += tests/attack/broker.sh
+EXTRA_DIST += tests/attack/lib-attack.sh

@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# tests/attack/lib-attack.sh: a broker on one box for the attack scripts.
+# Source after tests/integration/lib.sh (yg_init, yg_start_libvirt and
+# yg_guest_build done). Sets user, user2 (gated, no real box), box, svc, conf,
+# secret, sock, gated_pid, glog, and defines as_user, as_user2, at_start,
+# wait_log COUNT PATTERN [SECS], wait_idle [SECS] and ya_start_broker.
+gated=$top_builddir/src/gated/yolo-gated
+client=$top_builddir/tests/integration/gatedclient
+ac=$top_builddir/tests/attack/attackclient
+for p in "$gated" "$client" "$ac"; do
+	if [ ! -x "$p" ]; then
+		yg_log "ERROR: $p does not exist; build it first (make check-integration)"
+		exit 99
+	fi
+done
+user=yga$$
+user2=ygb$$
+box=yg-at-${YA_NAME:-x}-$$
+gated_pid=
+glog=$YG_TMP/gated.log
+ya_cleanup() {
+	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
+	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
+	sleep 1
+	userdel "$user" 2>/dev/null || true
+	userdel "$user2" 2>/dev/null || true
+	[ "${svc:-root}" = root ] || userdel "$svc" 2>/dev/null || true
+	if [ "${rc:-0}" != 0 ] && [ -f "$glog" ]; then
+		echo "---- broker log (last 60 lines)" >&2
+		tail -n 60 "$glog" >&2
+	fi
+}
+yg_on_cleanup ya_cleanup
+useradd -M -N -s /bin/false "$user" && useradd -M -N -s /bin/false "$user2" ||
+	yg_fail "useradd $user/$user2 failed; this test needs to create temporary users"
+svc=root
+stay_root=--stay-root
+if getent group libvirt >/dev/null; then
+	svc=ygs$$
+	useradd -r -M -N -g nogroup -G libvirt -s /usr/sbin/nologin "$svc" ||
+		yg_fail "useradd $svc failed; this test needs to create a temporary service user"
+	stay_root=
+fi
+as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
+as_user2() { setpriv --reuid="$user2" --regid=nogroup --clear-groups "$@"; }
+
+conf=$YG_TMP/conf
+run_dir=$YG_TMP/run
+secret=secret-$RANDOM$RANDOM$RANDOM
+mkdir -p "$conf/policy.d" "$conf/keys.d"
+# POLICY_EXTRA: more lines for [user:$user]
+ya_write_policy() {
+	cat > "$conf/gate.conf" <<EOT
+[gate]
+uri = $YG_URI
+socket = $YG_TMP/unused.sock
+run_dir = $run_dir
+service_user = $svc
+EOT
+	cat > "$conf/policy.d/10-test.conf" <<EOT
+[user:$user]
+domain = $box
+snapshot = ${YA_SNAPSHOT:-clean-state}
+keys = $conf/keys.d/%u.env
+agent_timeout = ${YA_AGENT_TIMEOUT:-60s}
+${POLICY_EXTRA:-}
+[user:$user2]
+domain = yg-none-$$
+EOT
+	chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-test.conf"
+}
+ya_write_policy
+printf 'YG_TEST_KEY=%s\n' "$secret" > "$conf/keys.d/$user.env"
+chmod 0600 "$conf/keys.d/$user.env"
+chown "$svc" "$conf/keys.d/$user.env" "$conf/keys.d"
+chmod 0755 "$YG_TMP" "$conf" "$conf/policy.d"
+
+sock=$YG_TMP/gated.sock
+ya_start_broker() {
+	"$gated" --config "$conf" --socket "$sock" --log-stderr $stay_root --debug \
+		2>> "$glog" &
+	gated_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$gated_pid" 2>/dev/null || yg_fail "yolo-gated exited at start-up: $(cat "$glog")"
+		sleep 0.1
+	done
+	yg_fail "yolo-gated did not create $sock within 10 s"
+}
+
+# wait_log COUNT PATTERN [SECS]: until PATTERN is in the broker log COUNT times.
+wait_log() {
+	local n=$1 pat=$2 secs=${3:-60} i
+	for ((i = 0; i < secs * 10; i++)); do
+		[ "$(grep -c -- "$pat" "$glog")" -ge "$n" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# wait_idle [SECS]: until the broker has no session child left.
+wait_idle() {
+	local secs=${1:-90} i
+	for ((i = 0; i < secs * 10; i++)); do
+		[ -z "$(pgrep -P "$gated_pid")" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# wait_out FILE PATTERN [SECS]
+wait_out() {
+	local i
+	for ((i = 0; i < ${3:-60} * 10; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# the broker log never holds a raw control character (escape, bell, CR...)
+ya_log_clean() {
+	if LC_ALL=C grep -n '[[:cntrl:]]' "$glog" | LC_ALL=C grep -v 'AddressSanitizer' | head -n 3 |
+	   LC_ALL=C grep -q .; then
+		yg_fail "the broker log has a raw control character: $(LC_ALL=C grep -n '[[:cntrl:]]' "$glog" | head -n 3 | cat -v)"
+	fi
+	if grep -q 'Sanitizer\|runtime error:' "$glog"; then
+		yg_fail "the broker's log has a sanitizer report"
+	fi
+}
