@@ -1,0 +1,185 @@
+#!/bin/bash
+# session.sh: issue #8 against a real box: idle warning then end, idle =
+# output keeps a printing session alive, max_session, yolo-gatectl sessions
+# --json and end --message, the JSON audit log, a .cast recording.  One box,
+# one broker (as a temporary service user); time limits in seconds.
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+yg_require_root
+gated=$top_builddir/src/gated/yolo-gated
+client=$top_builddir/tests/integration/gatedclient
+ctl=$top_builddir/src/ctl/yolo-gatectl
+for p in "$gated" "$client" "$ctl"; do
+	if [ ! -x "$p" ]; then
+		yg_log "ERROR: $p does not exist; build it first (make check-integration)"
+		exit 99
+	fi
+done
+command -v jq >/dev/null || yg_fail "jq is missing; install it (apt-get install jq)"
+yg_init
+yg_start_libvirt
+yg_guest_build
+
+user=ygss$$
+box=yg-it-sess-$$
+gated_pid=
+svc=root
+sess_cleanup() {
+	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
+	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
+	sleep 1
+	userdel "$user" 2>/dev/null || true
+	[ "$svc" = root ] || userdel "$svc" 2>/dev/null || true
+	if [ "${rc:-0}" != 0 ] && [ -f "$YG_TMP/gated.log" ]; then
+		echo "---- broker log" >&2
+		cat "$YG_TMP/gated.log" >&2
+	fi
+}
+yg_on_cleanup sess_cleanup
+
+useradd -M -N -s /bin/false "$user" ||
+	yg_fail "useradd $user failed; this test needs to create a temporary user"
+stay_root=--stay-root
+if getent group libvirt >/dev/null; then
+	svc=ygss$$s
+	useradd -r -M -N -g nogroup -G libvirt -s /usr/sbin/nologin "$svc" ||
+		yg_fail "useradd $svc failed; this test needs a temporary service user"
+	stay_root=
+fi
+yg_box_create "$box"
+
+conf=$YG_TMP/conf
+mkdir -p "$conf/policy.d" "$conf/keys.d" "$YG_TMP/audit" "$YG_TMP/rec"
+chown "$svc" "$YG_TMP/audit" "$YG_TMP/rec"
+cat > "$conf/gate.conf" <<EOF
+[gate]
+uri = $YG_URI
+socket = $YG_TMP/unused.sock
+run_dir = $YG_TMP/run
+service_user = $svc
+audit_log = $YG_TMP/audit/audit.jsonl
+record_dir = $YG_TMP/rec
+record_max_size = 1M
+EOF
+printf 'YG_TEST_KEY=k%s\nYG_OTHER=v\n' "$RANDOM" > "$conf/keys.d/$user.env"
+chmod 0600 "$conf/keys.d/$user.env"
+chown "$svc" "$conf/keys.d/$user.env"
+chmod 0755 "$YG_TMP" "$conf" "$conf/policy.d"
+
+# policy EXTRA-LINES...: the user's section plus the given lines, reloaded.
+reloads=0
+policy() {
+	{
+		printf '[user:%s]\ndomain = %s\nkeys = %s/keys.d/%%u.env\nagent_timeout = 60s\n' \
+			"$user" "$box" "$conf"
+		printf '%s\n' "$@"
+	} > "$conf/policy.d/10-test.conf"
+	chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-test.conf"
+	[ -n "$gated_pid" ] || return 0
+	reloads=$((reloads + 1))
+	kill -HUP "$gated_pid"
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c 'event=reloaded' "$YG_TMP/gated.log")" -ge "$reloads" ] && return 0
+		sleep 0.1
+	done
+	yg_fail "yolo-gated did not reload its policy: $(tail -n 5 "$YG_TMP/gated.log")"
+}
+policy 'idle_timeout = 6' 'idle_warning = 3'
+
+sock=$YG_TMP/gated.sock
+"$gated" --config "$conf" --socket "$sock" --log-stderr $stay_root 2> "$YG_TMP/gated.log" &
+gated_pid=$!
+for ((i = 0; i < 100; i++)); do
+	[ -S "$sock" ] && break
+	kill -0 "$gated_pid" 2>/dev/null || yg_fail "yolo-gated exited at start-up: $(cat "$YG_TMP/gated.log")"
+	sleep 0.1
+done
+[ -S "$sock" ] || yg_fail "yolo-gated did not create $sock within 10 s"
+as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
+out=$YG_TMP/out
+con=$YG_TMP/console
+
+# 1. idle_timeout 6 s, idle_warning 3 s: a warning on the console, then the end.
+t0=$(yg_now_ms)
+as_user "$client" "$sock" open wait > "$out" 2> "$con" || true
+yg_timing idle_session "$(yg_since "$t0")"
+grep -q '^EXIT 1 idle timeout' "$out" || yg_fail "idle_timeout did not end the session: $(cat "$out")"
+grep -q '\[yolo-gate\] idle: this session ends in [0-9]* s' "$con" ||
+	yg_fail "no idle warning on the console: $(tr -c '[:print:]\n' . < "$con" | tail -n 5)"
+yg_expect_clean "$box"
+
+# 2. idle = output: a guest that keeps printing keeps its session (8 s of
+#    output, idle_timeout 4 s); the same with idle = input ends it.
+policy 'idle_timeout = 4' 'idle_warning = 0' 'idle = output'
+as_user "$client" "$sock" open \
+	send 'for i in 1 2 3 4 5 6 7 8; do echo tick-$i; sleep 1; done; echo ticks-""done\r' \
+	expect 'ticks-done' eof > "$out" 2> "$con" || true
+grep -q '^EXPECT-OK ticks-done' "$out" ||
+	yg_fail "idle = output: the printing session was ended: $(cat "$out")"
+policy 'idle_timeout = 4' 'idle_warning = 0' 'idle = input'
+as_user "$client" "$sock" open \
+	send 'for i in 1 2 3 4 5 6 7 8; do echo tick-$i; sleep 1; done; echo ticks-""done\r' \
+	wait > "$out" 2> "$con" || true
+grep -q '^EXIT 1 idle timeout' "$out" ||
+	yg_fail "idle = input: output kept the session alive: $(cat "$out")"
+
+# 3. max_session: a busy session still ends on time.
+policy 'max_session = 8'
+t0=$(yg_now_ms)
+as_user "$client" "$sock" open send 'while :; do echo busy; sleep 1; done\r' wait \
+	> "$out" 2> "$con" || true
+grep -q '^EXIT 1 maximum session time' "$out" || yg_fail "max_session did not end it: $(cat "$out")"
+yg_timing max_session_8s "$(yg_since "$t0")"
+
+# 4. sessions --json while a session runs, then end --message; recording on.
+policy 'record = yes'
+as_user "$client" "$sock" open send 'echo rec-""marker-$((6*7))\r' expect 'rec-marker-42' wait \
+	> "$out" 2> "$con" &
+cl_pid=$!
+sid=
+for ((i = 0; i < 600; i++)); do
+	sid=$("$ctl" sessions --config "$conf" --json 2>/dev/null |
+		jq -r --arg u "$user" '.[] | select(.user == $u) | .id' 2>/dev/null || true)
+	[ -n "$sid" ] && grep -q 'EXPECT-OK rec-marker-42' "$out" && break
+	sleep 0.1
+done
+[ -n "$sid" ] || yg_fail "yolo-gatectl sessions --json did not list the session"
+"$ctl" sessions --config "$conf" --json | jq -e --arg u "$user" --arg b "$box" \
+	'.[0].user == $u and .[0].box == $b and (.[0].started > 0) and (.[0].record | endswith(".cast"))' \
+	>/dev/null || yg_fail "sessions --json: $("$ctl" sessions --config "$conf" --json)"
+"$ctl" sessions --config "$conf" | grep -q "^$sid $user" || yg_fail "sessions table lacks $sid"
+"$ctl" end --config "$conf" --message 'maintenance at noon' "$sid" ||
+	yg_fail "yolo-gatectl end failed"
+wait "$cl_pid" || true
+grep -q '^EXIT 1 session ended by an administrator: maintenance at noon' "$out" ||
+	yg_fail "the user did not see the end message: $(cat "$out")"
+yg_expect_clean "$box"
+rc_end=0
+"$ctl" end --config "$conf" "$sid" 2>/dev/null || rc_end=$?
+[ "$rc_end" = 1 ] || yg_fail "end of a finished session should fail with 1, not $rc_end"
+
+# 5. The recording replays: asciinema v2 header, then [time, "o", text] lines.
+cast=$(ls "$YG_TMP/rec/$user/"*"-$sid.cast")
+[ "$(stat -c '%a %U' "$cast")" = "600 $svc" ] || yg_fail "$cast: mode/owner $(stat -c '%a %U' "$cast")"
+head -n 1 "$cast" | jq -e '.version == 2 and .width > 0 and .height > 0' >/dev/null ||
+	yg_fail "bad .cast header: $(head -n 1 "$cast")"
+tail -n +2 "$cast" | jq -e -s 'length > 0 and all(.[]; (.[0] | type) == "number" and .[1] == "o" and (.[2] | type) == "string")' \
+	>/dev/null || yg_fail "bad .cast events in $cast"
+tail -n +2 "$cast" | jq -r '.[2]' | grep -q 'rec-marker-42' || yg_fail "the recording lacks the output"
+
+# 6. The audit log: JSON lines that match the events above.
+audit=$YG_TMP/audit/audit.jsonl
+[ "$(stat -c '%a %U' "$audit")" = "600 $svc" ] || yg_fail "$audit: mode/owner $(stat -c '%a %U' "$audit")"
+jq -e -s 'length > 0' "$audit" >/dev/null || yg_fail "the audit log does not parse as JSON lines"
+ev() { jq -c -s --arg u "$user" "[.[] | select(.user == \$u) | $1] | length" "$audit"; }
+[ "$(ev 'select(.event == "session_ready")')" -ge 5 ] || yg_fail "audit: too few session_ready"
+[ "$(ev 'select(.event == "session_end" and .reason == "idle_timeout")')" -ge 2 ] || yg_fail "audit: no idle end"
+[ "$(ev 'select(.event == "session_end" and .reason == "max_session")')" -ge 1 ] || yg_fail "audit: no max end"
+[ "$(ev 'select(.event == "session_end" and .reason == "ended_by_admin" and .message == "maintenance at noon")')" = 1 ] ||
+	yg_fail "audit: no admin end with its message"
+[ "$(ev 'select(.event == "keys_injected" and .names == "YG_TEST_KEY,YG_OTHER")')" -ge 5 ] ||
+	yg_fail "audit: keys_injected without the key names"
+[ "$(ev 'select(.event == "reverted" and (.ms | tonumber) > 0)')" -ge 5 ] || yg_fail "audit: reverts without duration"
+! grep -q "$(sed -n 's/^YG_TEST_KEY=//p' "$conf/keys.d/$user.env")" "$audit" || yg_fail "a key value is in the audit log"
+grep -q 'event=session_end' "$YG_TMP/gated.log" || yg_fail "no session_end in the broker's log"
