@@ -185,7 +185,8 @@ static int rec_start(struct yg_gd_rec *r)
 	r->t0 = yg_gd_now_ms();
 	n = snprintf(hdr, sizeof(hdr), "{\"version\":2,\"width\":%u,\"height\":%u,"
 		     "\"timestamp\":%lld,\"env\":{\"TERM\":\"xterm\"}}\n",
-		     r->cols ? r->cols : 80, r->rows ? r->rows : 24, (long long)time(NULL));
+		     r->cols ? (unsigned)r->cols : 80u, r->rows ? (unsigned)r->rows : 24u,
+		     (long long)time(NULL));
 	fputs(hdr, r->f);
 	r->size = (unsigned long long)n;
 	return 0;
