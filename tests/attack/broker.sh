@@ -5,6 +5,7 @@
 #    4 frames of length 0, 1, max, max+1, 2^32-1, unknown and out-of-phase
 #      types: that connection closes, the next client is served
 #    3 non-root PREPARE / RELEASE / ACCOUNT and another user's box: denied, logged
+#    5 planted symlink / FIFO / hard link at the lock, the key file, run_dir
 #    1 yolo-shell's hostile environment never reaches the broker log raw
 #    2 thousands of clients closing at every protocol step, and logins closed
 #      mid-way: the broker lives, keeps no fd, no child; the box ends clean
@@ -82,6 +83,68 @@ grep -q "event=denied .*user=$user2 .*box=yg-none\|event=denied .*$user2.*may no
 	yg_fail "entering another user's box was not logged"
 yg_expect_clean "$box"
 
+# 5. Planted symlink, FIFO, hard link at the box lock, at keys.d/<user>.env
+#    and in the run_dir: refused with a message, no hang, nothing written
+#    outside. (The file helpers' own cases: tests/unit/filetest.c.)
+victim=$YG_TMP/victim
+printf 'untouched\n' > "$victim"
+chown "$svc" "$victim"
+chmod 0600 "$victim"
+lock=$run_dir/boxes/$box.lock
+rm -f "$lock"
+plant() {	# KIND PATH
+	case $1 in
+	symlink) ln -s "$victim" "$2" ;;
+	fifo) mkfifo -m 0600 "$2" ;;
+	hardlink) ln "$victim" "$2" ;;
+	esac
+	[ "$svc" = root ] || chown -h "$svc" "$2"
+}
+for kind in symlink fifo hardlink; do
+	plant "$kind" "$lock"
+	t0=$(yg_now_ms)
+	as_user timeout 30 "$client" "$sock" open > "$out" 2>&1 || true
+	grep -q '^ERROR 10 .*lock' "$out" || yg_fail "a $kind at the box lock was not refused: $(cat "$out")"
+	yg_timing "planted_lock_$kind" "$(yg_since "$t0")"
+	rm -f "$lock"
+done
+keys=$conf/keys.d/$user.env
+mv "$keys" "$keys.real"
+for kind in symlink fifo hardlink; do
+	if [ "$kind" = symlink ]; then
+		ln -s "$keys.real" "$keys"
+	elif [ "$kind" = fifo ]; then
+		mkfifo -m 0600 "$keys"
+	else
+		ln "$keys.real" "$keys"
+	fi
+	chown -h "$svc" "$keys"
+	t0=$(yg_now_ms)
+	as_user timeout 90 "$client" "$sock" open > "$out" 2>&1 || true
+	grep -q '^ERROR 9 ' "$out" || yg_fail "a $kind at the key file was not refused: $(cat "$out")"
+	yg_timing "planted_keys_$kind" "$(yg_since "$t0")"
+	wait_idle 60 || yg_fail "the login refused for a $kind key file did not end"
+	yg_expect_clean "$box"
+	rm -f "$keys"
+done
+mv "$keys.real" "$keys"
+[ "$(cat "$victim")" = untouched ] || yg_fail "a planted file made the broker write outside: $(cat "$victim")"
+# a run_dir whose boxes/ is a symlink: the broker refuses to start
+mkdir -p "$YG_TMP/run2" "$YG_TMP/elsewhere"
+ln -s "$YG_TMP/elsewhere" "$YG_TMP/run2/boxes"
+sed "s|^run_dir = .*|run_dir = $YG_TMP/run2|" "$conf/gate.conf" > "$YG_TMP/gate2.conf"
+mkdir -p "$YG_TMP/conf2"
+cp -r "$conf/policy.d" "$YG_TMP/conf2/"
+cp "$YG_TMP/gate2.conf" "$YG_TMP/conf2/gate.conf"
+chmod -R go-w "$YG_TMP/conf2"
+rc2=0
+timeout 20 "$gated" --config "$YG_TMP/conf2" --socket "$YG_TMP/g2.sock" --log-stderr $stay_root \
+	2> "$YG_TMP/g2.err" || rc2=$?
+[ "$rc2" = 1 ] || yg_fail "a symlinked run_dir/boxes did not stop the broker (exit $rc2): $(cat "$YG_TMP/g2.err")"
+grep -q 'symlink' "$YG_TMP/g2.err" || yg_fail "the broker did not say run_dir/boxes is a symlink: $(cat "$YG_TMP/g2.err")"
+[ -z "$(ls -A "$YG_TMP/elsewhere")" ] || yg_fail "the broker wrote through a symlinked run_dir/boxes"
+ya_log_clean
+
 # 1 (log half). yolo-shell with a hostile environment, for a user with no box.
 esc=$'\e]0;pwned\a\e[31m'
 setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH=/usr/bin:/bin \
@@ -147,7 +210,7 @@ mark=canary-$$-$RANDOM
 t0=$(yg_now_ms)
 as_user "$client" "$sock" open \
 	send 'printf "E\\033[31mR\\033]0;t\\007D\\033[0m-%s\\n" e""sc\r' expect $'E\e[31mR\e]0;t\aD\e[0m-esc' \
-	send "echo 1 > /$mark; echo 1 > /tmp/$mark; echo 1 > /run/yolo/$mark; sync; echo m""arked\r" \
+	send "echo 1 > /$mark; echo 1 > /tmp/$mark; echo 1 > /run/yolo/$mark; sync; echo m\"\"arked\r" \
 	expect marked eof > "$out" 2> "$YG_TMP/console" ||
 	yg_fail "session 1 failed: $(cat "$out")" "$box"
 grep -q '^PROGRESS reverting' "$out" ||
@@ -158,8 +221,8 @@ yg_expect_clean "$box"
 ya_log_clean
 
 # 13 (session 2) + 6: kill -9 of the client during relay.
-as_user "$client" "$sock" open \
-	send "for f in /$mark /tmp/$mark /run/yolo/$mark; do [ -e \$f ] && echo FO""UND\$f; done; echo c""hecked\r" \
+setpriv --reuid="$user" --regid=nogroup --clear-groups "$client" "$sock" open \
+	send "for f in /$mark /tmp/$mark /run/yolo/$mark; do [ -e \$f ] && echo FO\"\"UND\$f; done; echo c\"\"hecked\r" \
 	expect checked wait > "$out" 2> "$YG_TMP/console" &
 cpid=$!
 wait_out "$out" '^EXPECT-OK checked' 120 || yg_fail "session 2 failed: $(cat "$out")" "$box"
@@ -175,7 +238,8 @@ hits=$(grep -rlaF -- "$secret" "$YG_IMAGES/$box.qcow2" "$YG_IMAGES/$box.serial.l
 [ -z "$hits" ] || yg_fail "the key's value is in host files after logout: $hits"
 
 # 6. kill -9 of the client during the revert (EXIT sent, EXIT not yet back).
-as_user "$client" "$sock" open send 'echo r""dy\r' expect rdy exit > "$out" 2>/dev/null &
+setpriv --reuid="$user" --regid=nogroup --clear-groups \
+	"$client" "$sock" open send 'echo r""dy\r' expect rdy exit > "$out" 2>/dev/null &
 cpid=$!
 wait_out "$out" '^EXPECT-OK rdy' 120 || yg_fail "the login before kill -9 failed: $(cat "$out")"
 sleep 0.3
