@@ -214,7 +214,7 @@ int yg_file_read_secure(int fd, size_t max, char **out, size_t *len, yg_err *err
 
 int yg_dir_ensure(const char *path, mode_t mode, uid_t owner, gid_t group, yg_err *err)
 {
-	char un[64], gn[64];
+	char un[64], gn[64], wun[64], wgn[64];	/* what it is, what it should be */
 	bool created = false;
 	struct stat st;
 	mode_t perm;
@@ -257,8 +257,8 @@ int yg_dir_ensure(const char *path, mode_t mode, uid_t owner, gid_t group, yg_er
 		r = yg_err_set(err, -EPERM, "directory %s is owned by %s:%s (fix: chown %s:%s %s)",
 			       path, user_name(st.st_uid, un, sizeof(un)),
 			       group_name(st.st_gid, gn, sizeof(gn)),
-			       owner != (uid_t)-1 ? user_name(owner, un, sizeof(un)) : "",
-			       group != (gid_t)-1 ? group_name(group, gn, sizeof(gn)) : "", path);
+			       owner != (uid_t)-1 ? user_name(owner, wun, sizeof(wun)) : "",
+			       group != (gid_t)-1 ? group_name(group, wgn, sizeof(wgn)) : "", path);
 		goto out;
 	}
 	if (perm & ~(mode & 07777))

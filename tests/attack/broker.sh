@@ -132,6 +132,7 @@ mv "$keys.real" "$keys"
 # a run_dir whose boxes/ is a symlink: the broker refuses to start
 mkdir -p "$YG_TMP/run2" "$YG_TMP/elsewhere"
 ln -s "$YG_TMP/elsewhere" "$YG_TMP/run2/boxes"
+[ "$svc" = root ] || chown "$svc:nogroup" "$YG_TMP/run2"
 sed "s|^run_dir = .*|run_dir = $YG_TMP/run2|" "$conf/gate.conf" > "$YG_TMP/gate2.conf"
 mkdir -p "$YG_TMP/conf2"
 cp -r "$conf/policy.d" "$YG_TMP/conf2/"

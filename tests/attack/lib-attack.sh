@@ -21,7 +21,12 @@ glog=$YG_TMP/gated.log
 ya_cleanup() {
 	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
 	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
-	sleep 1
+	# session children end on their own (wipe, revert): wait for them so
+	# that the service user can be removed
+	for ((i = 0; i < 300; i++)); do
+		[ "${svc:-root}" = root ] || [ -z "$(pgrep -u "$svc")" ] && break
+		sleep 0.1
+	done
 	userdel "$user" 2>/dev/null || true
 	userdel "$user2" 2>/dev/null || true
 	[ "${svc:-root}" = root ] || userdel "$svc" 2>/dev/null || true

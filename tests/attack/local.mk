@@ -11,4 +11,4 @@ dist_check_SCRIPTS += tests/attack/shell.sh
 # Root: real libvirtd + QEMU + the broker (CI runs them in the ASan build too).
 INTEGRATION_TESTS += tests/attack/broker.sh
 dist_check_SCRIPTS += tests/attack/broker.sh
-EXTRA_DIST += tests/attack/lib-attack.sh
+EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
