@@ -268,10 +268,22 @@ static int egress_xml(const struct net *n, const char *fname, char **out)
 	return fclose(f) ? -ENOMEM : 0;
 }
 
-static int define_filter(const struct net *n, const char *xml, yg_err *err)
+/* Define (or redefine: libvirt wants the same uuid) the filter fname. */
+static int define_filter(const struct net *n, const char *fname,
+			 const char *xml, yg_err *err)
 {
-	virNWFilterPtr flt = virNWFilterDefineXML(n->conn, xml);
+	virNWFilterPtr flt = virNWFilterLookupByName(n->conn, fname);
+	char uuid[VIR_UUID_STRING_BUFLEN], *full = NULL;
+	const char *gt = strchr(xml, '>');
 
+	if (flt && gt && virNWFilterGetUUIDString(flt, uuid) == 0 &&
+	    asprintf(&full, "%.*s\n  <uuid>%s</uuid>%s", (int)(gt + 1 - xml),
+		     xml, uuid, gt + 1) < 0)
+		full = NULL;
+	if (flt)
+		virNWFilterFree(flt);
+	flt = virNWFilterDefineXML(n->conn, full ? full : xml);
+	free(full);
 	if (!flt)
 		return yg_box_virt_err(err, "cannot define the filters of "
 				       "network %s", n->name);
@@ -281,19 +293,20 @@ static int define_filter(const struct net *n, const char *xml, yg_err *err)
 
 static int filters(const struct net *n, yg_err *err)
 {
-	char fname[64], root[256], *xml = NULL;
+	char fname[64], ename[80], root[256], *xml = NULL;
 	int rc;
 
 	rc = yg_ctl_network_filter_name(n->name, fname, sizeof(fname), err);
+	snprintf(ename, sizeof(ename), "%s-egress", fname);
 	if (rc == 0 && egress_xml(n, fname, &xml) < 0)
 		rc = yg_err_set(err, -ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = define_filter(n, xml, err);
+		rc = define_filter(n, ename, xml, err);
 	free(xml);
 	snprintf(root, sizeof(root), "<filter name='%s' chain='root'>\n"
 		 "  <filterref filter='clean-traffic'/>\n"
-		 "  <filterref filter='%s-egress'/>\n</filter>\n", fname, fname);
-	return rc ? rc : define_filter(n, root, err);
+		 "  <filterref filter='%s'/>\n</filter>\n", fname, ename);
+	return rc ? rc : define_filter(n, fname, root, err);
 }
 
 /* The subnet of an existing network, from its XML. */
