@@ -26,5 +26,7 @@ UNIT_TESTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh \
 	tests/unit/ctlstatustest.sh tests/unit/ctlprovtest.sh
 dist_check_SCRIPTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh \
 	tests/unit/ctlstatustest.sh tests/unit/ctlprovtest.sh
-INTEGRATION_TESTS += tests/integration/ctl.sh
-EXTRA_DIST += tests/integration/ctl.sh
+INTEGRATION_TESTS += tests/integration/ctl.sh tests/integration/net.sh \
+	tests/integration/limits.sh
+EXTRA_DIST += tests/integration/ctl.sh tests/integration/net.sh \
+	tests/integration/limits.sh
