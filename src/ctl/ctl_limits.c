@@ -28,7 +28,11 @@ int yg_ctl_limits_apply(virDomainPtr dom, const char *disk_path,
 	/* libvirt: a negative quota is "no limit" */
 	long long quota = up->cpu_quota ?
 			  (long long)up->cpu_quota * 1000 : -1;
+	/* a new definition has no limits: "no limit" needs no call */
+	bool fresh = !(flags & VIR_DOMAIN_AFFECT_LIVE);
 
+	if (fresh && !up->cpu_quota)
+		goto io;
 	if (virTypedParamsAddULLong(&par, &n, &max,
 				    VIR_DOMAIN_SCHEDULER_GLOBAL_PERIOD,
 				    YG_CTL_CPU_PERIOD_US) < 0 ||
@@ -45,6 +49,9 @@ int yg_ctl_limits_apply(virDomainPtr dom, const char *disk_path,
 	virTypedParamsFree(par, n);
 	if (rc)
 		return rc;
+io:
+	if (fresh && !up->disk_iops && !up->disk_bps)
+		return 0;
 	par = NULL;
 	n = max = 0;
 	if (virTypedParamsAddULLong(&par, &n, &max,

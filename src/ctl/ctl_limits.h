@@ -13,8 +13,9 @@
 #define YG_CTL_CPU_PERIOD_US 100000ULL
 
 /* Apply up's cpu_quota, disk_iops and disk_bps to dom, whose disk is
- * disk_path.  flags: VIR_DOMAIN_AFFECT_CONFIG and/or _LIVE.  0 or -errno
- * with err. */
+ * disk_path.  flags: VIR_DOMAIN_AFFECT_CONFIG and/or _LIVE; with CONFIG
+ * alone (a new definition, which has no limits) a zero limit is left
+ * unset.  0 or -errno with err. */
 int yg_ctl_limits_apply(virDomainPtr dom, const char *disk_path,
 			const yg_user_policy *up, unsigned int flags,
 			yg_err *err);

@@ -47,7 +47,7 @@ struct prov {
 	const char *kernel, *initrd, *virt_type, *disk_arg;
 	unsigned long vcpus, memory_mib, boot_timeout_s;
 	unsigned long long disk_bytes;
-	char disk_size[24];	/* disk_bytes for qemu-img */
+	char disk_size[24];	/* disk_bytes for qemu-img: "8G" */
 	bool force, update, vcpus_set, memory_set;
 	/* filled while working */
 	const yg_policy *pol;
@@ -628,6 +628,22 @@ static int parse(struct prov *p, int argc, char **argv)
 	return 0;
 }
 
+/* 8589934592 -> "8G" (qemu-img's units are powers of 1024 too). */
+static void size_text(unsigned long long b, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (u < 3 && b && !(b & 1023)) {
+		b >>= 10;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu", b);
+	else
+		snprintf(buf, len, "%llu%c", b, units[u]);
+}
+
 int yg_ctl_provision(int argc, char **argv)
 {
 	struct prov p = {
@@ -656,8 +672,7 @@ int yg_ctl_provision(int argc, char **argv)
 			p.memory_mib = (unsigned long)(p.up.memory_bytes >> 20);
 		if (!p.disk_arg)
 			p.disk_bytes = p.up.disk_size_bytes;
-		snprintf(p.disk_size, sizeof(p.disk_size), "%llu",
-			 p.disk_bytes);
+		size_text(p.disk_bytes, p.disk_size, sizeof(p.disk_size));
 		rc = yg_ctl_connect(CMD, pol, &p.conn);
 	}
 	if (rc == 0) {
