@@ -8,9 +8,9 @@ pkgs=(
 	libvirt-dev libpam0g-dev libcap-ng-dev libiniparser-dev libcmocka-dev
 	# run time: libvirt + QEMU (TCG), sshd for the end-to-end tier
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
-	qemu-system-x86 qemu-utils openssh-server openssh-client
+	qemu-system-x86 qemu-utils openssh-server openssh-client dnsmasq-base
 	# tests and linting
-	mandoc pamtester cppcheck expect jq libcap-ng-utils cpio xz-utils zstd
+	mandoc pamtester cppcheck expect jq python3 libcap2-bin libcap-ng-utils cpio xz-utils zstd
 	# fuzzing (clang + libFuzzer runtime)
 	clang libclang-rt-14-dev
 	# packaging: .deb and .rpm
