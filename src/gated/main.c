@@ -295,6 +295,7 @@ int main(int argc, char **argv)
 	if (yg_gd_policy_load(o.confdir, &pol, &diag) < 0) {
 		fprintf(stderr, "%syolo-gated: the policy has errors (listed above); fix them "
 			"and check with: yolo-gatectl check\n", diag ? diag : "");
+		free(diag);
 		return 1;
 	}
 	yg_gd_gate_get(pol, &gate);
@@ -309,6 +310,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "yolo-gated: service user %s does not exist; create it "
 				"(useradd --system %s) or set [gate] service_user\n",
 				gate.service_user, gate.service_user);
+			yg_gd_policy_free(pol);
 			return 1;
 		}
 		uid = pw->pw_uid;
@@ -318,6 +320,7 @@ int main(int argc, char **argv)
 	    (lfd = bind_socket(gate.socket, uid, gid, &err)) < 0 ||
 	    (!o.stay_root && yg_caps_drop_to(gate.service_user, &err) < 0)) {
 		fprintf(stderr, "yolo-gated: %s\n", err.msg[0] ? err.msg : strerror(errno));
+		yg_gd_policy_free(pol);
 		return 1;
 	}
 	yg_log(YG_LOG_INFO, "event", "started", "socket", gate.socket, "run_dir", gate.run_dir,
