@@ -26,6 +26,7 @@ YG_PKG_SUBST = sed \
 	-e 's|@bindir[@]|$(bindir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	-e 's|@runstatedir[@]|$(runstatedir)|g' \
+	-e 's|@localstatedir[@]|$(localstatedir)|g' \
 	-e 's|@YG_SERVICE_USER[@]|$(YG_SERVICE_USER)|g' \
 	-e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g'
 $(YG_PKG_GENERATED): Makefile

@@ -99,7 +99,7 @@ fi
 systemd-tmpfiles --root="$tmp/root" --create "$gen/tmpfiles.d/yolo-gate.conf" \
 	> "$tmp/tmpfiles.out" 2>&1 || { cat "$tmp/tmpfiles.out" >&2; fail "systemd-tmpfiles failed"; }
 check_dir() {
-	path=$(sed -n "s|^d \\([^ ]*$1\\) .*|\\1|p" "$gen/tmpfiles.d/yolo-gate.conf")
+	path=$(sed -n "s|^d \\([^ ]*$1\\) .*|\\1|p" "$gen/tmpfiles.d/yolo-gate.conf" | head -n 1)
 	[ -n "$path" ] || fail "no tmpfiles line for $1"
 	# systemd-tmpfiles rewrites the legacy /var/run/ to /run/.
 	case $path in /var/run/*) path=/run/${path#/var/run/};; esac
@@ -112,3 +112,5 @@ check_dir() {
 check_dir /yolo-gate 755
 check_dir /yolo-gate/boxes 700
 check_dir /yolo-gate/sessions 700
+check_dir /log/yolo-gate 750
+check_dir /log/yolo-gate/sessions 700

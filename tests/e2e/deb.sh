@@ -110,6 +110,8 @@ done <<LIST
 /run/yolo-gate 755 $user:$user
 /run/yolo-gate/boxes 700 $user:$user
 /run/yolo-gate/sessions 700 $user:$user
+/var/log/yolo-gate 750 $user:$user
+/var/log/yolo-gate/sessions 700 $user:$user
 LIST
 say "/etc/yolo-gate and /run/yolo-gate: owners and modes right"
 
