@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_sessions.h"
 #include "yg_agent.h"
 #include "yg_box.h"
 
@@ -19,6 +20,8 @@ struct row {
 	char why[128];
 	const char *session;	/* "busy", "free", "unknown" */
 	struct yg_ctl_holder h;
+	bool times;		/* idle_left, max_left come from the session file */
+	long long idle_left, max_left;	/* seconds, -1 = no limit */
 	char err[YG_ERR_MSG_MAX];
 };
 
@@ -85,6 +88,42 @@ static void box_row(struct status_ctx *c, struct row *r)
 	yg_box_free(box);
 }
 
+/* Seconds from now to end (wall s, 0 = no limit), -1 for none. */
+static long long secs_left(long long end, long long now)
+{
+	if (!end)
+		return -1;
+	return end > now ? end - now : 0;
+}
+
+/* Time left of the session holding the box, from run_dir/sessions/<id>
+ * (the lock record names the session; an admin's record names none). */
+static void session_times(struct status_ctx *c, struct row *r)
+{
+	struct yg_ctl_session s;
+	long long now = (long long)time(NULL);
+
+	if (yg_ctl_session_read(yg_policy_gate(c->pol)->run_dir, r->h.session, &s) < 0 ||
+	    strcmp(s.box, r->up->domain) != 0)
+		return;
+	r->times = true;
+	r->idle_left = secs_left(s.idle_end, now);
+	r->max_left = secs_left(s.max_end, now);
+}
+
+/* "4m05s", "1h02m", "12s", or "none". */
+static void fmt_left(char *buf, size_t len, long long s)
+{
+	if (s < 0)
+		snprintf(buf, len, "none");
+	else if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}
+
 static void lock_row(struct status_ctx *c, struct row *r)
 {
 	yg_err err;
@@ -97,11 +136,13 @@ static void lock_row(struct status_ctx *c, struct row *r)
 		return;
 	}
 	r->session = r->h.busy ? "busy" : "free";
+	if (r->h.busy && r->h.known)
+		session_times(c, r);
 }
 
 static void print_text(const struct row *r, size_t n)
 {
-	char clean[160], sess[200], ms[24] = "-";
+	char clean[160], sess[200], ms[24] = "-", idle[24], max[24];
 
 	if (n == 0)
 		printf("%-12s %-20s %-16s %-24s %-10s %s\n", "USER", "DOMAIN",
@@ -112,9 +153,15 @@ static void print_text(const struct row *r, size_t n)
 		snprintf(clean, sizeof(clean), "%s%s%s%s",
 			 r->clean ? "yes" : "no", r->why[0] ? " (" : "",
 			 r->why, r->why[0] ? ")" : "");
-	if (r->h.busy)
+	if (r->h.busy && r->times) {
 		yg_ctl_holder_text(&r->h, sess, sizeof(sess));
-	else
+		fmt_left(idle, sizeof(idle), r->idle_left);
+		fmt_left(max, sizeof(max), r->max_left);
+		snprintf(sess + strlen(sess), sizeof(sess) - strlen(sess),
+			 ", left: idle %s, max %s", idle, max);
+	} else if (r->h.busy) {
+		yg_ctl_holder_text(&r->h, sess, sizeof(sess));
+	} else
 		snprintf(sess, sizeof(sess), "%s", r->session);
 	if (r->h.last_revert_ms >= 0)
 		snprintf(ms, sizeof(ms), "%ld", r->h.last_revert_ms);
@@ -134,6 +181,15 @@ static void json_str(const char *key, const char *v, bool comma)
 	printf("\"%s\":%s%s", key, q, comma ? "," : "");
 }
 
+/* A number of seconds, or null when unknown or without a limit. */
+static void json_left(const char *key, bool known, long long v, bool comma)
+{
+	if (known && v >= 0)
+		printf("\"%s\":%lld%s", key, v, comma ? "," : "");
+	else
+		printf("\"%s\":null%s", key, comma ? "," : "");
+}
+
 static void print_json(const struct row *r, size_t n)
 {
 	printf("%s{", n ? ",\n  " : "\n  ");
@@ -149,7 +205,10 @@ static void print_json(const struct row *r, size_t n)
 	if (r->h.busy && r->h.known) {
 		printf("\"holder\":{");
 		json_str("session", r->h.session, true);
-		printf("\"pid\":%d,\"since\":%lld},", r->h.pid, r->h.since);
+		printf("\"pid\":%d,\"since\":%lld,", r->h.pid, r->h.since);
+		json_left("idle_left_seconds", r->times, r->idle_left, true);
+		json_left("max_left_seconds", r->times, r->max_left, false);
+		printf("},");
 	} else {
 		printf("\"holder\":null,");
 	}

@@ -34,6 +34,32 @@ grep -q "names no user known" "$tmp/err" || fail "no note about the unknown user
 echo "1700000000 0123456789abcdef 4242" >"$tmp/run/boxes/test.lock"
 flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
 grep -q "session 0123456789abcdef (pid 4242) since " "$tmp/out" || fail "holder not shown"
+# the broker's session file gives the time left (idle and max)
+mkdir -p "$tmp/run/sessions"
+now=$(date +%s)
+printf 'test\nuser=%s\npid=4242\nstarted=%s\nlast_active=%s\nidle_end=%s\nmax_end=%s\n' \
+	"$me" "$now" "$now" $((now + 130)) $((now + 7500)) >"$tmp/run/sessions/0123456789abcdef"
+flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
+grep -Eq "session 0123456789abcdef .*, left: idle 2m(0[0-9]|10)s, max 2h0[45]m\$" "$tmp/out" ||
+	fail "time left not shown"
+flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" --json >"$tmp/out" 2>"$tmp/err"
+if command -v jq >/dev/null 2>&1; then
+	jq -e '.boxes[0].holder | .session == "0123456789abcdef" and
+		(.idle_left_seconds | . > 100 and . <= 130) and
+		(.max_left_seconds | . > 7400 and . <= 7500)' "$tmp/out" >/dev/null ||
+		fail "time left in JSON"
+fi
+# no max limit: "none" / null
+printf 'test\nuser=%s\npid=4242\nidle_end=%s\nmax_end=0\n' "$me" $((now + 30)) \
+	>"$tmp/run/sessions/0123456789abcdef"
+flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
+grep -Eq ", left: idle (2[0-9]|30)s, max none\$" "$tmp/out" || fail "no max limit not shown as none"
+flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" --json >"$tmp/out" 2>"$tmp/err"
+if command -v jq >/dev/null 2>&1; then
+	jq -e '.boxes[0].holder.max_left_seconds == null' "$tmp/out" >/dev/null ||
+		fail "no max limit not null in JSON"
+fi
+rm -f "$tmp/run/sessions/0123456789abcdef"
 "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
 grep -Eq "^$me .* free\$" "$tmp/out" || fail "free after the holder ended"
 
