@@ -28,10 +28,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <libvirt/libvirt-qemu.h>
 
 #include "ctl.h"
 #include "ctl_limits.h"
@@ -218,40 +216,15 @@ static int render(struct prov *p, yg_err *err)
 	return rc;
 }
 
-/* yg_agent_wait needs a yg_box, which needs the snapshot this wait comes
- * before; so the same guest-ping poll, on the bare domain. */
+/* Before the snapshot exists there is no yg_box yet: wait on the bare domain. */
 static int wait_agent(struct prov *p, virDomainPtr dom, yg_err *err)
 {
-	static const char ping[] = "{\"execute\":\"guest-ping\"}";
-	uint64_t deadline = yg_ctl_now_ms() + p->boot_timeout_s * 1000u;
-	const struct timespec nap = { 0, 100 * 1000 * 1000 };
-	char last[256] = "no reply";
-	virErrorPtr e;
-	char *r;
+	int rc = yg_agent_wait_domain(dom, p->up.domain, p->boot_timeout_s * 1000ul, err);
 
-	for (;;) {
-		r = virDomainQemuAgentCommand(dom, ping, 1, 0);
-		if (r) {
-			free(r);
-			return 0;
-		}
-		e = virGetLastError();
-		if (e && e->message)
-			snprintf(last, sizeof(last), "%s", e->message);
-		if (virDomainIsActive(dom) != 1)
-			return yg_err_set(err, -EIO, "box %s stopped while "
-					  "booting; see /var/log/libvirt/qemu/"
-					  "%s.log", p->up.domain,
-					  p->up.domain);
-		if (yg_ctl_now_ms() >= deadline)
-			break;
-		nanosleep(&nap, NULL);
-	}
-	return yg_err_set(err, -ETIMEDOUT, "the guest agent of box %s did "
-			  "not answer within %lu s of boot (%s); check that "
-			  "the image runs qemu-guest-agent, or raise "
-			  "--boot-timeout", p->up.domain, p->boot_timeout_s,
-			  last);
+	if (rc == -ETIMEDOUT)
+		yg_err_prefix(err, "box %s did not finish booting (raise --boot-timeout if the "
+			      "image is slow)", p->up.domain);
+	return rc;
 }
 
 static int snapshot(struct prov *p, virDomainPtr dom, yg_err *err)
