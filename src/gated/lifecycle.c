@@ -284,11 +284,14 @@ int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 	t0 = yg_gd_now_ms();
 	r = yg_agent_wait(s->box, s->u.agent_timeout_ms, err);
 	if (r < 0) {
+		char why[sizeof(err->msg)];
+
+		/* err->msg already names the box and the bound; a copy, since
+		 * yg_err_set must not read the buffer it writes */
 		*code = YG_ERR_AGENT;
-		return yg_err_set(err, r, "the guest agent of box %s did not answer within "
-				  "%.0f s (%s); the box is reverted; try again, or ask your "
-				  "administrator to check the guest", s->u.domain,
-				  (double)s->u.agent_timeout_ms / 1000.0, err->msg);
+		snprintf(why, sizeof(why), "%s", err->msg);
+		return yg_err_set(err, r, "%s; the box is reverted; try again, or ask your "
+				  "administrator to check the guest", why);
 	}
 	s->ms_agent = (long)(yg_gd_now_ms() - t0);
 	r = inject_keys(s, code, err);
@@ -323,6 +326,8 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 	uint64_t t0 = yg_gd_now_ms();
 	yg_msg m = { .type = YG_MSG_READY };
 	struct yg_gd_limits lim = { 0 };
+	struct yg_gd_clients cl;
+	enum yg_gd_end e;
 	yg_err err;
 
 	if (yg_box_open_console(s->box, s->u.console, &s->st, &err) < 0)
@@ -343,8 +348,13 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 	lim.idle_output = s->u.idle_output;
 	lim.max_ms = s->u.max_session_ms;
 	lim.start_ms = s->t_start;
-	return yg_gd_relay_run(s->fd, s->in, s->st, s->rdv_fd, s->sig_fd, &lim,
-			       &yg_gd_sess_ops, s);
+	cl.fd = s->fd;
+	cl.in = s->in;
+	e = yg_gd_relay_run(&cl, s->st, s->rdv_fd, s->sig_fd, &lim, &yg_gd_sess_ops, s);
+	s->fd = cl.fd;
+	memcpy(s->rest, cl.rest, cl.nrest * sizeof(cl.rest[0]));
+	s->nrest = cl.nrest;
+	return e;
 }
 
 /* Close the console, wipe the keys, revert if asked; best effort, logged. */
@@ -412,6 +422,9 @@ void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text)
 
 	box_down(s, !s->u.revert_login);
 	client_exit(&s->fd, normal ? 0 : 1, text);
+	for (size_t i = 0; i < s->nrest; i++)	/* concurrent = attach */
+		client_exit(&s->rest[i], normal ? 0 : 1, text);
+	s->nrest = 0;
 	client_exit(&s->release_fd, 0, "released");
 	log_end(s, why, t0);
 }
@@ -426,6 +439,8 @@ void yg_gd_exit(struct yg_gd_sess *s, int status)
 		unlink(s->sess_path);
 	if (s->next_fd >= 0)
 		close(s->next_fd);
+	for (size_t i = 0; i < s->nrest; i++)
+		close(s->rest[i]);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	yg_box_free(s->box);
