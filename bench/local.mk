@@ -1,1 +1,13 @@
-# bench fragment
+# bench/: yolo-gate logins against the seed's virsh workflow (issue #6).
+# `make bench` (root: libvirtd, QEMU, sshd) writes docs/BENCHMARKS.md and
+# prints a last machine-readable "bench: ..." line; BENCH_QUICK=1 is a
+# ~1 min smoke run that writes bench/BENCHMARKS-quick.md in the build tree.
+check_PROGRAMS += bench/ptydrive
+bench_ptydrive_SOURCES = bench/ptydrive.c
+bench_ptydrive_LDADD = -lutil
+EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md
+
+bench: all bench/ptydrive$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/bench.sh'
+.PHONY: bench

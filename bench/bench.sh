@@ -1,0 +1,316 @@
+#!/bin/bash
+# bench/bench.sh: yolo-gate logins against the seed's virsh workflow (issue #6).
+# Run as root through `make bench` (BENCH_QUICK=1 for a ~1 min smoke run).
+#
+# A login is done when a command typed in the guest has echoed its output
+# back: bench/ptydrive runs the client on a pty, waits for its "connected"
+# line, types `echo Y$((6*7))Z` (again every BENCH_RETYPE_MS while no Y42Z
+# came back: input or output lost before the console really works) and
+# stops the clock at Y42Z. Methods, on the same boxes in the same run:
+#   warm   yolo-shell, box paused from its snapshot (what logout leaves)
+#   ssh    the same through the e2e sshd (ssh -tt, yolo-shell login shell)
+#   cold   yolo-shell, box dirty (running): the broker reverts first
+#   seed   virsh snapshot-revert BOX clean-state && virsh console BOX, dirty box
+#   floor  virsh resume BOX && virsh console BOX, box paused from its snapshot
+# Results: docs/BENCHMARKS.md (quick: $top_builddir/bench/BENCHMARKS-quick.md),
+# raw samples in $BENCH_KEEP when set; last line "bench: key=value ...".
+set -euo pipefail
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/e2e/lib-e2e.sh"
+. "$top_srcdir/bench/report.sh"
+
+QUICK=${BENCH_QUICK:-0}
+[ "$QUICK" = 1 ] || QUICK=0
+: "${BENCH_RETYPE_MS:=200}"
+if [ "$QUICK" = 1 ]; then
+	N_WARM=3 N_SSH=2 N_COLD=2 N_MEMW=0 N_MEMC=0 CONC="1" ROUNDS=1
+	MEM_LEVELS="" SINK_BYTES=200000 N_ECHO=10
+	: "${BENCH_OUT:=$top_builddir/bench/BENCHMARKS-quick.md}"
+else
+	N_WARM=10 N_SSH=5 N_COLD=5 N_MEMW=5 N_MEMC=3 CONC="1 4 8" ROUNDS=2
+	MEM_LEVELS="200 816 1640" SINK_BYTES=1000000 N_ECHO=30
+	: "${BENCH_OUT:=$top_srcdir/docs/BENCHMARKS.md}"
+fi
+NUSERS=1
+for n in $CONC; do [ "$n" -le "$NUSERS" ] || NUSERS=$n; done
+PD=$top_builddir/bench/ptydrive
+T_START=$(yg_now_ms)
+
+bench_log() { printf 'bench: %s\n' "$*" >&2; }
+
+[ "$(id -u)" = 0 ] || { echo "bench: make bench needs root (libvirtd, QEMU, sshd, test users)" >&2; exit 1; }
+[ -x "$PD" ] || { echo "bench: $PD is not built; run make bench" >&2; exit 1; }
+yg_init
+e2e_init
+bash "$top_srcdir/tests/start-services.sh" >&2
+yg_start_libvirt
+yg_guest_build >&2
+e2e_install_shell
+RES=$YG_TMP/bench
+mkdir -p "$RES/tr"
+SAMPLES=$RES/samples
+: > "$SAMPLES"
+keep_results() {
+	[ -z "${BENCH_KEEP:-}" ] || { mkdir -p "$BENCH_KEEP" && cp -r "$RES"/. "$E2E_DIR/gated.log" "$BENCH_KEEP"/ 2>/dev/null; }
+}
+yg_on_cleanup keep_results
+
+# ---- users, broker, sshd (as tests/e2e/login.sh does)
+svc=ygbench-svc
+e2e_sysuser "$svc" libvirt
+gated_opts=()
+if ! runuser -u "$svc" -- virsh -q -c "$YG_URI" version >/dev/null 2>&1; then
+	bench_log "note: $svc cannot use $YG_URI; the broker runs with --stay-root"
+	gated_opts=(--stay-root)
+	svc=root
+fi
+conf=$E2E_DIR/conf
+sock=$E2E_DIR/gated.sock
+mkdir -m 0755 "$conf" "$conf/policy.d"
+mkdir -m 0700 "$conf/keys.d"
+chown "$svc:" "$conf/keys.d"
+cat > "$conf/gate.conf" <<EOC
+[gate]
+uri = $YG_URI
+socket = $sock
+run_dir = $E2E_DIR/run
+service_user = ${E2E_SYSUSERS[0]}
+EOC
+{
+	printf '[defaults]\ndomain = yg-bench-%%u\nsnapshot = clean-state\n'
+	printf 'keys = %s/keys.d/%%u.env\nagent_timeout = 60s\n' "$conf"
+} > "$conf/policy.d/10-bench.conf"
+USERS=()
+for ((i = 1; i <= NUSERS; i++)); do USERS+=("ygbn$i"); done
+[ -z "$MEM_LEVELS" ] || USERS+=(ygbm)
+for u in "${USERS[@]}"; do
+	e2e_user "$u" "$E2E_SHELL"
+	printf '\n[user:%s]\nenabled = yes\n' "$u" >> "$conf/policy.d/10-bench.conf"
+	( umask 077; printf 'BENCH_API_KEY=sk-bench-%s\n' "$u" > "$conf/keys.d/$u.env" )
+	chown "$svc:" "$conf/keys.d/$u.env"
+done
+chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-bench.conf"
+GLOG=$E2E_DIR/gated.log
+e2e_gated "$conf" "$sock" "${gated_opts[@]}"
+e2e_sshd "SetEnv YOLO_GATE_SOCKET=$sock"
+
+# ---- helpers
+rec() { printf '%s %s\n' "$1" "$2" >> "$SAMPLES"; }
+box_of() { echo "yg-bench-$1"; }
+nlines() { wc -l < "$GLOG"; }
+count_ev() { grep -c "event=$1" "$GLOG" || true; }
+
+# Until every broker session has ended and BOX is paused from its snapshot.
+settle() {
+	local box=$1 deadline
+	deadline=$(( $(yg_now_ms) + 120000 ))
+	while [ "$(count_ev session_end)" -lt "$(count_ev session_ready)" ] ||
+	      [ "$(yg_domstate "$box" 2>/dev/null)" != "paused (from snapshot)" ]; do
+		[ "$(yg_now_ms)" -lt "$deadline" ] ||
+			yg_fail "$box did not come back paused-from-snapshot within 120 s of a logout" "$box"
+		sleep 0.1
+	done
+}
+revert_paused() { yg_virsh snapshot-revert "$1" clean-state --paused; }
+# A dirty box: running (a seed run leaves it so), not paused from its snapshot.
+dirty() {
+	case $(yg_domstate "$1") in
+	running*) ;;
+	*) yg_virsh resume "$1" >/dev/null ;;
+	esac
+}
+
+# The broker's phase durations of the sessions logged since line $2, as CAT.
+phases() {
+	local cat=$1 from=$2
+	tail -n +"$((from + 1))" "$GLOG" | grep -E 'event=session_(ready|end)' |
+		grep -o 'ms_[a-z]*=[0-9]*' | sed "s/^\(ms_[a-z]*\)=/phase.$cat.\1 /" >> "$SAMPLES" || true
+}
+
+# login CAT METHOD USER [HOLD_MS]: one timed login; records CAT ms.
+#   METHOD: shell | ssh | seed | floor
+login() {
+	local cat=$1 method=$2 u=$3 hold=${4:-0} box attach tag out ms
+	box=$(box_of "$u")
+	tag=$RES/tr/$cat.$u.$(yg_now_ms)
+	local steps=() cmd=()
+	case $method in
+	shell) attach='connected to'
+		cmd=(setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups
+		     env -i TERM=vt100 YOLO_GATE_SOCKET="$sock" "$E2E_SHELL") ;;
+	ssh) attach='connected to'
+		cmd=(ssh -tt -F /dev/null -i "$E2E_DIR/keys/$u.key" -p "$E2E_PORT"
+		     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+		     -o BatchMode=yes -o LogLevel=ERROR "$u@127.0.0.1") ;;
+	seed) attach='Connected to domain'
+		cmd=(sh -c "virsh -c '$YG_URI' snapshot-revert $box clean-state && exec virsh -c '$YG_URI' console $box") ;;
+	floor) attach='Connected to domain'
+		cmd=(sh -c "virsh -c '$YG_URI' resume $box >/dev/null && exec virsh -c '$YG_URI' console $box") ;;
+	esac
+	steps=(expect attach "$attach" probe done 'echo Y$((6*7))Z\r' Y42Z "$BENCH_RETYPE_MS")
+	[ "$hold" = 0 ] || steps+=(sleep "$hold")
+	steps+=(send '\x1d' wait end)
+	if ! out=$("$PD" -t 120 -o "$tag" "${steps[@]}" -- "${cmd[@]}" 2> "$tag.err"); then
+		cat "$tag.err" >&2
+		rec "fail.$cat" 1
+		return 1
+	fi
+	ms=$(sed -n 's/^done //p' <<< "$out")
+	rec "$cat" "$ms"
+	printf '%s\n' "$ms"
+}
+
+# ---- 1. one 256 MiB box: warm, floor, ssh, cold, seed
+u1=ygbn1
+b1=$(box_of $u1)
+yg_box_create "$b1" 256 >&2
+IDLE_RSS=$(awk '/^VmRSS/ { print $2 }' "/proc/$E2E_GATED_PID/status")
+IDLE_PSS=$(awk '/^Pss:/ { print $2 }' "/proc/$E2E_GATED_PID/smaps_rollup")
+bench_log "broker idle: VmRSS ${IDLE_RSS} kB, Pss ${IDLE_PSS} kB"
+# One untimed login first: page cache, libvirt's first QEMU of this box.
+login warmup shell "$u1" >/dev/null || yg_fail "the first login failed" "$b1"
+settle "$b1"
+
+for ((i = 1; i <= N_WARM; i++)); do
+	m=$(nlines); login warm shell "$u1" >/dev/null; settle "$b1"; phases warm "$m"
+	login floor floor "$u1" >/dev/null; revert_paused "$b1"
+done
+bench_log "warm + floor done ($(yg_since "$T_START") s)"
+for ((i = 1; i <= N_SSH; i++)); do
+	m=$(nlines); login ssh ssh "$u1" >/dev/null; settle "$b1"; phases ssh "$m"
+done
+for ((i = 1; i <= N_COLD; i++)); do
+	dirty "$b1"
+	m=$(nlines); login cold shell "$u1" >/dev/null; settle "$b1"; phases cold "$m"
+	dirty "$b1"
+	login seed seed "$u1" >/dev/null
+done
+revert_paused "$b1"
+bench_log "ssh, cold + seed done ($(yg_since "$T_START") s)"
+
+# ---- 2. console throughput and keystroke echo: yolo-shell vs virsh console
+console_run() {
+	local method=$1 out tag=$RES/tr/console.$1 cmd=()
+	if [ "$method" = shell ]; then
+		cmd=(setpriv --reuid="$u1" --regid="$(id -g "$u1")" --clear-groups
+		     env -i TERM=vt100 YOLO_GATE_SOCKET="$sock" "$E2E_SHELL")
+	else
+		cmd=(sh -c "virsh -c '$YG_URI' resume $b1 >/dev/null && exec virsh -c '$YG_URI' console $b1")
+	fi
+	out=$("$PD" -t 120 -o "$tag" expect attach onnected probe ready 'echo Y$((6*7))Z\r' Y42Z 500 \
+		sleep 500 \
+		send "yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU | head -c $SINK_BYTES > /tmp/big; echo MA\"\"DE\\r" \
+		expect made MADE sleep 300 \
+		sink sink 'cat /tmp/big; echo E""ND\r' END sleep 300 \
+		echo key "$N_ECHO" k send '\x15\r' sleep 200 send '\x1d' wait end \
+		-- "${cmd[@]}" 2> "$tag.err") || { cat "$tag.err" >&2; yg_fail "the console run ($method) failed" "$b1"; }
+	awk -v m="$method" '$1 == "key" { print "echo_" m, $2 }
+		$1 == "sink_bytes" { b = $2 } $1 == "sink_ms" { print "thr_" m, b / $2 }' <<< "$out" >> "$SAMPLES"
+}
+console_run shell
+settle "$b1"
+console_run virsh
+revert_paused "$b1"
+bench_log "console done ($(yg_since "$T_START") s)"
+
+# ---- 3. memory used at snapshot time (2 GiB guest)
+# guest_sh BOX SCRIPT SECS: run SCRIPT with the guest's sh, wait for it.
+guest_sh() {
+	local box=$1 reply pid i
+	reply=$(yg_agent "$box" "$(jq -nc --arg s "$2" \
+		'{execute: "guest-exec", arguments: {path: "/bin/sh", arg: ["-c", $s]}}')") || return 1
+	pid=$(jq -r '.return.pid' <<< "$reply")
+	for ((i = 0; i < $3 * 5; i++)); do
+		reply=$(yg_agent "$box" "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":$pid}}") || return 1
+		if [ "$(jq -r '.return.exited' <<< "$reply")" = true ]; then
+			[ "$(jq -r '.return.exitcode' <<< "$reply")" = 0 ]
+			return
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+if [ -n "$MEM_LEVELS" ]; then
+	bm=$(box_of ygbm)
+	yg_box_create "$bm" 2048 >&2
+	filled=0
+	for level in $MEM_LEVELS; do
+		# Random 8 MiB, copied: pages QEMU cannot skip as zero pages.
+		dirty "$bm"
+		yg_wait_agent "$bm" 30 || yg_fail "no agent in $bm" "$bm"
+		guest_sh "$bm" "mount -o remount,size=1900m /tmp && { [ -f /tmp/seed ] || head -c 8388608 /dev/urandom > /tmp/seed; }" 60 ||
+			yg_fail "could not prepare the fill in $bm" "$bm"
+		while [ "$filled" -lt "$level" ]; do
+			guest_sh "$bm" "i=0; while [ \$i -lt 25 ]; do cat /tmp/seed; i=\$((i+1)); done > /tmp/fill.$filled" 120 ||
+				yg_fail "could not fill $bm's memory to $level MiB" "$bm"
+			filled=$((filled + 200))
+		done
+		t0=$(yg_now_ms)
+		yg_virsh snapshot-delete "$bm" clean-state >/dev/null
+		yg_virsh snapshot-create-as "$bm" clean-state >/dev/null
+		rec "snap_m$level" "$(( $(yg_now_ms) - t0 ))"
+		rec "filled_m$level" "$((filled + 8))"
+		revert_paused "$bm"
+		for ((i = 1; i <= N_MEMW; i++)); do
+			m=$(nlines); login "warm_m$level" shell ygbm >/dev/null; settle "$bm"; phases "warm_m$level" "$m"
+			login "floor_m$level" floor ygbm >/dev/null; revert_paused "$bm"
+		done
+		for ((i = 1; i <= N_MEMC; i++)); do
+			dirty "$bm"
+			m=$(nlines); login "cold_m$level" shell ygbm >/dev/null; settle "$bm"; phases "cold_m$level" "$m"
+			dirty "$bm"
+			t0=$(yg_now_ms); revert_paused "$bm"; rec "revert_m$level" "$(( $(yg_now_ms) - t0 ))"
+			dirty "$bm"
+			login "seed_m$level" seed ygbm >/dev/null
+		done
+		revert_paused "$bm"
+		bench_log "memory $level MiB done ($(yg_since "$T_START") s)"
+	done
+fi
+
+# ---- 4. N users logging in at once
+more=()
+for ((i = 2; i <= NUSERS; i++)); do more+=("$(box_of "ygbn$i")"); done
+if [ ${#more[@]} -gt 0 ]; then
+	# boot them side by side; the parent records them for cleanup
+	YG_BOXES+=("${more[@]}")
+	pids=()
+	for b in "${more[@]}"; do
+		( YG_BOXES=(); yg_box_create "$b" 256 ) > "$RES/create.$b.log" 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || { cat "$RES"/create.*.log >&2; yg_fail "creating the concurrency boxes failed"; }; done
+fi
+SESS_RSS= SESS_PSS= SESS_USS=
+for n in $CONC; do
+	for ((r = 1; r <= ROUNDS; r++)); do
+		m=$(nlines)
+		hold=0
+		[ "$n" != "$NUSERS" ] || [ "$r" != 1 ] || hold=4000
+		for ((i = 1; i <= n; i++)); do
+			login "conc$n" shell "ygbn$i" "$hold" > /dev/null &
+		done
+		if [ "$hold" != 0 ]; then
+			# every client has its prompt: sample the session children
+			deadline=$(( $(yg_now_ms) + 30000 ))
+			while [ "$(grep -c "^conc$n " "$SAMPLES")" -lt $(( (r - 1) * n + n )) ] &&
+			      [ "$(yg_now_ms)" -lt "$deadline" ]; do sleep 0.1; done
+			kids=$(pgrep -P "$E2E_GATED_PID" || true)
+			read -r SESS_N SESS_RSS SESS_PSS SESS_USS < <(for k in $kids; do
+				awk '/^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 } END { print p, u }' "/proc/$k/smaps_rollup"
+				awk '/^VmRSS/ { print $2 }' "/proc/$k/status"
+			done | paste - - | awk '{ n++; p += $1; u += $2; r += $3 }
+				END { if (n) printf "%d %d %d %d\n", n, r / n, p / n, u / n; else print "0 0 0 0" }')
+			bench_log "$SESS_N sessions: mean VmRSS $SESS_RSS kB, Pss $SESS_PSS kB, private $SESS_USS kB each"
+		fi
+		wait
+		for ((i = 1; i <= n; i++)); do settle "$(box_of "ygbn$i")"; done
+		phases "conc$n" "$m"
+	done
+done
+bench_log "concurrency done ($(yg_since "$T_START") s)"
+rec total_s "$(yg_since "$T_START")"
+
+bench_report "$SAMPLES" "$BENCH_OUT"
