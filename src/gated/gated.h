@@ -136,6 +136,8 @@ enum yg_gd_end {
 	YG_GD_END_TIMEOUT,	/* nobody came for a PREPAREd box (wait only) */
 	YG_GD_END_ERROR,	/* libvirt or system error */
 	YG_GD_END_ADMIN,	/* yolo-gatectl end */
+	YG_GD_END_JOIN,		/* (handoff verdict) add the client to the relay */
+	YG_GD_END_SLOW,		/* one of several clients did not keep up */
 };
 const char *yg_gd_end_name(enum yg_gd_end e);
 
@@ -170,16 +172,37 @@ struct yg_gd_relay_ops {
 	enum yg_gd_end (*tick)(void *opaque, const struct yg_gd_times *t);
 	/* Console output, as it goes to the client (may be NULL). */
 	void (*output)(void *opaque, const uint8_t *buf, size_t len);
+	/* One of several clients left (why: CLIENT_EOF, CLIENT_EXIT, PROTOCOL,
+	 * SLOW) while left others stay attached: the callee closes fd. */
+	void (*detach)(void *opaque, int fd, enum yg_gd_end why, size_t left);
+};
+
+/* concurrent = attach: clients of one session, and how long one of several
+ * may fail to take console output before it is dropped. */
+#define YG_GD_CLIENTS_MAX 8
+#define YG_GD_SLOW_CLIENT_MS 10000
+
+/* The clients of a relay. In: fd (made non-blocking) and in (what was
+ * already read from it). Out: fd is the client the session's EXIT goes to
+ * (the first still attached, or the last to leave), rest the others still
+ * attached. */
+struct yg_gd_clients {
+	int fd;
+	yg_frame_in *in;
+	int rest[YG_GD_CLIENTS_MAX];
+	size_t nrest;
 };
 
 #define YG_GD_TICK_MS 250
 
-/* Relay between client fd (non-blocking after this call; in holds what was
- * already read from it) and console stream st until the session ends; rdv_fd (-1 = none) is watched for handoffs,
- * sig_fd is readable when SIGTERM came. Returns why it ended. Does not close
- * fd or st. */
-enum yg_gd_end yg_gd_relay_run(int fd, yg_frame_in *in, virStreamPtr st, int rdv_fd, int sig_fd,
-			       const struct yg_gd_limits *lim,
+/* Relay between the clients (cl) and console stream st until the session
+ * ends; a handoff whose verdict is YG_GD_END_JOIN adds a client (its READY
+ * already sent); one that leaves while others stay goes to ops->detach, the
+ * last one ends the relay. rdv_fd (-1 = none) is watched for handoffs,
+ * sig_fd is readable when SIGTERM came. Returns why it ended. Closes no
+ * fd of cl, nor st. */
+enum yg_gd_end yg_gd_relay_run(struct yg_gd_clients *cl, virStreamPtr st, int rdv_fd,
+			       int sig_fd, const struct yg_gd_limits *lim,
 			       const struct yg_gd_relay_ops *ops, void *opaque);
 
 /* Wait (event loop) without a client: for a handoff on rdv_fd, SIGTERM on

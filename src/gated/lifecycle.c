@@ -63,14 +63,16 @@ static long long wall_of(uint64_t mono, uint64_t now)
 	return (long long)time(NULL) + ((long long)mono - (long long)now) / 1000;
 }
 
-void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t)
+/* Write run_dir/sessions/<id> through a rename: 0 or -errno (logged). */
+static int sessinfo_write(struct yg_gd_sess *s, const struct yg_gd_times *t)
 {
 	char tmp[PATH_MAX], buf[1024];
 	uint64_t now = t ? t->now : yg_gd_now_ms();
-	int fd, n;
+	ssize_t w = -1;
+	int fd, n, r = 0;
 
 	if (!s->sess_path[0])
-		return;
+		return 0;
 	s->info_ms = now;
 	s->info_active = t ? t->last_active : now;
 	n = snprintf(buf, sizeof(buf), "%s\nuser=%s\nuid=%u\nfrom=%s\npid=%d\n"
@@ -80,38 +82,64 @@ void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t)
 		     wall_of(s->info_active, now), wall_of(t ? t->idle_end : 0, now),
 		     wall_of(t ? t->max_end : 0, now), s->rec ? yg_gd_rec_name(s->rec) : "-");
 	if (yg_gd_pathf(tmp, sizeof(tmp), "%s.tmp", s->sess_path) < 0)
-		return;
+		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, buf, (size_t)n) != n || rename(tmp, s->sess_path) < 0) {
+	if (fd >= 0)
+		w = write(fd, buf, (size_t)n);
+	if (fd < 0 || w != n || rename(tmp, s->sess_path) < 0) {
+		r = fd >= 0 && w >= 0 && w != n ? -ENOSPC : -errno;	/* short write: full */
 		yg_log(YG_LOG_WARNING, "event", "session_file_failed", "session", s->id,
-		       "path", s->sess_path, "error", strerror(errno), NULL);
+		       "path", s->sess_path, "error", strerror(-r), NULL);
 		unlink(tmp);
 	}
 	if (fd >= 0)
 		close(fd);
+	return r;
 }
 
-/* Write who holds the box into the lock file and run_dir/sessions/<id>. */
-static void claim(struct yg_gd_sess *s)
+void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t)
+{
+	(void)sessinfo_write(s, t);
+}
+
+/* Write who holds the box into the lock file and run_dir/sessions/<id>.
+ * Without them no one sees or can end the session (yolo-gatectl sessions,
+ * end; BUSY names no holder), so a login that cannot write them fails. */
+static int claim(struct yg_gd_sess *s, yg_err *err)
 {
 	char rec[96];
-	int n;
+	ssize_t w = -1;
+	int n, r;
 
 	n = snprintf(rec, sizeof(rec), "%lld %s %d\n", (long long)time(NULL), s->id, (int)getpid());
-	if (ftruncate(s->lockfd, 0) < 0 || pwrite(s->lockfd, rec, (size_t)n, 0) != n)
+	if (ftruncate(s->lockfd, 0) == 0)
+		w = pwrite(s->lockfd, rec, (size_t)n, 0);
+	if (w != n) {
+		r = w >= 0 ? -ENOSPC : -errno;
 		yg_log(YG_LOG_WARNING, "event", "lock_record_failed", "session", s->id,
-		       "box", s->u.domain, "error", strerror(errno), NULL);
+		       "box", s->u.domain, "error", strerror(-r), NULL);
+		return yg_err_set(err, r, "cannot write the lock record of box %s in %s/boxes: "
+				  "%s; free space in yolo-gated's [gate] run_dir", s->u.domain,
+				  s->gate->run_dir, strerror(-r));
+	}
 	if (s->sess_path[0])
 		unlink(s->sess_path);
 	if (yg_gd_pathf(s->sess_path, sizeof(s->sess_path), "%s/sessions/%s",
 			s->gate->run_dir, s->id) < 0)
 		s->sess_path[0] = '\0';
-	yg_gd_sessinfo(s, NULL);
+	r = sessinfo_write(s, NULL);
+	if (r < 0)
+		return yg_err_set(err, r, "cannot write the session file %s: %s; free space in "
+				  "yolo-gated's [gate] run_dir %s", s->sess_path, strerror(-r),
+				  s->gate->run_dir);
+	return 0;
 }
 
 void yg_gd_reclaim(struct yg_gd_sess *s)
 {
-	claim(s);
+	yg_err err;
+
+	(void)claim(s, &err);	/* logged; the session goes on */
 }
 
 void yg_gd_describe(struct yg_gd_sess *s, char *out, size_t outlen)
@@ -157,7 +185,9 @@ int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 	if (r < 0)
 		return r;
 	s->rdv_fd = r;
-	claim(s);
+	r = claim(s, err);
+	if (r < 0)
+		return r;
 	s->ms_lock = (long)(yg_gd_now_ms() - t0);
 	return 0;
 }
@@ -321,10 +351,19 @@ static void log_ready(struct yg_gd_sess *s)
 	       "ms_resume", rs, "ms_agent", a, "ms_inject", k, "ms_console", co, NULL);
 }
 
+int yg_gd_send_ready(struct yg_gd_sess *s, int fd)
+{
+	yg_msg m = { .type = YG_MSG_READY };
+
+	snprintf(m.u.ready.session, sizeof(m.u.ready.session), "%s", s->id);
+	snprintf(m.u.ready.box, sizeof(m.u.ready.box), "%s", s->u.domain);
+	m.u.ready.escape = s->u.escape < 0 ? YG_ESCAPE_NONE : (uint16_t)s->u.escape;
+	return yg_msg_send(fd, &m, YG_GD_SEND_TIMEOUT_MS);
+}
+
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 {
 	uint64_t t0 = yg_gd_now_ms();
-	yg_msg m = { .type = YG_MSG_READY };
 	struct yg_gd_limits lim = { 0 };
 	struct yg_gd_clients cl;
 	enum yg_gd_end e;
@@ -337,10 +376,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 		yg_gd_audit(YG_LOG_ERROR, "record_failed", "session", s->id, "user", s->u.user,
 			    "error", err.msg, NULL);
 	yg_gd_sessinfo(s, NULL);
-	snprintf(m.u.ready.session, sizeof(m.u.ready.session), "%s", s->id);
-	snprintf(m.u.ready.box, sizeof(m.u.ready.box), "%s", s->u.domain);
-	m.u.ready.escape = s->u.escape < 0 ? YG_ESCAPE_NONE : (uint16_t)s->u.escape;
-	if (yg_msg_send(s->fd, &m, YG_GD_SEND_TIMEOUT_MS) < 0)
+	if (yg_gd_send_ready(s, s->fd) < 0)
 		return YG_GD_END_CLIENT_EOF;
 	log_ready(s);
 	lim.idle_ms = s->u.idle_timeout_ms;

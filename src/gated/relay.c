@@ -28,21 +28,32 @@
 #define CONSOLE_CHUNK 16384
 #define CONSOLE_MIN_ROOM 256
 
+/* One attached client: its fd, what it sent, what it is sent. */
+struct cli {
+	struct yg_gd_relay *r;
+	int fd, watch;
+	yg_frame_in *in;
+	bool own_in;		/* in was allocated here (a joined client) */
+	enum yg_gd_end gone;	/* why it left, NONE while attached */
+	uint64_t full_since;	/* monotonic ms since its buffer is full, 0 = not */
+	uint8_t buf[TOCLI_SIZE];
+	size_t off, len;
+};
+
 struct yg_gd_relay {
-	int fd;			/* client, -1 in wait mode */
+	struct cli *cli[YG_GD_CLIENTS_MAX];
+	size_t ncli;		/* 0 in wait mode */
 	virStreamPtr st;	/* console, NULL in wait mode */
-	int fd_watch, rdv_watch, sig_watch, tick_timer, max_timer;
+	int rdv_watch, sig_watch, tick_timer, max_timer;
 	bool st_watch;
 	int rdv_fd;
 	struct yg_gd_limits lim;
 	uint64_t last_active;	/* monotonic ms of the last activity */
 	bool idle_warned;
 	unsigned max_warned;	/* bit 0: 10 min, bit 1: 1 min */
-	yg_frame_in *in;
-	uint8_t tocli[TOCLI_SIZE];
-	size_t cli_off, cli_len;
 	uint8_t tocon[TOCON_SIZE];
 	size_t con_off, con_len;
+	uint8_t chunk[CONSOLE_CHUNK];
 	enum yg_gd_end end;
 	bool winch;
 	uint16_t rows, cols;
@@ -70,6 +81,8 @@ const char *yg_gd_end_name(enum yg_gd_end e)
 		[YG_GD_END_TIMEOUT] = "prepare_timeout",
 		[YG_GD_END_ERROR] = "error",
 		[YG_GD_END_ADMIN] = "ended_by_admin",
+		[YG_GD_END_JOIN] = "attach",
+		[YG_GD_END_SLOW] = "slow_client",
 	};
 
 	if ((size_t)e < sizeof(names) / sizeof(names[0]) && names[e])
@@ -92,20 +105,50 @@ static void compact(uint8_t *buf, size_t *off, size_t *len)
 	*off = 0;
 }
 
+/* Room for one more console chunk in every client's buffer? A client that
+ * has had none for a while is noted (full_since) for the tick to drop. */
+static size_t console_room(struct yg_gd_relay *r)
+{
+	size_t room = CONSOLE_CHUNK + 5, k;
+	uint64_t now = 0;
+
+	for (size_t i = 0; i < r->ncli; i++) {
+		struct cli *c = r->cli[i];
+
+		if (c->gone)
+			continue;
+		k = TOCLI_SIZE - c->len;
+		if (k < 5 + CONSOLE_MIN_ROOM) {
+			if (!c->full_since)
+				c->full_since = now ? now : (now = yg_gd_now_ms());
+		} else {
+			c->full_since = 0;
+		}
+		if (k < room)
+			room = k;
+	}
+	return room;
+}
+
 static void update_masks(struct yg_gd_relay *r)
 {
-	int ev = 0;
+	int ev;
 
-	if (r->fd_watch >= 0) {
-		if (TOCON_SIZE - r->con_len >= YG_DATA_MAX)
+	for (size_t i = 0; i < r->ncli; i++) {
+		struct cli *c = r->cli[i];
+
+		ev = 0;
+		if (c->watch < 0)
+			continue;
+		if (!c->gone && TOCON_SIZE - r->con_len >= YG_DATA_MAX)
 			ev |= VIR_EVENT_HANDLE_READABLE;
-		if (r->cli_len > 0)
+		if (!c->gone && c->len > 0)
 			ev |= VIR_EVENT_HANDLE_WRITABLE;
-		virEventUpdateHandle(r->fd_watch, ev);
+		virEventUpdateHandle(c->watch, ev);
 	}
 	if (r->st_watch) {
 		ev = 0;
-		if (TOCLI_SIZE - r->cli_len >= 5 + CONSOLE_MIN_ROOM)
+		if (console_room(r) >= 5 + CONSOLE_MIN_ROOM)
 			ev |= VIR_STREAM_EVENT_READABLE;
 		if (r->con_len > 0)
 			ev |= VIR_STREAM_EVENT_WRITABLE;
@@ -113,21 +156,29 @@ static void update_masks(struct yg_gd_relay *r)
 	}
 }
 
-/* Decode the frames already read, as long as tocon can take a full DATA. */
-static void client_frames(struct yg_gd_relay *r)
+static void leave(struct cli *c, enum yg_gd_end e)
 {
+	if (c->gone == YG_GD_END_NONE)
+		c->gone = e;
+}
+
+/* Decode the frames a client already sent, as long as tocon can take a
+ * full DATA. Input from any client goes to the one console. */
+static void client_frames(struct cli *c)
+{
+	struct yg_gd_relay *r = c->r;
 	const uint8_t *payload;
 	uint8_t type;
 	size_t len;
 	yg_msg m;
 	int k;
 
-	while (r->end == YG_GD_END_NONE && TOCON_SIZE - r->con_len >= YG_DATA_MAX) {
-		k = yg_frame_next(r->in, &type, &payload, &len);
+	while (!c->gone && r->end == YG_GD_END_NONE && TOCON_SIZE - r->con_len >= YG_DATA_MAX) {
+		k = yg_frame_next(c->in, &type, &payload, &len);
 		if (k == 0)
 			return;
 		if (k < 0 || yg_msg_decode(type, payload, len, &m) < 0) {
-			finish(r, YG_GD_END_PROTOCOL);
+			leave(c, YG_GD_END_PROTOCOL);
 			return;
 		}
 		switch (m.type) {
@@ -138,46 +189,80 @@ static void client_frames(struct yg_gd_relay *r)
 			r->last_active = yg_gd_now_ms();
 			r->idle_warned = false;
 			break;
-		case YG_MSG_WINCH:
+		case YG_MSG_WINCH:	/* the last writer wins */
 			r->winch = true;
 			r->rows = m.u.winch.rows;
 			r->cols = m.u.winch.cols;
 			break;
 		case YG_MSG_EXIT:
-			finish(r, YG_GD_END_CLIENT_EXIT);
+			leave(c, YG_GD_END_CLIENT_EXIT);
 			break;
 		default:	/* not allowed in the RELAY phase */
-			finish(r, YG_GD_END_PROTOCOL);
+			leave(c, YG_GD_END_PROTOCOL);
 			break;
 		}
 	}
 }
 
+static void all_frames(struct yg_gd_relay *r)
+{
+	for (size_t i = 0; i < r->ncli; i++)
+		client_frames(r->cli[i]);
+}
+
 static void client_cb(int watch, int fd, int events, void *opaque)
 {
-	struct yg_gd_relay *r = opaque;
+	struct cli *c = opaque;
 	ssize_t n;
 
-	if (events & VIR_EVENT_HANDLE_WRITABLE && r->cli_len > 0) {
-		n = write(fd, r->tocli + r->cli_off, r->cli_len);
+	if (c->gone)
+		return;
+	if (events & VIR_EVENT_HANDLE_WRITABLE && c->len > 0) {
+		n = write(fd, c->buf + c->off, c->len);
 		if (n > 0) {
-			r->cli_off += (size_t)n;
-			r->cli_len -= (size_t)n;
-			if (r->cli_len == 0)
-				r->cli_off = 0;
+			c->off += (size_t)n;
+			c->len -= (size_t)n;
+			if (c->len == 0)
+				c->off = 0;
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			finish(r, YG_GD_END_CLIENT_EOF);
+			leave(c, YG_GD_END_CLIENT_EOF);
 		}
 	}
 	if (events & VIR_EVENT_HANDLE_READABLE) {
-		n = yg_frame_in_fill(r->in, fd);
+		n = yg_frame_in_fill(c->in, fd);
 		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR))
-			finish(r, n == -EPROTO ? YG_GD_END_PROTOCOL : YG_GD_END_CLIENT_EOF);
+			leave(c, n == -EPROTO ? YG_GD_END_PROTOCOL : YG_GD_END_CLIENT_EOF);
 	} else if (events & (VIR_EVENT_HANDLE_HANGUP | VIR_EVENT_HANDLE_ERROR)) {
-		finish(r, YG_GD_END_CLIENT_EOF);
+		leave(c, YG_GD_END_CLIENT_EOF);
 	}
-	client_frames(r);
-	update_masks(r);
+	all_frames(c->r);
+	update_masks(c->r);
+}
+
+/* Queue bytes as one DATA frame to every client with room (a client
+ * without room misses them: only the gate's own lines are sent that way). */
+static void to_clients(struct yg_gd_relay *r, const uint8_t *bytes, size_t n)
+{
+	uint32_t flen = (uint32_t)n + 1;
+
+	for (size_t i = 0; i < r->ncli; i++) {
+		struct cli *c = r->cli[i];
+		uint8_t *hdr;
+
+		compact(c->buf, &c->off, &c->len);
+		if (c->gone || TOCLI_SIZE - c->len < 5 + n)
+			continue;
+		hdr = c->buf + c->len;
+		hdr[0] = (uint8_t)(flen >> 24);
+		hdr[1] = (uint8_t)(flen >> 16);
+		hdr[2] = (uint8_t)(flen >> 8);
+		hdr[3] = (uint8_t)flen;
+		hdr[4] = YG_MSG_DATA;
+		memcpy(hdr + 5, bytes, n);
+		c->len += 5 + n;
+	}
+	if (r->ops->output)
+		r->ops->output(r->opaque, bytes, n);
 }
 
 static void console_cb(virStreamPtr st, int events, void *opaque)
@@ -198,29 +283,16 @@ static void console_cb(virStreamPtr st, int events, void *opaque)
 		}
 	}
 	if (events & VIR_STREAM_EVENT_READABLE) {
-		compact(r->tocli, &r->cli_off, &r->cli_len);
-		room = TOCLI_SIZE - r->cli_len;
+		room = console_room(r);
 		if (room >= 5 + CONSOLE_MIN_ROOM) {
-			uint8_t *hdr = r->tocli + r->cli_len;
-
 			room -= 5;
 			if (room > CONSOLE_CHUNK)
 				room = CONSOLE_CHUNK;
-			n = virStreamRecv(st, (char *)hdr + 5, room);
+			n = virStreamRecv(st, (char *)r->chunk, room);
 			if (n > 0) {
-				uint32_t flen = (uint32_t)n + 1;
-
 				if (r->lim.idle_output)
 					r->last_active = yg_gd_now_ms();
-				if (r->ops->output)
-					r->ops->output(r->opaque, hdr + 5, (size_t)n);
-
-				hdr[0] = (uint8_t)(flen >> 24);
-				hdr[1] = (uint8_t)(flen >> 16);
-				hdr[2] = (uint8_t)(flen >> 8);
-				hdr[3] = (uint8_t)flen;
-				hdr[4] = YG_MSG_DATA;
-				r->cli_len += 5 + (size_t)n;
+				to_clients(r, r->chunk, (size_t)n);
 			} else if (n == 0 || n == -1) {
 				finish(r, YG_GD_END_CONSOLE);
 			}
@@ -228,7 +300,7 @@ static void console_cb(virStreamPtr st, int events, void *opaque)
 	} else if (events & (VIR_STREAM_EVENT_HANGUP | VIR_STREAM_EVENT_ERROR)) {
 		finish(r, YG_GD_END_CONSOLE);
 	}
-	client_frames(r);
+	all_frames(r);
 	update_masks(r);
 }
 
@@ -263,28 +335,17 @@ static void say(struct yg_gd_relay *r, const char *fmt, ...)
 static void say(struct yg_gd_relay *r, const char *fmt, ...)
 {
 	char text[256];
-	uint8_t *hdr;
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (r->fd < 0 || n <= 0)
+	if (r->ncli == 0 || n <= 0)
 		return;
 	if ((size_t)n >= sizeof(text))
 		n = (int)sizeof(text) - 1;
-	compact(r->tocli, &r->cli_off, &r->cli_len);
-	if (TOCLI_SIZE - r->cli_len < 5 + (size_t)n)
-		return;
-	hdr = r->tocli + r->cli_len;
-	hdr[0] = hdr[1] = hdr[2] = 0;
-	hdr[3] = (uint8_t)(n + 1);
-	hdr[4] = YG_MSG_DATA;
-	memcpy(hdr + 5, text, (size_t)n);
-	r->cli_len += 5 + (size_t)n;
-	if (r->ops->output)
-		r->ops->output(r->opaque, hdr + 5, (size_t)n);
+	to_clients(r, (const uint8_t *)text, (size_t)n);
 }
 
 static void fmt_left(char *buf, size_t len, uint64_t ms)
@@ -306,9 +367,9 @@ static void tick_cb(int timer, void *opaque)
 	char left[32];
 	enum yg_gd_end e;
 
-	if (r->fd >= 0 && r->lim.idle_ms)
+	if (r->st && r->lim.idle_ms)
 		t.idle_end = r->last_active + r->lim.idle_ms;
-	if (r->fd >= 0 && r->lim.max_ms)
+	if (r->st && r->lim.max_ms)
 		t.max_end = r->lim.start_ms + r->lim.max_ms;
 	t.last_active = r->last_active;
 	if (t.idle_end && t.now >= t.idle_end)
@@ -317,6 +378,12 @@ static void tick_cb(int timer, void *opaque)
 		finish(r, YG_GD_END_MAX);
 	if (r->end != YG_GD_END_NONE)
 		return;
+	/* with others attached, one client that has not kept up for a while
+	 * is dropped rather than stall them (alone, it only stalls itself) */
+	for (size_t i = 0; r->ncli > 1 && i < r->ncli; i++)
+		if (r->cli[i]->full_since &&
+		    t.now - r->cli[i]->full_since >= YG_GD_SLOW_CLIENT_MS)
+			leave(r->cli[i], YG_GD_END_SLOW);
 	if (t.idle_end && !r->idle_warned && r->lim.idle_warn_ms &&
 	    r->lim.idle_warn_ms < r->lim.idle_ms &&
 	    t.now + r->lim.idle_warn_ms >= t.idle_end) {
@@ -343,7 +410,7 @@ static void max_cb(int timer, void *opaque)
 {
 	struct yg_gd_relay *r = opaque;
 
-	finish(r, r->fd < 0 ? YG_GD_END_TIMEOUT : YG_GD_END_MAX);
+	finish(r, r->st ? YG_GD_END_MAX : YG_GD_END_TIMEOUT);
 }
 
 static int timer_ms(unsigned long ms)
@@ -351,10 +418,17 @@ static int timer_ms(unsigned long ms)
 	return ms > (unsigned long)INT32_MAX ? INT32_MAX : (int)ms;
 }
 
+static void cli_free(struct cli *c)
+{
+	if (c->watch >= 0)
+		virEventRemoveHandle(c->watch);
+	if (c->own_in)
+		free(c->in);
+	free(c);
+}
+
 static void unwatch(struct yg_gd_relay *r)
 {
-	if (r->fd_watch >= 0)
-		virEventRemoveHandle(r->fd_watch);
 	if (r->st_watch)
 		virStreamEventRemoveCallback(r->st);
 	if (r->rdv_watch >= 0)
@@ -367,29 +441,99 @@ static void unwatch(struct yg_gd_relay *r)
 		virEventRemoveTimeout(r->max_timer);
 }
 
+/* Add a client (fd made non-blocking). in: what was already read from it,
+ * NULL for a fresh reader. */
+static int cli_add(struct yg_gd_relay *r, int fd, yg_frame_in *in)
+{
+	struct cli *c;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (r->ncli >= YG_GD_CLIENTS_MAX || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -EBUSY;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->r = r;
+	c->fd = fd;
+	c->in = in;
+	if (!in) {
+		c->in = malloc(sizeof(*c->in));
+		c->own_in = true;
+		if (c->in)
+			yg_frame_in_init(c->in);
+	}
+	c->watch = c->in ? virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, client_cb, c, NULL) : -1;
+	if (c->watch < 0) {
+		cli_free(c);
+		return -ENOMEM;
+	}
+	r->cli[r->ncli++] = c;
+	return 0;
+}
+
+/* Clients that left: each is handed back to the session (ops->detach), but
+ * the last one ends the relay and stays, for the session's EXIT. */
+static void reap(struct yg_gd_relay *r)
+{
+	for (size_t i = 0; i < r->ncli;) {
+		struct cli *c = r->cli[i];
+
+		if (!c->gone) {
+			i++;
+			continue;
+		}
+		if (r->ncli == 1) {
+			finish(r, c->gone);
+			return;
+		}
+		r->cli[i] = r->cli[--r->ncli];
+		r->ops->detach(r->opaque, c->fd, c->gone, r->ncli);
+		cli_free(c);
+		say(r, "\r\n[yolo-gate] a client left this session (%zu still attached)\r\n",
+		    r->ncli);
+	}
+}
+
 /* Flush what the console already sent, bounded in time, before the caller
  * sends EXIT: the last lines of output belong to the user. */
-static void flush_client(struct yg_gd_relay *r)
+static void flush_client(struct cli *c)
 {
+	struct timeval tv = { .tv_sec = 1 };
 	int fl;
 
-	if (r->fd < 0 || r->cli_len == 0 || r->end == YG_GD_END_CLIENT_EOF)
+	if (c->len == 0 || c->gone == YG_GD_END_CLIENT_EOF || c->gone == YG_GD_END_SLOW)
 		return;
-	fl = fcntl(r->fd, F_GETFL);
+	fl = fcntl(c->fd, F_GETFL);
 	if (fl >= 0)
-		fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK);
-	{
-		struct timeval tv = { .tv_sec = 1 };
-
-		setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	while (r->cli_len > 0) {
-		ssize_t n = write(r->fd, r->tocli + r->cli_off, r->cli_len);
+		fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (c->len > 0) {
+		ssize_t n = write(c->fd, c->buf + c->off, c->len);
 
 		if (n <= 0)
 			break;
-		r->cli_off += (size_t)n;
-		r->cli_len -= (size_t)n;
+		c->off += (size_t)n;
+		c->len -= (size_t)n;
+	}
+}
+
+static void handoff(struct yg_gd_relay *r)
+{
+	enum yg_gd_end e = r->ops->handoff(r->opaque, r->handoff_fd, &r->h);
+
+	r->handoff = false;
+	if (e == YG_GD_END_JOIN) {	/* READY was sent: one more client */
+		if (cli_add(r, r->handoff_fd, NULL) < 0) {
+			yg_gd_send_exit(r->handoff_fd, 1, "too many clients are attached to "
+					"this box; try again later");
+			close(r->handoff_fd);
+		} else {
+			say(r, "\r\n[yolo-gate] another login attached to this session (%zu "
+			    "clients)\r\n", r->ncli);
+		}
+		update_masks(r);
+	} else if (e != YG_GD_END_NONE) {
+		finish(r, e);
 	}
 }
 
@@ -400,17 +544,15 @@ static enum yg_gd_end run(struct yg_gd_relay *r)
 			finish(r, YG_GD_END_ERROR);
 			break;
 		}
+		reap(r);
+		if (r->end != YG_GD_END_NONE)
+			break;
 		if (r->winch && r->ops->winch) {
 			r->winch = false;
 			r->ops->winch(r->opaque, r->rows, r->cols);
 		}
-		if (r->handoff) {
-			enum yg_gd_end e = r->ops->handoff(r->opaque, r->handoff_fd, &r->h);
-
-			r->handoff = false;
-			if (e != YG_GD_END_NONE)
-				finish(r, e);
-		}
+		if (r->handoff)
+			handoff(r);
 	}
 	if (r->handoff) {	/* arrived while this session was ending */
 		r->ops->queued(r->opaque, r->handoff_fd, &r->h);
@@ -426,8 +568,7 @@ static struct yg_gd_relay *relay_new(int rdv_fd, int sig_fd, unsigned long max_m
 
 	if (!r)
 		return NULL;
-	r->fd = -1;
-	r->fd_watch = r->rdv_watch = r->sig_watch = r->tick_timer = r->max_timer = -1;
+	r->rdv_watch = r->sig_watch = r->tick_timer = r->max_timer = -1;
 	r->ops = ops;
 	r->opaque = opaque;
 	r->rdv_fd = rdv_fd;
@@ -442,41 +583,51 @@ static struct yg_gd_relay *relay_new(int rdv_fd, int sig_fd, unsigned long max_m
 	return r;
 }
 
-enum yg_gd_end yg_gd_relay_run(int fd, yg_frame_in *in, virStreamPtr st, int rdv_fd, int sig_fd,
-			       const struct yg_gd_limits *lim,
+enum yg_gd_end yg_gd_relay_run(struct yg_gd_clients *cl, virStreamPtr st, int rdv_fd,
+			       int sig_fd, const struct yg_gd_limits *lim,
 			       const struct yg_gd_relay_ops *ops, void *opaque)
 {
 	struct yg_gd_relay *r = relay_new(rdv_fd, sig_fd, 0, ops, opaque);
 	enum yg_gd_end e;
-	int fl;
 
+	cl->nrest = 0;
 	if (!r)
 		return YG_GD_END_ERROR;
-	r->fd = fd;
-	r->in = in;
 	r->st = st;
 	r->lim = *lim;
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		finish(r, YG_GD_END_ERROR);
 	/* QEMU's pty chardev looks at a silent reader only once a second: a CR
 	 * makes the guest's shell print its prompt at once. */
 	r->tocon[0] = '\r';
 	r->con_len = 1;
-	r->fd_watch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, client_cb, r, NULL);
+	if (cli_add(r, cl->fd, cl->in) < 0)
+		finish(r, YG_GD_END_ERROR);
 	if (virStreamEventAddCallback(st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_WRITABLE,
 				      console_cb, r, NULL) == 0)
 		r->st_watch = true;
-	if (r->fd_watch < 0 || !r->st_watch)
+	if (!r->st_watch)
 		finish(r, YG_GD_END_ERROR);
 	update_masks(r);
 	e = run(r);
 	unwatch(r);
-	flush_client(r);
+	/* the session's end goes to every client still there; the first one
+	 * (or the last to leave) is cl->fd, the others cl->rest */
+	for (size_t i = 0; i < r->ncli; i++) {
+		struct cli *c = r->cli[i];
+
+		flush_client(c);
+		if (i == 0)
+			cl->fd = c->fd;
+		else if (c->gone && c->gone != YG_GD_END_SLOW)
+			ops->detach(opaque, c->fd, c->gone, r->ncli - 1);
+		else if (c->gone)
+			close(c->fd);
+		else
+			cl->rest[cl->nrest++] = c->fd;
+		cli_free(c);
+	}
 	free(r);
 	return e;
 }
-
 enum yg_gd_end yg_gd_wait_handoff(int rdv_fd, int sig_fd, unsigned long timeout_ms,
 				  const struct yg_gd_relay_ops *ops, void *opaque)
 {

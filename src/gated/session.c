@@ -222,6 +222,39 @@ static void on_winch(void *opaque, uint16_t rows, uint16_t cols)
 	yg_gd_winch(opaque, rows, cols);
 }
 
+/* concurrent = attach: a later login of this box joins the running console
+ * (its sender already checked that its user may enter the box). The policy
+ * of the session's user decides; the newcomer's window size wins. */
+static enum yg_gd_end join(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h)
+{
+	char uid[16];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)h->uid);
+	if (yg_gd_send_ready(s, fd) < 0) {
+		close(fd);
+		return YG_GD_END_NONE;
+	}
+	yg_gd_audit(YG_LOG_INFO, "attach", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "uid", uid, NULL);
+	yg_gd_winch(s, h->rows, h->cols);
+	return YG_GD_END_JOIN;
+}
+
+/* One of several attached clients left: the others keep the session. */
+static void on_detach(void *opaque, int fd, enum yg_gd_end why, size_t left)
+{
+	struct yg_gd_sess *s = opaque;
+	char n[16];
+
+	snprintf(n, sizeof(n), "%zu", left);
+	yg_gd_audit(YG_LOG_INFO, "detach", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "reason", yg_gd_end_name(why), "clients", n, NULL);
+	if (why == YG_GD_END_CLIENT_EXIT)
+		send_fmt(fd, YG_MSG_EXIT, 0, "detached; the session goes on for %zu other "
+			 "client%s", left, left == 1 ? "" : "s");
+	close(fd);
+}
+
 static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handoff *h)
 {
 	struct yg_gd_sess *s = opaque;
@@ -237,12 +270,14 @@ static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handof
 		close(fd);
 		return YG_GD_END_NONE;
 	}
-	if (s->next_fd < 0 && s->prepared && h->uid == s->u.uid &&
-	    strcmp(h->session, s->id) == 0) {
+	if (s->next_fd < 0 && s->prepared && ((h->uid == s->u.uid &&
+	    strcmp(h->session, s->id) == 0) || s->u.attach)) {
 		s->next_fd = fd;
 		s->next = *h;
 		return YG_GD_END_ATTACH;
 	}
+	if (s->u.attach && s->st && !s->prepared)	/* concurrent = attach */
+		return join(s, fd, h);
 	if (s->next_fd < 0 && s->u.takeover) {
 		yg_gd_audit(YG_LOG_INFO, "takeover", "session", s->id, "user", s->u.user,
 			    "box", s->u.domain, "new_uid", uid, NULL);
@@ -329,6 +364,7 @@ const struct yg_gd_relay_ops yg_gd_sess_ops = {
 	.queued = on_queued,
 	.tick = on_tick,
 	.output = on_output,
+	.detach = on_detach,
 };
 
 /* The EXIT text for an end, with the administrator's message if any. */

@@ -40,6 +40,10 @@ struct yg_gd_sess {
 	int next_fd;
 	struct yg_gd_handoff next;
 	int release_fd;			/* a RELEASE waiting for its EXIT */
+	/* concurrent = attach: other clients still attached when the relay
+	 * ended; the session's EXIT goes to them too */
+	int rest[YG_GD_CLIENTS_MAX];
+	size_t nrest;
 
 	/* phase durations (ms) of the current login, -1 = not done */
 	long ms_lock, ms_check, ms_revert, ms_resume, ms_agent, ms_inject, ms_console;
@@ -64,6 +68,8 @@ bool yg_gd_sigterm(void);
 int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err);
 /* Everything from the lock to "agent up, keys in" (no console). */
 int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err);
+/* READY (session id, box, escape) to a client of this session. */
+int yg_gd_send_ready(struct yg_gd_sess *s, int fd);
 /* Open the console, READY, relay until the end. */
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s);
 /* Rewrite the holder record and session file after a new session id. */

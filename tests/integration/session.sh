@@ -183,3 +183,35 @@ ev() { jq -c -s --arg u "$user" "[.[] | select(.user == \$u) | $1] | length" "$a
 [ "$(ev 'select(.event == "reverted" and (.ms | tonumber) > 0)')" -ge 5 ] || yg_fail "audit: reverts without duration"
 ! grep -q "$(sed -n 's/^YG_TEST_KEY=//p' "$conf/keys.d/$user.env")" "$audit" || yg_fail "a key value is in the audit log"
 grep -q 'event=session_end' "$YG_TMP/gated.log" || yg_fail "no session_end in the broker's log"
+
+# 7. concurrent = attach: a second login joins the running console read-write;
+#    both see what either types; one leaves, the other keeps working; the
+#    box is reverted only when the last one leaves.
+policy 'concurrent = attach'
+outa=$YG_TMP/out-a outb=$YG_TMP/out-b
+t0=$(yg_now_ms)
+as_user "$client" "$sock" open send 'echo a-""one-$((1+1))\r' expect 'a-one-2' \
+	expect 'b-two-3' send 'echo a-""after-$((2+5))\r' expect 'a-after-7' \
+	expect '(1 still attached)' send 'echo c-""three-$((1+3))\r' expect 'c-three-4' exit \
+	> "$outa" 2> "$YG_TMP/con-a" &
+a_pid=$!
+for ((i = 0; i < 600; i++)); do
+	grep -q 'EXPECT-OK a-one-2' "$outa" && break
+	sleep 0.1
+done
+grep -q 'EXPECT-OK a-one-2' "$outa" || yg_fail "attach: the first client did not start: $(cat "$outa")"
+as_user "$client" "$sock" open send 'echo b-""two-$((1+2))\r' expect 'b-two-3' expect 'a-after-7' exit \
+	> "$outb" 2> "$YG_TMP/con-b" || yg_fail "attach: the second client failed: $(cat "$outb")"
+grep -q '^EXIT 0 detached' "$outb" || yg_fail "attach: the second client was not detached alone: $(cat "$outb")"
+wait "$a_pid" || yg_fail "attach: the first client failed: $(cat "$outa")"
+yg_timing attach_two_clients "$(yg_since "$t0")"
+sid_a=$(sed -n 's/^READY \([0-9a-f]*\) .*/\1/p' "$outa")
+[ -n "$sid_a" ] && [ "$sid_a" = "$(sed -n 's/^READY \([0-9a-f]*\) .*/\1/p' "$outb")" ] ||
+	yg_fail "attach: READY with different session ids: $(grep READY "$outa" "$outb")"
+grep -q '^EXIT 0 session closed' "$outa" || yg_fail "attach: the last client's end: $(cat "$outa")"
+yg_expect_clean "$box"
+[ "$(ev "select(.event == \"attach\" and .session == \"$sid_a\")")" = 1 ] || yg_fail "audit: no attach event"
+[ "$(ev "select(.event == \"detach\" and .session == \"$sid_a\" and .reason == \"client_exit\")")" = 1 ] ||
+	yg_fail "audit: no detach event"
+[ "$(ev "select(.event == \"session_end\" and .session == \"$sid_a\")")" = 1 ] ||
+	yg_fail "audit: the attached session did not end once"
