@@ -19,6 +19,7 @@ box=yg-at-${YA_NAME:-x}-$$
 gated_pid=
 glog=$YG_TMP/gated.log
 ya_cleanup() {
+	local i	# yg_cleanup's loop runs this: its own i must survive
 	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
 	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
 	# session children end on their own (wipe, revert): wait for them so
@@ -129,4 +130,75 @@ ya_log_clean() {
 	if grep -q 'Sanitizer\|runtime error:' "$glog"; then
 		yg_fail "the broker's log has a sanitizer report"
 	fi
+}
+
+# ---- helpers of agent.sh, runfull.sh and libvirtd.sh ----
+# ya_expect_at BOX SNAPSHOT: paused from SNAPSHOT (yg_expect_clean for a
+# snapshot other than clean-state).
+ya_expect_at() {
+	local state
+	state=$(yg_domstate "$1")
+	[ "$state" = "paused (from snapshot)" ] ||
+		yg_fail "$1 should be 'paused (from snapshot)' after the revert, but is '$state'" "$1"
+	[ "$(yg_virsh snapshot-current --name "$1")" = "$2" ] ||
+		yg_fail "the current snapshot of $1 is not $2" "$1"
+}
+# ya_kb PID FIELD: a /proc/PID/status field in kB (VmRSS, VmHWM), 0 if gone.
+ya_kb() {
+	awk -v f="$2:" '$1 == f { print $2; found = 1 } END { if (!found) print 0 }' \
+		"/proc/$1/status" 2>/dev/null || echo 0
+}
+# ya_hwm_start FILE / ya_hwm_stop: sample the highest VmHWM (kB) of any
+# session child of the broker into FILE every 50 ms (a child's own peak is
+# gone with it, so this is the peak seen at the last sample before its exit).
+ya_hwm_pid=
+ya_hwm_start() {
+	echo 0 > "$1"
+	(
+		max=0
+		while :; do
+			for p in $(pgrep -P "$gated_pid"); do
+				v=$(ya_kb "$p" VmHWM)
+				[ "$v" -le "$max" ] || { max=$v; echo "$max" > "$1"; }
+			done
+			sleep 0.05
+		done
+	) &
+	ya_hwm_pid=$!
+}
+ya_hwm_stop() {
+	[ -z "$ya_hwm_pid" ] || { kill "$ya_hwm_pid" 2>/dev/null; wait "$ya_hwm_pid" 2>/dev/null; } || true
+	ya_hwm_pid=
+}
+yg_on_cleanup ya_hwm_stop
+# ya_reload: rewrite the policy (ya_write_policy) and SIGHUP the broker; wait
+# until it logged the reload.
+ya_reload() {
+	local n
+	n=$(grep -c 'event=reloaded' "$glog" || true)
+	ya_write_policy
+	kill -HUP "$gated_pid"
+	wait_log $((n + 1)) 'event=reloaded' 10 || yg_fail "the broker did not reload its policy"
+}
+# ya_restart_libvirtd: stop libvirtd (SIGTERM, SIGKILL after 15 s) and start
+# it again as tests/start-services.sh does, holding the lock yg_start_libvirt
+# takes, so that no concurrent test starts one without our configuration
+# meanwhile. Returns once `virsh version` answers; sets ya_down_s (seconds).
+ya_restart_libvirtd() {
+	local t0
+	t0=$(yg_now_ms)
+	(
+		flock -w 60 9 || { yg_log "cannot take /run/yolo-gate-test/libvirt.lock"; exit 1; }
+		pid=$(pgrep -x libvirtd | head -n 1)
+		if [ -n "$pid" ]; then
+			kill "$pid"
+			for ((j = 0; j < 150; j++)); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			! kill -0 "$pid" 2>/dev/null || { kill -9 "$pid"; sleep 0.5; }
+		fi
+		bash "$top_srcdir/tests/start-services.sh"
+	) 9> /run/yolo-gate-test/libvirt.lock || yg_fail "restarting libvirtd failed"
+	ya_down_s=$(yg_since "$t0")
 }
