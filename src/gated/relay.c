@@ -1,10 +1,18 @@
 /* relay.c: the console relay, on libvirt's default event loop.
  *
- * Two bounded buffers, one per direction. Console bytes become DATA frames in
- * tocli (never more than TOCLI_SIZE bytes); DATA payloads from the client are
- * queued in tocon (never more than TOCON_SIZE). When a buffer is full the
- * relay stops reading from the side that fills it (event masks), so a slow
- * client or a stuck guest costs bounded memory, never more.
+ * Bounded buffers, one per direction and client. Console bytes become DATA
+ * frames in each client's buf (never more than TOCLI_SIZE bytes); DATA
+ * payloads from any client are queued in the one tocon (never more than
+ * TOCON_SIZE). When a buffer is full the relay stops reading from the side
+ * that fills it (event masks), so a slow client or a stuck guest costs
+ * bounded memory, never more.
+ *
+ * concurrent = attach: up to YG_GD_CLIENTS_MAX clients. The console is read
+ * only when every client has room (backpressure), so one of several clients
+ * that has had no room for YG_GD_SLOW_CLIENT_MS is dropped rather than
+ * stall the others; a single client is never dropped for that. A client
+ * that leaves while others stay is handed to ops->detach; the last one ends
+ * the relay.
  *
  * Callbacks only move bytes and set flags; anything that calls libvirt
  * synchronously (WINCH through the agent, a handoff that reverts the box) runs
