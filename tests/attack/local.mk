@@ -11,4 +11,9 @@ dist_check_SCRIPTS += tests/attack/shell.sh
 # Root: real libvirtd + QEMU + the broker (CI runs them in the ASan build too).
 INTEGRATION_TESTS += tests/attack/broker.sh
 dist_check_SCRIPTS += tests/attack/broker.sh
+# agent.sh: dead/hostile guest agents (item 9); runfull.sh: run_dir full
+# (item 12); libvirtd.sh: libvirtd restarted mid-session and mid-revert (item
+# 8; it restarts the machine's shared libvirtd).
+INTEGRATION_TESTS += tests/attack/agent.sh tests/attack/runfull.sh tests/attack/libvirtd.sh
+dist_check_SCRIPTS += tests/attack/agent.sh tests/attack/runfull.sh tests/attack/libvirtd.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
