@@ -198,7 +198,8 @@ ya_restart_libvirtd() {
 			done
 			! kill -0 "$pid" 2>/dev/null || { kill -9 "$pid"; sleep 0.5; }
 		fi
-		bash "$top_srcdir/tests/start-services.sh"
+		# 9>&-: libvirtd must not inherit the lock (it would hold it forever)
+		bash "$top_srcdir/tests/start-services.sh" 9>&-
 	) 9> /run/yolo-gate-test/libvirt.lock || yg_fail "restarting libvirtd failed"
 	ya_down_s=$(yg_since "$t0")
 }
