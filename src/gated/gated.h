@@ -138,6 +138,7 @@ enum yg_gd_end {
 	YG_GD_END_ADMIN,	/* yolo-gatectl end */
 	YG_GD_END_JOIN,		/* (handoff verdict) add the client to the relay */
 	YG_GD_END_SLOW,		/* one of several clients did not keep up */
+	YG_GD_END_LIBVIRT,	/* the libvirt connection died (libvirtd restarted) */
 };
 const char *yg_gd_end_name(enum yg_gd_end e);
 

@@ -157,7 +157,7 @@ static void test_end_names(void **state)
 {
 	int e;
 
-	for (e = YG_GD_END_NONE; e <= YG_GD_END_ERROR; e++)
+	for (e = YG_GD_END_NONE; e <= YG_GD_END_LIBVIRT; e++)
 		assert_string_not_equal(yg_gd_end_name((enum yg_gd_end)e), "unknown");
 	assert_string_equal(yg_gd_end_name((enum yg_gd_end)999), "unknown");
 }

@@ -393,7 +393,46 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 	return e;
 }
 
-/* Close the console, wipe the keys, revert if asked; best effort, logged. */
+/* libvirtd restarted under us: the old connection is dead (and with it the
+ * console stream). Open a new one and look the box up again, waiting for
+ * libvirtd to come back for up to YG_GD_RECONNECT_MS. */
+#define YG_GD_RECONNECT_MS 60000
+static int reconnect(struct yg_gd_sess *s, yg_err *err)
+{
+	uint64_t t0 = yg_gd_now_ms();
+	char ms[24];
+	int r;
+
+	yg_log(YG_LOG_WARNING, "event", "libvirt_lost", "session", s->id, "box", s->u.domain,
+	       NULL);
+	for (;;) {
+		yg_box_free(s->box);
+		s->box = NULL;
+		if (s->conn)
+			virConnectClose(s->conn);
+		s->conn = NULL;
+		r = yg_conn_open(s->gate->uri[0] ? s->gate->uri : NULL, &s->conn, err);
+		if (r == 0)
+			r = yg_box_open(s->conn, s->u.domain, s->u.snapshot, NULL, &s->box, err);
+		if (r == 0 || yg_gd_now_ms() - t0 >= YG_GD_RECONNECT_MS)
+			break;
+		usleep(250 * 1000);
+	}
+	fmt_ms(ms, sizeof(ms), (long)(yg_gd_now_ms() - t0));
+	yg_log(r == 0 ? YG_LOG_INFO : YG_LOG_ERROR, "event", "libvirt_reconnect",
+	       "session", s->id, "box", s->u.domain, "ms", ms,
+	       "result", r == 0 ? "ok" : err->msg, NULL);
+	return r;
+}
+
+static bool conn_dead(const struct yg_gd_sess *s)
+{
+	return s->conn && virConnectIsAlive(s->conn) == 0;
+}
+
+/* Close the console, wipe the keys, revert if asked; best effort, logged.
+ * A dead libvirt connection is reopened first, so that a libvirtd restart
+ * mid-session or mid-revert still ends with the keys wiped and the box clean. */
 static void box_down(struct yg_gd_sess *s, bool revert)
 {
 	yg_err err;
@@ -405,7 +444,9 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 	}
 	yg_gd_rec_close(s->rec);
 	s->rec = NULL;
-	if (s->keys_in) {
+	if (conn_dead(s) && (s->keys_in || (revert && s->dirty)))
+		(void)reconnect(s, &err);
+	if (s->keys_in && s->box) {
 		if (yg_agent_wipe_file(s->box, s->u.inject_path, &err) < 0)
 			yg_log(YG_LOG_WARNING, "event", "keys_wipe_failed", "session", s->id,
 			       "box", s->u.domain, "error", err.msg, NULL);
@@ -414,8 +455,11 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 	if (revert && s->dirty && s->box) {
 		uint64_t t0 = yg_gd_now_ms();
 		char ms[24];
+		int r = yg_box_revert(s->box, &err);
 
-		if (yg_box_revert(s->box, &err) < 0) {
+		if (r < 0 && conn_dead(s) && reconnect(s, &err) == 0)
+			r = yg_box_revert(s->box, &err);	/* libvirtd restarted mid-revert */
+		if (r < 0) {
 			yg_gd_audit(YG_LOG_ERROR, "revert_failed", "session", s->id,
 				    "box", s->u.domain, "error", err.msg, NULL);
 		} else {

@@ -91,6 +91,7 @@ const char *yg_gd_end_name(enum yg_gd_end e)
 		[YG_GD_END_ADMIN] = "ended_by_admin",
 		[YG_GD_END_JOIN] = "attach",
 		[YG_GD_END_SLOW] = "slow_client",
+		[YG_GD_END_LIBVIRT] = "libvirt_lost",
 	};
 
 	if ((size_t)e < sizeof(names) / sizeof(names[0]) && names[e])

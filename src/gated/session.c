@@ -148,6 +148,8 @@ static const char *end_text(enum yg_gd_end e)
 	case YG_GD_END_RELEASE:		return "session released";
 	case YG_GD_END_TIMEOUT:		return "nobody attached to the prepared box";
 	case YG_GD_END_ADMIN:		return "session ended by an administrator";
+	case YG_GD_END_LIBVIRT:		return "the virtualisation service (libvirtd) went away; "
+					       "the box is reverted, log in again";
 	default:			return "session ended by an error";
 	}
 }
@@ -348,6 +350,10 @@ static enum yg_gd_end on_tick(void *opaque, const struct yg_gd_times *t)
 		read_end_msg(s);
 		return YG_GD_END_ADMIN;
 	}
+	/* A libvirtd restart kills the connection but the console stream
+	 * reports nothing: notice it here, within one tick. */
+	if (s->conn && virConnectIsAlive(s->conn) == 0)
+		return YG_GD_END_LIBVIRT;
 	if (t->now - s->info_ms >= 1000 && t->last_active != s->info_active)
 		yg_gd_sessinfo(s, t);
 	return YG_GD_END_NONE;
