@@ -25,12 +25,12 @@ QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = 1 ] || QUICK=0
 : "${BENCH_RETYPE_MS:=200}"
 if [ "$QUICK" = 1 ]; then
-	N_WARM=3 N_SSH=2 N_COLD=2 N_MEMW=0 N_MEMC=0 CONC="1" ROUNDS=1
-	MEM_LEVELS="" SINK_BYTES=200000 N_ECHO=10
+	N_WARM=2 N_FLOOR=2 N_SSH=1 N_COLD=1 N_MEMW=0 N_MEMC=0 CONC="1" ROUNDS=1
+	MEM_LEVELS="" SINK_BYTES=100000 N_ECHO=10
 	: "${BENCH_OUT:=$top_builddir/bench/BENCHMARKS-quick.md}"
 else
-	N_WARM=10 N_SSH=5 N_COLD=5 N_MEMW=5 N_MEMC=3 CONC="1 4 8" ROUNDS=2
-	MEM_LEVELS="200 816 1640" SINK_BYTES=1000000 N_ECHO=30
+	N_WARM=8 N_FLOOR=5 N_SSH=3 N_COLD=4 N_MEMW=3 N_MEMC=2 CONC="1 4 8" ROUNDS=2
+	MEM_LEVELS="200 800 1600" SINK_BYTES=1000000 N_ECHO=30
 	: "${BENCH_OUT:=$top_srcdir/docs/BENCHMARKS.md}"
 fi
 NUSERS=1
@@ -159,6 +159,7 @@ login() {
 	fi
 	ms=$(sed -n 's/^done //p' <<< "$out")
 	rec "$cat" "$ms"
+	rec "attach.$cat" "$(sed -n 's/^attach //p' <<< "$out")"
 	printf '%s\n' "$ms"
 }
 
@@ -168,6 +169,7 @@ b1=$(box_of $u1)
 yg_box_create "$b1" 256 >&2
 IDLE_RSS=$(awk '/^VmRSS/ { print $2 }' "/proc/$E2E_GATED_PID/status")
 IDLE_PSS=$(awk '/^Pss:/ { print $2 }' "/proc/$E2E_GATED_PID/smaps_rollup")
+IDLE_ANON=$(awk '/^RssAnon/ { print $2 }' "/proc/$E2E_GATED_PID/status")
 bench_log "broker idle: VmRSS ${IDLE_RSS} kB, Pss ${IDLE_PSS} kB"
 # One untimed login first: page cache, libvirt's first QEMU of this box.
 login warmup shell "$u1" >/dev/null || yg_fail "the first login failed" "$b1"
@@ -175,6 +177,7 @@ settle "$b1"
 
 for ((i = 1; i <= N_WARM; i++)); do
 	m=$(nlines); login warm shell "$u1" >/dev/null; settle "$b1"; phases warm "$m"
+	[ "$i" -le "$N_FLOOR" ] || continue
 	login floor floor "$u1" >/dev/null; revert_paused "$b1"
 done
 bench_log "warm + floor done ($(yg_since "$T_START") s)"
@@ -261,8 +264,6 @@ if [ -n "$MEM_LEVELS" ]; then
 			dirty "$bm"
 			m=$(nlines); login "cold_m$level" shell ygbm >/dev/null; settle "$bm"; phases "cold_m$level" "$m"
 			dirty "$bm"
-			t0=$(yg_now_ms); revert_paused "$bm"; rec "revert_m$level" "$(( $(yg_now_ms) - t0 ))"
-			dirty "$bm"
 			login "seed_m$level" seed ygbm >/dev/null
 		done
 		revert_paused "$bm"
@@ -289,8 +290,10 @@ for n in $CONC; do
 		m=$(nlines)
 		hold=0
 		[ "$n" != "$NUSERS" ] || [ "$r" != 1 ] || hold=4000
+		pids=()
 		for ((i = 1; i <= n; i++)); do
 			login "conc$n" shell "ygbn$i" "$hold" > /dev/null &
+			pids+=($!)
 		done
 		if [ "$hold" != 0 ]; then
 			# every client has its prompt: sample the session children
@@ -305,7 +308,7 @@ for n in $CONC; do
 				END { if (n) printf "%d %d %d %d\n", n, r / n, p / n, u / n; else print "0 0 0 0" }')
 			bench_log "$SESS_N sessions: mean VmRSS $SESS_RSS kB, Pss $SESS_PSS kB, private $SESS_USS kB each"
 		fi
-		wait
+		for p in "${pids[@]}"; do wait "$p" || true; done
 		for ((i = 1; i <= n; i++)); do settle "$(box_of "ygbn$i")"; done
 		phases "conc$n" "$m"
 	done
