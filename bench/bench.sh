@@ -298,7 +298,7 @@ for n in $CONC; do
 		if [ "$hold" != 0 ]; then
 			# every client has its prompt: sample the session children
 			deadline=$(( $(yg_now_ms) + 30000 ))
-			while [ "$(grep -c "^conc$n " "$SAMPLES")" -lt $(( (r - 1) * n + n )) ] &&
+			while [ "$(tail -n +"$((m + 1))" "$GLOG" | grep -c 'event=session_ready' || true)" -lt "$n" ] &&
 			      [ "$(yg_now_ms)" -lt "$deadline" ]; do sleep 0.1; done
 			kids=$(pgrep -P "$E2E_GATED_PID" || true)
 			read -r SESS_N SESS_RSS SESS_PSS SESS_USS < <(for k in $kids; do
