@@ -361,6 +361,28 @@ int yg_gd_send_ready(struct yg_gd_sess *s, int fd)
 	return yg_msg_send(fd, &m, YG_GD_SEND_TIMEOUT_MS);
 }
 
+/* QEMU's pty chardev notices a new reader (us, just attached) at once only
+ * when the guest writes to the serial port; otherwise up to a second later,
+ * and until then it neither shows guest output nor reads typed input. So make
+ * the guest write a line break (one agent round trip, the process is not
+ * waited for), then ask the guest's shell for a fresh prompt with a CR: the
+ * user sees a prompt at once. Best effort; the console works without it. */
+static void wake_console(struct yg_gd_sess *s)
+{
+	static const char cmd[] = "{\"execute\":\"guest-exec\",\"arguments\":{"
+		"\"path\":\"/bin/sh\",\"arg\":[\"-c\",\"printf '\\\\r\\\\n' > /dev/ttyS0\"]}}";
+	char *reply = NULL;
+	yg_err err;
+
+	if (yg_agent_cmd(s->box, cmd, 2, &reply, &err) < 0)
+		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
+		       "box", s->u.domain, "error", err.msg, NULL);
+	free(reply);
+	if (virStreamSend(s->st, "\r", 1) < 0)
+		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
+		       "box", s->u.domain, "error", "cannot write to the console", NULL);
+}
+
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 {
 	uint64_t t0 = yg_gd_now_ms();
@@ -371,6 +393,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 
 	if (yg_box_open_console(s->box, s->u.console, &s->st, &err) < 0)
 		yg_gd_fail(s, YG_ERR_BOX, "console_failed", err.msg);
+	wake_console(s);
 	s->ms_console = (long)(yg_gd_now_ms() - t0);
 	if (s->u.record && !s->rec && yg_gd_rec_open(s, &s->rec, &err) < 0)
 		yg_gd_audit(YG_LOG_ERROR, "record_failed", "session", s->id, "user", s->u.user,
