@@ -33,3 +33,7 @@ dist_check_SCRIPTS += tests/integration/gated.sh
 # Integration test of issue #8: timeouts, sessions/end, audit, recordings.
 INTEGRATION_TESTS += tests/integration/session.sh
 dist_check_SCRIPTS += tests/integration/session.sh
+
+# Socket activation (LISTEN_FDS), without systemd as PID 1.
+UNIT_TESTS += src/gated/activation.sh
+dist_check_SCRIPTS += src/gated/activation.sh

@@ -146,6 +146,41 @@ static int bind_socket(const char *path, uid_t uid, gid_t gid, yg_err *err)
 	return fd;
 }
 
+/* systemd socket activation without libsystemd (sd_listen_fds): when
+ * LISTEN_PID is this process, LISTEN_FDS must be 1 and fd 3 is the listening
+ * stream socket of yolo-gated.socket. Returns 3, -ENOENT when the broker was
+ * not socket-activated (it binds its own socket then), or an error. */
+#define YG_GD_LISTEN_FD 3
+static int activated_socket(yg_err *err)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int type = 0, acc = 0, fl;
+	socklen_t len = sizeof(type), alen = sizeof(acc);
+	struct stat st;
+	char *end;
+
+	if (!pid || !fds || strtol(pid, &end, 10) != (long)getpid() || *end)
+		return -ENOENT;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (strcmp(fds, "1") != 0)
+		return yg_err_set(err, -EINVAL, "socket activation passed %s sockets; "
+				  "yolo-gated.socket must have exactly one ListenStream=", fds);
+	if (fstat(YG_GD_LISTEN_FD, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(YG_GD_LISTEN_FD, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_STREAM ||
+	    getsockopt(YG_GD_LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 || !acc)
+		return yg_err_set(err, -EINVAL, "socket activation: fd %d is not a listening "
+				  "stream socket; check yolo-gated.socket", YG_GD_LISTEN_FD);
+	fl = fcntl(YG_GD_LISTEN_FD, F_GETFL);
+	if (fl < 0 || fcntl(YG_GD_LISTEN_FD, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(YG_GD_LISTEN_FD, F_SETFD, FD_CLOEXEC) < 0)
+		return yg_err_set(err, -errno, "socket activation: cannot set up fd %d: %s",
+				  YG_GD_LISTEN_FD, strerror(errno));
+	return YG_GD_LISTEN_FD;
+}
+
 /* sd_notify("READY=1") without libsystemd. */
 static void notify(const char *state)
 {
@@ -286,6 +321,7 @@ int main(int argc, char **argv)
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	yg_err err = { 0 };
+	bool activated;
 	int lfd;
 
 	if (parse_args(argc, argv, &o) < 0)
@@ -316,20 +352,26 @@ int main(int argc, char **argv)
 		uid = pw->pw_uid;
 		gid = pw->pw_gid;
 	}
-	if (setup_signals() < 0 || make_dirs(&gate, uid, gid, &err) < 0 ||
-	    (lfd = bind_socket(gate.socket, uid, gid, &err)) < 0 ||
+	lfd = activated_socket(&err);
+	activated = lfd >= 0;
+	if (lfd == -ENOENT)
+		lfd = 0;	/* not socket-activated: bind below */
+	if (lfd < 0 || setup_signals() < 0 || make_dirs(&gate, uid, gid, &err) < 0 ||
+	    (!activated && (lfd = bind_socket(gate.socket, uid, gid, &err)) < 0) ||
 	    (!o.stay_root && yg_caps_drop_to(gate.service_user, &err) < 0)) {
 		fprintf(stderr, "yolo-gated: %s\n", err.msg[0] ? err.msg : strerror(errno));
 		yg_gd_policy_free(pol);
 		return 1;
 	}
 	yg_log(YG_LOG_INFO, "event", "started", "socket", gate.socket, "run_dir", gate.run_dir,
-	       "user", o.stay_root ? "root (--stay-root)" : gate.service_user, NULL);
+	       "user", o.stay_root ? "root (--stay-root)" : gate.service_user,
+	       "activated", activated ? "yes" : "no", NULL);
 	notify("READY=1");
 	if (serve(lfd, o.confdir, &pol, &gate) < 0)
 		yg_log(YG_LOG_ERROR, "event", "poll_failed", "error", strerror(errno), NULL);
 	notify("STOPPING=1");
-	unlink(gate.socket);
+	if (!activated)		/* systemd owns an activated socket */
+		unlink(gate.socket);
 	close(lfd);
 	yg_log(YG_LOG_INFO, "event", "stopped", NULL);
 	yg_gd_policy_free(pol);
