@@ -11,6 +11,8 @@ pkgs=(
 	qemu-system-x86 qemu-utils openssh-server openssh-client dnsmasq-base
 	# tests and linting
 	mandoc pamtester cppcheck expect jq python3 libcap2-bin libcap-ng-utils cpio xz-utils zstd
+	# systemd-analyze, systemd-tmpfiles, systemd-socket-activate (no systemd as PID 1 needed)
+	systemd
 	# fuzzing (clang + libFuzzer runtime)
 	clang libclang-rt-14-dev
 	# packaging: .deb and .rpm
