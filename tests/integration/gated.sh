@@ -13,59 +13,25 @@ set -euo pipefail
 yg_require_root
 gated=$top_builddir/src/gated/yolo-gated
 client=$top_builddir/tests/integration/gatedclient
-for p in "$gated" "$client"; do
-	if [ ! -x "$p" ]; then
-		yg_log "ERROR: $p does not exist; build it first (make check-integration)"
-		exit 99
-	fi
-done
+yg_require_built "$gated" "$client"
 yg_init
 yg_start_libvirt
 yg_guest_build
 
 user=ygg$$
 box=yg-it-gated-$$
-gated_pid=
-gated_cleanup() {
-	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
-	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
-	# session children end on their own (wipe, revert); give them a moment
-	sleep 1
-	userdel "$user" 2>/dev/null || true
-	[ "${svc:-root}" = root ] || userdel "$svc" 2>/dev/null || true
-	if [ "${rc:-0}" != 0 ] && [ -f "$YG_TMP/gated.log" ]; then
-		echo "---- broker log" >&2
-		cat "$YG_TMP/gated.log" >&2
-	fi
-}
-yg_on_cleanup gated_cleanup
-
-useradd -M -N -s /bin/false "$user" ||
-	yg_fail "useradd $user failed; this test needs to create a temporary user"
+yg_tmp_user "$user"
 # The broker runs as a temporary service user in the libvirt group, as in
 # production (privilege drop included); without that group, --stay-root.
-svc=root
-stay_root=--stay-root
-if getent group libvirt >/dev/null; then
-	svc=ygs$$
-	useradd -r -M -N -g nogroup -G libvirt -s /usr/sbin/nologin "$svc" ||
-		yg_fail "useradd $svc failed; this test needs to create a temporary service user"
-	stay_root=
-else
-	yg_log "note: no libvirt group: the broker runs with --stay-root"
-fi
+yg_service_user ygs$$
+svc=$YG_SVC
 yg_box_create "$box"
 
 conf=$YG_TMP/conf
-mkdir -p "$conf/policy.d" "$conf/keys.d"
+yg_gate_conf "$conf" "socket = $YG_TMP/unused.sock" "run_dir = $YG_TMP/run" \
+	"service_user = $svc"
+mkdir -p "$conf/keys.d"
 secret=secret-$RANDOM$RANDOM$RANDOM
-cat > "$conf/gate.conf" <<EOF
-[gate]
-uri = $YG_URI
-socket = $YG_TMP/unused.sock
-run_dir = $YG_TMP/run
-service_user = $svc
-EOF
 cat > "$conf/policy.d/10-test.conf" <<EOF
 [user:$user]
 domain = $box
@@ -74,7 +40,7 @@ keys = $conf/keys.d/%u.env
 agent_timeout = 60s
 EOF
 printf 'YG_TEST_KEY=%s\n' "$secret" > "$conf/keys.d/$user.env"
-chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-test.conf"
+chmod 0644 "$conf/policy.d/10-test.conf"
 chmod 0600 "$conf/keys.d/$user.env"
 chown "$svc" "$conf/keys.d/$user.env"
 chmod 0755 "$YG_TMP" "$conf" "$conf/policy.d"
@@ -93,15 +59,8 @@ rc_bad=0
 [ ! -e "$YG_TMP/bad.sock" ] || yg_fail "yolo-gated bound its socket despite a bad policy"
 
 sock=$YG_TMP/gated.sock
-"$gated" --config "$conf" --socket "$sock" --log-stderr $stay_root --debug \
-	2> "$YG_TMP/gated.log" &
-gated_pid=$!
-for ((i = 0; i < 100; i++)); do
-	[ -S "$sock" ] && break
-	kill -0 "$gated_pid" 2>/dev/null || yg_fail "yolo-gated exited at start-up: $(cat "$YG_TMP/gated.log")"
-	sleep 0.1
-done
-[ -S "$sock" ] || yg_fail "yolo-gated did not create $sock within 10 s"
+yg_gated_start "$conf" "$sock" "$YG_TMP/gated.log" --debug
+gated_pid=$YG_GATED_PID
 [ "$(stat -c %a "$sock")" = 666 ] || yg_fail "$sock should be mode 0666"
 if [ "$svc" != root ]; then
 	[ "$(ps -o uid= -p "$gated_pid" | tr -d ' ')" = "$(id -u "$svc")" ] ||
@@ -297,7 +256,7 @@ grep -q '^EXIT 1 idle timeout' "$out" || yg_fail "idle_timeout did not end the s
 kill -TERM "$gated_pid"
 rc_term=0
 wait "$gated_pid" || rc_term=$?
-gated_pid=
+YG_GATED_PID=
 [ "$rc_term" = 0 ] || yg_fail "yolo-gated exited with status $rc_term on SIGTERM"
 grep -q 'event=stopped' "$YG_TMP/gated.log" || yg_fail "yolo-gated did not log its stop"
 if grep -q 'Sanitizer\|runtime error:' "$YG_TMP/gated.log"; then

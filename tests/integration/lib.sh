@@ -18,6 +18,15 @@
 #   yg_timing KEY SECONDS       record a measurement (printed, and appended
 #                               to $YG_TIMINGS_FILE when set)
 #
+#   yg_require_built PATH...    exit 99 unless each PATH is built
+#   yg_tmp_user NAME [OPT...]   temporary user, removed at cleanup
+#   yg_service_user NAME        the broker's service user (YG_SVC, YG_STAY_ROOT)
+#   yg_gate_conf CONF [LINE...] CONF/gate.conf ([gate] uri + LINEs), CONF/policy.d
+#   yg_policy_dir CONF RUN [LINE...]  the same for yolo-gatectl as root, RUN made
+#   yg_gated_start CONF SOCK LOG [OPT...]  start yolo-gated (YG_GATED_PID); at
+#                               cleanup: stopped, its children and the temporary
+#                               users' processes awaited, users removed, LOG
+#                               printed on failure
 # Environment: YG_URI (default qemu:///system), YG_IMAGES (where disks and
 # kernel copies live, default /var/lib/libvirt/images/yolo-gate-test),
 # top_srcdir/top_builddir (exported by `make check`; default: this checkout).
@@ -251,6 +260,147 @@ yg_cleanup() {
 	done
 	for name in "${YG_BOXES[@]}"; do
 		yg_virsh destroy "$name" >/dev/null 2>&1
+# ---- a broker, its users and its configuration ----
+YG_USERS=()
+YG_GATED_PID=
+YG_GATED_LOG=
+YG_SVC=root
+YG_STAY_ROOT=--stay-root
+_YG_GATED_CLEANUP=
+
+# yg_require_built PATH...: exit 99 (hard error) unless each PATH is built.
+yg_require_built() {
+	local p
+	for p in "$@"; do
+		if [ ! -x "$p" ]; then
+			yg_log "ERROR: $p does not exist; build it first (make check-integration)"
+			exit 99
+		fi
+	done
+}
+
+# yg_tmp_user NAME [USERADD_OPTION...]: a temporary user (default options
+# -M -N -s /bin/false), removed at cleanup once the broker is stopped and
+# no process of NAME is left (up to 30 s).
+yg_tmp_user() {
+	local name=$1
+	shift
+	[ "$#" -gt 0 ] || set -- -M -N -s /bin/false
+	_yg_gated_cleanup_once
+	useradd "$@" "$name" ||
+		yg_fail "useradd $name failed; this test needs to create a temporary user"
+	YG_USERS+=("$name")
+}
+
+# yg_service_user NAME: the broker's service user. With a libvirt group, a
+# temporary system user NAME in it (YG_SVC=NAME, YG_STAY_ROOT empty), as in
+# production (privilege drop included); without, YG_SVC=root and
+# YG_STAY_ROOT=--stay-root.
+yg_service_user() {
+	if getent group libvirt >/dev/null; then
+		yg_tmp_user "$1" -r -M -N -g nogroup -G libvirt -s /usr/sbin/nologin
+		YG_SVC=$1
+		YG_STAY_ROOT=
+	else
+		yg_log "note: no libvirt group: the broker runs with --stay-root"
+		YG_SVC=root
+		YG_STAY_ROOT=--stay-root
+	fi
+}
+
+# yg_gate_conf CONF [LINE...]: CONF/gate.conf with [gate], uri = YG_URI and
+# the LINEs (mode 0644); CONF and CONF/policy.d made, mode 0755.
+yg_gate_conf() {
+	local conf=$1
+	shift
+	mkdir -p "$conf/policy.d"
+	chmod 0755 "$conf" "$conf/policy.d"
+	printf '[gate]\nuri = %s\n' "$YG_URI" > "$conf/gate.conf"
+	[ "$#" = 0 ] || printf '%s\n' "$@" >> "$conf/gate.conf"
+	chmod 0644 "$conf/gate.conf"
+}
+
+# yg_policy_dir CONF RUN [LINE...]: the configuration yolo-gatectl runs
+# with as root: yg_gate_conf with run_dir = RUN, socket = RUN/gated.sock,
+# service_user = root and the LINEs; RUN/boxes and RUN/sessions mode 0700.
+yg_policy_dir() {
+	local conf=$1 run=$2
+	shift 2
+	mkdir -p "$run/boxes" "$run/sessions"
+	chmod 0700 "$run/boxes" "$run/sessions"
+	yg_gate_conf "$conf" "run_dir = $run" "socket = $run/gated.sock" \
+		"service_user = root" "$@"
+}
+
+# yg_gated_start CONF SOCK LOG [OPTION...]: start yolo-gated (YG_STAY_ROOT,
+# the OPTIONs) in the background, its stderr appended to LOG; YG_GATED_PID.
+# Waits up to 10 s for SOCK. At cleanup it is stopped, and on failure LOG is
+# printed (its last YG_GATED_LOG_LINES lines when set, else all of it).
+yg_gated_start() {
+	local conf=$1 sock=$2 i
+	_yg_gated_cleanup_once
+	YG_GATED_LOG=$3
+	shift 3
+	# shellcheck disable=SC2086
+	"$top_builddir/src/gated/yolo-gated" --config "$conf" --socket "$sock" \
+		--log-stderr $YG_STAY_ROOT "$@" 2>> "$YG_GATED_LOG" &
+	YG_GATED_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$sock" ] && return 0
+		kill -0 "$YG_GATED_PID" 2>/dev/null ||
+			yg_fail "yolo-gated exited at start-up: $(cat "$YG_GATED_LOG")"
+		sleep 0.1
+	done
+	yg_fail "yolo-gated did not create $sock within 10 s"
+}
+
+_yg_gated_cleanup_once() {
+	[ -n "$_YG_GATED_CLEANUP" ] || yg_on_cleanup _yg_gated_cleanup
+	_YG_GATED_CLEANUP=1
+}
+
+# Stops the broker, waits (up to 30 s) for its session children and for
+# every process of the temporary users (they end on their own: wipe,
+# revert), removes the users; prints the broker log when the test failed.
+_yg_gated_cleanup() {
+	local i u kids=
+	if [ -n "$YG_GATED_PID" ]; then
+		kids=$(pgrep -P "$YG_GATED_PID")
+		kill "$YG_GATED_PID" 2>/dev/null
+		wait "$YG_GATED_PID" 2>/dev/null
+	fi
+	for ((i = 0; i < 300; i++)); do
+		# shellcheck disable=SC2086
+		_yg_users_busy $kids || break
+		sleep 0.1
+	done
+	for u in "${YG_USERS[@]}"; do
+		userdel "$u" 2>/dev/null || yg_log "could not remove the temporary user $u; remove it with: userdel $u"
+	done
+	if [ "${rc:-0}" != 0 ] && [ -n "$YG_GATED_LOG" ] && [ -f "$YG_GATED_LOG" ]; then
+		if [ -n "${YG_GATED_LOG_LINES:-}" ]; then
+			echo "---- broker log (last $YG_GATED_LOG_LINES lines)" >&2
+			tail -n "$YG_GATED_LOG_LINES" "$YG_GATED_LOG" >&2
+		else
+			echo "---- broker log" >&2
+			cat "$YG_GATED_LOG" >&2
+		fi
+	fi
+}
+
+# _yg_users_busy [PID...]: one of the PIDs or a process of a temporary
+# user is still alive.
+_yg_users_busy() {
+	local p u
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && return 0
+	done
+	for u in "${YG_USERS[@]}"; do
+		pgrep -u "$u" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+
 		yg_virsh undefine "$name" --snapshots-metadata >/dev/null 2>&1 ||
 			yg_log "could not undefine $name; remove it with: virsh undefine $name --snapshots-metadata"
 		rm -f "$YG_IMAGES/$name.qcow2" "$YG_IMAGES/$name.serial.log"
