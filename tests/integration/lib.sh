@@ -17,7 +17,6 @@
 #   yg_fail MSG [NAME]          print MSG and the box's context, exit 1
 #   yg_timing KEY SECONDS       record a measurement (printed, and appended
 #                               to $YG_TIMINGS_FILE when set)
-#
 #   yg_require_built PATH...    exit 99 unless each PATH is built
 #   yg_tmp_user NAME [OPT...]   temporary user, removed at cleanup
 #   yg_service_user NAME        the broker's service user (YG_SVC, YG_STAY_ROOT)
@@ -27,6 +26,7 @@
 #                               cleanup: stopped, its children and the temporary
 #                               users' processes awaited, users removed, LOG
 #                               printed on failure
+#
 # Environment: YG_URI (default qemu:///system), YG_IMAGES (where disks and
 # kernel copies live, default /var/lib/libvirt/images/yolo-gate-test),
 # top_srcdir/top_builddir (exported by `make check`; default: this checkout).
@@ -250,16 +250,6 @@ yg_expect_clean() {
 		yg_fail "the current snapshot of $1 is not clean-state" "$1"
 }
 
-# Exits with the status it was entered with ($? of the EXIT trap).
-yg_cleanup() {
-	local rc=$? name i
-	trap - EXIT INT TERM
-	set +e
-	for ((i = ${#YG_CLEANUPS[@]} - 1; i >= 0; i--)); do
-		eval "${YG_CLEANUPS[i]}"
-	done
-	for name in "${YG_BOXES[@]}"; do
-		yg_virsh destroy "$name" >/dev/null 2>&1
 # ---- a broker, its users and its configuration ----
 YG_USERS=()
 YG_GATED_PID=
@@ -401,6 +391,16 @@ _yg_users_busy() {
 	return 1
 }
 
+# Exits with the status it was entered with ($? of the EXIT trap).
+yg_cleanup() {
+	local rc=$? name i
+	trap - EXIT INT TERM
+	set +e
+	for ((i = ${#YG_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${YG_CLEANUPS[i]}"
+	done
+	for name in "${YG_BOXES[@]}"; do
+		yg_virsh destroy "$name" >/dev/null 2>&1
 		yg_virsh undefine "$name" --snapshots-metadata >/dev/null 2>&1 ||
 			yg_log "could not undefine $name; remove it with: virsh undefine $name --snapshots-metadata"
 		rm -f "$YG_IMAGES/$name.qcow2" "$YG_IMAGES/$name.serial.log"
