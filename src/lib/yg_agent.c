@@ -206,6 +206,19 @@ static void yg_timeout_text(unsigned long ms, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s", (double)ms / 1000.0);
 }
 
+/* Copy libvirt's message into buf as printable ASCII: it can quote the
+ * guest's bytes (e.g. "cannot parse json <a reply line>"), which must not
+ * reach a terminal or the log raw. */
+static void yg_copy_printable(char *buf, size_t len, const char *msg)
+{
+	size_t i;
+
+	snprintf(buf, len, "%s", msg);
+	for (i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
+			buf[i] = '?';
+}
+
 int yg_agent_wait_domain(virDomainPtr dom, const char *name, unsigned long timeout_ms,
 			 yg_err *err)
 {
@@ -223,7 +236,7 @@ int yg_agent_wait_domain(virDomainPtr dom, const char *name, unsigned long timeo
 			return 0;
 		}
 		e = virGetLastError();
-		snprintf(last, sizeof(last), "%s", e && e->message ? e->message : "unknown error");
+		yg_copy_printable(last, sizeof(last), e && e->message ? e->message : "unknown error");
 		/* A guest that is gone will not answer: no point waiting out the bound. */
 		if (virDomainIsActive(dom) == 0)
 			return yg_err_set(err, -EIO,

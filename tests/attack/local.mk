@@ -16,4 +16,7 @@ dist_check_SCRIPTS += tests/attack/broker.sh
 # 8; it restarts the machine's shared libvirtd).
 INTEGRATION_TESTS += tests/attack/agent.sh tests/attack/runfull.sh tests/attack/libvirtd.sh
 dist_check_SCRIPTS += tests/attack/agent.sh tests/attack/runfull.sh tests/attack/libvirtd.sh
+# agentgarbage.sh: a fake agent answering garbage or a 100 MB line (item 9).
+INTEGRATION_TESTS += tests/attack/agentgarbage.sh
+dist_check_SCRIPTS += tests/attack/agentgarbage.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
