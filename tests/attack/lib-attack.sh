@@ -7,46 +7,18 @@
 gated=$top_builddir/src/gated/yolo-gated
 client=$top_builddir/tests/integration/gatedclient
 ac=$top_builddir/tests/attack/attackclient
-for p in "$gated" "$client" "$ac"; do
-	if [ ! -x "$p" ]; then
-		yg_log "ERROR: $p does not exist; build it first (make check-integration)"
-		exit 99
-	fi
-done
+yg_require_built "$gated" "$client" "$ac"
 user=yga$$
 user2=ygb$$
 box=yg-at-${YA_NAME:-x}-$$
 gated_pid=
 glog=$YG_TMP/gated.log
-ya_cleanup() {
-	local i	# yg_cleanup's loop runs this: its own i must survive
-	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
-	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
-	# session children end on their own (wipe, revert): wait for them so
-	# that the service user can be removed
-	for ((i = 0; i < 300; i++)); do
-		[ "${svc:-root}" = root ] || [ -z "$(pgrep -u "$svc")" ] && break
-		sleep 0.1
-	done
-	userdel "$user" 2>/dev/null || true
-	userdel "$user2" 2>/dev/null || true
-	[ "${svc:-root}" = root ] || userdel "$svc" 2>/dev/null || true
-	if [ "${rc:-0}" != 0 ] && [ -f "$glog" ]; then
-		echo "---- broker log (last 60 lines)" >&2
-		tail -n 60 "$glog" >&2
-	fi
-}
-yg_on_cleanup ya_cleanup
-useradd -M -N -s /bin/false "$user" && useradd -M -N -s /bin/false "$user2" ||
-	yg_fail "useradd $user/$user2 failed; this test needs to create temporary users"
-svc=root
-stay_root=--stay-root
-if getent group libvirt >/dev/null; then
-	svc=ygs$$
-	useradd -r -M -N -g nogroup -G libvirt -s /usr/sbin/nologin "$svc" ||
-		yg_fail "useradd $svc failed; this test needs to create a temporary service user"
-	stay_root=
-fi
+YG_GATED_LOG_LINES=60
+yg_tmp_user "$user"
+yg_tmp_user "$user2"
+yg_service_user ygs$$
+svc=$YG_SVC
+stay_root=$YG_STAY_ROOT
 as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
 as_user2() { setpriv --reuid="$user2" --regid=nogroup --clear-groups "$@"; }
 
@@ -56,13 +28,8 @@ secret=secret-$RANDOM$RANDOM$RANDOM
 mkdir -p "$conf/policy.d" "$conf/keys.d"
 # POLICY_EXTRA: more lines for [user:$user]
 ya_write_policy() {
-	cat > "$conf/gate.conf" <<EOT
-[gate]
-uri = $YG_URI
-socket = $YG_TMP/unused.sock
-run_dir = $run_dir
-service_user = $svc
-EOT
+	yg_gate_conf "$conf" "socket = $YG_TMP/unused.sock" "run_dir = $run_dir" \
+		"service_user = $svc"
 	cat > "$conf/policy.d/10-test.conf" <<EOT
 [user:$user]
 domain = $box
@@ -73,7 +40,7 @@ ${POLICY_EXTRA:-}
 [user:$user2]
 domain = yg-none-$$
 EOT
-	chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-test.conf"
+	chmod 0644 "$conf/policy.d/10-test.conf"
 }
 ya_write_policy
 printf 'YG_TEST_KEY=%s\n' "$secret" > "$conf/keys.d/$user.env"
@@ -83,15 +50,8 @@ chmod 0755 "$YG_TMP" "$conf" "$conf/policy.d"
 
 sock=$YG_TMP/gated.sock
 ya_start_broker() {
-	"$gated" --config "$conf" --socket "$sock" --log-stderr $stay_root --debug \
-		2>> "$glog" &
-	gated_pid=$!
-	for ((i = 0; i < 100; i++)); do
-		[ -S "$sock" ] && return 0
-		kill -0 "$gated_pid" 2>/dev/null || yg_fail "yolo-gated exited at start-up: $(cat "$glog")"
-		sleep 0.1
-	done
-	yg_fail "yolo-gated did not create $sock within 10 s"
+	yg_gated_start "$conf" "$sock" "$glog" --debug
+	gated_pid=$YG_GATED_PID
 }
 
 # wait_log COUNT PATTERN [SECS]: until PATTERN is in the broker log COUNT times.

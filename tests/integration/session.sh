@@ -10,12 +10,7 @@ yg_require_root
 gated=$top_builddir/src/gated/yolo-gated
 client=$top_builddir/tests/integration/gatedclient
 ctl=$top_builddir/src/ctl/yolo-gatectl
-for p in "$gated" "$client" "$ctl"; do
-	if [ ! -x "$p" ]; then
-		yg_log "ERROR: $p does not exist; build it first (make check-integration)"
-		exit 99
-	fi
-done
+yg_require_built "$gated" "$client" "$ctl"
 command -v jq >/dev/null || yg_fail "jq is missing; install it (apt-get install jq)"
 yg_init
 yg_start_libvirt
@@ -24,44 +19,17 @@ yg_guest_build
 user=ygss$$
 box=yg-it-sess-$$
 gated_pid=
-svc=root
-sess_cleanup() {
-	[ -z "$gated_pid" ] || kill "$gated_pid" 2>/dev/null || true
-	[ -z "$gated_pid" ] || wait "$gated_pid" 2>/dev/null || true
-	sleep 1
-	userdel "$user" 2>/dev/null || true
-	[ "$svc" = root ] || userdel "$svc" 2>/dev/null || true
-	if [ "${rc:-0}" != 0 ] && [ -f "$YG_TMP/gated.log" ]; then
-		echo "---- broker log" >&2
-		cat "$YG_TMP/gated.log" >&2
-	fi
-}
-yg_on_cleanup sess_cleanup
-
-useradd -M -N -s /bin/false "$user" ||
-	yg_fail "useradd $user failed; this test needs to create a temporary user"
-stay_root=--stay-root
-if getent group libvirt >/dev/null; then
-	svc=ygss$$s
-	useradd -r -M -N -g nogroup -G libvirt -s /usr/sbin/nologin "$svc" ||
-		yg_fail "useradd $svc failed; this test needs a temporary service user"
-	stay_root=
-fi
+yg_tmp_user "$user"
+yg_service_user ygss$$s
+svc=$YG_SVC
 yg_box_create "$box"
 
 conf=$YG_TMP/conf
-mkdir -p "$conf/policy.d" "$conf/keys.d" "$YG_TMP/audit" "$YG_TMP/rec"
+yg_gate_conf "$conf" "socket = $YG_TMP/unused.sock" "run_dir = $YG_TMP/run" \
+	"service_user = $svc" "audit_log = $YG_TMP/audit/audit.jsonl" \
+	"record_dir = $YG_TMP/rec" "record_max_size = 1M"
+mkdir -p "$conf/keys.d" "$YG_TMP/audit" "$YG_TMP/rec"
 chown "$svc" "$YG_TMP/audit" "$YG_TMP/rec"
-cat > "$conf/gate.conf" <<EOF
-[gate]
-uri = $YG_URI
-socket = $YG_TMP/unused.sock
-run_dir = $YG_TMP/run
-service_user = $svc
-audit_log = $YG_TMP/audit/audit.jsonl
-record_dir = $YG_TMP/rec
-record_max_size = 1M
-EOF
 printf 'YG_TEST_KEY=k%s\nYG_OTHER=v\n' "$RANDOM" > "$conf/keys.d/$user.env"
 chmod 0600 "$conf/keys.d/$user.env"
 chown "$svc" "$conf/keys.d/$user.env"
@@ -75,7 +43,7 @@ policy() {
 			"$user" "$box" "$conf"
 		printf '%s\n' "$@"
 	} > "$conf/policy.d/10-test.conf"
-	chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-test.conf"
+	chmod 0644 "$conf/policy.d/10-test.conf"
 	[ -n "$gated_pid" ] || return 0
 	reloads=$((reloads + 1))
 	kill -HUP "$gated_pid"
@@ -88,14 +56,8 @@ policy() {
 policy 'idle_timeout = 6' 'idle_warning = 3'
 
 sock=$YG_TMP/gated.sock
-"$gated" --config "$conf" --socket "$sock" --log-stderr $stay_root 2> "$YG_TMP/gated.log" &
-gated_pid=$!
-for ((i = 0; i < 100; i++)); do
-	[ -S "$sock" ] && break
-	kill -0 "$gated_pid" 2>/dev/null || yg_fail "yolo-gated exited at start-up: $(cat "$YG_TMP/gated.log")"
-	sleep 0.1
-done
-[ -S "$sock" ] || yg_fail "yolo-gated did not create $sock within 10 s"
+yg_gated_start "$conf" "$sock" "$YG_TMP/gated.log"
+gated_pid=$YG_GATED_PID
 as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
 out=$YG_TMP/out
 con=$YG_TMP/console
