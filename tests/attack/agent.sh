@@ -5,9 +5,8 @@
 # within a bound with ERROR 8 (AGENT) and a sentence naming the box, the box
 # must end paused at that snapshot, the session child's peak memory and
 # libvirtd's must stay bounded, and the broker must serve the next login.
-# Not here yet: an agent answering garbage or a 100 MB line (a fake agent
-# started on the port after killing qemu-ga was never connected to by
-# libvirt: the channel stayed 'disconnected'); see docs/SECURITY.md.
+# An agent answering garbage or a 100 MB line: tests/attack/agentgarbage.sh
+# (a fake agent from boot, chosen by yg_agent= on the kernel command line).
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
