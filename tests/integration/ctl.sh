@@ -33,23 +33,14 @@ trap 'ctl_cleanup; yg_cleanup' EXIT
 
 useradd --no-create-home --shell /usr/sbin/nologin "$user" ||
 	yg_fail "useradd $user failed"
-mkdir -p "$conf/policy.d" "$run/boxes" "$run/sessions"
-chmod 755 "$conf" "$conf/policy.d"
-chmod 700 "$run/boxes" "$run/sessions"
-cat >"$conf/gate.conf" <<EOF
-[gate]
-uri = $YG_URI
-run_dir = $run
-socket = $run/gated.sock
-service_user = root
-EOF
+yg_policy_dir "$conf" "$run"
 cat >"$conf/policy.d/10.conf" <<EOF
 [user:$user]
 domain = $dom
 snapshot = clean-state
 keys = $conf/keys.d/%u.env
 EOF
-chmod 644 "$conf/gate.conf" "$conf/policy.d/10.conf"
+chmod 644 "$conf/policy.d/10.conf"
 "$ctl" check --config "$conf" >/dev/null || yg_fail "the test policy does not pass check"
 
 yg_start_libvirt

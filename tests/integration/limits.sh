@@ -45,17 +45,7 @@ EOF
 	chmod 644 "$conf/policy.d/10.conf"
 }
 useradd --no-create-home --shell /usr/sbin/nologin "$user" || yg_fail "useradd $user failed"
-mkdir -p "$conf/policy.d" "$run/boxes" "$run/sessions"
-chmod 755 "$conf" "$conf/policy.d"
-chmod 700 "$run/boxes" "$run/sessions"
-cat >"$conf/gate.conf" <<EOF
-[gate]
-uri = $YG_URI
-run_dir = $run
-socket = $run/gated.sock
-service_user = root
-EOF
-chmod 644 "$conf/gate.conf"
+yg_policy_dir "$conf" "$run"
 policy 1 50
 "$ctl" check --config "$conf" >/dev/null || yg_fail "the test policy does not pass check"
 

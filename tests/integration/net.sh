@@ -52,16 +52,7 @@ net_cleanup() {
 trap 'net_cleanup; yg_cleanup' EXIT
 
 # --- policy: two users, one box each, on the test network
-mkdir -p "$conf/policy.d" "$run/boxes" "$run/sessions"
-chmod 755 "$conf" "$conf/policy.d"
-chmod 700 "$run/boxes" "$run/sessions"
-cat >"$conf/gate.conf" <<EOF
-[gate]
-uri = $YG_URI
-run_dir = $run
-socket = $run/gated.sock
-service_user = root
-EOF
+yg_policy_dir "$conf" "$run"
 for i in 0 1; do
 	useradd --no-create-home --shell /usr/sbin/nologin "${users[i]}" ||
 		yg_fail "useradd ${users[i]} failed"
@@ -74,7 +65,7 @@ disk_size = 64M
 network = $net
 EOF
 done
-chmod 644 "$conf/gate.conf" "$conf/policy.d/10.conf"
+chmod 644 "$conf/policy.d/10.conf"
 "$ctl" check --config "$conf" >/dev/null || yg_fail "the test policy does not pass check"
 
 yg_start_libvirt
