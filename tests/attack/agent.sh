@@ -10,10 +10,7 @@
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-yg_require_root
-yg_init
-yg_start_libvirt
-yg_guest_build
+yg_init_guest
 YA_NAME=agent
 YA_SNAPSHOT=stopped
 YA_AGENT_TIMEOUT=3s

@@ -20,10 +20,7 @@
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-yg_require_root
-yg_init
-yg_start_libvirt
-yg_guest_build
+yg_init_guest
 YA_NAME=broker
 . "$top_srcdir/tests/attack/lib-attack.sh"
 yg_box_create "$box"

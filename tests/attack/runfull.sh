@@ -7,10 +7,7 @@
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-yg_require_root
-yg_init
-yg_start_libvirt
-yg_guest_build
+yg_init_guest
 YA_NAME=runfull
 . "$top_srcdir/tests/attack/lib-attack.sh"
 runfs=$YG_TMP/runfs

@@ -4,10 +4,7 @@
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-yg_require_root
-yg_init
-yg_start_libvirt
-yg_guest_build
+yg_init_guest
 
 name=yg-it-guest-$$
 yg_box_create "$name"

@@ -17,6 +17,8 @@
 #   yg_fail MSG [NAME]          print MSG and the box's context, exit 1
 #   yg_timing KEY SECONDS       record a measurement (printed, and appended
 #                               to $YG_TIMINGS_FILE when set)
+#   yg_init_guest               yg_require_root, yg_init, yg_start_libvirt,
+#                               yg_guest_build: the start of a test with a box
 #   yg_require_built PATH...    exit 99 unless each PATH is built
 #   yg_tmp_user NAME [OPT...]   temporary user, removed at cleanup
 #   yg_service_user NAME        the broker's service user (YG_SVC, YG_STAY_ROOT)
@@ -248,6 +250,14 @@ yg_expect_clean() {
 		yg_fail "$1 should be 'paused (from snapshot)' after the revert, but is '$state'" "$1"
 	[ "$(yg_virsh snapshot-current --name "$1")" = clean-state ] ||
 		yg_fail "the current snapshot of $1 is not clean-state" "$1"
+}
+
+# The start of every test that boots a box.
+yg_init_guest() {
+	yg_require_root
+	yg_init
+	yg_start_libvirt
+	yg_guest_build
 }
 
 # ---- a broker, its users and its configuration ----
