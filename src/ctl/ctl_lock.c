@@ -79,15 +79,22 @@ static int open_err(const char *path, yg_err *err)
 	return yg_err_set(err, -e, "cannot open %s: %s", path, strerror(e));
 }
 
+/* An empty holder record and the path of DOMAIN's lock. */
+static int holder_begin(struct yg_ctl_holder *h, char *path, size_t size,
+			const char *run_dir, const char *domain, yg_err *err)
+{
+	memset(h, 0, sizeof(*h));
+	h->last_revert_ms = -1;
+	return lock_path(path, size, run_dir, domain, err);
+}
+
 int yg_ctl_lock_probe(const char *run_dir, const char *domain,
 		      struct yg_ctl_holder *h, yg_err *err)
 {
 	char path[PATH_MAX];
 	int fd, rc;
 
-	memset(h, 0, sizeof(*h));
-	h->last_revert_ms = -1;
-	rc = lock_path(path, sizeof(path), run_dir, domain, err);
+	rc = holder_begin(h, path, sizeof(path), run_dir, domain, err);
 	if (rc < 0)
 		return rc;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -135,9 +142,7 @@ int yg_ctl_lock_take(const char *run_dir, const char *domain,
 	gid_t gid;
 	int fd, rc;
 
-	memset(h, 0, sizeof(*h));
-	h->last_revert_ms = -1;
-	rc = lock_path(path, sizeof(path), run_dir, domain, err);
+	rc = holder_begin(h, path, sizeof(path), run_dir, domain, err);
 	if (rc < 0)
 		return rc;
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
