@@ -10,6 +10,7 @@
 #   yg_guest_build              build or reuse the guest: YG_GUEST_KERNEL, YG_GUEST_INITRD
 #   yg_box_create NAME [MIB]    define + boot a box, snapshot clean-state, leave it
 #                               PAUSED (from snapshot); removed by yg_cleanup
+#   yg_box_define NAME [MIB] [CMDLINE_EXTRA]  only define it (not started)
 #   yg_agent NAME JSON [SECS]   one guest-agent command, prints the JSON reply
 #   yg_wait_agent NAME SECS     until guest-ping answers (returns 1 on timeout)
 #   yg_guest_exec NAME PATH [ARG...]  run a program in the guest, print its exit code
@@ -210,9 +211,12 @@ yg_guest_exec() {
 	return 1
 }
 
-yg_box_create() {
-	local name=$1 mib=${2:-256} disk xml t0
-	[ -n "${YG_GUEST_KERNEL:-}" ] || yg_fail "yg_box_create needs yg_guest_build first"
+# yg_box_define NAME [MIB] [CMDLINE_EXTRA]: create the disk and define NAME
+# from tests/guest/domain.xml.in, not started (CMDLINE_EXTRA: more kernel
+# arguments, e.g. yg_agent=garbage, see tests/guest/init); removed by yg_cleanup.
+yg_box_define() {
+	local name=$1 mib=${2:-256} extra=${3:-} disk xml
+	[ -n "${YG_GUEST_KERNEL:-}" ] || yg_fail "yg_box_define needs yg_guest_build first"
 	disk=$YG_IMAGES/$name.qcow2
 	xml=$YG_TMP/$name.xml
 	YG_BOXES+=("$name")
@@ -221,8 +225,14 @@ yg_box_create() {
 	sed -e "s|@NAME@|$name|g" -e "s|@MEMORY_MIB@|$mib|g" \
 	    -e "s|@KERNEL@|$YG_GUEST_KERNEL|g" -e "s|@INITRD@|$YG_GUEST_INITRD|g" \
 	    -e "s|@DISK@|$disk|g" -e "s|@SERIAL_LOG@|$YG_IMAGES/$name.serial.log|g" \
+	    -e "s|@CMDLINE_EXTRA@|${extra:+ $extra}|g" \
 	    "$top_srcdir/tests/guest/domain.xml.in" > "$xml"
 	yg_virsh define "$xml" >/dev/null || yg_fail "virsh define $xml failed"
+}
+
+yg_box_create() {
+	local name=$1 t0
+	yg_box_define "$name" "${2:-256}"
 
 	t0=$(yg_now_ms)
 	yg_virsh start "$name" >/dev/null || yg_fail "virsh start $name failed" "$name"
