@@ -24,6 +24,16 @@ run() { "$@"; }
 if [ "$(id -u)" = 0 ]; then
 	chown nobody "$tmp"
 	run() { as_nobody "$@"; }
+	# nobody may not be able to reach the build tree (a 0700 package build
+	# directory, say): run copies from $tmp, which nobody owns.
+	for p in "$shell" "$ac"; do
+		if [ -x "$top_builddir/libtool" ]; then
+			"$top_builddir/libtool" --quiet --mode=install install -m 0755 "$p" "$tmp/" >/dev/null
+		else
+			install -m 0755 "$p" "$tmp/"
+		fi
+	done
+	shell=$tmp/yolo-shell ac=$tmp/attackclient
 fi
 
 # 1. argc = 0 (argv = { NULL }): refused with a message, nothing else done.
