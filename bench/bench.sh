@@ -58,40 +58,21 @@ keep_results() {
 yg_on_cleanup keep_results
 
 # ---- users, broker, sshd (as tests/e2e/login.sh does)
-svc=ygbench-svc
-e2e_sysuser "$svc" libvirt
-gated_opts=()
-if ! runuser -u "$svc" -- virsh -q -c "$YG_URI" version >/dev/null 2>&1; then
-	bench_log "note: $svc cannot use $YG_URI; the broker runs with --stay-root"
-	gated_opts=(--stay-root)
-	svc=root
-fi
-conf=$E2E_DIR/conf
-sock=$E2E_DIR/gated.sock
-mkdir -m 0755 "$conf" "$conf/policy.d"
-mkdir -m 0700 "$conf/keys.d"
-chown "$svc:" "$conf/keys.d"
-cat > "$conf/gate.conf" <<EOC
-[gate]
-uri = $YG_URI
-socket = $sock
-run_dir = $E2E_DIR/run
-service_user = ${E2E_SYSUSERS[0]}
-EOC
-{
-	printf '[defaults]\ndomain = yg-bench-%%u\nsnapshot = clean-state\n'
-	printf 'keys = %s/keys.d/%%u.env\nagent_timeout = 60s\n' "$conf"
-} > "$conf/policy.d/10-bench.conf"
+e2e_broker_user ygbench-svc
+svc=$E2E_SVC
+gated_opts=("${E2E_GATED_OPTS[@]}")
+e2e_conf "$svc" "service_user = ${E2E_SYSUSERS[0]}"
+conf=$E2E_CONF
+sock=$E2E_SOCK
 USERS=()
 for ((i = 1; i <= NUSERS; i++)); do USERS+=("ygbn$i"); done
 [ -z "$MEM_LEVELS" ] || USERS+=(ygbm)
+e2e_policy 10-bench.conf yg-bench- "${USERS[@]}"
 for u in "${USERS[@]}"; do
 	e2e_user "$u" "$E2E_SHELL"
-	printf '\n[user:%s]\nenabled = yes\n' "$u" >> "$conf/policy.d/10-bench.conf"
 	( umask 077; printf 'BENCH_API_KEY=sk-bench-%s\n' "$u" > "$conf/keys.d/$u.env" )
 	chown "$svc:" "$conf/keys.d/$u.env"
 done
-chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-bench.conf"
 GLOG=$E2E_DIR/gated.log
 e2e_gated "$conf" "$sock" "${gated_opts[@]}"
 e2e_sshd "SetEnv YOLO_GATE_SOCKET=$sock"

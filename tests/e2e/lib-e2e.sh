@@ -14,6 +14,10 @@
 #   e2e_sysuser NAME [GROUP]  useradd --system NAME (in GROUP when it exists)
 #   e2e_wait_clean BOX SECS   until BOX is paused from its snapshot (1 on timeout)
 #   e2e_gated CONFDIR SOCKET [OPTION...]  start yolo-gated, wait for its socket
+#   e2e_broker_user NAME      the broker's user: E2E_SVC, E2E_GATED_OPTS
+#   e2e_conf OWNER [LINE...]  policy dir E2E_CONF + gate.conf for E2E_SOCK
+#   e2e_policy FILE PREFIX USER...  policy.d/FILE: the tests' [defaults], a box
+#                             PREFIX<user> for each USER
 
 # The binaries under test: the build tree by default; with YG_E2E_INSTALLED=1
 # the installed package's (CI runs the suite both ways).
@@ -235,4 +239,55 @@ e2e_stop_gated() {
 	for pid in $E2E_GATED_PID $kids; do kill -KILL "$pid" 2>/dev/null; done
 	wait "$E2E_GATED_PID" 2>/dev/null
 	E2E_GATED_PID=
+}
+
+# e2e_broker_user NAME: the broker runs as NAME, a system user in group
+# libvirt, when libvirt lets that user in; otherwise as root with --stay-root.
+# Sets E2E_SVC (the user that owns the key files) and E2E_GATED_OPTS.
+e2e_broker_user() {
+	E2E_SVC=$1
+	E2E_GATED_OPTS=()
+	e2e_sysuser "$E2E_SVC" libvirt
+	if ! runuser -u "$E2E_SVC" -- virsh -q -c "$YG_URI" version >/dev/null 2>&1; then
+		yg_log "note: $E2E_SVC (group libvirt) cannot use $YG_URI here; the broker runs with --stay-root"
+		E2E_GATED_OPTS=(--stay-root)
+		E2E_SVC=root
+	fi
+}
+
+# e2e_conf OWNER [GATE_LINE...]: the test's policy directory E2E_CONF
+# (root-owned, not group/world-writable; keys.d 0700 owned by OWNER) and its
+# gate.conf: uri, socket E2E_SOCK, run_dir under E2E_DIR, then GATE_LINEs.
+e2e_conf() {
+	local owner=$1 line
+	shift
+	E2E_CONF=$E2E_DIR/conf
+	E2E_SOCK=$E2E_DIR/gated.sock
+	mkdir -m 0755 "$E2E_CONF" "$E2E_CONF/policy.d"
+	mkdir -m 0700 "$E2E_CONF/keys.d"
+	chown "$owner:" "$E2E_CONF/keys.d"
+	{
+		printf '[gate]\nuri = %s\nsocket = %s\nrun_dir = %s\n' \
+			"$YG_URI" "$E2E_SOCK" "$E2E_DIR/run"
+		for line in "$@"; do
+			printf '%s\n' "$line"
+		done
+	} > "$E2E_CONF/gate.conf"
+	chmod 0644 "$E2E_CONF/gate.conf"
+}
+
+# e2e_policy FILE PREFIX USER...: policy.d/FILE with the tests' [defaults]
+# (box PREFIX<user> at clean-state, keys in E2E_CONF/keys.d, a 60 s agent
+# wait) and an enabled [user:USER] section for each USER.
+e2e_policy() {
+	local file=$E2E_CONF/policy.d/$1 prefix=$2 u
+	shift 2
+	{
+		printf '[defaults]\ndomain = %s%%u\nsnapshot = clean-state\n' "$prefix"
+		printf 'keys = %s/keys.d/%%u.env\nagent_timeout = 60s\n' "$E2E_CONF"
+		for u in "$@"; do
+			printf '\n[user:%s]\nenabled = yes\n' "$u"
+		done
+	} > "$file"
+	chmod 0644 "$file"
 }

@@ -30,43 +30,15 @@ client=$top_builddir/tests/integration/gatedclient
 [ -x "$client" ] || yg_fail "$client is not built; run make check-e2e (it builds check programs)"
 
 # ---- broker user: a system user in the libvirt group, if libvirt lets it in
-svc=yolo-gate-test
-e2e_sysuser "$svc" libvirt
-gated_opts=()
-if ! runuser -u "$svc" -- virsh -q -c "$YG_URI" version >/dev/null 2>&1; then
-	yg_log "note: $svc (group libvirt) cannot use $YG_URI here; the broker runs with --stay-root"
-	gated_opts=(--stay-root)
-	svc=root
-fi
+e2e_broker_user yolo-gate-test
+svc=$E2E_SVC
+gated_opts=("${E2E_GATED_OPTS[@]}")
 
 # ---- policy: root-owned, not group/world-writable; keys owned by the broker user
-conf=$E2E_DIR/conf
-sock=$E2E_DIR/gated.sock
-mkdir -m 0755 "$conf" "$conf/policy.d"
-mkdir -m 0700 "$conf/keys.d"
-chown "$svc:" "$conf/keys.d"
-cat > "$conf/gate.conf" <<EOC
-[gate]
-uri = $YG_URI
-socket = $sock
-run_dir = $E2E_DIR/run
-log_level = debug
-service_user = ${E2E_SYSUSERS[0]}
-EOC
-cat > "$conf/policy.d/10-e2e.conf" <<EOC
-[defaults]
-domain = yg-e2e-%u
-snapshot = clean-state
-keys = $conf/keys.d/%u.env
-agent_timeout = 60s
-
-[user:ygalice]
-enabled = yes
-
-[user:ygbob]
-enabled = yes
-EOC
-chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-e2e.conf"
+e2e_conf "$svc" "log_level = debug" "service_user = ${E2E_SYSUSERS[0]}"
+conf=$E2E_CONF
+sock=$E2E_SOCK
+e2e_policy 10-e2e.conf yg-e2e- ygalice ygbob
 key="sk-test-e2e$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
 KEY_SHOWN=$(tr a-z A-Z <<< "$key")
 for u in ygalice ygbob; do

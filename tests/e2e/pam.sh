@@ -28,28 +28,10 @@ yg_guest_build
 e2e_install_shell
 
 # ---- the broker runs as root here (--stay-root): this test is about PAM
-conf=$E2E_DIR/conf
-sock=$E2E_DIR/gated.sock
-mkdir -m 0755 "$conf" "$conf/policy.d"
-mkdir -m 0700 "$conf/keys.d"
-cat > "$conf/gate.conf" <<EOC
-[gate]
-uri = $YG_URI
-socket = $sock
-run_dir = $E2E_DIR/run
-log_level = debug
-EOC
-cat > "$conf/policy.d/10-pam.conf" <<EOC
-[defaults]
-domain = yg-e2e-%u
-snapshot = clean-state
-keys = $conf/keys.d/%u.env
-agent_timeout = 60s
-
-[user:ygpalice]
-enabled = yes
-EOC
-chmod 0644 "$conf/gate.conf" "$conf/policy.d/10-pam.conf"
+e2e_conf root "log_level = debug"
+conf=$E2E_CONF
+sock=$E2E_SOCK
+e2e_policy 10-pam.conf yg-e2e- ygpalice
 ( umask 077; echo 'OPENAI_API_KEY=sk-test-pam' > "$conf/keys.d/ygpalice.env" )
 
 box=yg-e2e-ygpalice
