@@ -1,15 +1,14 @@
 # pam fragment: pam_yolo_gate.so and its tests.
 #
-# The module must not pull libvirt into sshd, so it does not link libyg.la:
-# pam/libygpam.la compiles just the codec, the log escaper and yg_err (own
-# per-target CFLAGS, so the objects do not clash with libyg's) plus the
-# module's own option parser and broker client.
+# The module must not pull libvirt (or libcap-ng) into sshd: it links
+# libygcore alone (tests/unit/needed.sh). pam/libygpam.la is the module's own
+# option parser and broker calls.
 noinst_LTLIBRARIES += pam/libygpam.la
 pam_libygpam_la_SOURCES = \
-	src/lib/yg_proto.c src/lib/yg_log.c src/lib/yg_err.c \
 	pam/pam_options.c pam/pam_options.h \
 	pam/pam_broker.c pam/pam_broker.h
 pam_libygpam_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+pam_libygpam_la_LIBADD = src/core/libygcore.la
 
 pammod_LTLIBRARIES += pam/pam_yolo_gate.la
 pam_pam_yolo_gate_la_SOURCES = pam/pam_yolo_gate.c

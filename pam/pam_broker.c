@@ -12,16 +12,9 @@
 #include <unistd.h>
 
 #include "pam_broker.h"
+#include "yg_time.h"
 
 #define YG_PAM_PEER "pam_yolo_gate " PACKAGE_VERSION
-
-static long long yg_pam_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Wait for events on fd until deadline. Returns 0, -ETIMEDOUT or -errno. */
 static int yg_pam_wait(int fd, short events, long long deadline)
@@ -31,7 +24,7 @@ static int yg_pam_wait(int fd, short events, long long deadline)
 	int r;
 
 	for (;;) {
-		left = deadline - yg_pam_now_ms();
+		left = deadline - (long long)yg_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = poll(&p, 1, (int)left);
@@ -75,7 +68,7 @@ static int yg_pam_connect(const char *path, long long deadline, yg_err *err)
  * still lets poll() report data that is already there. */
 static int yg_pam_left(long long deadline)
 {
-	long long left = deadline - yg_pam_now_ms();
+	long long left = deadline - (long long)yg_now_ms();
 
 	return left < 1 ? 1 : (int)left;
 }
@@ -141,7 +134,7 @@ static int yg_pam_exchange(int fd, yg_frame_in *in, const yg_msg *req, yg_msg *r
 int yg_pam_broker_call(const char *socket_path, int timeout_ms, const yg_msg *req,
 		       yg_msg *reply, yg_err *err)
 {
-	long long deadline = yg_pam_now_ms() + timeout_ms;
+	long long deadline = (long long)yg_now_ms() + timeout_ms;
 	yg_frame_in *in;
 	int fd, r;
 

@@ -16,7 +16,7 @@ cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr \
 	--suppress=missingIncludeSystem --suppress=varFuncNullUB \
 	-D__linux__ -D__x86_64__ -DSYSCONFDIR='"/etc"' -DRUNSTATEDIR='"/run"' \
 	-DLOCALSTATEDIR='"/var"' -DPKGDATADIR='"/usr/share/yolo-gate"' \
-	-I src/lib -I policy -I pam \
+	-I src/core -I src/virt -I policy -I pam \
 	--template='{file}:{line}: {severity}: {id}: {message}' \
 	src policy pam tests/unit tests/fuzz tests/integration
 echo "cppcheck: clean"

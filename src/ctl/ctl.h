@@ -17,6 +17,7 @@
 
 #include "yg_err.h"
 #include "yg_policy.h"
+#include "yg_time.h"
 
 #define YG_CTL_EXIT_OK 0
 #define YG_CTL_EXIT_FAIL 1
@@ -67,8 +68,6 @@ int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out);
  * says how to fix it.  0 or -ENOENT with err set. */
 int yg_ctl_service_user(const yg_policy *pol, uid_t *uid, gid_t *gid,
 			yg_err *err);
-
-uint64_t yg_ctl_now_ms(void);
 
 /* Progress of one step: begin prints "CMD: what ...", end prints the time
  * it took (" 4.2 s") or " failed". */

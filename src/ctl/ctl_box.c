@@ -98,7 +98,7 @@ int yg_ctl_revert_box(const char *cmd, const yg_policy *pol,
 		rc = yg_box_revert(box, &err);
 		yg_ctl_step_end(&step, rc);
 		if (rc == 0)
-			yg_ctl_lock_note_revert(fd, (long)(yg_ctl_now_ms() -
+			yg_ctl_lock_note_revert(fd, (long)(yg_now_ms() -
 							   step.t0));
 	}
 	yg_box_free(box);

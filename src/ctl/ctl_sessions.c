@@ -345,7 +345,7 @@ int yg_ctl_end(int argc, char **argv)
 		yg_ctl_step_end(&step, -1);
 		goto out;
 	}
-	for (uint64_t t0 = yg_ctl_now_ms(); yg_ctl_now_ms() - t0 < END_WAIT_MS;) {
+	for (uint64_t t0 = yg_now_ms(); yg_now_ms() - t0 < END_WAIT_MS;) {
 		struct yg_ctl_session now;
 
 		if (yg_ctl_session_read(run_dir, s.id, &now) < 0 || !now.alive) {

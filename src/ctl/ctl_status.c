@@ -10,7 +10,7 @@
 
 #include "ctl.h"
 #include "ctl_sessions.h"
-#include "yg_agent.h"
+#include "yg_json.h"
 #include "yg_box.h"
 
 struct row {

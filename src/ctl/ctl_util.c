@@ -115,14 +115,6 @@ int yg_ctl_service_user(const yg_policy *pol, uid_t *uid, gid_t *gid,
 	return 0;
 }
 
-uint64_t yg_ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 void yg_ctl_step_begin(struct yg_ctl_step *s, const char *cmd,
 		       const char *fmt, ...)
 {
@@ -134,12 +126,12 @@ void yg_ctl_step_begin(struct yg_ctl_step *s, const char *cmd,
 	va_end(ap);
 	fputs(" ...", stderr);
 	fflush(stderr);
-	s->t0 = yg_ctl_now_ms();
+	s->t0 = yg_now_ms();
 }
 
 void yg_ctl_step_end(struct yg_ctl_step *s, int rc)
 {
-	uint64_t ms = yg_ctl_now_ms() - s->t0;
+	uint64_t ms = yg_now_ms() - s->t0;
 
 	if (rc < 0)
 		fprintf(stderr, " failed after %.1f s\n", (double)ms / 1000.0);

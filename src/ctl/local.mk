@@ -13,7 +13,7 @@ src_ctl_yolo_gatectl_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DYG_TEMPLATEDIR='"$(pkgdatadir)/templates"'
 src_ctl_yolo_gatectl_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) \
 	$(LIBVIRT_QEMU_CFLAGS)
-src_ctl_yolo_gatectl_LDADD = policy/libygpolicy.la src/lib/libyg.la \
+src_ctl_yolo_gatectl_LDADD = policy/libygpolicy.la src/virt/libygvirt.la src/core/libygcaps.la src/core/libygcore.la \
 	$(LIBVIRT_LIBS) $(LIBVIRT_QEMU_LIBS)
 dist_man_MANS += docs/yolo-gatectl.8
 
@@ -22,9 +22,9 @@ ctltemplatesdir = $(pkgdatadir)/templates
 dist_ctltemplates_DATA = src/ctl/templates/cloud.xml \
 	src/ctl/templates/tiny.xml
 
-UNIT_TESTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh \
+UNIT_TESTS += tests/unit/ctltest.sh tests/unit/ctlkeystest.sh \
 	tests/unit/ctlstatustest.sh tests/unit/ctlprovtest.sh
-dist_check_SCRIPTS += src/ctl/ctltest.sh tests/unit/ctlkeystest.sh \
+dist_check_SCRIPTS += tests/unit/ctltest.sh tests/unit/ctlkeystest.sh \
 	tests/unit/ctlstatustest.sh tests/unit/ctlprovtest.sh
 INTEGRATION_TESTS += tests/integration/ctl.sh tests/integration/net.sh \
 	tests/integration/limits.sh

@@ -20,17 +20,6 @@
 
 #define MAX_GROUPS 256
 
-int yg_gd_pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
 static char *diags_text(const yg_diags *d)
 {
 	char *buf = NULL;

@@ -182,7 +182,7 @@ static int rec_start(struct yg_gd_rec *r)
 		close(fd);
 		return -ENOMEM;
 	}
-	r->t0 = yg_gd_now_ms();
+	r->t0 = yg_now_ms();
 	n = snprintf(hdr, sizeof(hdr), "{\"version\":2,\"width\":%u,\"height\":%u,"
 		     "\"timestamp\":%lld,\"env\":{\"TERM\":\"xterm\"}}\n",
 		     r->cols ? (unsigned)r->cols : 80u, r->rows ? (unsigned)r->rows : 24u,
@@ -194,7 +194,7 @@ static int rec_start(struct yg_gd_rec *r)
 
 int yg_gd_rec_open(struct yg_gd_sess *s, struct yg_gd_rec **out, yg_err *err)
 {
-	char path[PATH_MAX], when[32];
+	char when[32];
 	struct yg_gd_rec *r;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -219,11 +219,10 @@ int yg_gd_rec_open(struct yg_gd_sess *s, struct yg_gd_rec **out, yg_err *err)
 	}
 	if (r->dirfd < 0) {
 		rc = -errno;
-		yg_gd_pathf(path, sizeof(path), "%s/%s", s->gate->record_dir, s->u.user);
 		yg_gd_rec_close(r);
-		return yg_err_set(err, rc, "cannot open the recording directory %s: %s; create "
-				  "it writable by the service user, or set record = no", path,
-				  strerror(-rc));
+		return yg_err_set(err, rc, "cannot open the recording directory %s/%s: %s; "
+				  "create it writable by the service user, or set record = no",
+				  s->gate->record_dir, s->u.user, strerror(-rc));
 	}
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
@@ -251,7 +250,7 @@ void yg_gd_rec_output(struct yg_gd_rec *r, const uint8_t *buf, size_t len)
 	if (!r || !r->f)
 		return;
 	o = (size_t)snprintf(r->line, 2 * AUDIT_LINE_MAX, "[%.3f, \"o\", \"",
-			     (double)(yg_gd_now_ms() - r->t0) / 1000.0);
+			     (double)(yg_now_ms() - r->t0) / 1000.0);
 	while (len > 0) {	/* bounded chunks: one line never overflows */
 		size_t n = len > AUDIT_LINE_MAX / 8 ? AUDIT_LINE_MAX / 8 : len;
 		size_t e = json_str(r->line, o, 2 * AUDIT_LINE_MAX - 8, buf, n);

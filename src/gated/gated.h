@@ -21,7 +21,9 @@
 #include <libvirt/libvirt.h>
 
 #include "yg_err.h"
+#include "yg_path.h"
 #include "yg_proto.h"
+#include "yg_time.h"
 
 typedef struct yg_policy yg_policy;
 struct yg_user_policy;
@@ -77,10 +79,6 @@ struct yg_gd_user {
 };
 
 /* ---- access.c ---- */
-
-/* snprintf for paths: -ENAMETOOLONG instead of a silently cut path. */
-int yg_gd_pathf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* Load confdir. On failure every diagnostic is in *diagtext ("file:line: msg"
  * lines, malloc'd, caller frees). */

@@ -55,19 +55,11 @@ static void describe_holder(const char *rec, char *out, size_t outlen)
 	snprintf(out, outlen, "since %s (session %s)", hms, sid);
 }
 
-/* Wall-clock seconds of a monotonic ms time (0 stays 0). */
-static long long wall_of(uint64_t mono, uint64_t now)
-{
-	if (!mono)
-		return 0;
-	return (long long)time(NULL) + ((long long)mono - (long long)now) / 1000;
-}
-
 /* Write run_dir/sessions/<id> through a rename: 0 or -errno (logged). */
 static int sessinfo_write(struct yg_gd_sess *s, const struct yg_gd_times *t)
 {
 	char tmp[PATH_MAX], buf[1024];
-	uint64_t now = t ? t->now : yg_gd_now_ms();
+	uint64_t now = t ? t->now : yg_now_ms();
 	ssize_t w = -1;
 	int fd, n, r = 0;
 
@@ -78,10 +70,10 @@ static int sessinfo_write(struct yg_gd_sess *s, const struct yg_gd_times *t)
 	n = snprintf(buf, sizeof(buf), "%s\nuser=%s\nuid=%u\nfrom=%s\npid=%d\n"
 		     "started=%lld\nlast_active=%lld\nidle_end=%lld\nmax_end=%lld\n"
 		     "record=%s\n", s->u.domain, s->u.user, (unsigned)s->u.uid,
-		     s->from[0] ? s->from : "-", (int)getpid(), wall_of(s->t_start, now),
-		     wall_of(s->info_active, now), wall_of(t ? t->idle_end : 0, now),
-		     wall_of(t ? t->max_end : 0, now), s->rec ? yg_gd_rec_name(s->rec) : "-");
-	if (yg_gd_pathf(tmp, sizeof(tmp), "%s.tmp", s->sess_path) < 0)
+		     s->from[0] ? s->from : "-", (int)getpid(), yg_wall_of(s->t_start, now),
+		     yg_wall_of(s->info_active, now), yg_wall_of(t ? t->idle_end : 0, now),
+		     yg_wall_of(t ? t->max_end : 0, now), s->rec ? yg_gd_rec_name(s->rec) : "-");
+	if (yg_pathf(tmp, sizeof(tmp), "%s.tmp", s->sess_path) < 0)
 		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0)
@@ -124,7 +116,7 @@ static int claim(struct yg_gd_sess *s, yg_err *err)
 	}
 	if (s->sess_path[0])
 		unlink(s->sess_path);
-	if (yg_gd_pathf(s->sess_path, sizeof(s->sess_path), "%s/sessions/%s",
+	if (yg_pathf(s->sess_path, sizeof(s->sess_path), "%s/sessions/%s",
 			s->gate->run_dir, s->id) < 0)
 		s->sess_path[0] = '\0';
 	r = sessinfo_write(s, NULL);
@@ -153,12 +145,12 @@ void yg_gd_describe(struct yg_gd_sess *s, char *out, size_t outlen)
 
 int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 {
-	uint64_t t0 = yg_gd_now_ms();
+	uint64_t t0 = yg_now_ms();
 	char name[YG_NAME_MAX + 16], path[PATH_MAX];
 	int fd, r;
 
 	if (s->dirfd < 0) {
-		s->dirfd = yg_gd_pathf(path, sizeof(path), "%s/boxes", s->gate->run_dir) < 0 ? -1 :
+		s->dirfd = yg_pathf(path, sizeof(path), "%s/boxes", s->gate->run_dir) < 0 ? -1 :
 			   open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s->dirfd < 0)
 			return yg_err_set(err, -errno, "cannot open %s: %s; restart yolo-gated "
@@ -188,7 +180,7 @@ int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 	r = claim(s, err);
 	if (r < 0)
 		return r;
-	s->ms_lock = (long)(yg_gd_now_ms() - t0);
+	s->ms_lock = (long)(yg_now_ms() - t0);
 	return 0;
 }
 
@@ -217,7 +209,7 @@ void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
 
 static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 {
-	uint64_t t0 = yg_gd_now_ms();
+	uint64_t t0 = yg_now_ms();
 	yg_keyfile kf = { 0 };
 	char count[16], names[512];
 	int r;
@@ -245,7 +237,7 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 				     s->u.domain);
 	}
 	s->keys_in = true;
-	s->ms_inject = (long)(yg_gd_now_ms() - t0);
+	s->ms_inject = (long)(yg_now_ms() - t0);
 	yg_gd_audit(YG_LOG_INFO, "keys_injected", "session", s->id, "user", s->u.user,
 		    "box", s->u.domain, "count", count, "names", names, NULL);
 	return 0;
@@ -253,7 +245,7 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 
 static int check_and_revert(struct yg_gd_sess *s, yg_err *err)
 {
-	uint64_t t0 = yg_gd_now_ms();
+	uint64_t t0 = yg_now_ms();
 	char why[128] = "", ms[24];
 	bool clean = false;
 	int r;
@@ -261,16 +253,16 @@ static int check_and_revert(struct yg_gd_sess *s, yg_err *err)
 	r = yg_box_check_clean(s->box, &clean, why, sizeof(why), err);
 	if (r < 0)
 		return r;
-	s->ms_check = (long)(yg_gd_now_ms() - t0);
+	s->ms_check = (long)(yg_now_ms() - t0);
 	if (clean && !s->u.revert_login)
 		return 0;
-	t0 = yg_gd_now_ms();
+	t0 = yg_now_ms();
 	yg_gd_progress(s, "reverting %s to %s ...", s->u.domain, s->u.snapshot);
 	r = yg_box_revert(s->box, err);
 	if (r < 0)
 		return r;
 	s->dirty = false;
-	s->ms_revert = (long)(yg_gd_now_ms() - t0);
+	s->ms_revert = (long)(yg_now_ms() - t0);
 	yg_gd_progress(s, "reverting %s to %s ... done in %.1f s", s->u.domain, s->u.snapshot,
 		       (double)s->ms_revert / 1000.0);
 	fmt_ms(ms, sizeof(ms), s->ms_revert);
@@ -305,13 +297,13 @@ int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 		return r;
 	if (yg_gd_sigterm())
 		return yg_err_set(err, -EINTR, "yolo-gated is stopping; log in again later");
-	t0 = yg_gd_now_ms();
+	t0 = yg_now_ms();
 	s->dirty = true;	/* from here on, a failure reverts */
 	r = yg_box_resume(s->box, err);
 	if (r < 0)
 		return r;
-	s->ms_resume = (long)(yg_gd_now_ms() - t0);
-	t0 = yg_gd_now_ms();
+	s->ms_resume = (long)(yg_now_ms() - t0);
+	t0 = yg_now_ms();
 	r = yg_agent_wait(s->box, s->u.agent_timeout_ms, err);
 	if (r < 0) {
 		char why[sizeof(err->msg)];
@@ -323,7 +315,7 @@ int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 		return yg_err_set(err, r, "%s; the box is reverted; try again, or ask your "
 				  "administrator to check the guest", why);
 	}
-	s->ms_agent = (long)(yg_gd_now_ms() - t0);
+	s->ms_agent = (long)(yg_now_ms() - t0);
 	r = inject_keys(s, code, err);
 	if (r < 0)
 		return r;
@@ -385,7 +377,7 @@ static void wake_console(struct yg_gd_sess *s)
 
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 {
-	uint64_t t0 = yg_gd_now_ms();
+	uint64_t t0 = yg_now_ms();
 	struct yg_gd_limits lim = { 0 };
 	struct yg_gd_clients cl;
 	enum yg_gd_end e;
@@ -394,7 +386,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 	if (yg_box_open_console(s->box, s->u.console, &s->st, &err) < 0)
 		yg_gd_fail(s, YG_ERR_BOX, "console_failed", err.msg);
 	wake_console(s);
-	s->ms_console = (long)(yg_gd_now_ms() - t0);
+	s->ms_console = (long)(yg_now_ms() - t0);
 	if (s->u.record && !s->rec && yg_gd_rec_open(s, &s->rec, &err) < 0)
 		yg_gd_audit(YG_LOG_ERROR, "record_failed", "session", s->id, "user", s->u.user,
 			    "error", err.msg, NULL);
@@ -422,7 +414,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 #define YG_GD_RECONNECT_MS 60000
 static int reconnect(struct yg_gd_sess *s, yg_err *err)
 {
-	uint64_t t0 = yg_gd_now_ms();
+	uint64_t t0 = yg_now_ms();
 	char ms[24];
 	int r;
 
@@ -437,11 +429,11 @@ static int reconnect(struct yg_gd_sess *s, yg_err *err)
 		r = yg_conn_open(s->gate->uri[0] ? s->gate->uri : NULL, &s->conn, err);
 		if (r == 0)
 			r = yg_box_open(s->conn, s->u.domain, s->u.snapshot, NULL, &s->box, err);
-		if (r == 0 || yg_gd_now_ms() - t0 >= YG_GD_RECONNECT_MS)
+		if (r == 0 || yg_now_ms() - t0 >= YG_GD_RECONNECT_MS)
 			break;
 		usleep(250 * 1000);
 	}
-	fmt_ms(ms, sizeof(ms), (long)(yg_gd_now_ms() - t0));
+	fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
 	yg_log(r == 0 ? YG_LOG_INFO : YG_LOG_ERROR, "event", "libvirt_reconnect",
 	       "session", s->id, "box", s->u.domain, "ms", ms,
 	       "result", r == 0 ? "ok" : err->msg, NULL);
@@ -476,7 +468,7 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 		s->keys_in = false;
 	}
 	if (revert && s->dirty && s->box) {
-		uint64_t t0 = yg_gd_now_ms();
+		uint64_t t0 = yg_now_ms();
 		char ms[24];
 		int r = yg_box_revert(s->box, &err);
 
@@ -487,7 +479,7 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 				    "box", s->u.domain, "error", err.msg, NULL);
 		} else {
 			s->dirty = false;
-			fmt_ms(ms, sizeof(ms), (long)(yg_gd_now_ms() - t0));
+			fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
 			yg_gd_audit(YG_LOG_INFO, "reverted", "session", s->id,
 				    "user", s->u.user, "box", s->u.domain, "why", "logout",
 				    "ms", ms, NULL);
@@ -509,8 +501,8 @@ static void log_end(struct yg_gd_sess *s, enum yg_gd_end why, uint64_t t0)
 	char uid[16], ms[24], total[24];
 
 	fmt_uid(uid, sizeof(uid), s->u.uid);
-	fmt_ms(ms, sizeof(ms), (long)(yg_gd_now_ms() - t0));
-	fmt_ms(total, sizeof(total), (long)(yg_gd_now_ms() - s->t_start));
+	fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
+	fmt_ms(total, sizeof(total), (long)(yg_now_ms() - s->t_start));
 	yg_gd_audit(YG_LOG_INFO, "session_end", "session", s->id, "user", s->u.user,
 	       "uid", uid, "box", s->u.domain, "reason", yg_gd_end_name(why),
 	       "message", s->end_msg[0] ? s->end_msg : NULL,
@@ -519,7 +511,7 @@ static void log_end(struct yg_gd_sess *s, enum yg_gd_end why, uint64_t t0)
 
 void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text)
 {
-	uint64_t t0 = yg_gd_now_ms();
+	uint64_t t0 = yg_now_ms();
 	bool normal = why == YG_GD_END_CLIENT_EOF || why == YG_GD_END_CLIENT_EXIT ||
 		      why == YG_GD_END_RELEASE;
 
@@ -569,7 +561,7 @@ void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const ch
 		close(s->fd);
 		s->fd = -1;
 	}
-	t0 = yg_gd_now_ms();
+	t0 = yg_now_ms();
 	touched = s->dirty || s->keys_in || s->st;
 	box_down(s, true);	/* a failed login always reverts what it touched */
 	client_exit(&s->release_fd, 1, text);

@@ -1,12 +1,12 @@
 # src/gated: yolo-gated, the broker. Everything but main.c is a convenience
-# library so that src/gated/handofftest links the same code.
+# library so that tests/unit/handofftest links the same code.
 noinst_LTLIBRARIES += src/gated/libyggated.la
 src_gated_libyggated_la_SOURCES = \
 	src/gated/gated.h src/gated/session.h \
 	src/gated/access.c src/gated/session.c src/gated/lifecycle.c \
 	src/gated/relay.c src/gated/handoff.c src/gated/audit.c
 src_gated_libyggated_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
-src_gated_libyggated_la_LIBADD = src/lib/libyg.la policy/libygpolicy.la \
+src_gated_libyggated_la_LIBADD = src/virt/libygvirt.la src/core/libygcaps.la src/core/libygcore.la policy/libygpolicy.la \
 	$(LIBVIRT_LIBS) $(INIPARSER_LIBS)
 
 sbin_PROGRAMS += src/gated/yolo-gated
@@ -17,16 +17,17 @@ src_gated_yolo_gated_LDADD = src/gated/libyggated.la
 dist_man_MANS += docs/yolo-gated.8
 
 # Unit test (no root, no libvirt): the per-box rendezvous.
-check_PROGRAMS += src/gated/handofftest
-UNIT_TESTS += src/gated/handofftest
-src_gated_handofftest_SOURCES = src/gated/handofftest.c
-src_gated_handofftest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
-src_gated_handofftest_LDADD = src/gated/libyggated.la $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/handofftest
+UNIT_TESTS += tests/unit/handofftest
+tests_unit_handofftest_SOURCES = tests/unit/handofftest.c
+tests_unit_handofftest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/gated
+tests_unit_handofftest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_handofftest_LDADD = src/gated/libyggated.la $(CMOCKA_LIBS)
 
 # Integration test: a real box, a real broker, a tiny client.
 check_PROGRAMS += tests/integration/gatedclient
 tests_integration_gatedclient_SOURCES = tests/integration/gatedclient.c
-tests_integration_gatedclient_LDADD = src/lib/libyg.la
+tests_integration_gatedclient_LDADD = src/core/libygcore.la
 INTEGRATION_TESTS += tests/integration/gated.sh
 dist_check_SCRIPTS += tests/integration/gated.sh
 
@@ -35,5 +36,5 @@ INTEGRATION_TESTS += tests/integration/session.sh
 dist_check_SCRIPTS += tests/integration/session.sh
 
 # Socket activation (LISTEN_FDS), without systemd as PID 1.
-UNIT_TESTS += src/gated/activation.sh
-dist_check_SCRIPTS += src/gated/activation.sh
+UNIT_TESTS += tests/unit/activation.sh
+dist_check_SCRIPTS += tests/unit/activation.sh

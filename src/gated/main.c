@@ -109,7 +109,7 @@ static int make_dirs(const struct yg_gd_gate *g, uid_t uid, gid_t gid, yg_err *e
 
 	r = yg_dir_ensure(g->run_dir, 0755, uid, gid, err);
 	for (i = 0; r == 0 && i < sizeof(sub) / sizeof(sub[0]); i++) {
-		r = yg_gd_pathf(path, sizeof(path), "%s/%s", g->run_dir, sub[i]);
+		r = yg_pathf(path, sizeof(path), "%s/%s", g->run_dir, sub[i]);
 		if (r < 0)
 			return yg_err_set(err, r, "[gate] run_dir %s is too long", g->run_dir);
 		r = yg_dir_ensure(path, 0700, uid, gid, err);

@@ -129,7 +129,7 @@ static size_t console_room(struct yg_gd_relay *r)
 		k = TOCLI_SIZE - c->len;
 		if (k < 5 + CONSOLE_MIN_ROOM) {
 			if (!c->full_since)
-				c->full_since = now ? now : (now = yg_gd_now_ms());
+				c->full_since = now ? now : (now = yg_now_ms());
 		} else {
 			c->full_since = 0;
 		}
@@ -195,7 +195,7 @@ static void client_frames(struct cli *c)
 			compact(r->tocon, &r->con_off, &r->con_len);
 			memcpy(r->tocon + r->con_len, m.u.data.bytes, m.u.data.len);
 			r->con_len += m.u.data.len;
-			r->last_active = yg_gd_now_ms();
+			r->last_active = yg_now_ms();
 			r->idle_warned = false;
 			break;
 		case YG_MSG_WINCH:	/* the last writer wins */
@@ -300,7 +300,7 @@ static void console_cb(virStreamPtr st, int events, void *opaque)
 			n = virStreamRecv(st, (char *)r->chunk, room);
 			if (n > 0) {
 				if (r->lim.idle_output)
-					r->last_active = yg_gd_now_ms();
+					r->last_active = yg_now_ms();
 				to_clients(r, r->chunk, (size_t)n);
 			} else if (n == 0 || n == -1) {
 				finish(r, YG_GD_END_CONSOLE);
@@ -372,7 +372,7 @@ static void tick_cb(int timer, void *opaque)
 {
 	static const unsigned long max_warn[] = { 10 * 60000UL, 60000UL };
 	struct yg_gd_relay *r = opaque;
-	struct yg_gd_times t = { .now = yg_gd_now_ms() };
+	struct yg_gd_times t = { .now = yg_now_ms() };
 	char left[32];
 	enum yg_gd_end e;
 
@@ -588,7 +588,7 @@ static struct yg_gd_relay *relay_new(int rdv_fd, int sig_fd, unsigned long max_m
 	if (max_ms)
 		r->max_timer = virEventAddTimeout(timer_ms(max_ms), max_cb, r, NULL);
 	r->tick_timer = virEventAddTimeout(YG_GD_TICK_MS, tick_cb, r, NULL);
-	r->last_active = yg_gd_now_ms();
+	r->last_active = yg_now_ms();
 	return r;
 }
 

@@ -51,14 +51,6 @@ bool yg_gd_sigterm(void)
 	return got_term;
 }
 
-uint64_t yg_gd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int send_text(int fd, uint8_t type, uint32_t num, const char *fmt, va_list ap)
 {
 	yg_msg m = { .type = type };
@@ -131,7 +123,7 @@ static void new_sid(struct yg_gd_sess *s)
 			   "a session id; try again");
 	for (i = 0; i < sizeof(b); i++)
 		snprintf(s->id + 2 * i, 3, "%02x", b[i]);
-	s->t_start = yg_gd_now_ms();
+	s->t_start = yg_now_ms();
 }
 
 static const char *end_text(enum yg_gd_end e)
@@ -326,7 +318,7 @@ static void read_end_msg(struct yg_gd_sess *s)
 	ssize_t n = -1;
 	int fd;
 
-	if (yg_gd_pathf(path, sizeof(path), "%s.end", s->sess_path) < 0)
+	if (yg_pathf(path, sizeof(path), "%s.end", s->sess_path) < 0)
 		return;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -461,7 +453,7 @@ static void req_open(struct yg_gd_sess *s, const yg_msg *m)
 {
 	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_OPEN };
 	char busy[160], text[YG_TEXT_MAX];
-	uint64_t deadline = yg_gd_now_ms() + YG_GD_HANDOFF_WAIT_MS;
+	uint64_t deadline = yg_now_ms() + YG_GD_HANDOFF_WAIT_MS;
 	yg_err err;
 	int r;
 
@@ -487,7 +479,7 @@ static void req_open(struct yg_gd_sess *s, const yg_msg *m)
 			s->fd = -1;
 			yg_gd_exit(s, 0);
 		}
-		if (yg_gd_now_ms() > deadline || yg_gd_sigterm()) {
+		if (yg_now_ms() > deadline || yg_gd_sigterm()) {
 			snprintf(text, sizeof(text), "box %s is in use %s; try again later",
 				 s->u.domain, busy);
 			yg_gd_fail(s, YG_ERR_BUSY, "busy", text);
@@ -576,7 +568,7 @@ static void req_release(struct yg_gd_sess *s, const yg_msg *m)
 	int fd;
 
 	if (valid_sid(m->u.release.session)) {
-		fd = yg_gd_pathf(path, sizeof(path), "%s/sessions/%s", s->gate->run_dir,
+		fd = yg_pathf(path, sizeof(path), "%s/sessions/%s", s->gate->run_dir,
 				 m->u.release.session) < 0 ? -1 :
 		     open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0) {

@@ -8,6 +8,8 @@
 
 #include "gated.h"
 #include "yg_box.h"
+#include "yg_path.h"
+#include "yg_time.h"
 
 #define YG_GD_SID_LEN 16
 
@@ -59,7 +61,6 @@ struct yg_gd_sess {
 
 struct yg_gd_times;
 
-uint64_t yg_gd_now_ms(void);
 bool yg_gd_sigterm(void);
 
 /* lifecycle.c */

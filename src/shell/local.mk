@@ -8,7 +8,7 @@ bin_PROGRAMS += src/shell/yolo-shell
 src_shell_yolo_shell_SOURCES = \
 	src/shell/yolo-shell.c src/shell/yg_shell.h \
 	src/shell/yg_shell_tty.c src/shell/yg_shell_relay.c
-src_shell_yolo_shell_LDADD = src/shell/libygshell.la src/lib/libyg.la
+src_shell_yolo_shell_LDADD = src/shell/libygshell.la src/core/libygcaps.la src/core/libygcore.la
 dist_man_MANS += docs/yolo-shell.1
 
 check_PROGRAMS += tests/unit/shelltest

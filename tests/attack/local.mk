@@ -2,7 +2,7 @@
 # attackclient: hostile protocol clients and a fake broker.
 check_PROGRAMS += tests/attack/attackclient
 tests_attack_attackclient_SOURCES = tests/attack/attackclient.c
-tests_attack_attackclient_LDADD = src/lib/libyg.la
+tests_attack_attackclient_LDADD = src/core/libygcore.la
 
 # shell.sh needs no root (its setuid/setcap cases run only as root).
 UNIT_TESTS += tests/attack/shell.sh

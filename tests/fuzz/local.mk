@@ -5,7 +5,7 @@
 #   -dict=$(srcdir)/tests/fuzz/proto.dict CORPUS_COPY/
 FUZZ_TARGETS = tests/fuzz/fuzz_proto tests/fuzz/fuzz_keyfile tests/fuzz/fuzz_policy tests/fuzz/fuzz_pamopts
 check_PROGRAMS += $(FUZZ_TARGETS)
-FUZZ_LDADD = src/lib/libyg.la
+FUZZ_LDADD = src/core/libygcore.la
 
 tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz_proto.c
 tests_fuzz_fuzz_proto_LDADD = $(FUZZ_LDADD)

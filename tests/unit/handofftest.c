@@ -149,8 +149,8 @@ static void test_path_too_long(void **state)
 	assert_int_equal(yg_gd_rdv_listen(longdir, "yolo-a", path, sizeof(path), &err),
 			 -ENAMETOOLONG);
 	assert_non_null(strstr(err.msg, "too long"));
-	assert_int_equal(yg_gd_pathf(path, 8, "%s", "123456789"), -ENAMETOOLONG);
-	assert_int_equal(yg_gd_pathf(path, 8, "%s", "1234567"), 0);
+	assert_int_equal(yg_pathf(path, 8, "%s", "123456789"), -ENAMETOOLONG);
+	assert_int_equal(yg_pathf(path, 8, "%s", "1234567"), 0);
 }
 
 static void test_end_names(void **state)

@@ -1,14 +1,30 @@
-# src/lib core: protocol codec, logging, safe files, key files, capabilities.
-src_lib_libyg_la_SOURCES += \
-	src/lib/yg_proto.c src/lib/yg_proto.h \
-	src/lib/yg_log.c src/lib/yg_log.h \
-	src/lib/yg_file.c src/lib/yg_file.h \
-	src/lib/yg_keyfile.c src/lib/yg_keyfile.h \
-	src/lib/yg_caps.c src/lib/yg_caps.h
+# src/core: libygcore, the layer every program links and the only one
+# yolo-shell and the PAM module link. No libvirt here (tests/unit/needed.sh
+# checks it): errors, log, the wire codec, safe files and fds, key files,
+# JSON and base64, the clock, paths.
+#
+# Capabilities (libcap-ng) are the one part with an outside dependency, so
+# they are a convenience library of their own: the PAM module, which never
+# changes privilege, is linked whole (libtool --whole-archive for a module)
+# and must not pull libcap-ng into sshd.
+noinst_LTLIBRARIES += src/core/libygcore.la src/core/libygcaps.la
+src_core_libygcore_la_SOURCES = \
+	src/core/yg_err.c src/core/yg_err.h \
+	src/core/yg_log.c src/core/yg_log.h \
+	src/core/yg_proto.c src/core/yg_proto.h \
+	src/core/yg_file.c src/core/yg_file.h \
+	src/core/yg_keyfile.c src/core/yg_keyfile.h \
+	src/core/yg_json.c src/core/yg_json.h \
+	src/core/yg_base64.c src/core/yg_base64.h \
+	src/core/yg_time.c src/core/yg_time.h \
+	src/core/yg_path.c src/core/yg_path.h
+src_core_libygcaps_la_SOURCES = src/core/yg_caps.c src/core/yg_caps.h
+src_core_libygcaps_la_CFLAGS = $(AM_CFLAGS) $(CAPNG_CFLAGS)
+src_core_libygcaps_la_LIBADD = src/core/libygcore.la $(CAPNG_LIBS)
 
 # Unit tests (cmocka), one program per area.
 YG_CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-YG_CORE_TEST_LDADD = src/lib/libyg.la $(CMOCKA_LIBS)
+YG_CORE_TEST_LDADD = src/core/libygcore.la $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/prototest
 UNIT_TESTS += tests/unit/prototest
@@ -44,4 +60,4 @@ check_PROGRAMS += tests/unit/capstest
 UNIT_TESTS += tests/unit/capstest
 tests_unit_capstest_SOURCES = tests/unit/capstest.c
 tests_unit_capstest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
-tests_unit_capstest_LDADD = $(YG_CORE_TEST_LDADD)
+tests_unit_capstest_LDADD = src/core/libygcaps.la $(YG_CORE_TEST_LDADD)

@@ -17,6 +17,7 @@
 #include <libvirt/virterror.h>
 
 #include "yg_agent.h"
+#include "yg_time.h"
 
 #define YG_AGENT_REPLY_MAX (1024u * 1024)
 #define YG_AGENT_CHUNK (48u * 1024)		/* guest-file-write/read chunk */
@@ -38,23 +39,6 @@ static void yg_wipe(void *p, size_t n)
 	while (n--)
 		*v++ = 0;
 #endif
-}
-
-static unsigned long long yg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
-}
-
-static void yg_sleep_ms(unsigned long ms)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
-			       .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* ---- a bounded string builder for commands ---- */

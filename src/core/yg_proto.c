@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "yg_proto.h"
+#include "yg_time.h"
 
 enum field_kind { F_END = 0, F_U8, F_U16, F_U32, F_STR, F_REST };
 
@@ -304,14 +305,6 @@ int yg_frame_next(yg_frame_in *in, uint8_t *type, const uint8_t **payload, size_
 
 /* ---- blocking helpers with a deadline ---- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for events on fd until deadline (-1 = none). 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
@@ -321,7 +314,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	for (;;) {
 		t = -1;
 		if (deadline >= 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - (int64_t)yg_now_ms();
 
 			if (left <= 0)
 				return -ETIMEDOUT;
@@ -337,7 +330,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 int yg_msg_recv(int fd, yg_frame_in *in, yg_msg *m, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)yg_now_ms() + timeout_ms;
 	const uint8_t *payload;
 	size_t len;
 	uint8_t type;
@@ -389,7 +382,7 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 
 int yg_msg_send(int fd, const yg_msg *m, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)yg_now_ms() + timeout_ms;
 	yg_frame_out out;
 	bool is_sock = true;
 	size_t off = 0;

@@ -1,0 +1,34 @@
+/* yg_json.h: the project's one JSON reader (for guest agent replies and
+ * other hostile input) and its one JSON string writer (audit log, status
+ * and sessions --json, agent commands). No JSON library dependency. */
+#ifndef YG_JSON_H
+#define YG_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define YG_JSON_MAX_DEPTH 32
+
+/* Check that s[0..len) is exactly one well-formed JSON value (RFC 8259,
+ * strings without embedded NUL, depth <= YG_JSON_MAX_DEPTH). 0 or -EINVAL. */
+int yg_json_validate(const char *s, size_t len);
+
+/* Find member key of the top-level object of s (or, when path has a dot,
+ * e.g. "return.pid", walk into nested objects), and read its value.
+ * -ENOENT: absent; -EINVAL: malformed JSON or wrong type; -ERANGE: number
+ * out of range or string too long. s must be a NUL-terminated string. */
+int yg_json_get_int(const char *s, const char *path, long long *out);
+int yg_json_get_bool(const char *s, const char *path, bool *out);
+/* Unescapes into buf (NUL-terminated); \u0000 is rejected. *outlen may be
+ * NULL. */
+int yg_json_get_string(const char *s, const char *path, char *buf,
+		       size_t buflen, size_t *outlen);
+/* true when path exists (any type). */
+bool yg_json_has(const char *s, const char *path);
+
+/* Append to buf a JSON string literal (with quotes) for s. Returns 0 or
+ * -ERANGE when it does not fit. */
+int yg_json_quote(char *buf, size_t buflen, const char *s);
+
+#endif

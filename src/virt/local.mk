@@ -1,0 +1,28 @@
+# src/virt: libygvirt, every libvirt call of the project: connections, the
+# box lifecycle (state, proof of cleanliness, revert, resume, console), the
+# guest agent. src/gated and src/ctl reach libvirt only through it
+# (tests/unit/needed.sh checks their objects for vir* references).
+noinst_LTLIBRARIES += src/virt/libygvirt.la
+src_virt_libygvirt_la_SOURCES = \
+	src/virt/yg_box.c src/virt/yg_box.h \
+	src/virt/yg_agent.c src/virt/yg_agent.h
+src_virt_libygvirt_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBVIRT_QEMU_CFLAGS)
+src_virt_libygvirt_la_LIBADD = src/core/libygcore.la $(LIBVIRT_LIBS) $(LIBVIRT_QEMU_LIBS)
+
+UNIT_TESTS += tests/unit/boxtest tests/unit/agenttest
+check_PROGRAMS += tests/unit/boxtest tests/unit/agenttest \
+	tests/integration/boxrealtest
+EXTRA_DIST += tests/data/box/node.xml
+
+tests_unit_boxtest_SOURCES = tests/unit/boxtest.c
+tests_unit_boxtest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_boxtest_CPPFLAGS = $(AM_CPPFLAGS) -DYG_BOX_TESTDATA='"$(abs_top_srcdir)/tests/data/box"'
+tests_unit_boxtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_agenttest_SOURCES = tests/unit/agenttest.c
+tests_unit_agenttest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_agenttest_LDADD = src/virt/libygvirt.la $(CMOCKA_LIBS)
+
+tests_integration_boxrealtest_SOURCES = tests/integration/boxrealtest.c
+tests_integration_boxrealtest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) -pthread
+tests_integration_boxrealtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) -lpthread
