@@ -215,6 +215,8 @@ enum yg_gd_end yg_gd_wait_handoff(int rdv_fd, int sig_fd, unsigned long timeout_
 void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 			const struct yg_gd_gate *gate) __attribute__((noreturn));
 
+/* ---- reply.c ---- */
+
 /* A frame to a client, best effort, bounded in time. */
 int yg_gd_send_error(int fd, uint32_t code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -375,7 +375,7 @@ static void wake_console(struct yg_gd_sess *s)
 		       "box", s->u.domain, "error", "cannot write to the console", NULL);
 }
 
-enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
+enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *ops)
 {
 	uint64_t t0 = yg_now_ms();
 	struct yg_gd_limits lim = { 0 };
@@ -401,7 +401,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s)
 	lim.start_ms = s->t_start;
 	cl.fd = s->fd;
 	cl.in = s->in;
-	e = yg_gd_relay_run(&cl, s->st, s->rdv_fd, s->sig_fd, &lim, &yg_gd_sess_ops, s);
+	e = yg_gd_relay_run(&cl, s->st, s->rdv_fd, s->sig_fd, &lim, ops, s);
 	s->fd = cl.fd;
 	memcpy(s->rest, cl.rest, cl.nrest * sizeof(cl.rest[0]));
 	s->nrest = cl.nrest;

@@ -28,91 +28,6 @@
 enum phase { PH_HELLO = 1u, PH_REQUEST = 2u, PH_RELAY = 4u };
 #define REQ_ROOT_ONLY 1u
 
-static volatile sig_atomic_t got_term, got_end;
-static int sig_w = -1;
-
-static void on_term(int sig)
-{
-	int saved = errno;
-
-	got_term = 1;
-	if (sig_w >= 0)
-		(void)!write(sig_w, "t", 1);
-	errno = saved;
-}
-
-static void on_usr1(int sig)
-{
-	got_end = 1;
-}
-
-bool yg_gd_sigterm(void)
-{
-	return got_term;
-}
-
-static int send_text(int fd, uint8_t type, uint32_t num, const char *fmt, va_list ap)
-{
-	yg_msg m = { .type = type };
-	char *text;
-	size_t max;
-
-	if (type == YG_MSG_ERROR) {
-		m.u.error.code = num;
-		text = m.u.error.text;
-		max = sizeof(m.u.error.text);
-	} else if (type == YG_MSG_EXIT) {
-		m.u.exit.status = num;
-		text = m.u.exit.reason;
-		max = sizeof(m.u.exit.reason);
-	} else {
-		text = m.u.progress.text;
-		max = sizeof(m.u.progress.text);
-	}
-	vsnprintf(text, max, fmt, ap);
-	return yg_msg_send(fd, &m, YG_GD_SEND_TIMEOUT_MS);
-}
-
-int yg_gd_send_error(int fd, uint32_t code, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = send_text(fd, YG_MSG_ERROR, code, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static int send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = send_text(fd, type, num, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int yg_gd_send_exit(int fd, uint32_t status, const char *reason)
-{
-	return send_fmt(fd, YG_MSG_EXIT, status, "%s", reason);
-}
-
-void yg_gd_progress(struct yg_gd_sess *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (s->fd < 0)
-		return;
-	va_start(ap, fmt);
-	send_text(s->fd, YG_MSG_PROGRESS, 0, fmt, ap);	/* best effort */
-	va_end(ap);
-}
-
 static void new_sid(struct yg_gd_sess *s)
 {
 	uint8_t b[YG_GD_SID_LEN / 2];
@@ -244,7 +159,7 @@ static void on_detach(void *opaque, int fd, enum yg_gd_end why, size_t left)
 	yg_gd_audit(YG_LOG_INFO, "detach", "session", s->id, "user", s->u.user,
 		    "box", s->u.domain, "reason", yg_gd_end_name(why), "clients", n, NULL);
 	if (why == YG_GD_END_CLIENT_EXIT)
-		send_fmt(fd, YG_MSG_EXIT, 0, "detached; the session goes on for %zu other "
+		yg_gd_send_fmt(fd, YG_MSG_EXIT, 0, "detached; the session goes on for %zu other "
 			 "client%s", left, left == 1 ? "" : "s");
 	close(fd);
 }
@@ -337,8 +252,7 @@ static enum yg_gd_end on_tick(void *opaque, const struct yg_gd_times *t)
 {
 	struct yg_gd_sess *s = opaque;
 
-	if (got_end) {
-		got_end = 0;
+	if (yg_gd_end_requested()) {
 		read_end_msg(s);
 		return YG_GD_END_ADMIN;
 	}
@@ -356,7 +270,7 @@ static void on_output(void *opaque, const uint8_t *buf, size_t len)
 	yg_gd_rec_output(((struct yg_gd_sess *)opaque)->rec, buf, len);
 }
 
-const struct yg_gd_relay_ops yg_gd_sess_ops = {
+static const struct yg_gd_relay_ops yg_gd_sess_ops = {
 	.winch = on_winch,
 	.handoff = on_handoff,
 	.queued = on_queued,
@@ -418,7 +332,7 @@ static void __attribute__((noreturn)) serve(struct yg_gd_sess *s)
 	enum yg_gd_end e;
 
 	for (;;) {
-		e = yg_gd_attach(s);
+		e = yg_gd_attach(s, &yg_gd_sess_ops);
 		logout(s, e);
 		if (e == YG_GD_END_SIGNAL || !next_queued(s))
 			yg_gd_exit(s, 0);
@@ -668,27 +582,6 @@ static void dispatch(struct yg_gd_sess *s, unsigned phase)
 	q->fn(s, &m);
 }
 
-static int child_signals(void)
-{
-	struct sigaction sa = { .sa_handler = SIG_IGN };
-	int p[2];
-
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -1;
-	sig_w = p[1];
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_usr1;	/* yolo-gatectl end */
-	sigaction(SIGUSR1, &sa, NULL);
-	return p[0];
-}
-
 void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 			const struct yg_gd_gate *gate)
 {
@@ -703,7 +596,7 @@ void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 	s->gate = gate;
 	yg_gd_audit_setup(gate);
 	s->dirfd = s->lockfd = s->rdv_fd = s->next_fd = s->release_fd = -1;
-	s->sig_fd = child_signals();
+	s->sig_fd = yg_gd_child_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	s->in = malloc(sizeof(*s->in));

@@ -61,7 +61,13 @@ struct yg_gd_sess {
 
 struct yg_gd_times;
 
+/* signals.c */
+/* Set up the child's signals; returns the fd that is readable once SIGTERM
+ * came, or -1. */
+int yg_gd_child_signals(void);
 bool yg_gd_sigterm(void);
+/* yolo-gatectl end sent SIGUSR1 since the last call. */
+bool yg_gd_end_requested(void);
 
 /* lifecycle.c */
 /* Take the box lock. 0: we own it; -EWOULDBLOCK: another child does (the
@@ -71,8 +77,9 @@ int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err);
 int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err);
 /* READY (session id, box, escape) to a client of this session. */
 int yg_gd_send_ready(struct yg_gd_sess *s, int fd);
-/* Open the console, READY, relay until the end. */
-enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s);
+/* Open the console, READY, relay until the end (ops: the session's
+ * callbacks, which the caller owns). */
+enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *ops);
 /* Rewrite the holder record and session file after a new session id. */
 void yg_gd_reclaim(struct yg_gd_sess *s);
 /* "since 12:03:55 (session 4f2a...)" for this box's current session. */
@@ -103,9 +110,12 @@ void yg_gd_rec_close(struct yg_gd_rec *r);
  * started, last_active, idle_end, max_end: wall-clock seconds, 0 = none). */
 void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t);
 
-/* session.c */
+/* reply.c (and yg_gd_send_error, yg_gd_send_exit in gated.h) */
 void yg_gd_progress(struct yg_gd_sess *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-extern const struct yg_gd_relay_ops yg_gd_sess_ops;
+int yg_gd_send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+
 
 #endif
