@@ -134,6 +134,17 @@ int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err)
 	return 0;
 }
 
+void yg_conn_close(virConnectPtr conn)
+{
+	if (conn)
+		virConnectClose(conn);
+}
+
+int yg_conn_alive(virConnectPtr conn)
+{
+	return conn ? virConnectIsAlive(conn) : -1;
+}
+
 void yg_box_free(yg_box *box)
 {
 	if (!box)

@@ -24,6 +24,11 @@ typedef struct yg_box yg_box;
  * and the fix (libvirtd not running, permission denied, ...). Also silences
  * libvirt's default printing of errors to stderr. */
 int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err);
+/* Close a connection from yg_conn_open (NULL ok). */
+void yg_conn_close(virConnectPtr conn);
+/* 1 when the connection is alive, 0 when it died (libvirtd restarted),
+ * -1 when libvirt cannot tell. */
+int yg_conn_alive(virConnectPtr conn);
 
 /* Look up domain and its snapshot. hint (may be NULL) is appended to "not
  * defined"/"no snapshot" errors, e.g. "run: yolo-gatectl provision alice". */
