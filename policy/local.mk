@@ -5,7 +5,7 @@ policy_libygpolicy_la_SOURCES = \
 	policy/yg_diag.c policy/yg_values.c policy/yg_keys.c \
 	policy/yg_scan.c policy/yg_trust.c policy/yg_policy.c \
 	policy/yg_effective.c
-policy_libygpolicy_la_LIBADD = $(INIPARSER_LIBS)
+policy_libygpolicy_la_LIBADD = src/core/libygcore.la $(INIPARSER_LIBS)
 
 check_PROGRAMS += tests/unit/policytest
 UNIT_TESTS += tests/unit/policytest

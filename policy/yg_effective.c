@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "yg_groups.h"
 #include "yg_policy_int.h"
 
 #define WHY_MAX 512
-#define MAX_GROUPS 1024
 
 struct who {
 	const char *user, *group;
@@ -314,23 +314,13 @@ bool yg_policy_may_enter(const yg_policy *pol, const yg_user_policy *up,
 	return b && box_lists(pol, b, up->user, groups, ngroups);
 }
 
-static int group_name(gid_t gid, char **out)
-{
-	struct group gr, *res = NULL;
-	char buf[16384];
-
-	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &res) != 0 || !res)
-		return asprintf(out, "%u", (unsigned)gid) < 0 ? -ENOMEM : 0;
-	return (*out = strdup(gr.gr_name)) ? 0 : -ENOMEM;
-}
-
 int yg_policy_user_lookup(const yg_policy *pol, const char *user,
 			  yg_user_policy *out, yg_diags *diags)
 {
 	struct passwd pw, *res = NULL;
 	char buf[16384], **names = NULL;
-	gid_t *gids = NULL;
-	int n = MAX_GROUPS, ng = 0, rc;
+	size_t ng = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->escape = -1;
@@ -340,24 +330,11 @@ int yg_policy_user_lookup(const yg_policy *pol, const char *user,
 				     "name (names are case-sensitive)", user,
 				     rc ? strerror(rc) : "no such user")
 			?: -ENOENT;
-	gids = calloc((size_t)n, sizeof(*gids));
-	names = calloc((size_t)n + 1, sizeof(*names));
-	if (!gids || !names || getgrouplist(user, pw.pw_gid, gids, &n) < 0) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = group_name(pw.pw_gid, &names[ng++]);
-	for (int i = 0; rc == 0 && i < n; i++)
-		if (gids[i] != pw.pw_gid)
-			rc = group_name(gids[i], &names[ng++]);
+	rc = yg_groups_of(user, pw.pw_gid, &names, &ng);
 	if (rc == 0)
 		rc = yg_policy_for_user(pol, user, pw.pw_uid,
-					(const char *const *)names,
-					(size_t)ng, out, diags);
-out:
-	for (int i = 0; i < ng; i++)
-		free(names[i]);
-	free(names);
-	free(gids);
+					(const char *const *)names, ng, out,
+					diags);
+	yg_groups_free(names, ng);
 	return rc;
 }

@@ -15,10 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "yg_groups.h"
 #include "yg_policy.h"
 #include "gated.h"
-
-#define MAX_GROUPS 256
 
 static char *diags_text(const yg_diags *d)
 {
@@ -72,43 +71,14 @@ void yg_gd_gate_get(const yg_policy *pol, struct yg_gd_gate *out)
 
 void yg_gd_user_clear(struct yg_gd_user *u)
 {
-	size_t i;
-
 	if (!u)
 		return;
 	if (u->up) {
 		yg_user_policy_clear(u->up);
 		free(u->up);
 	}
-	for (i = 0; i < u->ngroups; i++)
-		free(u->groups[i]);
-	free(u->groups);
+	yg_groups_free(u->groups, u->ngroups);
 	memset(u, 0, sizeof(*u));
-}
-
-static int load_groups(const struct passwd *pw, struct yg_gd_user *u)
-{
-	gid_t gids[MAX_GROUPS];
-	int n = MAX_GROUPS, i;
-
-	if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &n) < 0)
-		n = MAX_GROUPS;	/* truncated: the first MAX_GROUPS */
-	u->groups = calloc((size_t)n, sizeof(*u->groups));
-	if (!u->groups)
-		return -ENOMEM;
-	/* primary group first: getgrouplist puts it first */
-	for (i = 0; i < n; i++) {
-		struct group *gr = getgrgid(gids[i]);
-		char num[32];
-
-		if (!gr)
-			snprintf(num, sizeof(num), "%u", (unsigned)gids[i]);
-		u->groups[u->ngroups] = strdup(gr ? gr->gr_name : num);
-		if (!u->groups[u->ngroups])
-			return -ENOMEM;
-		u->ngroups++;
-	}
-	return 0;
 }
 
 static void fill_user(struct yg_gd_user *u, const yg_user_policy *up)
@@ -141,7 +111,7 @@ static int user_from_pw(const yg_policy *pol, const struct passwd *pw,
 	memset(u, 0, sizeof(*u));
 	u->uid = pw->pw_uid;
 	copy_str(u->user, sizeof(u->user), pw->pw_name);
-	r = load_groups(pw, u);
+	r = yg_groups_of(pw->pw_name, pw->pw_gid, &u->groups, &u->ngroups);
 	if (r < 0)
 		return yg_err_set(err, r, "cannot list the groups of user %s", pw->pw_name);
 	u->up = calloc(1, sizeof(*u->up));

@@ -2,8 +2,10 @@
 # Run as root with `make check-integration`; see tests/integration/lib.sh.
 INTEGRATION_TESTS += \
 	tests/integration/guest.sh \
-	tests/integration/box.sh
+	tests/integration/box.sh \
+	tests/integration/groups.sh
 EXTRA_DIST += \
 	tests/integration/lib.sh \
 	tests/integration/guest.sh \
-	tests/integration/box.sh
+	tests/integration/box.sh \
+	tests/integration/groups.sh
