@@ -62,3 +62,9 @@ UNIT_TESTS += tests/unit/capstest
 tests_unit_capstest_SOURCES = tests/unit/capstest.c
 tests_unit_capstest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
 tests_unit_capstest_LDADD = src/core/libygcaps.la $(YG_CORE_TEST_LDADD)
+
+check_PROGRAMS += tests/unit/jsontest
+UNIT_TESTS += tests/unit/jsontest
+tests_unit_jsontest_SOURCES = tests/unit/jsontest.c
+tests_unit_jsontest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
+tests_unit_jsontest_LDADD = $(YG_CORE_TEST_LDADD)

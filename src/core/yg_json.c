@@ -370,18 +370,39 @@ int yg_json_get_string(const char *s, const char *path, char *buf,
 	return yg_json_unescape(v, buf, buflen, outlen);
 }
 
-int yg_json_quote(char *buf, size_t buflen, const char *s)
+/* The length of the valid UTF-8 sequence at s[0..n) (2..4), 0 if none. */
+static size_t yg_utf8_len(const uint8_t *s, size_t n)
+{
+	size_t k = 0;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		k = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		k = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		k = 4;
+	for (size_t j = 1; k && j < k; j++)
+		if (j >= n || (s[j] & 0xc0) != 0x80)
+			k = 0;
+	return k;
+}
+
+size_t yg_json_escape(char *out, size_t o, size_t len, const void *src, size_t n,
+		      size_t *used)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-	char tmp[7];
-	size_t k;
+	const uint8_t *s = src;
+	size_t i = 0;
 
-	if (!buf || buflen < 3 || !s)
-		return -ERANGE;
-	buf[n++] = '"';
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	if (used)
+		*used = 0;
+	if (o >= len)
+		return o;
+	while (i < n) {
+		uint8_t c = s[i];
+		char tmp[7];
+		const char *put = tmp;
+		size_t k = 1, step = 1;
 
 		if (c == '"' || c == '\\') {
 			tmp[0] = '\\';
@@ -392,16 +413,39 @@ int yg_json_quote(char *buf, size_t buflen, const char *s)
 			tmp[4] = hex[c >> 4];
 			tmp[5] = hex[c & 15];
 			k = 6;
-		} else {
+		} else if (c < 0x80) {
 			tmp[0] = (char)c;
-			k = 1;
+		} else if ((k = step = yg_utf8_len(s + i, n - i)) != 0) {
+			put = (const char *)s + i;
+		} else {
+			put = "\\ufffd";
+			k = 6;
+			step = 1;
 		}
-		if (n + k + 2 > buflen)
-			return -ERANGE;
-		memcpy(buf + n, tmp, k);
-		n += k;
+		if (o + k >= len)
+			break;
+		memcpy(out + o, put, k);
+		o += k;
+		i += step;
 	}
-	buf[n++] = '"';
-	buf[n] = '\0';
+	out[o] = '\0';
+	if (used)
+		*used = i;
+	return o;
+}
+
+int yg_json_quote(char *buf, size_t buflen, const char *s)
+{
+	size_t n, used, o;
+
+	if (!buf || buflen < 3 || !s)
+		return -ERANGE;
+	n = strlen(s);
+	buf[0] = '"';
+	o = yg_json_escape(buf, 1, buflen - 1, s, n, &used);
+	if (used < n)
+		return -ERANGE;
+	buf[o++] = '"';
+	buf[o] = '\0';
 	return 0;
 }

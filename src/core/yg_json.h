@@ -27,8 +27,17 @@ int yg_json_get_string(const char *s, const char *path, char *buf,
 /* true when path exists (any type). */
 bool yg_json_has(const char *s, const char *path);
 
-/* Append to buf a JSON string literal (with quotes) for s. Returns 0 or
- * -ERANGE when it does not fit. */
+/* The one JSON string writer. Append n bytes of src as the body of a JSON
+ * string (no quotes) to out at offset o, never writing at or past out[len - 1]
+ * and always NUL-terminating: '"' and '\\' are escaped, control characters
+ * and DEL become \u00XX, valid UTF-8 is kept, any other byte becomes \ufffd
+ * (so the result always parses, whatever the input). Returns the new
+ * offset; *used (may be NULL) is how many bytes of src were written. */
+size_t yg_json_escape(char *out, size_t o, size_t len, const void *src, size_t n,
+		      size_t *used);
+
+/* Write to buf a JSON string literal (with quotes) for s, through
+ * yg_json_escape. Returns 0 or -ERANGE when it does not fit. */
 int yg_json_quote(char *buf, size_t buflen, const char *s);
 
 #endif

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "yg_json.h"
 #include "yg_log.h"
 #include "session.h"
 
@@ -36,53 +37,9 @@ void yg_gd_audit_setup(const struct yg_gd_gate *gate)
 	audit_gate = gate;
 }
 
-/* Append s as the body of a JSON string (no quotes); bytes that are not
- * printable ASCII or valid UTF-8 are escaped or replaced, so every line
- * parses.  Returns the new offset (never past len - 1). */
-static size_t json_str(char *out, size_t o, size_t len, const uint8_t *s, size_t n)
-{
-	for (size_t i = 0; i < n && o + 8 < len; i++) {
-		uint8_t c = s[i];
-		size_t k = 0;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
-			continue;
-		}
-		if (c < 0x80) {
-			out[o++] = (char)c;
-			continue;
-		}
-		/* length of a valid UTF-8 sequence starting here, 0 if none */
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 4;
-		for (size_t j = 1; k && j < k; j++)
-			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-				k = 0;
-		if (k && o + k < len - 1) {
-			memcpy(out + o, s + i, k);
-			o += k;
-			i += k - 1;
-		} else {
-			o += (size_t)snprintf(out + o, len - o, "\\ufffd");
-		}
-	}
-	out[o] = '\0';
-	return o;
-}
-
 static size_t json_cstr(char *out, size_t o, size_t len, const char *s)
 {
-	return json_str(out, o, len, (const uint8_t *)s, strlen(s));
+	return yg_json_escape(out, o, len, s, strlen(s), NULL);
 }
 
 static void audit_write(const char *const *kv, size_t n)
@@ -106,11 +63,11 @@ static void audit_write(const char *const *kv, size_t n)
 			continue;
 		line[o++] = ',';
 		line[o++] = '"';
-		o = json_cstr(line, o, sizeof(line) - 4, kv[i]);
+		o = json_cstr(line, o, sizeof(line) - 8, kv[i]);
 		line[o++] = '"';
 		line[o++] = ':';
 		line[o++] = '"';
-		o = json_cstr(line, o, sizeof(line) - 4, kv[i + 1]);
+		o = json_cstr(line, o, sizeof(line) - 8, kv[i + 1]);
 		line[o++] = '"';
 	}
 	line[o++] = '}';
@@ -253,7 +210,7 @@ void yg_gd_rec_output(struct yg_gd_rec *r, const uint8_t *buf, size_t len)
 			     (double)(yg_now_ms() - r->t0) / 1000.0);
 	while (len > 0) {	/* bounded chunks: one line never overflows */
 		size_t n = len > AUDIT_LINE_MAX / 8 ? AUDIT_LINE_MAX / 8 : len;
-		size_t e = json_str(r->line, o, 2 * AUDIT_LINE_MAX - 8, buf, n);
+		size_t e = yg_json_escape(r->line, o, 2 * AUDIT_LINE_MAX - 8, buf, n, NULL);
 
 		memcpy(r->line + e, "\"]\n", 4);
 		fputs(r->line, r->f);
