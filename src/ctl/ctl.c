@@ -16,7 +16,8 @@ static const struct yg_ctl_cmd cmds[] = {
 	{ "status", yg_ctl_status, "[--config DIR] [--json]",
 	  "every box the policy knows: state, clean, session holder" },
 	{ "provision", yg_ctl_provision,
-	  "[--config DIR] --base IMAGE [--template NAME|FILE] [--force]\n"
+	  "[--config DIR] --base IMAGE [--template NAME|FILE]\n"
+	  "        [--force] [--update]\n"
 	  "        [--vcpus N] [--memory MIB] [--disk-size SIZE]"
 	  " [--virt-type kvm|qemu]\n"
 	  "        [--kernel FILE --initrd FILE] [--images DIR]"

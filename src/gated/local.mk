@@ -32,7 +32,7 @@ tests_integration_gatedclient_LDADD = src/core/libygcore.la
 INTEGRATION_TESTS += tests/integration/gated.sh
 dist_check_SCRIPTS += tests/integration/gated.sh
 
-# Integration test of issue #8: timeouts, sessions/end, audit, recordings.
+# Integration test: timeouts, sessions/end, audit, recordings.
 INTEGRATION_TESTS += tests/integration/session.sh
 dist_check_SCRIPTS += tests/integration/session.sh
 

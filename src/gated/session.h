@@ -51,7 +51,7 @@ struct yg_gd_sess {
 	long ms_lock, ms_check, ms_revert, ms_resume, ms_agent, ms_inject, ms_console;
 	uint64_t t_start;		/* monotonic ms */
 
-	/* issue #8: session control and audit */
+	/* session control and audit */
 	char from[YG_NAME_MAX + 1];	/* client address (PAM's PREPARE), "" = local */
 	struct yg_gd_rec *rec;		/* record = yes, NULL otherwise */
 	char end_msg[YG_TEXT_MAX];	/* yolo-gatectl end --message */

@@ -1,4 +1,4 @@
-# tests/attack: the fault-and-attack suite (issue #7); see docs/SECURITY.md.
+# tests/attack: the fault-and-attack suite; see docs/SECURITY.md.
 # attackclient: hostile protocol clients and a fake broker.
 check_PROGRAMS += tests/attack/attackclient
 tests_attack_attackclient_SOURCES = tests/attack/attackclient.c

@@ -54,4 +54,17 @@ expect 1 'no such user' "$ctl" check --config "$tmp/ex" --user no-such-user-x
 chmod g+w "$tmp/me/policy.d/10.conf"
 expect 1 "chmod go-w $tmp/me/policy.d/10.conf" "$ctl" check --config "$tmp/me"
 
+# The usage of provision names every option its parser takes.
+"$ctl" provision --bogus >"$tmp/usage" 2>&1
+for opt in $(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)", [a-z_]*_argument.*/\1/p' \
+	"$src/src/ctl/ctl_provision.c"); do
+	[ "$opt" = help ] && continue
+	if grep -q -e "--$opt" "$tmp/usage"; then
+		echo "ok: provision usage names --$opt"
+	else
+		echo "FAIL: the usage of provision does not name --$opt"
+		fails=$((fails + 1))
+	fi
+done
+
 [ "$fails" -eq 0 ]
