@@ -92,6 +92,7 @@ static void fill_user(struct yg_gd_user *u, const yg_user_policy *up)
 	copy_str(u->console, sizeof(u->console), up->console);
 	u->escape = up->escape;
 	u->revert_login = up->revert == YG_REVERT_LOGIN;
+	u->warm = up->warm;
 	u->takeover = up->concurrent == YG_CONCURRENT_TAKEOVER;
 	u->attach = up->concurrent == YG_CONCURRENT_ATTACH;
 	u->idle_output = up->idle_output;

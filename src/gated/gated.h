@@ -66,6 +66,7 @@ struct yg_gd_user {
 	char console[64];
 	int escape;			/* -1 = none */
 	bool revert_login;		/* revert = login (else logout) */
+	bool warm;			/* warm = yes: stay paused after the logout revert */
 	bool takeover;			/* concurrent = takeover (else refuse) */
 	bool attach;			/* concurrent = attach */
 	bool idle_output;		/* idle = output */
