@@ -439,7 +439,6 @@ static int run_op(struct script *sc, yg_box *box, yg_err *err, char **out)
 	int rc = -1, code = -1;
 
 	w[n] = NULL;		/* exec's argv ends here */
-
 	need(sc, n, 2);
 	*out = NULL;
 	if (!strcmp(w[1], "write_file")) {
@@ -679,40 +678,6 @@ static void run_case(void **state)
 	free_script(&sc);
 }
 
-/* The policy's console device names its guest tty; nothing else passes. */
-static void test_console_tty(void **state)
-{
-	static const struct { const char *dev, *tty; } good[] = {
-		{ NULL, "/dev/ttyS0" }, { "", "/dev/ttyS0" }, { "serial0", "/dev/ttyS0" },
-		{ "serial1", "/dev/ttyS1" }, { "serial999", "/dev/ttyS999" },
-		{ "console0", "/dev/hvc0" }, { "console1", "/dev/hvc0" },
-		{ "console2", "/dev/hvc1" }, { "console100", "/dev/hvc99" },
-	};
-	static const char *const bad[] = {
-		"serial", "serial01", "serial1000", "serial-1", "serial0 ", "serial0;rm",
-		"console", "console00", "parallel0", "channel0", "ttyS0", "/dev/ttyS0",
-		"serial0$(id)", "Serial0", "hvc0", "serial\n0",
-	};
-	char tty[YG_AGENT_TTY_MAX];
-	yg_err err;
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(yg_agent_console_tty(good[i].dev, tty, sizeof(tty), &err), 0);
-		assert_string_equal(tty, good[i].tty);
-	}
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (yg_agent_console_tty(bad[i], tty, sizeof(tty), &err) != -EINVAL)
-			fail_msg("console device '%s' gave a tty", bad[i]);
-	assert_string_equal(err.msg, "cannot tell the guest tty of console device "
-			    "'(unprintable or too long)' (set console to serialN or consoleN, "
-			    "see yolo-gate.conf(5))");
-	assert_int_equal(yg_agent_console_tty("parallel0", tty, sizeof(tty), &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "'parallel0'"));
-	assert_int_equal(yg_agent_console_tty("serial12", tty, 11, &err), -ERANGE);
-}
-
 /* the scripts of tests/data/agent, each a test */
 #define YG_AGENT_CASES(X) \
 	X("agent_lost") \
@@ -800,7 +765,6 @@ static void test_cases_listed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_console_tty),
 		cmocka_unit_test(test_cases_listed),
 		YG_AGENT_CASES(CASE)
 	};
