@@ -186,19 +186,16 @@ int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 
 static void apply_winsize(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
 {
-	char cmd[96];
-	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	char tty[YG_AGENT_TTY_MAX];
 	yg_err err;
-	int code = 0;
 
 	if (!rows || !cols || !s->box)
 		return;
-	snprintf(cmd, sizeof(cmd), "stty -F /dev/ttyS0 rows %u cols %u", rows, cols);
-	if ((yg_agent_exec(s->box, argv, 3000, &code, &err) < 0 || code != 0) &&
-	    !s->winch_warned) {
+	if ((yg_agent_console_tty(s->u.console, tty, sizeof(tty), &err) < 0 ||
+	     yg_agent_set_winsize(s->box, tty, rows, cols, &err) < 0) && !s->winch_warned) {
 		s->winch_warned = true;
 		yg_log(YG_LOG_INFO, "event", "winch_failed", "session", s->id, "box", s->u.domain,
-		       "error", code ? "stty failed in the guest" : err.msg, NULL);
+		       "error", err.msg, NULL);
 	}
 }
 
@@ -356,20 +353,18 @@ int yg_gd_send_ready(struct yg_gd_sess *s, int fd)
 /* QEMU's pty chardev notices a new reader (us, just attached) at once only
  * when the guest writes to the serial port; otherwise up to a second later,
  * and until then it neither shows guest output nor reads typed input. So make
- * the guest write a line break (one agent round trip, the process is not
- * waited for), then ask the guest's shell for a fresh prompt with a CR: the
- * user sees a prompt at once. Best effort; the console works without it. */
+ * the guest write a line break to the policy console's tty (one agent round
+ * trip, the process is not waited for), then ask the guest's shell for a
+ * fresh prompt with a CR: the user sees a prompt at once. Best effort; the console works without it. */
 static void wake_console(struct yg_gd_sess *s)
 {
-	static const char cmd[] = "{\"execute\":\"guest-exec\",\"arguments\":{"
-		"\"path\":\"/bin/sh\",\"arg\":[\"-c\",\"printf '\\\\r\\\\n' > /dev/ttyS0\"]}}";
-	char *reply = NULL;
+	char tty[YG_AGENT_TTY_MAX];
 	yg_err err;
 
-	if (yg_agent_cmd(s->box, cmd, 2, &reply, &err) < 0)
+	if (yg_agent_console_tty(s->u.console, tty, sizeof(tty), &err) < 0 ||
+	    yg_agent_console_wake(s->box, tty, &err) < 0)
 		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
 		       "box", s->u.domain, "error", err.msg, NULL);
-	free(reply);
 	if (virStreamSend(s->st, "\r", 1) < 0)
 		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
 		       "box", s->u.domain, "error", "cannot write to the console", NULL);

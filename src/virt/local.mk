@@ -5,7 +5,8 @@
 noinst_LTLIBRARIES += src/virt/libygvirt.la
 src_virt_libygvirt_la_SOURCES = \
 	src/virt/yg_box.c src/virt/yg_box.h \
-	src/virt/yg_agent.c src/virt/yg_agent.h
+	src/virt/yg_agent.c src/virt/yg_agent.h \
+	src/virt/yg_agent_tty.c
 src_virt_libygvirt_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBVIRT_QEMU_CFLAGS)
 src_virt_libygvirt_la_LIBADD = src/core/libygcore.la $(LIBVIRT_LIBS) $(LIBVIRT_QEMU_LIBS)
 
@@ -26,3 +27,14 @@ tests_unit_agenttest_LDADD = src/virt/libygvirt.la $(CMOCKA_LIBS)
 tests_integration_boxrealtest_SOURCES = tests/integration/boxrealtest.c
 tests_integration_boxrealtest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) -pthread
 tests_integration_boxrealtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) -lpthread
+
+# the agent's command sequences against scripted agents (tests/data/agent)
+UNIT_TESTS += tests/unit/agentseqtest
+check_PROGRAMS += tests/unit/agentseqtest
+EXTRA_DIST += tests/data/agent
+tests_unit_agentseqtest_SOURCES = tests/unit/agentseqtest.c
+tests_unit_agentseqtest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_agentseqtest_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DYG_BOX_TESTDATA='"$(abs_top_srcdir)/tests/data/box"' \
+	-DYG_AGENT_TESTDATA='"$(abs_top_srcdir)/tests/data/agent"'
+tests_unit_agentseqtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) $(CMOCKA_LIBS)

@@ -1,9 +1,12 @@
 /* yg_agent.c: guest agent commands, see yg_agent.h.
  *
  * Every reply is untrusted: its size is bounded, it must be one well-formed
- * JSON object, and only the members we need are read from it. Secret data
- * (the bytes given to yg_agent_write_file) lives only in buffers that are
- * zeroed before they are freed and never reaches an error message. */
+ * JSON object without a NUL, and only the members we need are read from it.
+ * Secret data (the bytes given to yg_agent_write_file) and its base64 live
+ * only in locked memory (yg_secure_alloc), wiped when freed, and never reach
+ * an error message. Replies are wiped before they are freed (an agent may
+ * quote what it was sent). Commands are built here with yg_sb and
+ * yg_json_quote, never by hand elsewhere. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,16 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
 #include "yg_agent.h"
+#include "yg_file.h"
 #include "yg_time.h"
 
-#define YG_AGENT_REPLY_MAX (1024u * 1024)
-#define YG_AGENT_CHUNK (48u * 1024)		/* guest-file-write/read chunk */
 #define YG_AGENT_OP_TIMEOUT_S 10		/* one file/exec command */
 #define YG_AGENT_EXEC_TIMEOUT_MS 10000ul	/* helper execs (mkdir, rm, ...) */
 #define YG_AGENT_READ_MAX (64u * 1024 * 1024)	/* yg_agent_read_file */
@@ -41,13 +42,48 @@ static void yg_wipe(void *p, size_t n)
 #endif
 }
 
+/* A checked reply has no NUL inside, so strlen covers all of it. */
+static void yg_reply_free(char *r)
+{
+	if (r)
+		yg_wipe(r, strlen(r));
+	free(r);
+}
+
+/* Copy msg into buf as printable ASCII: libvirt's messages and the agent's
+ * error descs can quote the guest's bytes (e.g. "cannot parse json <a reply
+ * line>"), which must not reach a terminal or the log raw. */
+static void yg_make_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+static void yg_copy_printable(char *buf, size_t len, const char *msg)
+{
+	snprintf(buf, len, "%s", msg);
+	yg_make_printable(buf);
+}
+
 /* ---- a bounded string builder for commands ---- */
 
 typedef struct yg_sb {
 	char *buf;
 	size_t len, cap;
 	int rc;				/* first error, sticky */
+	bool secure;			/* buf in locked memory: it holds key data */
 } yg_sb;
+
+static void yg_sb_release(const yg_sb *sb, char *buf, size_t cap)
+{
+	if (sb->secure) {
+		yg_secure_free(buf, cap);
+	} else {
+		yg_wipe(buf, cap);
+		free(buf);
+	}
+}
 
 static void yg_sb_reserve(yg_sb *sb, size_t more)
 {
@@ -57,15 +93,14 @@ static void yg_sb_reserve(yg_sb *sb, size_t more)
 	if (sb->rc || sb->len + more < sb->cap)
 		return;
 	cap = (sb->len + more + 1) * 2;
-	n = malloc(cap);
+	n = sb->secure ? yg_secure_alloc(cap) : malloc(cap);
 	if (!n) {
 		sb->rc = -ENOMEM;
 		return;
 	}
 	if (sb->buf) {
 		memcpy(n, sb->buf, sb->len + 1);
-		yg_wipe(sb->buf, sb->cap);
-		free(sb->buf);
+		yg_sb_release(sb, sb->buf, sb->cap);
 	}
 	sb->buf = n;
 	sb->cap = cap;
@@ -81,6 +116,10 @@ static void yg_sb_add(yg_sb *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		sb->rc = sb->rc ? sb->rc : -EINVAL;
+		return;
+	}
 	yg_sb_reserve(sb, (size_t)n + 1);
 	if (sb->rc)
 		return;
@@ -103,12 +142,52 @@ static void yg_sb_quote(yg_sb *sb, const char *s)
 		sb->len += strlen(sb->buf + sb->len);
 }
 
+/* Empty it for the next command, keeping (and wiping) the buffer. */
+static void yg_sb_reset(yg_sb *sb)
+{
+	if (sb->buf) {
+		yg_wipe(sb->buf, sb->len);
+		sb->buf[0] = '\0';
+	}
+	sb->len = 0;
+}
+
 static void yg_sb_free(yg_sb *sb)
 {
-	yg_wipe(sb->buf, sb->cap);
-	free(sb->buf);
+	if (sb->buf)
+		yg_sb_release(sb, sb->buf, sb->cap);
 	sb->buf = NULL;
 	sb->len = sb->cap = 0;
+}
+
+/* ---- the transport ---- */
+
+static int yg_agent_libvirt_cmd(void *ctx, virDomainPtr dom, const char *json, int timeout_s,
+				char **reply, size_t *replylen, yg_err *err)
+{
+	char msg[YG_ERR_MSG_MAX];
+	virErrorPtr e;
+	int rc;
+
+	(void)ctx;
+	*reply = virDomainQemuAgentCommand(dom, json, timeout_s, 0);
+	if (*reply) {
+		*replylen = strlen(*reply);
+		return 0;
+	}
+	e = virGetLastError();
+	rc = yg_box_virt_err(NULL, "guest agent");	/* libvirt's code as an errno */
+	yg_copy_printable(msg, sizeof(msg), e && e->message && e->message[0] ? e->message :
+			  "unknown libvirt error");
+	return yg_err_set(err, rc, "%s", msg);
+}
+
+static const yg_agent_transport yg_agent_libvirt = { yg_agent_libvirt_cmd, NULL };
+static const yg_agent_transport *yg_transport = &yg_agent_libvirt;
+
+void yg_agent_set_transport(const yg_agent_transport *t)
+{
+	yg_transport = t ? t : &yg_agent_libvirt;
 }
 
 /* ---- commands ---- */
@@ -119,50 +198,70 @@ static void yg_cmd_name(const char *json, char *name, size_t len)
 		snprintf(name, len, "%s", "?");
 }
 
+/* One command to dom (box is its name) through the transport, the reply
+ * checked. *lost: the transport failed, and err holds only its cause. */
+static int yg_agent_run(virDomainPtr dom, const char *box, const char *json, int timeout_s,
+			char **reply, bool *lost, yg_err *err)
+{
+	char name[64], desc[160];
+	size_t len = 0;
+	char *r = NULL;
+	int rc;
+
+	*reply = NULL;
+	*lost = false;
+	rc = yg_transport->cmd(yg_transport->ctx, dom, json, timeout_s, &r, &len, err);
+	if (rc < 0 || !r) {
+		*lost = true;
+		return rc < 0 ? rc : yg_err_set(err, -EIO, "no reply");
+	}
+	yg_cmd_name(json, name, sizeof(name));
+	if (len > YG_AGENT_REPLY_MAX) {
+		rc = yg_err_set(err, -EPROTO, "guest agent of box %s sent %zu bytes in reply to "
+				"%s, more than the %u accepted (check the guest's qemu-guest-agent)",
+				box, len, name, YG_AGENT_REPLY_MAX);
+	} else if (memchr(r, '\0', len) || yg_json_validate(r, len) < 0 || r[0] != '{') {
+		rc = yg_err_set(err, -EPROTO, "guest agent of box %s sent a malformed reply to %s "
+				"(check the guest's qemu-guest-agent)", box, name);
+	} else if (yg_json_has(r, "error")) {
+		if (yg_json_get_string(r, "error.desc", desc, sizeof(desc), NULL) < 0)
+			snprintf(desc, sizeof(desc), "%s", "unknown error");
+		yg_make_printable(desc);
+		rc = yg_err_set(err, -EIO, "guest agent command %s failed in box %s: %s",
+				name, box, desc);
+		yg_wipe(desc, sizeof(desc));
+	} else {
+		*reply = r;
+		return 0;
+	}
+	yg_wipe(r, len);
+	free(r);
+	return rc;
+}
+
 int yg_agent_cmd(yg_box *box, const char *json, int timeout_s, char **reply,
 		 yg_err *err)
 {
 	char name[64];
-	size_t len;
-	char *r;
+	bool lost;
+	int rc;
 
-	*reply = NULL;
-	yg_cmd_name(json, name, sizeof(name));
-	r = virDomainQemuAgentCommand(yg_box_domain(box), json, timeout_s, 0);
-	if (!r) {
-		virErrorPtr e = virGetLastError();
-
-		if (e && e->code == VIR_ERR_AGENT_UNRESPONSIVE)
-			return yg_box_virt_err(err, "guest agent of box %s did not run %s (%s)",
-					       yg_box_name(box), name, YG_AGENT_FIX);
-		return yg_box_virt_err(err, "guest agent command %s failed in box %s",
-				       name, yg_box_name(box));
+	rc = yg_agent_run(yg_box_domain(box), yg_box_name(box), json, timeout_s, reply,
+			  &lost, err);
+	if (rc < 0 && lost) {
+		yg_cmd_name(json, name, sizeof(name));
+		if (rc == -ETIMEDOUT)
+			yg_err_prefix(err, "guest agent of box %s did not run %s (%s)",
+				      yg_box_name(box), name, YG_AGENT_FIX);
+		else
+			yg_err_prefix(err, "guest agent command %s failed in box %s",
+				      name, yg_box_name(box));
 	}
-	len = strnlen(r, YG_AGENT_REPLY_MAX + 1);
-	if (len > YG_AGENT_REPLY_MAX || yg_json_validate(r, len) < 0 || r[0] != '{') {
-		yg_wipe(r, len);
-		free(r);
-		return yg_err_set(err, -EPROTO,
-				  "guest agent of box %s sent a malformed reply to %s "
-				  "(check the guest's qemu-guest-agent)", yg_box_name(box), name);
-	}
-	if (yg_json_has(r, "error")) {
-		char desc[160];
-
-		if (yg_json_get_string(r, "error.desc", desc, sizeof(desc), NULL) < 0)
-			snprintf(desc, sizeof(desc), "%s", "unknown error");
-		yg_err_set(err, -EIO, "guest agent command %s failed in box %s: %s",
-			   name, yg_box_name(box), desc);
-		yg_box_err_clean(err);
-		free(r);
-		return -EIO;
-	}
-	*reply = r;
-	return 0;
+	return rc;
 }
 
-/* Run a command built in sb and read one integer member of the reply. */
-static int yg_agent_cmd_int(yg_box *box, yg_sb *sb, const char *path,
+/* Run the command built in sb and read one integer member of the reply. */
+static int yg_agent_cmd_int(yg_box *box, yg_sb *sb, int timeout_s, const char *path,
 			    long long *out, yg_err *err)
 {
 	char *reply = NULL;
@@ -171,14 +270,14 @@ static int yg_agent_cmd_int(yg_box *box, yg_sb *sb, const char *path,
 	if (sb->rc)
 		return yg_err_set(err, sb->rc, "out of memory building a guest agent command for box %s",
 				  yg_box_name(box));
-	rc = yg_agent_cmd(box, sb->buf, YG_AGENT_OP_TIMEOUT_S, &reply, err);
+	rc = yg_agent_cmd(box, sb->buf, timeout_s, &reply, err);
 	if (rc < 0)
 		return rc;
 	if (path && (rc = yg_json_get_int(reply, path, out)) < 0)
 		rc = yg_err_set(err, -EPROTO,
 				"guest agent of box %s sent no valid '%s' in its reply",
 				yg_box_name(box), path);
-	free(reply);
+	yg_reply_free(reply);
 	return rc;
 }
 
@@ -190,37 +289,24 @@ static void yg_timeout_text(unsigned long ms, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s", (double)ms / 1000.0);
 }
 
-/* Copy libvirt's message into buf as printable ASCII: it can quote the
- * guest's bytes (e.g. "cannot parse json <a reply line>"), which must not
- * reach a terminal or the log raw. */
-static void yg_copy_printable(char *buf, size_t len, const char *msg)
-{
-	size_t i;
-
-	snprintf(buf, len, "%s", msg);
-	for (i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
-			buf[i] = '?';
-}
-
 int yg_agent_wait_domain(virDomainPtr dom, const char *name, unsigned long timeout_ms,
 			 yg_err *err)
 {
 	static const char ping[] = "{\"execute\":\"guest-ping\"}";
 	unsigned long long deadline = yg_now_ms() + timeout_ms;
 	char last[256] = "no attempt";
-	virErrorPtr e;
 	char tmo[32];
+	bool lost;
+	yg_err e;
 	char *r;
 
 	for (;;) {
-		r = virDomainQemuAgentCommand(dom, ping, 1, 0);
-		if (r) {
-			free(r);
+		yg_err_clear(&e);
+		if (yg_agent_run(dom, name, ping, 1, &r, &lost, &e) == 0) {
+			yg_reply_free(r);
 			return 0;
 		}
-		e = virGetLastError();
-		yg_copy_printable(last, sizeof(last), e && e->message ? e->message : "unknown error");
+		yg_copy_printable(last, sizeof(last), e.msg[0] ? e.msg : "unknown error");
 		/* A guest that is gone will not answer: no point waiting out the bound. */
 		if (virDomainIsActive(dom) == 0)
 			return yg_err_set(err, -EIO,
@@ -241,16 +327,10 @@ int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err)
 	return yg_agent_wait_domain(yg_box_domain(box), yg_box_name(box), timeout_ms, err);
 }
 
-int yg_agent_exec(yg_box *box, const char *const argv[],
-		  unsigned long timeout_ms, int *exitcode, yg_err *err)
+int yg_agent_spawn(yg_box *box, const char *const argv[], int timeout_s, long long *pid,
+		   yg_err *err)
 {
-	unsigned long long deadline = yg_now_ms() + timeout_ms;
-	unsigned long nap = 2;
 	yg_sb sb = { 0 };
-	long long pid, code = 0, sig = 0;
-	char *reply = NULL;
-	bool exited = false;
-	char tmo[32];
 	int rc, i;
 
 	if (!argv || !argv[0])
@@ -264,33 +344,60 @@ int yg_agent_exec(yg_box *box, const char *const argv[],
 		yg_sb_quote(&sb, argv[i]);
 	}
 	yg_sb_add(&sb, "],\"capture-output\":false}}");
-	rc = yg_agent_cmd_int(box, &sb, "return.pid", &pid, err);
+	rc = yg_agent_cmd_int(box, &sb, timeout_s, "return.pid", pid, err);
 	yg_sb_free(&sb);
-	if (rc < 0) {
+	if (rc < 0)
 		yg_err_prefix(err, "cannot run %s", argv[0]);
-		return rc;
-	}
+	return rc;
+}
 
+/* One guest-exec-status: 0 with *exited, and *code when it did. */
+static int yg_agent_exec_status(yg_box *box, const char *prog, long long pid, bool *exited,
+				long long *code, yg_err *err)
+{
+	yg_sb sb = { 0 };
+	char *reply = NULL;
+	long long sig = 0;
+	int rc;
+
+	yg_sb_add(&sb, "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":%lld}}", pid);
+	rc = sb.rc ? yg_err_set(err, sb.rc, "out of memory") :
+		yg_agent_cmd(box, sb.buf, YG_AGENT_OP_TIMEOUT_S, &reply, err);
+	yg_sb_free(&sb);
+	if (rc < 0)
+		return rc;
+	*exited = false;
+	rc = yg_json_get_bool(reply, "return.exited", exited);
+	if (rc == 0 && *exited) {
+		if (yg_json_get_int(reply, "return.signal", &sig) == 0 && sig > 0)
+			*code = 128 + (sig & 127);
+		else if (yg_json_get_int(reply, "return.exitcode", code) < 0)
+			rc = -EPROTO;
+	}
+	yg_reply_free(reply);
+	if (rc < 0)
+		return yg_err_set(err, -EPROTO, "guest agent of box %s sent a malformed status for %s",
+				  yg_box_name(box), prog);
+	return 0;
+}
+
+int yg_agent_exec(yg_box *box, const char *const argv[],
+		  unsigned long timeout_ms, int *exitcode, yg_err *err)
+{
+	unsigned long long deadline = yg_now_ms() + timeout_ms;
+	unsigned long nap = 2;
+	long long pid, code = 0;
+	bool exited = false;
+	char tmo[32];
+	int rc;
+
+	rc = yg_agent_spawn(box, argv, YG_AGENT_OP_TIMEOUT_S, &pid, err);
+	if (rc < 0)
+		return rc;
 	for (;;) {
-		yg_sb_add(&sb, "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":%lld}}", pid);
-		rc = sb.rc ? yg_err_set(err, sb.rc, "out of memory") :
-			yg_agent_cmd(box, sb.buf, YG_AGENT_OP_TIMEOUT_S, &reply, err);
-		yg_sb_free(&sb);
+		rc = yg_agent_exec_status(box, argv[0], pid, &exited, &code, err);
 		if (rc < 0)
 			return rc;
-		rc = yg_json_get_bool(reply, "return.exited", &exited);
-		if (rc == 0 && exited) {
-			if (yg_json_get_int(reply, "return.signal", &sig) == 0 && sig > 0)
-				code = 128 + (sig & 127);
-			else if (yg_json_get_int(reply, "return.exitcode", &code) < 0)
-				rc = -EPROTO;
-		}
-		free(reply);
-		reply = NULL;
-		if (rc < 0)
-			return yg_err_set(err, -EPROTO,
-					  "guest agent of box %s sent a malformed status for %s",
-					  yg_box_name(box), argv[0]);
 		if (exited)
 			break;
 		if (yg_now_ms() >= deadline) {
@@ -334,8 +441,10 @@ static int yg_agent_file_open(yg_box *box, const char *path, const char *mode,
 
 	yg_sb_add(&sb, "{\"execute\":\"guest-file-open\",\"arguments\":{\"path\":");
 	yg_sb_quote(&sb, path);
-	yg_sb_add(&sb, ",\"mode\":\"%s\"}}", mode);
-	rc = yg_agent_cmd_int(box, &sb, "return", handle, err);
+	yg_sb_add(&sb, ",\"mode\":");
+	yg_sb_quote(&sb, mode);
+	yg_sb_add(&sb, "}}");
+	rc = yg_agent_cmd_int(box, &sb, YG_AGENT_OP_TIMEOUT_S, "return", handle, err);
 	yg_sb_free(&sb);
 	return rc;
 }
@@ -348,33 +457,37 @@ static int yg_agent_file_op(yg_box *box, const char *op, long long handle, yg_er
 
 	yg_sb_add(&sb, "{\"execute\":\"guest-file-%s\",\"arguments\":{\"handle\":%lld}}",
 		  op, handle);
-	rc = yg_agent_cmd_int(box, &sb, NULL, NULL, err);
+	rc = yg_agent_cmd_int(box, &sb, YG_AGENT_OP_TIMEOUT_S, NULL, NULL, err);
 	yg_sb_free(&sb);
 	return rc;
 }
 
-/* Write len bytes (a secret) at the current offset, in chunks. */
+/* Write len bytes (a secret) at the current offset, in chunks. The base64
+ * of a chunk and the command that carries it are in locked memory; the
+ * guest's error is withheld (it saw the data and could echo it), and the
+ * whole of err->msg is wiped before it gets our sentence. */
 static int yg_agent_file_write(yg_box *box, long long handle, const unsigned char *data,
 			       size_t len, yg_err *err)
 {
-	char *b64 = malloc(yg_b64_enc_len(YG_AGENT_CHUNK) + 1);
-	yg_sb sb = { 0 };
+	size_t b64max = yg_b64_enc_len(YG_AGENT_CHUNK) + 1, off = 0, n;
+	char *b64 = yg_secure_alloc(b64max);
+	yg_sb sb = { .secure = true };
 	long long count;
-	size_t off = 0, n;
 	int rc = 0;
 
 	if (!b64)
-		return yg_err_set(err, -ENOMEM, "out of memory writing a file in box %s",
+		return yg_err_set(err, -ENOMEM, "out of locked memory writing a file in box %s",
 				  yg_box_name(box));
 	while (off < len) {
 		n = len - off < YG_AGENT_CHUNK ? len - off : YG_AGENT_CHUNK;
 		yg_b64_encode(data + off, n, b64);
+		yg_sb_reset(&sb);
 		yg_sb_add(&sb, "{\"execute\":\"guest-file-write\",\"arguments\":"
 			  "{\"handle\":%lld,\"buf-b64\":\"%s\"}}", handle, b64);
-		rc = yg_agent_cmd_int(box, &sb, "return.count", &count, err);
-		yg_sb_free(&sb);
+		rc = yg_agent_cmd_int(box, &sb, YG_AGENT_OP_TIMEOUT_S, "return.count", &count, err);
 		if (rc < 0) {
-			/* the guest saw the data and could echo it in its error */
+			if (err)
+				yg_wipe(err->msg, sizeof(err->msg));
 			yg_err_set(err, rc, "guest agent of box %s failed to write %zu bytes "
 				   "(its message is withheld: it could quote the data)",
 				   yg_box_name(box), n);
@@ -387,9 +500,17 @@ static int yg_agent_file_write(yg_box *box, long long handle, const unsigned cha
 		}
 		off += (size_t)count;
 	}
-	yg_wipe(b64, yg_b64_enc_len(YG_AGENT_CHUNK) + 1);
-	free(b64);
+	yg_sb_free(&sb);
+	yg_secure_free(b64, b64max);
 	return rc;
+}
+
+static int yg_check_path(const char *path, yg_err *err)
+{
+	if (!path || path[0] != '/')
+		return yg_err_set(err, -EINVAL, "guest path %s is not absolute (fix inject_path)",
+				  path ? path : "(null)");
+	return 0;
 }
 
 int yg_agent_write_file(yg_box *box, const char *path, const void *data,
@@ -405,9 +526,9 @@ int yg_agent_write_file(yg_box *box, const char *path, const void *data,
 	long long handle;
 	int status = -1, rc;
 
-	if (!path || path[0] != '/')
-		return yg_err_set(err, -EINVAL, "guest path %s is not absolute (fix inject_path)",
-				  path ? path : "(null)");
+	rc = yg_check_path(path, err);
+	if (rc < 0)
+		return rc;
 	rc = yg_agent_sh(box, script, path, &status, err);
 	if (rc == 0 && status != 0)
 		rc = yg_err_set(err, -EIO, "cannot create %s mode 0600 in box %s (shell exit %d; "
@@ -431,7 +552,7 @@ int yg_agent_write_file(yg_box *box, const char *path, const void *data,
 	return rc;
 }
 
-/* One guest-file-read of at most want bytes into dst; *got is its length. */
+/* One guest-file-read of at most want bytes into chunk; *got is its length. */
 static int yg_agent_read_chunk(yg_box *box, long long handle, size_t want,
 			       char *b64, unsigned char *chunk, size_t *got,
 			       bool *eof, yg_err *err)
@@ -455,8 +576,7 @@ static int yg_agent_read_chunk(yg_box *box, long long handle, size_t want,
 	    yg_b64_decode(b64, blen, chunk, got) < 0 || *got > want)
 		rc = yg_err_set(err, -EPROTO, "guest agent of box %s sent a malformed "
 				"guest-file-read reply", yg_box_name(box));
-	yg_wipe(reply, strlen(reply));
-	free(reply);
+	yg_reply_free(reply);
 	return rc;
 }
 
@@ -464,8 +584,8 @@ int yg_agent_read_file(yg_box *box, const char *path, size_t max, char **out,
 		       size_t *outlen, yg_err *err)
 {
 	size_t b64max = yg_b64_enc_len(YG_AGENT_CHUNK) + 1, n = 0, got = 0;
-	char *b64 = malloc(b64max), *buf = max <= YG_AGENT_READ_MAX ? malloc(max + 1) : NULL;
-	unsigned char *chunk = malloc(YG_AGENT_CHUNK);
+	char *b64 = yg_secure_alloc(b64max), *buf = max <= YG_AGENT_READ_MAX ? malloc(max + 1) : NULL;
+	unsigned char *chunk = yg_secure_alloc(YG_AGENT_CHUNK);
 	long long handle;
 	bool eof = false;
 	int rc;
@@ -504,11 +624,9 @@ int yg_agent_read_file(yg_box *box, const char *path, size_t max, char **out,
 out:
 	if (rc < 0)
 		yg_err_prefix(err, "cannot read %s", path);
-	yg_wipe(b64, b64 ? b64max : 0);
-	yg_wipe(chunk, chunk ? YG_AGENT_CHUNK : 0);
 	yg_wipe(buf, buf ? max + 1 : 0);
-	free(b64);
-	free(chunk);
+	yg_secure_free(b64, b64max);
+	yg_secure_free(chunk, YG_AGENT_CHUNK);
 	free(buf);
 	return rc;
 }
@@ -520,8 +638,10 @@ static int yg_agent_seek(yg_box *box, long long handle, const char *whence,
 	int rc;
 
 	yg_sb_add(&sb, "{\"execute\":\"guest-file-seek\",\"arguments\":"
-		  "{\"handle\":%lld,\"offset\":0,\"whence\":\"%s\"}}", handle, whence);
-	rc = yg_agent_cmd_int(box, &sb, "return.position", pos, err);
+		  "{\"handle\":%lld,\"offset\":0,\"whence\":", handle);
+	yg_sb_quote(&sb, whence);
+	yg_sb_add(&sb, "}}");
+	rc = yg_agent_cmd_int(box, &sb, YG_AGENT_OP_TIMEOUT_S, "return.position", pos, err);
 	yg_sb_free(&sb);
 	return rc;
 }
@@ -558,9 +678,9 @@ int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err)
 	int status = -1, rc;
 	yg_err oerr;
 
-	if (!path || path[0] != '/')
-		return yg_err_set(err, -EINVAL, "guest path %s is not absolute (fix inject_path)",
-				  path ? path : "(null)");
+	rc = yg_check_path(path, err);
+	if (rc < 0)
+		return rc;
 	rc = yg_agent_file_open(box, path, "r+", &handle, &oerr);
 	if (rc < 0) {
 		/* missing is success; anything else is the open's error */

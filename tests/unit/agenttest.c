@@ -1,5 +1,6 @@
 /* agenttest: the guest agent's JSON reader and base64 codec, on good and
- * hostile input (agent replies are untrusted). */
+ * hostile input (agent replies are untrusted), and the guest tty of a
+ * console device. The agent's command sequences: agentseqtest.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -239,6 +240,40 @@ static void test_b64_hostile(void **state)
 	assert_int_equal(yg_b64_decode("Zm\0v", 4, dec, &n), -EINVAL);
 }
 
+/* The policy's console device names its guest tty; nothing else passes. */
+static void test_console_tty(void **state)
+{
+	static const struct { const char *dev, *tty; } good[] = {
+		{ NULL, "/dev/ttyS0" }, { "", "/dev/ttyS0" }, { "serial0", "/dev/ttyS0" },
+		{ "serial1", "/dev/ttyS1" }, { "serial999", "/dev/ttyS999" },
+		{ "console0", "/dev/hvc0" }, { "console1", "/dev/hvc0" },
+		{ "console2", "/dev/hvc1" }, { "console100", "/dev/hvc99" },
+	};
+	static const char *const bad[] = {
+		"serial", "serial01", "serial1000", "serial-1", "serial0 ", "serial0;rm",
+		"console", "console00", "parallel0", "channel0", "ttyS0", "/dev/ttyS0",
+		"serial0$(id)", "Serial0", "hvc0", "serial\n0",
+	};
+	char tty[YG_AGENT_TTY_MAX];
+	yg_err err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(yg_agent_console_tty(good[i].dev, tty, sizeof(tty), &err), 0);
+		assert_string_equal(tty, good[i].tty);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (yg_agent_console_tty(bad[i], tty, sizeof(tty), &err) != -EINVAL)
+			fail_msg("console device '%s' gave a tty", bad[i]);
+	assert_string_equal(err.msg, "cannot tell the guest tty of console device "
+			    "'(unprintable or too long)' (set console to serialN or consoleN, "
+			    "see yolo-gate.conf(5))");
+	assert_int_equal(yg_agent_console_tty("parallel0", tty, sizeof(tty), &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "'parallel0'"));
+	assert_int_equal(yg_agent_console_tty("serial12", tty, 11, &err), -ERANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_b64_vectors),
 		cmocka_unit_test(test_b64_roundtrip_binary),
 		cmocka_unit_test(test_b64_hostile),
+		cmocka_unit_test(test_console_tty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
