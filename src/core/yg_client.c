@@ -246,6 +246,7 @@ int yg_client_connect(yg_client *c, const yg_client_cfg *cfg, yg_err *err)
 	yg_frame_in_init(c->in);
 	r = yg_client_dial(c, cfg->socket && *cfg->socket ? cfg->socket : YG_CLIENT_SOCKET, err);
 	if (r == 0) {
+		c->reached = true;
 		m.u.hello.version = YG_PROTO_VERSION;
 		snprintf(m.u.hello.peer, sizeof(m.u.hello.peer), "%.40s %.20s", c->name,
 			 PACKAGE_VERSION);

@@ -62,6 +62,7 @@ typedef struct yg_client_exit {
 
 typedef struct yg_client {
 	int fd;			/* -1 when not connected */
+	bool reached;		/* the socket connected (any failure came later) */
 	yg_frame_in *in;	/* frames read ahead (DATA after READY): the relay's reader */
 	char broker[YG_NAME_MAX + 1];	/* the broker's HELLO peer */
 	struct {		/* the last ERROR answer (-EREMOTEIO) */

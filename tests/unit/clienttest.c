@@ -231,6 +231,7 @@ static void test_hello_ok(void **state)
 
 	fake_start(f);
 	assert_int_equal(yg_client_connect(&c, &cfg, &err), 0);
+	assert_true(c.reached);
 	assert_true(c.fd >= 0);
 	assert_non_null(c.in);
 	assert_string_equal(c.broker, "fakebroker");
@@ -302,6 +303,8 @@ static void test_hello_closed(void **state)
 	f->hello = H_CLOSE;
 	fake_start(f);
 	assert_int_equal(yg_client_connect(&c, &cfg, &err), -ECONNRESET);
+	assert_true(c.reached);
+	assert_int_equal(c.fd, -1);
 	assert_true(yg_client_unreachable(err.code));
 	assert_in(err.msg, "the gate service closed the connection while greeting it (");
 	assert_in(err.msg, "); ask your administrator");
@@ -344,6 +347,7 @@ static void test_connect_errors(void **state)
 
 	/* no socket */
 	assert_int_equal(yg_client_connect(&c, &cfg, &err), -ENOENT);
+	assert_false(c.reached);
 	assert_true(yg_client_unreachable(err.code));
 	snprintf(want, sizeof(want), "the gate service is not running (cannot connect to %s: "
 		 "%s); ask your administrator", f->path, strerror(ENOENT));
