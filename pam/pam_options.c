@@ -7,11 +7,7 @@
 #include <string.h>
 
 #include "pam_options.h"
-
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#define YG_PAM_DEFAULT_SOCKET RUNSTATEDIR "/yolo-gate/gated.sock"
+#include "yg_client.h"	/* YG_CLIENT_SOCKET, the one default socket path */
 
 int yg_pam_duration_parse(const char *s, int *ms)
 {
@@ -138,7 +134,7 @@ int yg_pam_opts_parse(int argc, const char **argv, yg_pam_opts *o, yg_err *err,
 	int i, r;
 
 	memset(o, 0, sizeof(*o));
-	strcpy(o->socket, YG_PAM_DEFAULT_SOCKET);
+	strcpy(o->socket, YG_CLIENT_SOCKET);
 	o->prepare = true;
 	o->fail = YG_PAM_FAIL_CLOSED;
 

@@ -28,6 +28,7 @@
 
 #include "pam_broker.h"
 #include "pam_options.h"
+#include "yg_client.h"
 #include "yg_log.h"
 #include "yg_proto.h"
 
@@ -175,54 +176,74 @@ static int yg_pam_fault(yg_pam_ctx *c, const char *what, const char *text)
 	return PAM_SYSTEM_ERR;
 }
 
-/* Send req; map transport failures and ERROR replies to a PAM code. Returns
- * -1 when *reply holds the expected answer type, else the PAM code. */
-static int yg_pam_ask(yg_pam_ctx *c, const yg_msg *req, uint8_t want, int default_ms,
-		      yg_msg *reply)
+/* The broker answered ERROR: a denial the user hears about, or a fault. */
+static int yg_pam_refused(yg_pam_ctx *c, uint32_t code, const char *text)
 {
-	yg_err err;
-	int r;
-
-	yg_err_clear(&err);
-	yg_pam_log(c, LOG_DEBUG, "event", "pam_request", "user", c->user, "request",
-		   yg_msg_type_name(req->type), "socket", c->opts.socket, NULL);
-	r = yg_pam_broker_call(c->opts.socket, yg_pam_opts_timeout(&c->opts, default_ms),
-			       req, reply, &err);
-	if (r < 0 && yg_pam_broker_down(r))
-		return yg_pam_broker_unreachable(c, &err);
-	if (r < 0)
-		return yg_pam_fault(c, err.msg, "");
-	if (reply->type == want)
-		return -1;
-	if (reply->type != YG_MSG_ERROR)
-		return yg_pam_fault(c, "unexpected reply", yg_msg_type_name(reply->type));
-	switch (reply->u.error.code) {
+	switch (code) {
 	case YG_ERR_NOPOLICY:
 		return yg_pam_no_policy(c);
 	case YG_ERR_DISABLED:
-		return yg_pam_denied(c, "disabled", reply->u.error.text);
+		return yg_pam_denied(c, "disabled", text);
 	case YG_ERR_DENIED:
-		return yg_pam_denied(c, "denied", reply->u.error.text);
+		return yg_pam_denied(c, "denied", text);
 	case YG_ERR_BUSY:
-		return yg_pam_denied(c, "busy", reply->u.error.text);
+		return yg_pam_denied(c, "busy", text);
 	default:
-		return yg_pam_fault(c, "broker error", reply->u.error.text);
+		return yg_pam_fault(c, "broker error", text);
 	}
+}
+
+/* Connect for one request, bounded by timeout= or the request's default. */
+static int yg_pam_dial(yg_pam_ctx *c, const char *request, int default_ms, yg_client *cl,
+		       yg_err *err)
+{
+	const yg_client_cfg cfg = {
+		.socket = c->opts.socket,
+		.name = "pam_yolo_gate",
+		.timeout_ms = yg_pam_opts_timeout(&c->opts, default_ms),
+		.idle_ms = -1,
+	};
+
+	yg_err_clear(err);
+	yg_pam_log(c, LOG_DEBUG, "event", "pam_request", "user", c->user, "request", request,
+		   "socket", c->opts.socket, NULL);
+	return yg_client_connect(cl, &cfg, err);
+}
+
+/* A yg_client call on cl failed with r: close cl, return the PAM code. */
+static int yg_pam_failed(yg_pam_ctx *c, yg_client *cl, int r, const yg_err *err)
+{
+	int rc;
+
+	if (yg_client_unreachable(r))
+		rc = yg_pam_broker_unreachable(c, err);
+	else if (r == -EREMOTEIO)
+		rc = yg_pam_refused(c, cl->refusal.code, cl->refusal.text);
+	else if (r == -EBADMSG)
+		rc = yg_pam_fault(c, "unexpected reply", err->msg);
+	else
+		rc = yg_pam_fault(c, err->msg, "");
+	yg_client_close(cl);
+	return rc;
 }
 
 static int yg_pam_account(yg_pam_ctx *c)
 {
-	yg_msg req = { .type = YG_MSG_ACCOUNT }, reply;
+	yg_client_policy pol;
+	yg_client cl;
+	yg_err err;
 	int r;
 
-	strcpy(req.u.account.user, c->user);
-	r = yg_pam_ask(c, &req, YG_MSG_POLICY, YG_PAM_ACCOUNT_TIMEOUT_MS, &reply);
-	if (r >= 0)
-		return r;
-	if (!reply.u.policy.gated)
+	r = yg_pam_dial(c, "ACCOUNT", YG_PAM_ACCOUNT_TIMEOUT_MS, &cl, &err);
+	if (r == 0)
+		r = yg_client_account(&cl, c->user, &pol, &err);
+	if (r < 0)
+		return yg_pam_failed(c, &cl, r, &err);
+	yg_client_close(&cl);
+	if (!pol.gated)
 		return yg_pam_no_policy(c);
-	if (!reply.u.policy.enabled)
-		return yg_pam_denied(c, "disabled", reply.u.policy.text);
+	if (!pol.enabled)
+		return yg_pam_denied(c, "disabled", pol.text);
 	yg_pam_log(c, LOG_INFO, "event", "pam_account", "user", c->user, "result", "gated",
 		   NULL);
 	return PAM_SUCCESS;
@@ -235,26 +256,32 @@ static void yg_pam_free_data(pam_handle_t *pamh, void *data, int error_status)
 
 static int yg_pam_release(yg_pam_ctx *c, const char *session)
 {
-	yg_msg req = { .type = YG_MSG_RELEASE }, reply;
+	yg_client_exit ex;
+	yg_client cl;
 	char status[16];
+	yg_err err;
 	int r;
 
-	strcpy(req.u.release.session, session);
-	r = yg_pam_ask(c, &req, YG_MSG_EXIT, YG_PAM_RELEASE_TIMEOUT_MS, &reply);
-	if (r >= 0)
-		return r;
-	snprintf(status, sizeof(status), "%u", reply.u.exit.status);
+	r = yg_pam_dial(c, "RELEASE", YG_PAM_RELEASE_TIMEOUT_MS, &cl, &err);
+	if (r == 0)
+		r = yg_client_release(&cl, session, &ex, &err);
+	if (r < 0)
+		return yg_pam_failed(c, &cl, r, &err);
+	yg_client_close(&cl);
+	snprintf(status, sizeof(status), "%u", ex.status);
 	yg_pam_log(c, LOG_INFO, "event", "pam_release", "user", c->user, "session", session,
-		   "status", status, "reason", reply.u.exit.reason, NULL);
+		   "status", status, "reason", ex.reason, NULL);
 	return PAM_SUCCESS;
 }
 
 static int yg_pam_open(yg_pam_ctx *c)
 {
-	yg_msg req = { .type = YG_MSG_PREPARE }, reply;
 	char env[sizeof(YG_PAM_ENV_SESSION) + YG_SESSION_MAX + 1], ms[24];
+	char from[YG_NAME_MAX + 1] = "", sid[YG_SESSION_MAX + 1];
 	const void *rhost = NULL;
 	struct timespec t0, t1;
+	yg_client cl;
+	yg_err err;
 	char *id;
 	int r;
 
@@ -263,17 +290,20 @@ static int yg_pam_open(yg_pam_ctx *c)
 			   "skipped", "reason", "prepare=no", NULL);
 		return PAM_IGNORE;
 	}
-	strcpy(req.u.prepare.user, c->user);
+	/* a longer PAM_RHOST is cut: the broker only logs it */
 	if (pam_get_item(c->pamh, PAM_RHOST, &rhost) == PAM_SUCCESS && rhost)
-		snprintf(req.u.prepare.from, sizeof(req.u.prepare.from), "%s", (const char *)rhost);
+		snprintf(from, sizeof(from), "%s", (const char *)rhost);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = yg_pam_ask(c, &req, YG_MSG_SESSION, YG_PAM_PREPARE_TIMEOUT_MS, &reply);
-	if (r >= 0)
-		return r;
+	r = yg_pam_dial(c, "PREPARE", YG_PAM_PREPARE_TIMEOUT_MS, &cl, &err);
+	if (r == 0)
+		r = yg_client_prepare(&cl, c->user, from, sid, &err);
+	if (r < 0)
+		return yg_pam_failed(c, &cl, r, &err);
+	yg_client_close(&cl);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!yg_pam_session_id_valid(reply.u.session.session))
-		return yg_pam_fault(c, "bad session id", reply.u.session.session);
-	id = strdup(reply.u.session.session);
+	if (!yg_pam_session_id_valid(sid))
+		return yg_pam_fault(c, "bad session id", sid);
+	id = strdup(sid);
 	if (!id || pam_set_data(c->pamh, YG_PAM_DATA_SESSION, id, yg_pam_free_data)
 	    != PAM_SUCCESS) {
 		free(id);
@@ -289,11 +319,11 @@ static int yg_pam_open(yg_pam_ctx *c)
 	snprintf(ms, sizeof(ms), "%lld", (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
 		 (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	yg_pam_log(c, LOG_INFO, "event", "pam_prepare", "user", c->user, "session", id,
-		   "from", req.u.prepare.from, "ms", ms, NULL);
+		   "from", from, "ms", ms, NULL);
 	return PAM_SUCCESS;
 release:
 	/* the broker holds a prepared box nobody will open: give it back */
-	yg_pam_release(c, reply.u.session.session);
+	yg_pam_release(c, sid);
 	return r;
 }
 

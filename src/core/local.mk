@@ -68,3 +68,11 @@ UNIT_TESTS += tests/unit/jsontest
 tests_unit_jsontest_SOURCES = tests/unit/jsontest.c
 tests_unit_jsontest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
 tests_unit_jsontest_LDADD = $(YG_CORE_TEST_LDADD)
+
+# The broker client (yg_client): connect + HELLO, one typed call per request.
+src_core_libygcore_la_SOURCES += src/core/yg_client.c src/core/yg_client.h
+check_PROGRAMS += tests/unit/clienttest
+UNIT_TESTS += tests/unit/clienttest
+tests_unit_clienttest_SOURCES = tests/unit/clienttest.c
+tests_unit_clienttest_CFLAGS = $(YG_CORE_TEST_CFLAGS) -pthread
+tests_unit_clienttest_LDADD = $(YG_CORE_TEST_LDADD) -lpthread

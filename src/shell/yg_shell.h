@@ -1,4 +1,7 @@
-/* yg_shell.h: internals shared by the files of yolo-shell (not a library). */
+/* yg_shell.h: internals shared by the files of yolo-shell (not a library):
+ * yg_shell_say.c (messages), yg_shell_tty.c (terminal state) and
+ * yg_shell_relay.c (the byte relay), used by yolo-shell.c (main). The
+ * relay calls say and tty; nothing calls back into yolo-shell.c. */
 #ifndef YG_SHELL_H
 #define YG_SHELL_H
 
@@ -22,8 +25,11 @@ int yg_shell_tty_raw(void);
 void yg_shell_tty_restore(void);
 bool yg_shell_tty_is_raw(void);
 
-/* Relay between stdin/stdout and the broker on sock after READY, until the
- * session ends. Returns the process exit status. */
-int yg_shell_relay(int sock, yg_frame_in *in, uint16_t escape, bool tty);
+/* Relay between the user's side (in_fd, out_fd: stdin and stdout) and the
+ * broker on sock after READY, until the session ends; in holds the frames
+ * already read from sock. tty: in_fd is a terminal (its size goes to the
+ * broker as WINCH). Returns the process exit status. */
+int yg_shell_relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t escape,
+		   bool tty);
 
 #endif

@@ -38,6 +38,7 @@ struct qbuf {
 struct relay {
 	int sock;
 	yg_frame_in *in;
+	int in_fd, out_fd;	/* the user's side: stdin and stdout */
 	uint16_t escape;
 	bool tty;
 	struct qbuf tosock;	/* encoded frames for the broker */
@@ -106,7 +107,7 @@ static void queue_winch(struct relay *r)
 	yg_msg m = { .type = YG_MSG_WINCH };
 
 	r->winch_pending = false;
-	if (!r->tty || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+	if (!r->tty || ioctl(r->in_fd, TIOCGWINSZ, &ws) < 0)
 		return;
 	m.u.winch.rows = ws.ws_row;
 	m.u.winch.cols = ws.ws_col;
@@ -154,7 +155,7 @@ static void read_stdin(struct relay *r)
 	yg_msg m = { .type = YG_MSG_DATA };
 	ssize_t n, esc;
 
-	n = read(STDIN_FILENO, buf, sizeof(buf));
+	n = read(r->in_fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {	/* EOF, or EIO after a terminal hangup */
@@ -174,7 +175,7 @@ static void read_stdin(struct relay *r)
 
 static void write_stdout(struct relay *r)
 {
-	ssize_t n = write(STDOUT_FILENO, r->toout.b + r->toout.off, r->toout.len);
+	ssize_t n = write(r->out_fd, r->toout.b + r->toout.off, r->toout.len);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -274,7 +275,7 @@ static void drain_winch(struct relay *r)
 static void flush_stdout(struct relay *r)
 {
 	struct timespec end;
-	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	struct pollfd p = { .fd = r->out_fd, .events = POLLOUT };
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += FLUSH_WAIT_MS / 1000;
@@ -289,6 +290,8 @@ static int setup_winch(void)
 {
 	struct sigaction sa;
 
+	if (winch_pipe[0] >= 0)	/* a second relay in one process (the tests) */
+		return 0;
 	if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 	memset(&sa, 0, sizeof(sa));
@@ -311,10 +314,10 @@ static void relay_loop(struct relay *r)
 
 		if (r->winch_pending && q_room(&r->tosock) >= CTL_RESERVE)
 			queue_winch(r);
-		p[P_STDIN] = (struct pollfd){ .fd = STDIN_FILENO };
+		p[P_STDIN] = (struct pollfd){ .fd = r->in_fd };
 		if (r->stdin_open && q_room(&r->tosock) >= READ_CHUNK + 5 + CTL_RESERVE)
 			p[P_STDIN].events = POLLIN;
-		p[P_STDOUT] = (struct pollfd){ .fd = STDOUT_FILENO,
+		p[P_STDOUT] = (struct pollfd){ .fd = r->out_fd,
 			.events = r->toout.len ? POLLOUT : 0 };
 		p[P_SOCK] = (struct pollfd){ .fd = r->sock,
 			.events = r->tosock.len ? POLLOUT : 0 };
@@ -352,7 +355,8 @@ static void relay_loop(struct relay *r)
 	}
 }
 
-int yg_shell_relay(int sock, yg_frame_in *in, uint16_t escape, bool tty)
+int yg_shell_relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t escape,
+		   bool tty)
 {
 	static uint8_t sockq[SOCK_Q], outq[OUT_Q];
 	static struct relay r;
@@ -361,6 +365,8 @@ int yg_shell_relay(int sock, yg_frame_in *in, uint16_t escape, bool tty)
 	memset(&r, 0, sizeof(r));
 	r.sock = sock;
 	r.in = in;
+	r.in_fd = in_fd;
+	r.out_fd = out_fd;
 	r.escape = escape;
 	r.tty = tty;
 	r.tosock = (struct qbuf){ .b = sockq, .size = sizeof(sockq) };

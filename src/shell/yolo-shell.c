@@ -6,42 +6,22 @@
 #include <config.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "yg_caps.h"
+#include "yg_client.h"
 #include "yg_err.h"
 #include "yg_proto.h"
 #include "yg_shell.h"
 #include "yg_shell_text.h"
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#define YG_SHELL_DEFAULT_SOCKET RUNSTATEDIR "/yolo-gate/gated.sock"
 #define YG_SHELL_WAIT_MS (300 * 1000)	/* longest silence before READY */
-#define YG_SHELL_SEND_MS (10 * 1000)
-
-void yg_shell_say(const char *fmt, ...)
-{
-	char raw[YG_TEXT_MAX + 256], clean[sizeof(raw)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	yg_shell_sanitize(raw, clean, sizeof(clean));
-	fprintf(stderr, "yolo-gate: %s%s", clean, yg_shell_tty_is_raw() ? "\r\n" : "\n");
-	fflush(stderr);
-}
 
 static void refuse_privileged(void)
 {
@@ -108,104 +88,71 @@ static void parse_args(int argc, char **argv)
 	}
 }
 
-static int connect_broker(void)
+static void say_progress(void *ctx, const char *text)
+{
+	(void)ctx;
+	yg_shell_say("%s", text);
+}
+
+/* Connect and HELLO; on any failure say why and exit 1. */
+static void connect_broker(yg_client *c)
 {
 	const char *path = getenv("YOLO_GATE_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, e;
+	const yg_client_cfg cfg = {
+		.socket = path,
+		.name = "yolo-shell",
+		.timeout_ms = -1,
+		.idle_ms = YG_SHELL_WAIT_MS,
+		.progress = say_progress,
+	};
+	yg_err err;
 
-	if (!path || !*path)
-		path = YG_SHELL_DEFAULT_SOCKET;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (yg_client_connect(c, &cfg, &err) == 0)
+		return;
+	if (err.code == -ENAMETOOLONG)	/* the path came from the environment */
 		yg_shell_say("the gate socket path %.80s... is too long; unset YOLO_GATE_SOCKET "
 			     "or ask your administrator", path);
-		exit(1);
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return fd;
-	e = errno;
-	yg_shell_say("the gate service is not running (cannot connect to %s: %s); "
-		     "ask your administrator", path, strerror(e));
+	else
+		yg_shell_say("%s", err.msg);
 	exit(1);
 }
 
-static void send_or_die(int sock, const yg_msg *m)
+/* OPEN -> READY. Returns -1 at READY, else the exit status of the shell. */
+static int open_box(yg_client *c, bool tty, yg_client_ready *ready)
 {
-	int e = yg_msg_send(sock, m, YG_SHELL_SEND_MS);
-
-	if (e < 0) {
-		yg_shell_say("cannot talk to the gate service (sending %s: %s); "
-			     "ask your administrator", yg_msg_type_name(m->type), strerror(-e));
-		exit(1);
-	}
-}
-
-static void recv_or_die(int sock, yg_frame_in *in, yg_msg *m, const char *waiting_for)
-{
-	int e = yg_msg_recv(sock, in, m, YG_SHELL_WAIT_MS);
-
-	if (e == -ETIMEDOUT) {
-		yg_shell_say("the gate service did not answer for %d s while %s; "
-			     "try again later or ask your administrator",
-			     YG_SHELL_WAIT_MS / 1000, waiting_for);
-		exit(1);
-	}
-	if (e < 0) {
-		yg_shell_say("the gate service closed the connection while %s (%s); "
-			     "ask your administrator", waiting_for,
-			     e == -EPROTO ? "protocol error" : strerror(-e));
-		exit(1);
-	}
-	if (m->type == YG_MSG_ERROR) {
-		yg_shell_say("%s", m->u.error.text);
-		exit(1);
-	}
-}
-
-static void hello(int sock, yg_frame_in *in)
-{
-	yg_msg m = { .type = YG_MSG_HELLO };
-
-	m.u.hello.version = YG_PROTO_VERSION;
-	snprintf(m.u.hello.peer, sizeof(m.u.hello.peer), "yolo-shell %s", PACKAGE_VERSION);
-	send_or_die(sock, &m);
-	recv_or_die(sock, in, &m, "greeting it");
-	if (m.type != YG_MSG_HELLO || m.u.hello.version != YG_PROTO_VERSION) {
-		yg_shell_say("the gate service speaks protocol %u, this yolo-shell speaks %u; "
-			     "ask your administrator to install matching versions",
-			     m.type == YG_MSG_HELLO ? m.u.hello.version : 0, YG_PROTO_VERSION);
-		exit(1);
-	}
-}
-
-static void send_open(int sock, bool tty)
-{
-	yg_msg m = { .type = YG_MSG_OPEN };
 	const char *session = getenv("YOLO_GATE_SESSION");
+	yg_client_open_req req = {
+		.tty = tty,
+		.term = yg_shell_term_scrub(getenv("TERM")),
+		.session = yg_shell_session_valid(session) ? session : "",
+	};
 	struct winsize ws;
+	yg_err err;
+	int r;
 
-	m.u.open.mode = tty ? YG_OPEN_TTY : YG_OPEN_PLAIN;
-	snprintf(m.u.open.term, sizeof(m.u.open.term), "%s",
-		 yg_shell_term_scrub(getenv("TERM")));
 	if (tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
-		m.u.open.rows = ws.ws_row;
-		m.u.open.cols = ws.ws_col;
+		req.rows = ws.ws_row;
+		req.cols = ws.ws_col;
 	}
-	m.u.open.box[0] = '\0';
-	if (yg_shell_session_valid(session))
-		snprintf(m.u.open.session, sizeof(m.u.open.session), "%s", session);
-	send_or_die(sock, &m);
+	r = yg_client_open(c, &req, ready, &err);
+	if (r == 0)
+		return -1;
+	if (r == -ECONNABORTED) {	/* the broker ended it: its status is ours */
+		if (c->ended.reason[0])
+			yg_shell_say("%s", c->ended.reason);
+		return c->ended.status <= 255 ? (int)c->ended.status : 1;
+	}
+	yg_shell_say("%s", err.msg);
+	return 1;
 }
 
 int main(int argc, char **argv)
 {
-	static yg_frame_in in;
+	yg_client_ready ready;
+	yg_client c;
 	char esc[8];
-	yg_msg m;
 	bool tty;
-	int sock, e;
+	int e;
 
 	/* argc = 0: Linux >= 5.18 turns an empty argv into { "", NULL } */
 	if (argc < 1 || !argv || !argv[0] || !argv[0][0]) {
@@ -221,36 +168,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	sock = connect_broker();
-	yg_frame_in_init(&in);
-	hello(sock, &in);
-	send_open(sock, tty);
-	for (;;) {
-		recv_or_die(sock, &in, &m, "preparing your box");
-		if (m.type == YG_MSG_READY)
-			break;
-		if (m.type == YG_MSG_PROGRESS) {
-			yg_shell_say("%s", m.u.progress.text);
-		} else if (m.type == YG_MSG_EXIT) {
-			if (m.u.exit.reason[0])
-				yg_shell_say("%s", m.u.exit.reason);
-			return m.u.exit.status <= 255 ? (int)m.u.exit.status : 1;
-		} else {
-			yg_shell_say("protocol error: the gate service sent %s before READY; "
-				     "ask your administrator", yg_msg_type_name(m.type));
-			return 1;
-		}
-	}
+	connect_broker(&c);
+	e = open_box(&c, tty, &ready);
+	if (e >= 0)
+		return e;
 
-	yg_shell_escape_name(m.u.ready.escape, esc, sizeof(esc));
-	if (m.u.ready.escape <= 0xff)
-		yg_shell_say("connected to %s (escape character is %s)", m.u.ready.box, esc);
+	yg_shell_escape_name(ready.escape, esc, sizeof(esc));
+	if (ready.escape <= 0xff)
+		yg_shell_say("connected to %s (escape character is %s)", ready.box, esc);
 	else
-		yg_shell_say("connected to %s", m.u.ready.box);
+		yg_shell_say("connected to %s", ready.box);
 	if ((e = yg_shell_tty_raw()) < 0) {
 		yg_shell_say("cannot put the terminal in raw mode (%s); try again",
 			     strerror(-e));
 		return 1;
 	}
-	return yg_shell_relay(sock, &in, m.u.ready.escape, tty);
+	return yg_shell_relay(c.fd, c.in, STDIN_FILENO, STDOUT_FILENO, ready.escape, tty);
 }

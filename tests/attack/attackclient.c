@@ -19,10 +19,13 @@
  *       listen on SOCK, serve one client for 10 s: answer HELLO, print the
  *       client's HELLO peer and OPEN fields ("PEER ...", "TERM ...",
  *       "SESSION ..."), hex-dump every received byte to stderr, send ERROR.
+ * The normal connect + HELLO goes through yg_client; every hostile byte is
+ * written by hand.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "yg_client.h"
 #include "yg_proto.h"
 
 #define PAYLOAD_CAP 70000u
@@ -96,6 +100,28 @@ static void write_all(int fd, const void *buf, size_t len)
 	}
 }
 
+/* The normal way in: connect + HELLO with yg_client, then the socket is
+ * made blocking for the raw writes that follow. Exit 4 when the broker
+ * cannot be reached; -1 when it did not greet. */
+static int connect_hello(const char *path, yg_client *c)
+{
+	const yg_client_cfg cfg = { .socket = path, .name = "attackclient", .timeout_ms = -1,
+				    .idle_ms = 10000 };
+	yg_err err;
+	int fl;
+
+	if (yg_client_connect(c, &cfg, &err) < 0) {
+		fprintf(stderr, "attackclient: %s\n", err.msg);
+		if (!c->reached)
+			exit(4);
+		return -1;
+	}
+	fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0 || fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -1;
+	return c->fd;
+}
+
 static void send_hello(int fd)
 {
 	yg_msg m = { .type = YG_MSG_HELLO };
@@ -113,13 +139,13 @@ static int read_hello(int fd)
 }
 
 /* Until EOF (0) or timeout (-1); prints every decodable answer. */
-static int drain(int fd, int timeout_ms)
+static int drain(int fd, yg_frame_in *rd, int timeout_ms)
 {
 	yg_msg m;
 	int r;
 
 	for (;;) {
-		r = yg_msg_recv(fd, &in, &m, timeout_ms);
+		r = yg_msg_recv(fd, rd, &m, timeout_ms);
 		if (r == -ETIMEDOUT)
 			return -1;
 		if (r < 0) {
@@ -137,7 +163,9 @@ static int do_frame(const char *path, int argc, char **argv)
 {
 	static uint8_t buf[5 + PAYLOAD_CAP];
 	bool hello = argc > 0 && !strcmp(argv[0], "--hello");
+	yg_frame_in *rd = &in;
 	unsigned long len;
+	yg_client c;
 	size_t pay;
 	int fd;
 
@@ -148,13 +176,15 @@ static int do_frame(const char *path, int argc, char **argv)
 	if (argc != 2)
 		return 2;
 	len = strtoul(argv[0], NULL, 0);
-	fd = connect_or_die(path);
 	if (hello) {
-		send_hello(fd);
-		if (read_hello(fd) < 0) {
+		fd = connect_hello(path, &c);
+		if (fd < 0) {
 			printf("NO-HELLO\n");
 			return 1;
 		}
+		rd = c.in;
+	} else {
+		fd = connect_or_die(path);
 	}
 	buf[0] = (uint8_t)(len >> 24);
 	buf[1] = (uint8_t)(len >> 16);
@@ -166,7 +196,7 @@ static int do_frame(const char *path, int argc, char **argv)
 		pay = PAYLOAD_CAP;
 	memset(buf + 5, 'A', pay);
 	write_all(fd, buf, len == 0 ? 4 + 1 : 5 + pay);
-	if (drain(fd, 10000) < 0) {
+	if (drain(fd, rd, 10000) < 0) {
 		printf("STILL-OPEN after 10 s\n");
 		return 1;
 	}
@@ -213,17 +243,17 @@ static int do_churn(const char *path, long n)
 static int do_openclose(const char *path, long ms)
 {
 	yg_msg m = { .type = YG_MSG_OPEN };
-	int fd = connect_or_die(path);
+	yg_client c;
+	int fd = connect_hello(path, &c);
 
-	send_hello(fd);
-	if (read_hello(fd) < 0)
+	if (fd < 0)
 		return 1;
 	snprintf(m.u.open.term, sizeof(m.u.open.term), "vt100");
 	m.u.open.mode = YG_OPEN_PLAIN;
-	yg_msg_send(fd, &m, 5000);
+	yg_msg_send(fd, &m, 5000);	/* then close without EXIT: not a normal OPEN */
 	if (ms > 0)
-		(void)drain(fd, (int)ms);
-	close(fd);
+		(void)drain(fd, c.in, (int)ms);
+	yg_client_close(&c);
 	return 0;
 }
 

@@ -12,6 +12,8 @@
  *   gatedclient SOCKET raw TYPE       HELLO, then a bare frame of TYPE (out of phase)
  * For every answer it prints one line and exits 0 if the broker answered,
  * 3 when the connection was just closed.
+ * The normal paths (open, prepare, release, account) go through yg_client;
+ * the bad ones write their frames themselves.
  */
 #include "config.h"
 
@@ -25,9 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "yg_client.h"
 #include "yg_proto.h"
 
-static yg_frame_in in;
+static yg_frame_in raw_in;	/* the bad paths' reader */
+static yg_frame_in *in = &raw_in;
 static char out[1 << 20];	/* console output since the last expect */
 static size_t outlen;
 
@@ -64,7 +68,7 @@ static void hello(int fd, uint32_t version)
 /* Print one answer; returns its type, or 0 when the connection closed. */
 static int answer(int fd, int timeout_ms, yg_msg *m)
 {
-	int r = yg_msg_recv(fd, &in, m, timeout_ms);
+	int r = yg_msg_recv(fd, in, m, timeout_ms);
 
 	if (r < 0) {
 		printf("CLOSED %s\n", r == -ETIMEDOUT ? "timeout" : strerror(-r));
@@ -144,36 +148,78 @@ static int expect(int fd, const char *text)
 	}
 }
 
-static int do_open(int fd, int argc, char **argv)
+static void print_progress(void *ctx, const char *text)
 {
-	yg_msg o = { .type = YG_MSG_OPEN }, m;
-	char buf[4096];
-	int i = 0, fails = 0;
+	(void)ctx;
+	printf("PROGRESS %s\n", text);
+}
 
-	o.u.open.mode = YG_OPEN_TTY;
-	snprintf(o.u.open.term, sizeof(o.u.open.term), "vt100");
-	o.u.open.rows = 24;
-	o.u.open.cols = 80;
+/* One line for a failed yg_client call, as answer() prints them; returns
+ * the exit status: 2 the broker answered otherwise, 3 the connection closed,
+ * 4 the broker could not be reached. */
+static int failed(const yg_client *c, int r, const yg_err *err)
+{
+	fprintf(stderr, "gatedclient: %s\n", err->msg);
+	switch (-r) {
+	case EREMOTEIO:
+		printf("ERROR %u %s\n", c->refusal.code, c->refusal.text);
+		return 2;
+	case ECONNABORTED:
+		printf("EXIT %u %s\n", c->ended.status, c->ended.reason);
+		return 2;
+	case EBADMSG:
+	case EPROTONOSUPPORT:
+		printf("OTHER %s\n", err->msg);
+		return 2;
+	default:
+		if (!c->reached)
+			return 4;
+		printf("CLOSED %s\n", r == -ETIMEDOUT ? "timeout" : strerror(-r));
+		return 3;
+	}
+}
+
+/* Connect + HELLO through yg_client, waiting idle_ms at most per answer. */
+static int connect_client(yg_client *c, const char *path, int idle_ms, yg_err *err)
+{
+	const yg_client_cfg cfg = { .socket = path, .name = "gatedclient", .timeout_ms = -1,
+				    .idle_ms = idle_ms, .progress = print_progress };
+	int r = yg_client_connect(c, &cfg, err);
+
+	if (r == 0) {
+		printf("HELLO %u %s\n", YG_PROTO_VERSION, c->broker);
+		in = c->in;
+	}
+	return r;
+}
+
+static int do_open(const char *path, int argc, char **argv)
+{
+	yg_client_open_req o = { .tty = true, .term = "vt100", .rows = 24, .cols = 80 };
+	yg_client_ready ready;
+	yg_client c;
+	yg_err err;
+	yg_msg m;
+	char buf[4096];
+	int i = 0, fails = 0, fd, r;
+
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
 		if (!strcmp(argv[i], "--box"))
-			snprintf(o.u.open.box, sizeof(o.u.open.box), "%s", argv[i + 1]);
+			o.box = argv[i + 1];
 		else if (!strcmp(argv[i], "--session"))
-			snprintf(o.u.open.session, sizeof(o.u.open.session), "%s", argv[i + 1]);
+			o.session = argv[i + 1];
 		else if (!strcmp(argv[i], "--rows"))
-			o.u.open.rows = (uint16_t)atoi(argv[i + 1]);
+			o.rows = (uint16_t)atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--cols"))
-			o.u.open.cols = (uint16_t)atoi(argv[i + 1]);
+			o.cols = (uint16_t)atoi(argv[i + 1]);
 	}
-	hello(fd, YG_PROTO_VERSION);
-	if (answer(fd, 10000, &m) != YG_MSG_HELLO)
-		return 2;
-	send_or_die(fd, &o);
-	do {
-		if (!answer(fd, 180000, &m))
-			return 3;
-	} while (m.type == YG_MSG_PROGRESS);
-	if (m.type != YG_MSG_READY)
-		return 2;
+	r = connect_client(&c, path, 180000, &err);
+	if (r == 0)
+		r = yg_client_open(&c, &o, &ready, &err);
+	if (r < 0)
+		return failed(&c, r, &err);
+	printf("READY %s %s %u\n", ready.session, ready.box, ready.escape);
+	fd = c.fd;
 	for (; i < argc; i++) {
 		if (!strcmp(argv[i], "send") && i + 1 < argc) {
 			m = (yg_msg){ .type = YG_MSG_DATA };
@@ -210,6 +256,41 @@ static int do_open(int fd, int argc, char **argv)
 	return fails ? 1 : 0;
 }
 
+/* prepare USER | release ID | account USER: one typed call, one line. */
+static int do_call(const char *path, const char *what, const char *arg)
+{
+	char sid[YG_SESSION_MAX + 1];
+	yg_client_policy pol;
+	yg_client_exit ex;
+	yg_client c;
+	bool greeted;
+	yg_err err;
+	int r;
+
+	r = connect_client(&c, path, 240000, &err);
+	greeted = r == 0;
+	if (r == 0 && !strcmp(what, "prepare")) {
+		r = yg_client_prepare(&c, arg, "", sid, &err);
+		if (r == 0)
+			printf("SESSION %s\n", sid);
+	} else if (r == 0 && !strcmp(what, "release")) {
+		r = yg_client_release(&c, arg, &ex, &err);
+		if (r == 0)
+			printf("EXIT %u %s\n", ex.status, ex.reason);
+	} else if (r == 0) {
+		r = yg_client_account(&c, arg, &pol, &err);
+		if (r == 0)
+			printf("POLICY %u %u %s\n", pol.gated, pol.enabled, pol.text);
+	}
+	if (r < 0) {
+		r = failed(&c, r, &err);
+		if (greeted && r == 2)	/* an answer, if not the expected one */
+			r = 0;
+	}
+	yg_client_close(&c);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	yg_msg m = { 0 };
@@ -221,10 +302,13 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	yg_frame_in_init(&in);
-	fd = connect_to(argv[1]);
 	if (!strcmp(argv[2], "open"))
-		return do_open(fd, argc - 3, argv + 3);
+		return do_open(argv[1], argc - 3, argv + 3);
+	if (argc > 3 && (!strcmp(argv[2], "prepare") || !strcmp(argv[2], "release") ||
+			 !strcmp(argv[2], "account")))
+		return do_call(argv[1], argv[2], argv[3]);
+	yg_frame_in_init(in);
+	fd = connect_to(argv[1]);
 	if (!strcmp(argv[2], "badversion")) {
 		hello(fd, 99);
 	} else if (!strcmp(argv[2], "zeroframe")) {
@@ -241,21 +325,6 @@ int main(int argc, char **argv)
 		frame[4] = (uint8_t)atoi(argv[3]);
 		if (write(fd, frame, sizeof(frame)) != (ssize_t)sizeof(frame))
 			return 3;
-	} else if (argc > 3) {
-		hello(fd, YG_PROTO_VERSION);
-		if (answer(fd, 10000, &m) != YG_MSG_HELLO)
-			return 2;
-		if (!strcmp(argv[2], "prepare")) {
-			m = (yg_msg){ .type = YG_MSG_PREPARE };
-			snprintf(m.u.prepare.user, sizeof(m.u.prepare.user), "%s", argv[3]);
-		} else if (!strcmp(argv[2], "release")) {
-			m = (yg_msg){ .type = YG_MSG_RELEASE };
-			snprintf(m.u.release.session, sizeof(m.u.release.session), "%s", argv[3]);
-		} else {
-			m = (yg_msg){ .type = YG_MSG_ACCOUNT };
-			snprintf(m.u.account.user, sizeof(m.u.account.user), "%s", argv[3]);
-		}
-		send_or_die(fd, &m);
 	} else {
 		return 4;
 	}
