@@ -121,9 +121,13 @@ static int sweep_dir(const char *run_dir, const char *sub)
 	struct dirent *de;
 	yg_err err;
 	DIR *d;
+	int rc;
 
-	if ((boxes ? yg_rundir_boxes_dir : yg_rundir_sessions_dir)(dir, sizeof(dir), run_dir,
-								   &err) < 0)
+	if (boxes)
+		rc = yg_rundir_boxes_dir(dir, sizeof(dir), run_dir, &err);
+	else
+		rc = yg_rundir_sessions_dir(dir, sizeof(dir), run_dir, &err);
+	if (rc < 0)
 		return yg_ctl_fail(CMD, &err);
 	d = opendir(dir);
 	if (!d) {
