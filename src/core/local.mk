@@ -76,3 +76,13 @@ UNIT_TESTS += tests/unit/clienttest
 tests_unit_clienttest_SOURCES = tests/unit/clienttest.c
 tests_unit_clienttest_CFLAGS = $(YG_CORE_TEST_CFLAGS) -pthread
 tests_unit_clienttest_LDADD = $(YG_CORE_TEST_LDADD) -lpthread
+
+# run_dir paths and records (yg_rundir): shared by yolo-gated and yolo-gatectl.
+src_core_libygcore_la_SOURCES += src/core/yg_rundir.c src/core/yg_rundir.h
+
+check_PROGRAMS += tests/unit/rundirtest
+UNIT_TESTS += tests/unit/rundirtest
+tests_unit_rundirtest_SOURCES = tests/unit/rundirtest.c
+tests_unit_rundirtest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
+tests_unit_rundirtest_LDADD = $(YG_CORE_TEST_LDADD)
+EXTRA_DIST += tests/data/rundir

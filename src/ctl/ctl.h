@@ -17,6 +17,7 @@
 
 #include "yg_err.h"
 #include "yg_policy.h"
+#include "yg_rundir.h"
 #include "yg_time.h"
 
 #define YG_CTL_EXIT_OK 0
@@ -81,15 +82,15 @@ void yg_ctl_step_end(struct yg_ctl_step *s, int rc);
 
 /* ---- box locks (ctl_lock.c) ---------------------------------------- */
 
-/* Who holds a box, from the record the broker writes into the lock file
- * ("EPOCH SESSION PID [MS_LAST_REVERT]"). */
+/* Who holds a box, from the lock record in its lock file (yg_rundir.h). */
 struct yg_ctl_holder {
 	bool busy;		/* a process holds the flock */
 	bool known;		/* the fields below come from a record */
 	long long since;	/* epoch seconds */
-	char session[40];
+	char session[YG_RUNDIR_HOLDER_MAX + 1];	/* a session id or "yolo-gatectl" */
 	int pid;
 	long last_revert_ms;	/* -1 unknown */
+	char problem[YG_ERR_MSG_MAX];	/* why a record is not known ("" = none) */
 };
 
 /* Probe run_dir/boxes/<domain>.lock without taking it.  A missing lock
@@ -105,7 +106,8 @@ int yg_ctl_lock_take(const char *run_dir, const char *domain,
 		     yg_err *err);
 /* Record in the held lock fd how long an admin revert took (ms). */
 void yg_ctl_lock_note_revert(int fd, long ms);
-/* "session S (pid P) since YYYY-MM-DD HH:MM:SS" or "another process". */
+/* "session S (pid P) since YYYY-MM-DD HH:MM:SS", or "another process", with
+ * why its record could not be read if it is not just empty. */
 void yg_ctl_holder_text(const struct yg_ctl_holder *h, char *buf,
 			size_t len);
 

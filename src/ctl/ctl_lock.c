@@ -1,11 +1,12 @@
 /* ctl_lock.c: the broker's box locks, seen from the admin side.
  *
  * The broker's session child holds flock(LOCK_EX) on
- * run_dir/boxes/<domain>.lock for the whole session and writes
- * "EPOCH SESSION PID\n" into it (src/gated/lifecycle.c).  yolo-gatectl
- * takes the same lock around its own reverts, so an admin revert never
- * races a login, and writes "EPOCH yolo-gatectl PID MS\n" where MS is how
- * long its revert took (status shows it as the last revert time).
+ * run_dir/boxes/<domain>.lock for the whole session and writes its lock
+ * record into it (yg_rundir.h: "yg-lock 1 SINCE SESSION PID -").
+ * yolo-gatectl takes the same lock around its own reverts, so an admin
+ * revert never races a login, and writes "yg-lock 1 SINCE yolo-gatectl PID
+ * MS" where MS is how long its revert took ("-" before it is done; status
+ * shows it as the last revert time).
  */
 #include "config.h"
 
@@ -21,35 +22,19 @@
 
 #include "ctl.h"
 
-static int lock_path(char *buf, size_t len, const char *run_dir,
-		     const char *domain, yg_err *err)
-{
-	int n = snprintf(buf, len, "%s/boxes/%s.lock", run_dir, domain);
-
-	if (n < 0 || (size_t)n >= len)
-		return yg_err_set(err, -ENAMETOOLONG, "the lock path of box "
-				  "%s under %s is too long; use a shorter "
-				  "[gate] run_dir", domain, run_dir);
-	return 0;
-}
-
 static void read_record(int fd, struct yg_ctl_holder *h)
 {
-	char rec[128];
-	ssize_t n = pread(fd, rec, sizeof(rec) - 1, 0);
-	long ms = -1;
-	int k;
+	struct yg_rundir_lock l;
+	yg_err err;
+	int r = yg_rundir_lock_read(fd, &l, &err);
 
-	rec[n > 0 ? n : 0] = '\0';
-	k = sscanf(rec, "%lld %39s %d %ld", &h->since, h->session, &h->pid,
-		   &ms);
-	h->known = k >= 3;
-	h->last_revert_ms = k == 4 && ms >= 0 ? ms : -1;
-	if (!h->known) {
-		h->since = 0;
-		h->session[0] = '\0';
-		h->pid = 0;
-	}
+	h->known = r == 0;
+	h->since = h->known ? l.since : 0;
+	snprintf(h->session, sizeof(h->session), "%s", h->known ? l.holder : "");
+	h->pid = h->known ? l.pid : 0;
+	h->last_revert_ms = h->known ? l.revert_ms : -1;
+	/* an empty record: a lock file just created, nothing to explain */
+	snprintf(h->problem, sizeof(h->problem), "%s", r < 0 && r != -ENODATA ? err.msg : "");
 }
 
 static int check_fd(int fd, const char *path, yg_err *err)
@@ -85,7 +70,7 @@ static int holder_begin(struct yg_ctl_holder *h, char *path, size_t size,
 {
 	memset(h, 0, sizeof(*h));
 	h->last_revert_ms = -1;
-	return lock_path(path, size, run_dir, domain, err);
+	return yg_rundir_lock_path(path, size, run_dir, domain, err);
 }
 
 int yg_ctl_lock_probe(const char *run_dir, const char *domain,
@@ -118,18 +103,11 @@ int yg_ctl_lock_probe(const char *run_dir, const char *domain,
 
 static void write_record(int fd, long ms)
 {
-	char rec[96];
-	int n;
+	struct yg_rundir_lock l = { .since = (long long)time(NULL), .holder = YG_RUNDIR_ADMIN,
+				    .pid = (int)getpid(), .revert_ms = ms >= 0 ? ms : -1 };
 
-	if (ms >= 0)
-		n = snprintf(rec, sizeof(rec), "%lld yolo-gatectl %d %ld\n",
-			     (long long)time(NULL), (int)getpid(), ms);
-	else
-		n = snprintf(rec, sizeof(rec), "%lld yolo-gatectl %d\n",
-			     (long long)time(NULL), (int)getpid());
 	/* best effort: the record is only information for status */
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, rec, (size_t)n, 0) == n)
-		return;
+	(void)yg_rundir_lock_write(fd, &l);
 }
 
 int yg_ctl_lock_take(const char *run_dir, const char *domain,
@@ -147,7 +125,9 @@ int yg_ctl_lock_take(const char *run_dir, const char *domain,
 		return rc;
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		snprintf(dir, sizeof(dir), "%s/boxes", run_dir);
+		rc = yg_rundir_boxes_dir(dir, sizeof(dir), run_dir, err);
+		if (rc < 0)
+			return rc;
 		if (stat(dir, &st) < 0 && errno == ENOENT)
 			return -1;	/* no broker ever ran: nobody to race */
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -198,7 +178,8 @@ void yg_ctl_holder_text(const struct yg_ctl_holder *h, char *buf, size_t len)
 	time_t t;
 
 	if (!h->known) {
-		snprintf(buf, len, "another process");
+		snprintf(buf, len, "another process%s%s%s", h->problem[0] ? " (" : "",
+			 h->problem, h->problem[0] ? ")" : "");
 		return;
 	}
 	t = (time_t)h->since;

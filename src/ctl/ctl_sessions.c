@@ -1,12 +1,12 @@
 /* ctl_sessions.c: yolo-gatectl sessions [--json] and yolo-gatectl end.
  *
- * The broker's session child keeps run_dir/sessions/<id> up to date: the
- * domain on the first line, then key=value lines (user, uid, from, pid,
- * started, last_active, idle_end, max_end in wall-clock seconds, 0 = none;
- * record).  `end` writes run_dir/sessions/<id>.end (the message) and sends
- * SIGUSR1 to the session child, which tells the user and reverts the box.
- * Only root and the service user may do that (they alone may write there
- * and signal the child).
+ * The broker's session child keeps its session record run_dir/sessions/<id>
+ * up to date (yg_rundir.h: box, user, uid, from, pid, started, last_active,
+ * idle_end, max_end in wall-clock seconds, 0 = none; record).  `end` writes
+ * the end request run_dir/sessions/<id>.end (the message) and sends SIGUSR1
+ * to the session child, which tells the user and reverts the box.  Only root
+ * and the service user may do that (they alone may write there and signal
+ * the child).
  */
 #include "config.h"
 
@@ -14,51 +14,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "ctl_sessions.h"
 
-#define SID_LEN 16
 #define END_WAIT_MS 120000
-
-static bool valid_sid(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i]; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return i == SID_LEN;
-}
-
-static void field(const char *text, const char *key, char *out, size_t len)
-{
-	size_t kl = strlen(key);
-
-	out[0] = '\0';
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, key, kl) && p[kl] == '=') {
-			size_t n = strcspn(p + kl + 1, "\n");
-
-			snprintf(out, len, "%.*s", (int)n, p + kl + 1);
-			return;
-		}
-}
-
-static long long num(const char *text, const char *key)
-{
-	char v[32];
-
-	field(text, key, v, sizeof(v));
-	return strtoll(v, NULL, 10);
-}
 
 /* Is pid a live yolo-gated process? */
 static bool pid_alive(int pid)
@@ -79,45 +46,29 @@ static bool pid_alive(int pid)
 	return !strcmp(comm, "yolo-gated");
 }
 
-int yg_ctl_session_read(const char *run_dir, const char *id, struct yg_ctl_session *out)
+int yg_ctl_session_read(const char *run_dir, const char *id, struct yg_ctl_session *out,
+			yg_err *err)
 {
-	char path[4096], text[2048];
-	ssize_t n;
-	int fd;
+	char path[PATH_MAX];
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (!valid_sid(id))
-		return -EINVAL;
-	if (snprintf(path, sizeof(path), "%s/sessions/%s", run_dir, id) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -ENODATA;
-	text[n] = '\0';
+	r = yg_rundir_session_path(path, sizeof(path), run_dir, id, err);
+	if (r == 0)
+		r = yg_rundir_session_read(AT_FDCWD, path, &out->rec, err);
+	if (r < 0)
+		return r;
 	snprintf(out->id, sizeof(out->id), "%s", id);
-	snprintf(out->box, sizeof(out->box), "%.*s", (int)strcspn(text, "\n"), text);
-	field(text, "user", out->user, sizeof(out->user));
-	field(text, "from", out->from, sizeof(out->from));
-	field(text, "record", out->record, sizeof(out->record));
-	out->pid = (int)num(text, "pid");
-	out->started = num(text, "started");
-	out->last_active = num(text, "last_active");
-	out->idle_end = num(text, "idle_end");
-	out->max_end = num(text, "max_end");
-	out->alive = pid_alive(out->pid);
+	out->alive = pid_alive(out->rec.pid);
 	return 0;
 }
 
 long long yg_ctl_session_left(const struct yg_ctl_session *s, long long now)
 {
-	long long end = s->idle_end;
+	long long end = s->rec.idle_end;
 
-	if (s->max_end && (!end || s->max_end < end))
-		end = s->max_end;
+	if (s->rec.max_end && (!end || s->rec.max_end < end))
+		end = s->rec.max_end;
 	if (!end)
 		return -1;
 	return end > now ? end - now : 0;
@@ -156,50 +107,53 @@ static int cmp_str(const void *a, const void *b)
 
 static void show(const struct yg_ctl_session *s, bool json, bool first, long long now)
 {
+	const struct yg_rundir_session *r = &s->rec;
 	char started[32], idle[48], left[48];
 	struct tm tm;
-	time_t t = (time_t)s->started;
+	time_t t = (time_t)r->started;
 
 	localtime_r(&t, &tm);
 	strftime(started, sizeof(started), "%Y-%m-%d %H:%M:%S", &tm);
-	fmt_secs(idle, sizeof(idle), s->last_active ? now - s->last_active : -1);
+	fmt_secs(idle, sizeof(idle), r->last_active ? now - r->last_active : -1);
 	fmt_secs(left, sizeof(left), yg_ctl_session_left(s, now));
 	if (!json) {
-		printf("%-16s %-12s %-20s %-15s %-19s %6s %6s\n", s->id, s->user, s->box,
-		       s->from, started, idle, left);
+		printf("%-16s %-12s %-20s %-15s %-19s %6s %6s\n", s->id, r->user, r->box,
+		       r->from, started, idle, left);
 		return;
 	}
 	printf("%s\n  {\"id\": ", first ? "" : ",");
 	json_s(s->id);
 	printf(", \"user\": ");
-	json_s(s->user);
+	json_s(r->user);
 	printf(", \"box\": ");
-	json_s(s->box);
+	json_s(r->box);
 	printf(", \"from\": ");
-	json_s(strcmp(s->from, "-") ? s->from : "");
+	json_s(strcmp(r->from, "-") ? r->from : "");
 	printf(", \"pid\": %d, \"started\": %lld, \"idle_seconds\": %lld, "
 	       "\"left_seconds\": %lld, \"idle_end\": %lld, \"max_end\": %lld, \"record\": ",
-	       s->pid, s->started, s->last_active ? now - s->last_active : 0,
-	       yg_ctl_session_left(s, now), s->idle_end, s->max_end);
-	json_s(strcmp(s->record, "-") ? s->record : "");
+	       r->pid, r->started, r->last_active ? now - r->last_active : 0,
+	       yg_ctl_session_left(s, now), r->idle_end, r->max_end);
+	json_s(strcmp(r->record, "-") ? r->record : "");
 	printf("}");
 }
 
 static int list(const char *run_dir, bool json)
 {
-	char path[4096], **names = NULL;
+	char path[PATH_MAX], **names = NULL;
 	size_t n = 0, cap = 0, shown = 0;
 	long long now = (long long)time(NULL);
 	struct dirent *de;
+	yg_err err;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/sessions", run_dir);
+	if (yg_rundir_sessions_dir(path, sizeof(path), run_dir, &err) < 0)
+		return yg_ctl_fail("sessions", &err);
 	d = opendir(path);
 	if (!d && errno != ENOENT)
 		return yg_ctl_errf("sessions", "cannot read %s: %s; run as root or as the "
 				   "service user", path, strerror(errno));
 	while (d && (de = readdir(d))) {
-		if (!valid_sid(de->d_name))
+		if (yg_rundir_session_entry(de->d_name) != YG_RUNDIR_SESSION)
 			continue;
 		if (n == cap) {
 			char **nn = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
@@ -223,9 +177,12 @@ static int list(const char *run_dir, bool json)
 		       "STARTED", "IDLE", "LEFT");
 	for (size_t i = 0; i < n; i++) {
 		struct yg_ctl_session s;
+		int r = yg_ctl_session_read(run_dir, names[i], &s, &err);
 
-		if (yg_ctl_session_read(run_dir, names[i], &s) == 0 && s.alive)
+		if (r == 0 && s.alive)
 			show(&s, json, shown++ == 0, now);
+		else if (r == -EPROTO || r == -EINVAL)	/* not one that just ended */
+			fprintf(stderr, "sessions: note: %s\n", err.msg);
 		free(names[i]);
 	}
 	free(names);
@@ -264,31 +221,22 @@ int yg_ctl_sessions(int argc, char **argv)
 	return rc;
 }
 
-/* Write the message for the session child, then signal it. */
+/* Write the end request for the session child, then signal it. */
 static int end_one(const char *run_dir, const struct yg_ctl_session *s, const char *msg)
 {
-	char path[4096];
-	size_t len = strlen(msg);
-	int fd;
+	char path[PATH_MAX];
+	yg_err err;
 
-	snprintf(path, sizeof(path), "%s/sessions/%s.end", run_dir, s->id);
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || fchmod(fd, 0644) < 0 || write(fd, msg, len) != (ssize_t)len) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return yg_ctl_errf("end", "cannot write %s: %s; run as root or as the service "
-				   "user", path, strerror(e));
-	}
-	close(fd);
-	if (kill(s->pid, SIGUSR1) < 0) {
+	if (yg_rundir_end_path(path, sizeof(path), run_dir, s->id, &err) < 0)
+		return yg_ctl_fail("end", &err);
+	if (yg_rundir_end_write(path, msg, &err) < 0)
+		return yg_ctl_errf("end", "%s; run as root or as the service user", err.msg);
+	if (kill(s->rec.pid, SIGUSR1) < 0) {
 		int e = errno;
 
 		unlink(path);
 		return yg_ctl_errf("end", "cannot signal the session process %d: %s; run as "
-				   "root or as the service user", s->pid, strerror(e));
+				   "root or as the service user", s->rec.pid, strerror(e));
 	}
 	return 0;
 }
@@ -307,7 +255,7 @@ int yg_ctl_end(int argc, char **argv)
 	uid_t svc_uid;
 	gid_t svc_gid;
 	yg_err err;
-	int c, rc = YG_CTL_EXIT_FAIL;
+	int c, r, rc = YG_CTL_EXIT_FAIL;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -320,12 +268,13 @@ int yg_ctl_end(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return yg_ctl_usage("end");
-	if (!valid_sid(argv[optind]))
-		return yg_ctl_errf("end", "'%s' is not a session id: use the 16-hex-digit ID "
-				   "that yolo-gatectl sessions shows", argv[optind]);
-	if (strlen(msg) > 900)
-		return yg_ctl_errf("end", "the message is %zu characters long: use at most 900",
-				   strlen(msg));
+	if (!yg_session_id_valid(argv[optind]))
+		return yg_ctl_errf("end", "'%s' is not a session id: use the %d-hex-digit ID "
+				   "that yolo-gatectl sessions shows", argv[optind],
+				   YG_SESSION_ID_LEN);
+	if (strlen(msg) > YG_RUNDIR_END_MAX)
+		return yg_ctl_errf("end", "the message is %zu characters long: use at most %d",
+				   strlen(msg), YG_RUNDIR_END_MAX);
 	if (yg_ctl_policy_load("end", confdir, &pol))
 		return YG_CTL_EXIT_FAIL;
 	run_dir = yg_policy_gate(pol)->run_dir;
@@ -335,12 +284,18 @@ int yg_ctl_end(int argc, char **argv)
 				 yg_policy_gate(pol)->service_user);
 		goto out;
 	}
-	if (yg_ctl_session_read(run_dir, argv[optind], &s) < 0 || !s.alive) {
+	r = yg_ctl_session_read(run_dir, argv[optind], &s, &err);
+	if (r == -EPROTO || r == -EINVAL) {
+		rc = yg_ctl_fail("end", &err);
+		goto out;
+	}
+	if (r < 0 || !s.alive) {
 		rc = yg_ctl_errf("end", "no session %s is running; see yolo-gatectl sessions",
 				 argv[optind]);
 		goto out;
 	}
-	yg_ctl_step_begin(&step, "end", "ending session %s of %s on %s", s.id, s.user, s.box);
+	yg_ctl_step_begin(&step, "end", "ending session %s of %s on %s", s.id, s.rec.user,
+			  s.rec.box);
 	if (end_one(run_dir, &s, msg) != 0) {
 		yg_ctl_step_end(&step, -1);
 		goto out;
@@ -348,7 +303,7 @@ int yg_ctl_end(int argc, char **argv)
 	for (uint64_t t0 = yg_now_ms(); yg_now_ms() - t0 < END_WAIT_MS;) {
 		struct yg_ctl_session now;
 
-		if (yg_ctl_session_read(run_dir, s.id, &now) < 0 || !now.alive) {
+		if (yg_ctl_session_read(run_dir, s.id, &now, NULL) < 0 || !now.alive) {
 			rc = YG_CTL_EXIT_OK;
 			break;
 		}

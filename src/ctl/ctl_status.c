@@ -103,12 +103,12 @@ static void session_times(struct status_ctx *c, struct row *r)
 	struct yg_ctl_session s;
 	long long now = (long long)time(NULL);
 
-	if (yg_ctl_session_read(yg_policy_gate(c->pol)->run_dir, r->h.session, &s) < 0 ||
-	    strcmp(s.box, r->up->domain) != 0)
+	if (yg_ctl_session_read(yg_policy_gate(c->pol)->run_dir, r->h.session, &s, NULL) < 0 ||
+	    strcmp(s.rec.box, r->up->domain) != 0)
 		return;
 	r->times = true;
-	r->idle_left = secs_left(s.idle_end, now);
-	r->max_left = secs_left(s.max_end, now);
+	r->idle_left = secs_left(s.rec.idle_end, now);
+	r->max_left = secs_left(s.rec.max_end, now);
 }
 
 /* "4m05s", "1h02m", "12s", or "none". */

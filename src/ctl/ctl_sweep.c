@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "yg_path.h"
 
 #define CMD "sweep"
 
@@ -70,23 +71,19 @@ static bool listening(const char *path)
  * (removed while we hold the lock), a socket nobody listens on. */
 static void remove_stale(int dfd, const char *dir, const char *name)
 {
+	enum yg_rundir_entry kind = yg_rundir_box_entry(name);
 	char path[PATH_MAX];
-	size_t n = strlen(name);
 	bool stale = false;
-	int fd;
+	int fd = -1;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    (int)sizeof(path))
-		return;
-	fd = -1;
-	if (n > 5 && !strcmp(name + n - 5, ".lock")) {
+	if (kind == YG_RUNDIR_OTHER || yg_pathf(path, sizeof(path), "%s/%s", dir, name) < 0)
+		return;		/* not ours */
+	if (kind == YG_RUNDIR_LOCK) {
 		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 			    O_CLOEXEC);
 		stale = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
-	} else if (n > 5 && !strcmp(name + n - 5, ".sock")) {
-		stale = !listening(path);
 	} else {
-		return;		/* not ours */
+		stale = !listening(path);
 	}
 	if (stale && unlinkat(dfd, name, 0) == 0)
 		fprintf(stderr, CMD ": removed stale %s\n", path);
@@ -97,26 +94,20 @@ static void remove_stale(int dfd, const char *dir, const char *name)
 		close(fd);
 }
 
-/* A session record names its box; it is stale unless that box is locked. */
+/* A session record names its box; it is stale unless that box is locked.
+ * Anything else there (a record being replaced, an end request, a record
+ * that does not parse) is stale. */
 static void remove_session(int dfd, const char *dir, const char *name,
 			   const char *run_dir)
 {
+	struct yg_rundir_session rec;
 	struct yg_ctl_holder h;
-	char dom[128] = "";
-	ssize_t n;
-	int fd;
 
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, dom, sizeof(dom) - 1);
-	close(fd);
-	dom[n > 0 ? n : 0] = '\0';
-	dom[strcspn(dom, "\n/")] = '\0';
-	if (dom[0] && yg_ctl_lock_probe(run_dir, dom, &h, NULL) == 0 &&
-	    h.busy) {
+	if (yg_rundir_session_entry(name) == YG_RUNDIR_SESSION &&
+	    yg_rundir_session_read(dfd, name, &rec, NULL) == 0 &&
+	    yg_ctl_lock_probe(run_dir, rec.box, &h, NULL) == 0 && h.busy) {
 		fprintf(stderr, CMD ": left %s/%s: box %s is in use\n", dir,
-			name, dom);
+			name, rec.box);
 		return;
 	}
 	if (unlinkat(dfd, name, 0) == 0)
@@ -125,11 +116,19 @@ static void remove_session(int dfd, const char *dir, const char *name,
 
 static int sweep_dir(const char *run_dir, const char *sub)
 {
+	bool boxes = !strcmp(sub, "boxes");
 	char dir[PATH_MAX];
 	struct dirent *de;
+	yg_err err;
 	DIR *d;
+	int rc;
 
-	snprintf(dir, sizeof(dir), "%s/%s", run_dir, sub);
+	if (boxes)
+		rc = yg_rundir_boxes_dir(dir, sizeof(dir), run_dir, &err);
+	else
+		rc = yg_rundir_sessions_dir(dir, sizeof(dir), run_dir, &err);
+	if (rc < 0)
+		return yg_ctl_fail(CMD, &err);
 	d = opendir(dir);
 	if (!d) {
 		if (errno == ENOENT)
@@ -141,7 +140,7 @@ static int sweep_dir(const char *run_dir, const char *sub)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (!strcmp(sub, "boxes"))
+		if (boxes)
 			remove_stale(dirfd(d), dir, de->d_name);
 		else
 			remove_session(dirfd(d), dir, de->d_name, run_dir);

@@ -20,17 +20,14 @@
 #include <unistd.h>
 
 #include "gated.h"
+#include "yg_rundir.h"
 
-static int rdv_path(const char *run_dir, const char *domain, struct sockaddr_un *sa)
+static int rdv_path(const char *run_dir, const char *domain, struct sockaddr_un *sa,
+		    yg_err *err)
 {
-	int n;
-
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/boxes/%s.sock", run_dir, domain);
-	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
-	return 0;
+	return yg_rundir_sock_path(sa->sun_path, sizeof(sa->sun_path), run_dir, domain, err);
 }
 
 int yg_gd_rdv_listen(const char *run_dir, const char *domain, char *path, size_t pathlen,
@@ -40,10 +37,9 @@ int yg_gd_rdv_listen(const char *run_dir, const char *domain, char *path, size_t
 	struct stat st;
 	int fd, r;
 
-	r = rdv_path(run_dir, domain, &sa);
+	r = rdv_path(run_dir, domain, &sa, err);
 	if (r < 0)
-		return yg_err_set(err, r, "rendezvous socket path for box %s under %s is too "
-				  "long; use a shorter [gate] run_dir", domain, run_dir);
+		return r;
 	/* a stale socket from a dead owner: we hold the lock, so it is ours */
 	if (lstat(sa.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(sa.sun_path);
@@ -134,7 +130,7 @@ int yg_gd_rdv_send(const char *run_dir, const char *domain, int fd,
 	struct cmsghdr *c;
 	int s, r, waited = 0;
 
-	r = rdv_path(run_dir, domain, &sa);
+	r = rdv_path(run_dir, domain, &sa, NULL);
 	if (r < 0)
 		return r;
 	for (;;) {

@@ -21,6 +21,7 @@
 #include "yg_file.h"
 #include "yg_keyfile.h"
 #include "yg_log.h"
+#include "yg_rundir.h"
 #include "session.h"
 
 static void fmt_ms(char *buf, size_t len, long ms)
@@ -36,56 +37,48 @@ static void fmt_uid(char *buf, size_t len, uid_t uid)
 	snprintf(buf, len, "%u", (unsigned)uid);
 }
 
-/* "since 12:03:55 (session 4f2a..., pid 123)" from a holder record. */
-static void describe_holder(const char *rec, char *out, size_t outlen)
+/* "since 12:03:55 (session 4f2a...)" from the lock record of fd. */
+static void describe_holder(int fd, char *out, size_t outlen)
 {
-	long long when;
-	char sid[YG_GD_SID_LEN + 1], hms[16];
-	int pid;
+	struct yg_rundir_lock l;
+	char hms[16];
 	struct tm tm;
 	time_t t;
 
-	if (sscanf(rec, "%lld %16s %d", &when, sid, &pid) != 3) {
+	if (fd < 0 || yg_rundir_lock_read(fd, &l, NULL) < 0) {
 		snprintf(out, outlen, "by another session");
 		return;
 	}
-	t = (time_t)when;
+	t = (time_t)l.since;
 	if (!localtime_r(&t, &tm) || !strftime(hms, sizeof(hms), "%H:%M:%S", &tm))
 		snprintf(hms, sizeof(hms), "?");
-	snprintf(out, outlen, "since %s (session %s)", hms, sid);
+	snprintf(out, outlen, "since %s (session %s)", hms, l.holder);
 }
 
-/* Write run_dir/sessions/<id> through a rename: 0 or -errno (logged). */
+/* Replace run_dir/sessions/<id> (yg_rundir): 0 or -errno (logged). */
 static int sessinfo_write(struct yg_gd_sess *s, const struct yg_gd_times *t)
 {
-	char tmp[PATH_MAX], buf[1024];
+	struct yg_rundir_session rec = { .uid = s->u.uid, .pid = (int)getpid() };
 	uint64_t now = t ? t->now : yg_now_ms();
-	ssize_t w = -1;
-	int fd, n, r = 0;
+	yg_err err;
+	int r;
 
 	if (!s->sess_path[0])
 		return 0;
 	s->info_ms = now;
 	s->info_active = t ? t->last_active : now;
-	n = snprintf(buf, sizeof(buf), "%s\nuser=%s\nuid=%u\nfrom=%s\npid=%d\n"
-		     "started=%lld\nlast_active=%lld\nidle_end=%lld\nmax_end=%lld\n"
-		     "record=%s\n", s->u.domain, s->u.user, (unsigned)s->u.uid,
-		     s->from[0] ? s->from : "-", (int)getpid(), yg_wall_of(s->t_start, now),
-		     yg_wall_of(s->info_active, now), yg_wall_of(t ? t->idle_end : 0, now),
-		     yg_wall_of(t ? t->max_end : 0, now), s->rec ? yg_gd_rec_name(s->rec) : "-");
-	if (yg_pathf(tmp, sizeof(tmp), "%s.tmp", s->sess_path) < 0)
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		w = write(fd, buf, (size_t)n);
-	if (fd < 0 || w != n || rename(tmp, s->sess_path) < 0) {
-		r = fd >= 0 && w >= 0 && w != n ? -ENOSPC : -errno;	/* short write: full */
+	yg_rundir_text_set(rec.box, sizeof(rec.box), s->u.domain);
+	yg_rundir_text_set(rec.user, sizeof(rec.user), s->u.user);
+	yg_rundir_text_set(rec.from, sizeof(rec.from), s->from);
+	yg_rundir_text_set(rec.record, sizeof(rec.record), s->rec ? yg_gd_rec_name(s->rec) : NULL);
+	rec.started = yg_wall_of(s->t_start, now);
+	rec.last_active = yg_wall_of(s->info_active, now);
+	rec.idle_end = yg_wall_of(t ? t->idle_end : 0, now);
+	rec.max_end = yg_wall_of(t ? t->max_end : 0, now);
+	r = yg_rundir_session_write(AT_FDCWD, s->sess_path, &rec, &err);
+	if (r < 0)
 		yg_log(YG_LOG_WARNING, "event", "session_file_failed", "session", s->id,
 		       "path", s->sess_path, "error", strerror(-r), NULL);
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
 	return r;
 }
 
@@ -99,15 +92,13 @@ void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t)
  * end; BUSY names no holder), so a login that cannot write them fails. */
 static int claim(struct yg_gd_sess *s, yg_err *err)
 {
-	char rec[96];
-	ssize_t w = -1;
-	int n, r;
+	struct yg_rundir_lock l = { .since = (long long)time(NULL), .pid = (int)getpid(),
+				    .revert_ms = -1 };
+	int r;
 
-	n = snprintf(rec, sizeof(rec), "%lld %s %d\n", (long long)time(NULL), s->id, (int)getpid());
-	if (ftruncate(s->lockfd, 0) == 0)
-		w = pwrite(s->lockfd, rec, (size_t)n, 0);
-	if (w != n) {
-		r = w >= 0 ? -ENOSPC : -errno;
+	snprintf(l.holder, sizeof(l.holder), "%s", s->id);
+	r = yg_rundir_lock_write(s->lockfd, &l);
+	if (r < 0) {
 		yg_log(YG_LOG_WARNING, "event", "lock_record_failed", "session", s->id,
 		       "box", s->u.domain, "error", strerror(-r), NULL);
 		return yg_err_set(err, r, "cannot write the lock record of box %s in %s/boxes: "
@@ -116,9 +107,12 @@ static int claim(struct yg_gd_sess *s, yg_err *err)
 	}
 	if (s->sess_path[0])
 		unlink(s->sess_path);
-	if (yg_pathf(s->sess_path, sizeof(s->sess_path), "%s/sessions/%s",
-			s->gate->run_dir, s->id) < 0)
+	r = yg_rundir_session_path(s->sess_path, sizeof(s->sess_path), s->gate->run_dir, s->id,
+				   err);
+	if (r < 0) {
 		s->sess_path[0] = '\0';
+		return r;
+	}
 	r = sessinfo_write(s, NULL);
 	if (r < 0)
 		return yg_err_set(err, r, "cannot write the session file %s: %s; free space in "
@@ -136,11 +130,7 @@ void yg_gd_reclaim(struct yg_gd_sess *s)
 
 void yg_gd_describe(struct yg_gd_sess *s, char *out, size_t outlen)
 {
-	char rec[96] = "";
-	ssize_t n = s->lockfd >= 0 ? pread(s->lockfd, rec, sizeof(rec) - 1, 0) : -1;
-
-	rec[n > 0 ? n : 0] = '\0';
-	describe_holder(rec, out, outlen);
+	describe_holder(s->lockfd, out, outlen);
 }
 
 int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
@@ -150,24 +140,23 @@ int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 	int fd, r;
 
 	if (s->dirfd < 0) {
-		s->dirfd = yg_pathf(path, sizeof(path), "%s/boxes", s->gate->run_dir) < 0 ? -1 :
-			   open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = yg_rundir_boxes_dir(path, sizeof(path), s->gate->run_dir, err);
+		if (r < 0)
+			return r;
+		s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s->dirfd < 0)
 			return yg_err_set(err, -errno, "cannot open %s: %s; restart yolo-gated "
 					  "so it recreates it", path, strerror(errno));
 	}
-	snprintf(name, sizeof(name), "%s.lock", s->u.domain);
+	r = yg_rundir_lock_name(name, sizeof(name), s->u.domain, err);
+	if (r < 0)
+		return r;
 	fd = yg_lockfile_open(s->dirfd, name, err);
 	if (fd < 0)
 		return fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		char rec[96] = "";
-		ssize_t n;
-
 		r = -errno;
-		n = pread(fd, rec, sizeof(rec) - 1, 0);
-		rec[n > 0 ? n : 0] = '\0';
-		describe_holder(rec, busy, busylen);
+		describe_holder(fd, busy, busylen);
 		close(fd);
 		return r == -EWOULDBLOCK ? r : yg_err_set(err, r, "cannot lock %s: %s",
 							  name, strerror(-r));

@@ -28,6 +28,7 @@
 #include "yg_caps.h"
 #include "yg_file.h"
 #include "yg_log.h"
+#include "yg_rundir.h"
 #include "gated.h"
 
 static int sig_pipe[2] = { -1, -1 };
@@ -102,18 +103,18 @@ static void log_diags(const char *event, char *text)
 
 static int make_dirs(const struct yg_gd_gate *g, uid_t uid, gid_t gid, yg_err *err)
 {
-	static const char *const sub[] = { "boxes", "sessions" };
-	char path[PATH_MAX];
-	size_t i;
+	char boxes[PATH_MAX], sessions[PATH_MAX];
 	int r;
 
-	r = yg_dir_ensure(g->run_dir, 0755, uid, gid, err);
-	for (i = 0; r == 0 && i < sizeof(sub) / sizeof(sub[0]); i++) {
-		r = yg_pathf(path, sizeof(path), "%s/%s", g->run_dir, sub[i]);
-		if (r < 0)
-			return yg_err_set(err, r, "[gate] run_dir %s is too long", g->run_dir);
-		r = yg_dir_ensure(path, 0700, uid, gid, err);
-	}
+	r = yg_rundir_boxes_dir(boxes, sizeof(boxes), g->run_dir, err);
+	if (r == 0)
+		r = yg_rundir_sessions_dir(sessions, sizeof(sessions), g->run_dir, err);
+	if (r == 0)
+		r = yg_dir_ensure(g->run_dir, 0755, uid, gid, err);
+	if (r == 0)
+		r = yg_dir_ensure(boxes, 0700, uid, gid, err);
+	if (r == 0)
+		r = yg_dir_ensure(sessions, 0700, uid, gid, err);
 	return r;
 }
 

@@ -17,8 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,14 +28,9 @@ enum phase { PH_HELLO = 1u, PH_REQUEST = 2u, PH_RELAY = 4u };
 
 static void new_sid(struct yg_gd_sess *s)
 {
-	uint8_t b[YG_GD_SID_LEN / 2];
-	size_t i;
-
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+	if (yg_session_id_new(s->id) < 0)
 		yg_gd_fail(s, YG_ERR_INTERNAL, "internal_error", "cannot get random bytes for "
 			   "a session id; try again");
-	for (i = 0; i < sizeof(b); i++)
-		snprintf(s->id + 2 * i, 3, "%02x", b[i]);
 	s->t_start = yg_now_ms();
 }
 
@@ -229,23 +222,16 @@ static void on_queued(void *opaque, int fd, const struct yg_gd_handoff *h)
 static void read_end_msg(struct yg_gd_sess *s)
 {
 	char path[PATH_MAX];
-	struct stat st;
-	ssize_t n = -1;
-	int fd;
+	yg_err err;
+	int r;
 
-	if (yg_pathf(path, sizeof(path), "%s.end", s->sess_path) < 0)
+	s->end_msg[0] = '\0';
+	if (yg_rundir_end_path(path, sizeof(path), s->gate->run_dir, s->id, NULL) < 0)
 		return;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (st.st_uid == 0 || st.st_uid == geteuid()))
-		n = read(fd, s->end_msg, sizeof(s->end_msg) - 1);
-	s->end_msg[n > 0 ? n : 0] = '\0';
-	for (char *p = s->end_msg; *p; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f)
-			*p = ' ';
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
+	r = yg_rundir_end_take(path, geteuid(), s->end_msg, sizeof(s->end_msg), &err);
+	if (r < 0 && r != -ENOENT)
+		yg_log(YG_LOG_WARNING, "event", "end_request_refused", "session", s->id,
+		       "error", err.msg, NULL);
 }
 
 static enum yg_gd_end on_tick(void *opaque, const struct yg_gd_times *t)
@@ -464,35 +450,16 @@ static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 	yg_gd_exit(s, 0);
 }
 
-static bool valid_sid(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i]; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return i == YG_GD_SID_LEN;
-}
-
 static void req_release(struct yg_gd_sess *s, const yg_msg *m)
 {
 	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_RELEASE };
+	struct yg_rundir_session rec;
 	char path[PATH_MAX];
-	ssize_t n = -1;
-	int fd;
 
-	if (valid_sid(m->u.release.session)) {
-		fd = yg_pathf(path, sizeof(path), "%s/sessions/%s", s->gate->run_dir,
-				 m->u.release.session) < 0 ? -1 :
-		     open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			n = read(fd, h.box, sizeof(h.box) - 1);
-			close(fd);
-		}
-	}
-	if (n > 0) {
-		h.box[n] = '\0';
-		h.box[strcspn(h.box, "\n")] = '\0';	/* the first line */
+	if (yg_rundir_session_path(path, sizeof(path), s->gate->run_dir, m->u.release.session,
+				   NULL) == 0 &&
+	    yg_rundir_session_read(AT_FDCWD, path, &rec, NULL) == 0) {
+		snprintf(h.box, sizeof(h.box), "%s", rec.box);
 		snprintf(h.session, sizeof(h.session), "%s", m->u.release.session);
 		/* the owner answers EXIT on this connection once the box is down */
 		if (yg_gd_rdv_send(s->gate->run_dir, h.box, s->fd, &h, 0) == 0)

@@ -9,9 +9,8 @@
 #include "gated.h"
 #include "yg_box.h"
 #include "yg_path.h"
+#include "yg_rundir.h"
 #include "yg_time.h"
-
-#define YG_GD_SID_LEN 16
 
 struct yg_gd_sess {
 	int fd;				/* current client, -1 when none */
@@ -21,7 +20,7 @@ struct yg_gd_sess {
 	yg_policy *pol;
 	const struct yg_gd_gate *gate;
 	struct yg_gd_user u;		/* the session's user */
-	char id[YG_GD_SID_LEN + 1];
+	char id[YG_SESSION_ID_LEN + 1];
 	uint16_t rows, cols;		/* from OPEN, applied once the agent is up */
 
 	virConnectPtr conn;
@@ -105,9 +104,8 @@ void yg_gd_rec_output(struct yg_gd_rec *r, const uint8_t *buf, size_t len);
 const char *yg_gd_rec_name(const struct yg_gd_rec *r);
 void yg_gd_rec_close(struct yg_gd_rec *r);
 
-/* lifecycle.c: run_dir/sessions/<id> for yolo-gatectl sessions/status:
- * the domain on the first line, then key=value lines (user, uid, from, pid,
- * started, last_active, idle_end, max_end: wall-clock seconds, 0 = none). */
+/* lifecycle.c: replace run_dir/sessions/<id>, the session record that
+ * yolo-gatectl sessions, status and end read (format: yg_rundir.h). */
 void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t);
 
 /* reply.c (and yg_gd_send_error, yg_gd_send_exit in gated.h) */

@@ -113,11 +113,11 @@ yg_expect_clean "$dom"
 # --- revert refuses while a session holds the lock
 exec 8>"$run/boxes/$dom.lock"
 flock -n 8 || yg_fail "cannot take the test lock"
-echo "$(date +%s) testsession 4242" >&8
-has "session testsession (pid 4242)" "$ctl" status --config "$conf" ||
+echo "yg-lock 1 $(date +%s) 0123456789abcdef 4242 -" >&8
+has "session 0123456789abcdef (pid 4242)" "$ctl" status --config "$conf" ||
 	yg_fail "status does not show the session holder"
 "$ctl" revert --config "$conf" "$user" >"$YG_TMP/busy" 2>&1 && yg_fail "revert under a session did not refuse"
-grep -q "in use by session testsession" "$YG_TMP/busy" || { cat "$YG_TMP/busy" >&2; yg_fail "busy refusal unclear"; }
+grep -q "in use by session 0123456789abcdef" "$YG_TMP/busy" || { cat "$YG_TMP/busy" >&2; yg_fail "busy refusal unclear"; }
 exec 8>&-
 
 # --- sweep: reverts a resumed box, removes stale runtime files

@@ -31,14 +31,20 @@ grep -q "names no user known" "$tmp/err" || fail "no note about the unknown user
 [ "$(grep -c "^$me " "$tmp/out")" = 1 ] || fail "$me listed more than once (user and group member)"
 
 # a session holds the lock: status names it
-echo "1700000000 0123456789abcdef 4242" >"$tmp/run/boxes/test.lock"
+echo "yg-lock 1 1700000000 0123456789abcdef 4242 -" >"$tmp/run/boxes/test.lock"
 flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
 grep -q "session 0123456789abcdef (pid 4242) since " "$tmp/out" || fail "holder not shown"
+# a lock record of another version: status says so instead of guessing
+echo "yg-lock 2 1700000000 0123456789abcdef 4242 -" >"$tmp/run/boxes/test.lock"
+flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
+grep -q "another process (the lock record is of version 2, and this yolo-gate reads version 1" \
+	"$tmp/out" || fail "a lock record of another version not reported"
+echo "yg-lock 1 1700000000 0123456789abcdef 4242 -" >"$tmp/run/boxes/test.lock"
 # the broker's session file gives the time left (idle and max)
 mkdir -p "$tmp/run/sessions"
 now=$(date +%s)
-printf 'test\nuser=%s\npid=4242\nstarted=%s\nlast_active=%s\nidle_end=%s\nmax_end=%s\n' \
-	"$me" "$now" "$now" $((now + 130)) $((now + 7500)) >"$tmp/run/sessions/0123456789abcdef"
+printf 'yg-session 1\nbox=test\nuser=%s\nuid=%s\nfrom=-\npid=4242\nstarted=%s\nlast_active=%s\nidle_end=%s\nmax_end=%s\nrecord=-\n' \
+	"$me" "$(id -u)" "$now" "$now" $((now + 130)) $((now + 7500)) >"$tmp/run/sessions/0123456789abcdef"
 flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
 grep -Eq "session 0123456789abcdef .*, left: idle 2m(0[0-9]|10)s, max 2h0[45]m\$" "$tmp/out" ||
 	fail "time left not shown"
@@ -50,8 +56,8 @@ if command -v jq >/dev/null 2>&1; then
 		fail "time left in JSON"
 fi
 # no max limit: "none" / null
-printf 'test\nuser=%s\npid=4242\nidle_end=%s\nmax_end=0\n' "$me" $((now + 30)) \
-	>"$tmp/run/sessions/0123456789abcdef"
+printf 'yg-session 1\nbox=test\nuser=%s\nuid=%s\nfrom=-\npid=4242\nstarted=%s\nlast_active=%s\nidle_end=%s\nmax_end=0\nrecord=-\n' \
+	"$me" "$(id -u)" "$now" "$now" $((now + 30)) >"$tmp/run/sessions/0123456789abcdef"
 flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
 grep -Eq ", left: idle (2[0-9]|30)s, max none\$" "$tmp/out" || fail "no max limit not shown as none"
 flock "$tmp/run/boxes/test.lock" "$ctl" status --config "$c" --json >"$tmp/out" 2>"$tmp/err"
