@@ -5,8 +5,7 @@
 # option parser and broker calls.
 noinst_LTLIBRARIES += pam/libygpam.la
 pam_libygpam_la_SOURCES = \
-	pam/pam_options.c pam/pam_options.h \
-	pam/pam_broker.c pam/pam_broker.h
+	pam/pam_options.c pam/pam_options.h
 pam_libygpam_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 pam_libygpam_la_LIBADD = src/core/libygcore.la
 

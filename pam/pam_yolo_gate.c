@@ -26,11 +26,11 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "pam_broker.h"
 #include "pam_options.h"
 #include "yg_client.h"
 #include "yg_log.h"
 #include "yg_proto.h"
+#include "yg_rundir.h"
 
 #define YG_PAM_DATA_SESSION "yolo_gate_session"
 #define YG_PAM_ENV_SESSION  "YOLO_GATE_SESSION"
@@ -301,7 +301,7 @@ static int yg_pam_open(yg_pam_ctx *c)
 		return yg_pam_failed(c, &cl, r, &err);
 	yg_client_close(&cl);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!yg_pam_session_id_valid(sid))
+	if (!yg_session_id_valid(sid))
 		return yg_pam_fault(c, "bad session id", sid);
 	id = strdup(sid);
 	if (!id || pam_set_data(c->pamh, YG_PAM_DATA_SESSION, id, yg_pam_free_data)

@@ -357,7 +357,7 @@ static void test_acct_broker_error(void **state)
 	assert_int_equal(yg_acct(t, NULL, "SOCK"), PAM_SYSTEM_ERR);
 	assert_in(yg_convbuf, "policy files are broken");
 	/* a reply of the wrong type is a protocol fault, not a denial */
-	yg_script1(t, yg_fake_session("abc"));
+	yg_script1(t, yg_fake_session("0abc000000000000"));
 	assert_int_equal(yg_acct(t, NULL, "SOCK"), PAM_SYSTEM_ERR);
 	assert_in(yg_logbuf, "error=unexpected\\x20reply");
 }
@@ -472,7 +472,7 @@ static void test_user_unknown(void **state)
 static void test_session_open_close(void **state)
 {
 	yg_t *t = *state;
-	yg_fake_step s[2] = { yg_fake_session("s-4f2a"), yg_fake_exit(0, "released") };
+	yg_fake_step s[2] = { yg_fake_session("4f2a00000000beef"), yg_fake_exit(0, "released") };
 	const char *env;
 	yg_msg req;
 
@@ -482,18 +482,18 @@ static void test_session_open_close(void **state)
 	assert_int_equal(yg_mod(pam_open_session(t->pamh, 0)), PAM_SUCCESS);
 	env = pam_getenv(t->pamh, "YOLO_GATE_SESSION");
 	assert_non_null(env);
-	assert_string_equal(env, "s-4f2a");
+	assert_string_equal(env, "4f2a00000000beef");
 	assert_int_equal(yg_fake_seen(&t->fake, 0, &req), 1);
 	assert_int_equal(req.type, YG_MSG_PREPARE);
 	assert_string_equal(req.u.prepare.user, t->user);
 	assert_string_equal(req.u.prepare.from, "192.0.2.7");
 	assert_in(yg_logbuf, "event=pam_prepare");
-	assert_in(yg_logbuf, "session=s-4f2a from=192.0.2.7");
+	assert_in(yg_logbuf, "session=4f2a00000000beef from=192.0.2.7");
 
 	assert_int_equal(yg_mod(pam_close_session(t->pamh, 0)), PAM_SUCCESS);
 	assert_int_equal(yg_fake_seen(&t->fake, 1, &req), 2);
 	assert_int_equal(req.type, YG_MSG_RELEASE);
-	assert_string_equal(req.u.release.session, "s-4f2a");
+	assert_string_equal(req.u.release.session, "4f2a00000000beef");
 	assert_in(yg_logbuf, "event=pam_release");
 	/* a second close has nothing to release */
 	assert_int_equal(yg_mod(pam_close_session(t->pamh, 0)), PAM_IGNORE);
@@ -545,7 +545,7 @@ static void test_session_prepare_no(void **state)
 {
 	yg_t *t = *state;
 
-	yg_script1(t, yg_fake_session("s-1"));
+	yg_script1(t, yg_fake_session("5000000000000001"));
 	yg_begin(t, NULL, "SOCK prepare=no");
 	assert_int_equal(yg_mod(pam_open_session(t->pamh, 0)), PAM_IGNORE);
 	assert_null(pam_getenv(t->pamh, "YOLO_GATE_SESSION"));
@@ -556,7 +556,7 @@ static void test_session_prepare_no(void **state)
 static void test_session_close_down(void **state)
 {
 	yg_t *t = *state;
-	yg_fake_step s[2] = { yg_fake_session("s-9"), { .action = YG_FAKE_SILENT } };
+	yg_fake_step s[2] = { yg_fake_session("9000000000000009"), { .action = YG_FAKE_SILENT } };
 
 	yg_fake_script(&t->fake, s, 2);
 	yg_begin(t, NULL, "SOCK timeout=200ms");
