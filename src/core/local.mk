@@ -61,3 +61,9 @@ UNIT_TESTS += tests/unit/capstest
 tests_unit_capstest_SOURCES = tests/unit/capstest.c
 tests_unit_capstest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
 tests_unit_capstest_LDADD = src/core/libygcaps.la $(YG_CORE_TEST_LDADD)
+
+# The event loop (poll(2) here; libvirt's in src/virt/yg_virtloop.c) and the
+# endpoints the broker's relay runs over.
+src_core_libygcore_la_SOURCES += \
+	src/core/yg_loop.c src/core/yg_loop.h \
+	src/core/yg_endpoint.c src/core/yg_endpoint.h

@@ -26,3 +26,8 @@ tests_unit_agenttest_LDADD = src/virt/libygvirt.la $(CMOCKA_LIBS)
 tests_integration_boxrealtest_SOURCES = tests/integration/boxrealtest.c
 tests_integration_boxrealtest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) -pthread
 tests_integration_boxrealtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) -lpthread
+
+# yg_loop on libvirt's default event loop, and the console as an endpoint.
+src_virt_libygvirt_la_SOURCES += \
+	src/virt/yg_virtloop.c src/virt/yg_virtloop.h \
+	src/virt/yg_console.c src/virt/yg_console.h
