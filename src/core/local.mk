@@ -86,3 +86,9 @@ tests_unit_rundirtest_SOURCES = tests/unit/rundirtest.c
 tests_unit_rundirtest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
 tests_unit_rundirtest_LDADD = $(YG_CORE_TEST_LDADD)
 EXTRA_DIST += tests/data/rundir
+
+# The event loop (poll(2) here; libvirt's in src/virt/yg_virtloop.c) and the
+# endpoints the broker's relay runs over.
+src_core_libygcore_la_SOURCES += \
+	src/core/yg_loop.c src/core/yg_loop.h \
+	src/core/yg_endpoint.c src/core/yg_endpoint.h

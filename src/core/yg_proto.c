@@ -102,7 +102,7 @@ static uint32_t get_be(const uint8_t *p, unsigned n)
 
 /* ---- encoder ---- */
 
-int yg_msg_encode(const yg_msg *m, yg_frame_out *out)
+int yg_msg_encode_to(const yg_msg *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	const struct msg_desc *d = desc_of(m->type);
 	const uint8_t *base = (const uint8_t *)m;
@@ -110,56 +110,71 @@ int yg_msg_encode(const yg_msg *m, yg_frame_out *out)
 
 	if (!d)
 		return -EINVAL;
-	out->buf[4] = m->type;
+	if (cap < pos)
+		return -ENOBUFS;
+	buf[4] = m->type;
 	for (const struct field *f = d->fields; f < d->fields + 6 && f->kind != F_END; f++) {
 		const void *src = base + f->off;
-		size_t n;
+		const uint8_t *bytes = NULL;
+		size_t n = 0, hdr = 0;
 
+		/* first check the value and size what it takes: n bytes after a
+		 * hdr-byte big-endian prefix (or the value itself) */
 		switch (f->kind) {
 		case F_U8:
 			if (*(const uint8_t *)src > f->max)
 				return -EINVAL;
-			out->buf[pos++] = *(const uint8_t *)src;
+			hdr = 1;
 			break;
 		case F_U16:
-			put_be(out->buf + pos, *(const uint16_t *)src, 2);
-			pos += 2;
+			hdr = 2;
 			break;
 		case F_U32:
-			put_be(out->buf + pos, *(const uint32_t *)src, 4);
-			pos += 4;
+			hdr = 4;
 			break;
 		case F_STR:
 			/* the array is max + 1 long: no NUL inside it = too long */
 			n = strnlen(src, (size_t)f->max + 1);
 			if (n > f->max)
 				return -EINVAL;
-			put_be(out->buf + pos, (uint32_t)n, 2);
-			memcpy(out->buf + pos + 2, src, n);
-			pos += 2 + n;
+			hdr = 2;
+			bytes = src;
 			break;
-		case F_REST: {
-			const uint8_t *bytes = m->u.data.bytes;
-
+		case F_REST:
 			n = m->u.data.len;
-			if (n > f->max || pos + n > sizeof(out->buf))
+			bytes = m->u.data.bytes;
+			if (n > f->max)
 				return -EMSGSIZE;
 			if (n && !bytes)
 				return -EINVAL;
-			if (n)
-				memcpy(out->buf + pos, bytes, n);
-			pos += n;
 			break;
-		}
 		default:
 			return -EINVAL;
 		}
+		if (cap - pos < hdr + n)
+			return -ENOBUFS;
+		if (f->kind == F_U8)
+			buf[pos] = *(const uint8_t *)src;
+		else if (f->kind == F_U16)
+			put_be(buf + pos, *(const uint16_t *)src, 2);
+		else if (f->kind == F_U32)
+			put_be(buf + pos, *(const uint32_t *)src, 4);
+		else if (f->kind == F_STR)
+			put_be(buf + pos, (uint32_t)n, 2);
+		if (n)
+			memcpy(buf + pos + hdr, bytes, n);
+		pos += hdr + n;
 	}
 	if (pos - 4 > YG_FRAME_MAX)
 		return -EMSGSIZE;
-	put_be(out->buf, (uint32_t)(pos - 4), 4);
-	out->len = pos;
+	put_be(buf, (uint32_t)(pos - 4), 4);
+	*len = pos;
 	return 0;
+}
+
+int yg_msg_encode(const yg_msg *m, yg_frame_out *out)
+{
+	return yg_msg_encode_to(m, out->buf, sizeof(out->buf), &out->len);
 }
 
 /* ---- decoder ---- */
@@ -262,7 +277,7 @@ int yg_frame_in_feed(yg_frame_in *in, const void *data, size_t len)
 	return 0;
 }
 
-ssize_t yg_frame_in_fill(yg_frame_in *in, int fd)
+ssize_t yg_frame_in_read(yg_frame_in *in, yg_read_fn rd, void *ctx)
 {
 	ssize_t n;
 	int r;
@@ -273,13 +288,30 @@ ssize_t yg_frame_in_fill(yg_frame_in *in, int fd)
 		return r;
 	if (in->have == sizeof(in->buf))
 		return -ENOBUFS;	/* a whole frame waits: call yg_frame_next */
+	n = rd(ctx, in->buf + in->have, sizeof(in->buf) - in->have);
+	if (n < 0)
+		return n;
+	if ((size_t)n > sizeof(in->buf) - in->have)
+		return -EIO;	/* a broken reader: nothing past the buffer is trusted */
+	in->have += (size_t)n;
+	return n;
+}
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len)
+{
+	ssize_t n;
+
 	do
-		n = read(fd, in->buf + in->have, sizeof(in->buf) - in->have);
+		n = read(*(const int *)ctx, buf, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	in->have += (size_t)n;
 	return n;
+}
+
+ssize_t yg_frame_in_fill(yg_frame_in *in, int fd)
+{
+	return yg_frame_in_read(in, fd_read, &fd);
 }
 
 int yg_frame_next(yg_frame_in *in, uint8_t *type, const uint8_t **payload, size_t *len)

@@ -120,6 +120,11 @@ typedef struct yg_frame_out {
 /* Encode m into out. Returns 0, -EINVAL (unknown type, string with NUL or too
  * long) or -EMSGSIZE. */
 int yg_msg_encode(const yg_msg *m, yg_frame_out *out);
+/* The same encoder, into a caller's buffer of cap bytes (e.g. the free end of
+ * a relay's output buffer): 0 with *len = the frame's size, header included,
+ * -ENOBUFS when the frame does not fit (nothing meaningful is left in buf),
+ * or the errors of yg_msg_encode. */
+int yg_msg_encode_to(const yg_msg *m, uint8_t *buf, size_t cap, size_t *len);
 
 /* Decode one frame's type + payload. Returns 0 or -EPROTO (unknown type,
  * short/long payload, bad string). m->u.data.bytes points into payload. */
@@ -143,6 +148,12 @@ int yg_frame_in_feed(yg_frame_in *in, const void *data, size_t len);
  * yg_frame_next first), or a negative errno. It may read ahead into following
  * frames; yg_frame_next hands them out in order. */
 ssize_t yg_frame_in_fill(yg_frame_in *in, int fd);
+
+/* The same with any reader: rd(ctx, buf, len) returns bytes read (> 0), 0 at
+ * EOF or a negative errno (-EAGAIN: nothing now), as read(2) would; a
+ * relay endpoint, for instance. Same returns as yg_frame_in_fill. */
+typedef ssize_t (*yg_read_fn)(void *ctx, void *buf, size_t len);
+ssize_t yg_frame_in_read(yg_frame_in *in, yg_read_fn rd, void *ctx);
 
 /* Next complete frame: returns 1 and sets type, payload and len; 0 when more
  * bytes are needed; -EPROTO when the length field is 0 or > YG_FRAME_MAX (the

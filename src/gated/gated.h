@@ -6,7 +6,8 @@
  *            turns a peer uid or a user name into a yg_gd_user.
  * session.c  one connection in a forked child: HELLO, the request table,
  *            OPEN / PREPARE / RELEASE / ACCOUNT, one box's lifecycle.
- * relay.c    the console relay on the libvirt event loop.
+ * relay.c    the relay between endpoints (console, client sockets) on the
+ *            process's event loop (yg_loop).
  * handoff.c  the per-box rendezvous socket (SCM_RIGHTS) that keeps one owner
  *            per box.
  */
@@ -18,8 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <libvirt/libvirt.h>
-
+#include "yg_endpoint.h"
 #include "yg_err.h"
 #include "yg_path.h"
 #include "yg_proto.h"
@@ -150,6 +150,7 @@ struct yg_gd_limits {
 	bool idle_output;		/* guest output counts as activity */
 	unsigned long max_ms;		/* max_session, from start_ms */
 	uint64_t start_ms;		/* monotonic start of the session */
+	unsigned long slow_ms;		/* 0 = YG_GD_SLOW_CLIENT_MS (tests: shorter) */
 };
 
 /* Where a relay stands, for the tick callback (monotonic ms; 0 = none). */
@@ -157,8 +158,8 @@ struct yg_gd_times {
 	uint64_t now, last_active, idle_end, max_end;
 };
 
-/* Callbacks out of the relay, run from the main loop, never from inside a
- * libvirt callback (so they may call libvirt). */
+/* Callbacks out of the relay, run from the relay's loop, never from inside
+ * an endpoint's event callback (so they may call libvirt). */
 struct yg_gd_relay_ops {
 	void (*winch)(void *opaque, uint16_t rows, uint16_t cols);
 	/* A handoff arrived on the rendezvous socket; return an end reason to
@@ -195,13 +196,21 @@ struct yg_gd_clients {
 
 #define YG_GD_TICK_MS 250
 
-/* Relay between the clients (cl) and console stream st until the session
- * ends; a handoff whose verdict is YG_GD_END_JOIN adds a client (its READY
- * already sent); one that leaves while others stay goes to ops->detach, the
- * last one ends the relay. rdv_fd (-1 = none) is watched for handoffs,
- * sig_fd is readable when SIGTERM came. Returns why it ended. Closes no
- * fd of cl, nor st. */
-enum yg_gd_end yg_gd_relay_run(struct yg_gd_clients *cl, virStreamPtr st, int rdv_fd,
+/* The relay's bounded buffers: per client, DATA frames of console output
+ * (two full frames); to the console, DATA payloads from the clients. */
+#define YG_GD_TOCLI_SIZE (2 * (5 + YG_DATA_MAX))
+#define YG_GD_TOCON_SIZE (2 * YG_DATA_MAX)
+/* After the end, output already read goes on to the clients this long. */
+#define YG_GD_FLUSH_MS 1000
+
+/* Relay between the clients (cl) and the console endpoint con until the
+ * session ends; a handoff whose verdict is YG_GD_END_JOIN adds a client (its
+ * READY already sent); one that leaves while others stay goes to
+ * ops->detach, the last one ends the relay. rdv_fd (-1 = none) is watched
+ * for handoffs, sig_fd (-1 = none) is readable when SIGTERM came. Runs on
+ * the process's event loop (yg_loop). Returns why it ended. Closes no fd of
+ * cl, nor con (left with no interest and no callback). */
+enum yg_gd_end yg_gd_relay_run(struct yg_gd_clients *cl, struct yg_ep *con, int rdv_fd,
 			       int sig_fd, const struct yg_gd_limits *lim,
 			       const struct yg_gd_relay_ops *ops, void *opaque);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "yg_agent.h"
+#include "yg_console.h"
 #include "yg_file.h"
 #include "yg_keyfile.h"
 #include "yg_log.h"
@@ -354,7 +355,7 @@ static void wake_console(struct yg_gd_sess *s)
 	    yg_agent_console_wake(s->box, tty, &err) < 0)
 		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
 		       "box", s->u.domain, "error", err.msg, NULL);
-	if (virStreamSend(s->st, "\r", 1) < 0)
+	if (yg_ep_write(s->st, "\r", 1) < 0)
 		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
 		       "box", s->u.domain, "error", "cannot write to the console", NULL);
 }
@@ -367,7 +368,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *
 	enum yg_gd_end e;
 	yg_err err;
 
-	if (yg_box_open_console(s->box, s->u.console, &s->st, &err) < 0)
+	if (yg_console_open(s->box, s->u.console, &s->st, &err) < 0)
 		yg_gd_fail(s, YG_ERR_BOX, "console_failed", err.msg);
 	wake_console(s);
 	s->ms_console = (long)(yg_now_ms() - t0);
@@ -407,8 +408,7 @@ static int reconnect(struct yg_gd_sess *s, yg_err *err)
 	for (;;) {
 		yg_box_free(s->box);
 		s->box = NULL;
-		if (s->conn)
-			virConnectClose(s->conn);
+		yg_conn_close(s->conn);
 		s->conn = NULL;
 		r = yg_conn_open(s->gate->uri[0] ? s->gate->uri : NULL, &s->conn, err);
 		if (r == 0)
@@ -426,7 +426,7 @@ static int reconnect(struct yg_gd_sess *s, yg_err *err)
 
 static bool conn_dead(const struct yg_gd_sess *s)
 {
-	return s->conn && virConnectIsAlive(s->conn) == 0;
+	return yg_conn_alive(s->conn) == 0;
 }
 
 /* Close the console, wipe the keys, revert if asked; best effort, logged.
@@ -436,11 +436,8 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 {
 	yg_err err;
 
-	if (s->st) {
-		virStreamAbort(s->st);
-		virStreamFree(s->st);
-		s->st = NULL;
-	}
+	yg_ep_close(s->st);	/* aborts the stream */
+	s->st = NULL;
 	yg_gd_rec_close(s->rec);
 	s->rec = NULL;
 	if (conn_dead(s) && (s->keys_in || (revert && s->dirty)))
@@ -523,8 +520,7 @@ void yg_gd_exit(struct yg_gd_sess *s, int status)
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	yg_box_free(s->box);
-	if (s->conn)
-		virConnectClose(s->conn);
+	yg_conn_close(s->conn);
 	yg_gd_user_clear(&s->u);
 	free(s->in);
 	_exit(status);

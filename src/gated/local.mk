@@ -39,3 +39,12 @@ dist_check_SCRIPTS += tests/integration/session.sh
 # Socket activation (LISTEN_FDS), without systemd as PID 1.
 UNIT_TESTS += tests/unit/activation.sh
 dist_check_SCRIPTS += tests/unit/activation.sh
+
+# Unit test (no root, no libvirt): the relay over socketpairs on the poll loop.
+check_PROGRAMS += tests/unit/relaytest
+UNIT_TESTS += tests/unit/relaytest
+tests_unit_relaytest_SOURCES = tests/unit/relaytest.c \
+	tests/unit/relayrig.c tests/unit/relayrig.h
+tests_unit_relaytest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/gated
+tests_unit_relaytest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -pthread
+tests_unit_relaytest_LDADD = src/gated/libyggated.la $(CMOCKA_LIBS) -lpthread

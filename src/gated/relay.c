@@ -1,11 +1,13 @@
-/* relay.c: the console relay, on libvirt's default event loop.
+/* relay.c: the console relay, between endpoints (yg_endpoint.h) on the
+ * process's event loop (yg_loop.h): the console (a libvirt stream in the
+ * broker, a socketpair in tests/unit/relaytest) and the client sockets.
  *
  * Bounded buffers, one per direction and client. Console bytes become DATA
- * frames in each client's buf (never more than TOCLI_SIZE bytes); DATA
- * payloads from any client are queued in the one tocon (never more than
- * TOCON_SIZE). When a buffer is full the relay stops reading from the side
- * that fills it (event masks), so a slow client or a stuck guest costs
- * bounded memory, never more.
+ * frames, written by the codec, in each client's buf (never more than
+ * YG_GD_TOCLI_SIZE bytes); DATA payloads from any client are queued in the
+ * one tocon (never more than YG_GD_TOCON_SIZE). When a buffer is full the
+ * relay stops reading from the side that fills it (interest masks), so a
+ * slow client or a stuck guest costs bounded memory, never more.
  *
  * concurrent = attach: up to YG_GD_CLIENTS_MAX clients. The console is read
  * only when every client has room (backpressure), so one of several clients
@@ -16,30 +18,32 @@
  *
  * Callbacks only move bytes and set flags; anything that calls libvirt
  * synchronously (WINCH through the agent, a handoff that reverts the box) runs
- * from the loop below, outside the event callbacks.
+ * from the loop below, outside the event callbacks. At the end, what was
+ * already read from the console still goes to the clients, for at most
+ * YG_GD_FLUSH_MS, on the same loop.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "session.h"
+#include "gated.h"
+#include "yg_loop.h"
 
-#define TOCLI_SIZE (2 * (5 + YG_DATA_MAX))
-#define TOCON_SIZE (2 * YG_DATA_MAX)
+#define TOCLI_SIZE YG_GD_TOCLI_SIZE
+#define TOCON_SIZE YG_GD_TOCON_SIZE
 #define CONSOLE_CHUNK 16384
 #define CONSOLE_MIN_ROOM 256
 
-/* One attached client: its fd, what it sent, what it is sent. */
+/* One attached client: its endpoint, what it sent, what it is sent. */
 struct cli {
 	struct yg_gd_relay *r;
-	int fd, watch;
+	struct yg_ep *ep;
+	int fd;			/* ep's, handed back at the end (never closed here) */
 	yg_frame_in *in;
 	bool own_in;		/* in was allocated here (a joined client) */
 	enum yg_gd_end gone;	/* why it left, NONE while attached */
@@ -51,9 +55,9 @@ struct cli {
 struct yg_gd_relay {
 	struct cli *cli[YG_GD_CLIENTS_MAX];
 	size_t ncli;		/* 0 in wait mode */
-	virStreamPtr st;	/* console, NULL in wait mode */
+	struct yg_ep *con;	/* console, NULL in wait mode */
 	int rdv_watch, sig_watch, tick_timer, max_timer;
-	bool st_watch;
+	bool flushing, flush_over;	/* the end: only output to the clients */
 	int rdv_fd;
 	struct yg_gd_limits lim;
 	uint64_t last_active;	/* monotonic ms of the last activity */
@@ -139,6 +143,14 @@ static size_t console_room(struct yg_gd_relay *r)
 	return room;
 }
 
+/* Room in tocon for one more full DATA from a client? */
+static bool tocon_room(const struct yg_gd_relay *r)
+{
+	return TOCON_SIZE - r->con_len >= YG_DATA_MAX;
+}
+
+/* What each endpoint waits for, from the buffers' state. While flushing,
+ * only output to the clients that are still owed some. */
 static void update_masks(struct yg_gd_relay *r)
 {
 	int ev;
@@ -147,22 +159,42 @@ static void update_masks(struct yg_gd_relay *r)
 		struct cli *c = r->cli[i];
 
 		ev = 0;
-		if (c->watch < 0)
-			continue;
-		if (!c->gone && TOCON_SIZE - r->con_len >= YG_DATA_MAX)
-			ev |= VIR_EVENT_HANDLE_READABLE;
-		if (!c->gone && c->len > 0)
-			ev |= VIR_EVENT_HANDLE_WRITABLE;
-		virEventUpdateHandle(c->watch, ev);
+		if ((!c->gone || r->flushing) && c->len > 0)
+			ev |= YG_EV_WRITE;
+		if (!c->gone && !r->flushing && tocon_room(r))
+			ev |= YG_EV_READ;
+		(void)yg_ep_interest(c->ep, ev);
 	}
-	if (r->st_watch) {
+	if (r->con) {
 		ev = 0;
-		if (console_room(r) >= 5 + CONSOLE_MIN_ROOM)
-			ev |= VIR_STREAM_EVENT_READABLE;
-		if (r->con_len > 0)
-			ev |= VIR_STREAM_EVENT_WRITABLE;
-		virStreamEventUpdateCallback(r->st, ev);
+		if (!r->flushing && console_room(r) >= 5 + CONSOLE_MIN_ROOM)
+			ev |= YG_EV_READ;
+		if (!r->flushing && r->con_len > 0)
+			ev |= YG_EV_WRITE;
+		(void)yg_ep_interest(r->con, ev);
 	}
+}
+
+/* Write what buf holds at off (len bytes) to ep, as much as it takes now.
+ * 0 (all or part written, or nothing fits now) or -errno. */
+static int drain(struct yg_ep *ep, uint8_t *buf, size_t *off, size_t *len)
+{
+	ssize_t n = yg_ep_write(ep, buf + *off, *len);
+
+	if (n == -EAGAIN)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	*off += (size_t)n;
+	*len -= (size_t)n;
+	if (*len == 0)
+		*off = 0;
+	return 0;
+}
+
+static ssize_t ep_read(void *ep, void *buf, size_t len)
+{
+	return yg_ep_read(ep, buf, len);
 }
 
 static void leave(struct cli *c, enum yg_gd_end e)
@@ -182,7 +214,7 @@ static void client_frames(struct cli *c)
 	yg_msg m;
 	int k;
 
-	while (!c->gone && r->end == YG_GD_END_NONE && TOCON_SIZE - r->con_len >= YG_DATA_MAX) {
+	while (!c->gone && r->end == YG_GD_END_NONE && tocon_room(r)) {
 		k = yg_frame_next(c->in, &type, &payload, &len);
 		if (k == 0)
 			return;
@@ -219,94 +251,83 @@ static void all_frames(struct yg_gd_relay *r)
 		client_frames(r->cli[i]);
 }
 
-static void client_cb(int watch, int fd, int events, void *opaque)
+static void client_cb(struct yg_ep *ep, int events, void *opaque)
 {
 	struct cli *c = opaque;
+	struct yg_gd_relay *r = c->r;
 	ssize_t n;
 
+	if (r->flushing) {	/* a client that takes nothing more is let go */
+		if ((events & (YG_EV_WRITE | YG_EV_ERROR | YG_EV_HUP)) &&
+		    (drain(ep, c->buf, &c->off, &c->len) < 0 || !(events & YG_EV_WRITE)))
+			c->len = 0;
+		update_masks(r);
+		return;
+	}
 	if (c->gone)
 		return;
-	if (events & VIR_EVENT_HANDLE_WRITABLE && c->len > 0) {
-		n = write(fd, c->buf + c->off, c->len);
-		if (n > 0) {
-			c->off += (size_t)n;
-			c->len -= (size_t)n;
-			if (c->len == 0)
-				c->off = 0;
-		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			leave(c, YG_GD_END_CLIENT_EOF);
-		}
-	}
-	if (events & VIR_EVENT_HANDLE_READABLE) {
-		n = yg_frame_in_fill(c->in, fd);
-		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR))
+	if (events & YG_EV_WRITE && c->len > 0 && drain(ep, c->buf, &c->off, &c->len) < 0)
+		leave(c, YG_GD_END_CLIENT_EOF);
+	if (events & YG_EV_READ) {
+		/* a full tocon (another client filled it since the poll) waits:
+		 * this client's frames stay in its reader */
+		n = tocon_room(r) ? yg_frame_in_read(c->in, ep_read, ep) : -EAGAIN;
+		if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS))
 			leave(c, n == -EPROTO ? YG_GD_END_PROTOCOL : YG_GD_END_CLIENT_EOF);
-	} else if (events & (VIR_EVENT_HANDLE_HANGUP | VIR_EVENT_HANDLE_ERROR)) {
+	} else if (events & (YG_EV_HUP | YG_EV_ERROR)) {
 		leave(c, YG_GD_END_CLIENT_EOF);
 	}
-	all_frames(c->r);
-	update_masks(c->r);
+	all_frames(r);
+	update_masks(r);
 }
 
 /* Queue bytes as one DATA frame to every client with room (a client
  * without room misses them: only the gate's own lines are sent that way). */
 static void to_clients(struct yg_gd_relay *r, const uint8_t *bytes, size_t n)
 {
-	uint32_t flen = (uint32_t)n + 1;
+	const yg_msg m = { .type = YG_MSG_DATA, .u.data = { .bytes = bytes, .len = n } };
+	size_t flen;
 
 	for (size_t i = 0; i < r->ncli; i++) {
 		struct cli *c = r->cli[i];
-		uint8_t *hdr;
 
 		compact(c->buf, &c->off, &c->len);
-		if (c->gone || TOCLI_SIZE - c->len < 5 + n)
+		if (c->gone)
 			continue;
-		hdr = c->buf + c->len;
-		hdr[0] = (uint8_t)(flen >> 24);
-		hdr[1] = (uint8_t)(flen >> 16);
-		hdr[2] = (uint8_t)(flen >> 8);
-		hdr[3] = (uint8_t)flen;
-		hdr[4] = YG_MSG_DATA;
-		memcpy(hdr + 5, bytes, n);
-		c->len += 5 + n;
+		if (yg_msg_encode_to(&m, c->buf + c->len, TOCLI_SIZE - c->len, &flen) == 0)
+			c->len += flen;
 	}
 	if (r->ops->output)
 		r->ops->output(r->opaque, bytes, n);
 }
 
-static void console_cb(virStreamPtr st, int events, void *opaque)
+static void console_cb(struct yg_ep *ep, int events, void *opaque)
 {
 	struct yg_gd_relay *r = opaque;
 	size_t room;
-	int n;
+	ssize_t n;
 
-	if (events & VIR_STREAM_EVENT_WRITABLE && r->con_len > 0) {
-		n = virStreamSend(st, (const char *)r->tocon + r->con_off, r->con_len);
-		if (n > 0) {
-			r->con_off += (size_t)n;
-			r->con_len -= (size_t)n;
-			if (r->con_len == 0)
-				r->con_off = 0;
-		} else if (n == -1) {
-			finish(r, YG_GD_END_CONSOLE);
-		}
-	}
-	if (events & VIR_STREAM_EVENT_READABLE) {
+	if (r->flushing)
+		return;
+	if (events & YG_EV_WRITE && r->con_len > 0 &&
+	    drain(ep, r->tocon, &r->con_off, &r->con_len) < 0)
+		finish(r, YG_GD_END_CONSOLE);
+	if (events & YG_EV_READ) {
 		room = console_room(r);
 		if (room >= 5 + CONSOLE_MIN_ROOM) {
 			room -= 5;
 			if (room > CONSOLE_CHUNK)
 				room = CONSOLE_CHUNK;
-			n = virStreamRecv(st, (char *)r->chunk, room);
+			n = yg_ep_read(ep, r->chunk, room);
 			if (n > 0) {
 				if (r->lim.idle_output)
 					r->last_active = yg_now_ms();
 				to_clients(r, r->chunk, (size_t)n);
-			} else if (n == 0 || n == -1) {
+			} else if (n != -EAGAIN) {
 				finish(r, YG_GD_END_CONSOLE);
 			}
 		}
-	} else if (events & (VIR_STREAM_EVENT_HANGUP | VIR_STREAM_EVENT_ERROR)) {
+	} else if (events & (YG_EV_HUP | YG_EV_ERROR)) {
 		finish(r, YG_GD_END_CONSOLE);
 	}
 	all_frames(r);
@@ -376,9 +397,9 @@ static void tick_cb(int timer, void *opaque)
 	char left[32];
 	enum yg_gd_end e;
 
-	if (r->st && r->lim.idle_ms)
+	if (r->con && r->lim.idle_ms)
 		t.idle_end = r->last_active + r->lim.idle_ms;
-	if (r->st && r->lim.max_ms)
+	if (r->con && r->lim.max_ms)
 		t.max_end = r->lim.start_ms + r->lim.max_ms;
 	t.last_active = r->last_active;
 	if (t.idle_end && t.now >= t.idle_end)
@@ -391,7 +412,7 @@ static void tick_cb(int timer, void *opaque)
 	 * is dropped rather than stall them (alone, it only stalls itself) */
 	for (size_t i = 0; r->ncli > 1 && i < r->ncli; i++)
 		if (r->cli[i]->full_since &&
-		    t.now - r->cli[i]->full_since >= YG_GD_SLOW_CLIENT_MS)
+		    t.now - r->cli[i]->full_since >= r->lim.slow_ms)
 			leave(r->cli[i], YG_GD_END_SLOW);
 	if (t.idle_end && !r->idle_warned && r->lim.idle_warn_ms &&
 	    r->lim.idle_warn_ms < r->lim.idle_ms &&
@@ -419,18 +440,12 @@ static void max_cb(int timer, void *opaque)
 {
 	struct yg_gd_relay *r = opaque;
 
-	finish(r, r->st ? YG_GD_END_MAX : YG_GD_END_TIMEOUT);
-}
-
-static int timer_ms(unsigned long ms)
-{
-	return ms > (unsigned long)INT32_MAX ? INT32_MAX : (int)ms;
+	finish(r, r->con ? YG_GD_END_MAX : YG_GD_END_TIMEOUT);
 }
 
 static void cli_free(struct cli *c)
 {
-	if (c->watch >= 0)
-		virEventRemoveHandle(c->watch);
+	yg_ep_close(c->ep);	/* the endpoint, not the fd */
 	if (c->own_in)
 		free(c->in);
 	free(c);
@@ -438,16 +453,11 @@ static void cli_free(struct cli *c)
 
 static void unwatch(struct yg_gd_relay *r)
 {
-	if (r->st_watch)
-		virStreamEventRemoveCallback(r->st);
-	if (r->rdv_watch >= 0)
-		virEventRemoveHandle(r->rdv_watch);
-	if (r->sig_watch >= 0)
-		virEventRemoveHandle(r->sig_watch);
-	if (r->tick_timer >= 0)
-		virEventRemoveTimeout(r->tick_timer);
-	if (r->max_timer >= 0)
-		virEventRemoveTimeout(r->max_timer);
+	yg_loop_watch_remove(r->rdv_watch);
+	yg_loop_watch_remove(r->sig_watch);
+	yg_loop_timer_remove(r->tick_timer);
+	yg_loop_timer_remove(r->max_timer);
+	r->rdv_watch = r->sig_watch = r->tick_timer = r->max_timer = -1;
 }
 
 /* Add a client (fd made non-blocking). in: what was already read from it,
@@ -455,9 +465,9 @@ static void unwatch(struct yg_gd_relay *r)
 static int cli_add(struct yg_gd_relay *r, int fd, yg_frame_in *in)
 {
 	struct cli *c;
-	int fl = fcntl(fd, F_GETFL);
+	int k;
 
-	if (r->ncli >= YG_GD_CLIENTS_MAX || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+	if (r->ncli >= YG_GD_CLIENTS_MAX)
 		return -EBUSY;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -471,10 +481,14 @@ static int cli_add(struct yg_gd_relay *r, int fd, yg_frame_in *in)
 		if (c->in)
 			yg_frame_in_init(c->in);
 	}
-	c->watch = c->in ? virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, client_cb, c, NULL) : -1;
-	if (c->watch < 0) {
+	k = c->in ? yg_ep_fd_new(fd, 0, &c->ep) : -ENOMEM;
+	if (k == 0) {
+		yg_ep_bind(c->ep, client_cb, c);
+		k = yg_ep_interest(c->ep, YG_EV_READ);
+	}
+	if (k < 0) {
 		cli_free(c);
-		return -ENOMEM;
+		return k;
 	}
 	r->cli[r->ncli++] = c;
 	return 0;
@@ -484,6 +498,9 @@ static int cli_add(struct yg_gd_relay *r, int fd, yg_frame_in *in)
  * the last one ends the relay and stays, for the session's EXIT. */
 static void reap(struct yg_gd_relay *r)
 {
+	enum yg_gd_end why;
+	int fd;
+
 	for (size_t i = 0; i < r->ncli;) {
 		struct cli *c = r->cli[i];
 
@@ -496,34 +513,49 @@ static void reap(struct yg_gd_relay *r)
 			return;
 		}
 		r->cli[i] = r->cli[--r->ncli];
-		r->ops->detach(r->opaque, c->fd, c->gone, r->ncli);
-		cli_free(c);
+		fd = c->fd;
+		why = c->gone;
+		cli_free(c);	/* unwatched before the callee closes fd */
+		r->ops->detach(r->opaque, fd, why, r->ncli);
 		say(r, "\r\n[yolo-gate] a client left this session (%zu still attached)\r\n",
 		    r->ncli);
 	}
 }
 
-/* Flush what the console already sent, bounded in time, before the caller
- * sends EXIT: the last lines of output belong to the user. */
-static void flush_client(struct cli *c)
+static void flush_over(int timer, void *opaque)
 {
-	struct timeval tv = { .tv_sec = 1 };
-	int fl;
+	((struct yg_gd_relay *)opaque)->flush_over = true;
+}
 
-	if (c->len == 0 || c->gone == YG_GD_END_CLIENT_EOF || c->gone == YG_GD_END_SLOW)
+static bool owed(const struct yg_gd_relay *r)
+{
+	for (size_t i = 0; i < r->ncli; i++)
+		if (r->cli[i]->len > 0)
+			return true;
+	return false;
+}
+
+/* Flush what the console already sent, for at most YG_GD_FLUSH_MS, before
+ * the caller sends EXIT: the last lines of output belong to the user (not to
+ * a client that hung up or was dropped as too slow). Nothing else is read
+ * or watched meanwhile. */
+static void flush(struct yg_gd_relay *r)
+{
+	int timer;
+
+	r->flushing = true;
+	for (size_t i = 0; i < r->ncli; i++)
+		if (r->cli[i]->gone == YG_GD_END_CLIENT_EOF || r->cli[i]->gone == YG_GD_END_SLOW)
+			r->cli[i]->len = 0;
+	update_masks(r);
+	if (!owed(r))
 		return;
-	fl = fcntl(c->fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (c->len > 0) {
-		ssize_t n = write(c->fd, c->buf + c->off, c->len);
-
-		if (n <= 0)
-			break;
-		c->off += (size_t)n;
-		c->len -= (size_t)n;
-	}
+	timer = yg_loop_timer_add(YG_GD_FLUSH_MS, flush_over, r);
+	while (timer >= 0 && !r->flush_over && owed(r) && yg_loop_run_once() == 0)
+		;
+	yg_loop_timer_remove(timer);
+	for (size_t i = 0; i < r->ncli; i++)
+		(void)yg_ep_interest(r->cli[i]->ep, 0);
 }
 
 static void handoff(struct yg_gd_relay *r)
@@ -549,7 +581,7 @@ static void handoff(struct yg_gd_relay *r)
 static enum yg_gd_end run(struct yg_gd_relay *r)
 {
 	while (r->end == YG_GD_END_NONE) {
-		if (virEventRunDefaultImpl() < 0) {
+		if (yg_loop_run_once() < 0) {
 			finish(r, YG_GD_END_ERROR);
 			break;
 		}
@@ -581,18 +613,23 @@ static struct yg_gd_relay *relay_new(int rdv_fd, int sig_fd, unsigned long max_m
 	r->ops = ops;
 	r->opaque = opaque;
 	r->rdv_fd = rdv_fd;
+	r->lim.slow_ms = YG_GD_SLOW_CLIENT_MS;
 	if (rdv_fd >= 0)
-		r->rdv_watch = virEventAddHandle(rdv_fd, VIR_EVENT_HANDLE_READABLE, rdv_cb, r, NULL);
+		r->rdv_watch = yg_loop_watch_add(rdv_fd, YG_EV_READ, rdv_cb, r);
 	if (sig_fd >= 0)
-		r->sig_watch = virEventAddHandle(sig_fd, VIR_EVENT_HANDLE_READABLE, sig_cb, r, NULL);
+		r->sig_watch = yg_loop_watch_add(sig_fd, YG_EV_READ, sig_cb, r);
 	if (max_ms)
-		r->max_timer = virEventAddTimeout(timer_ms(max_ms), max_cb, r, NULL);
-	r->tick_timer = virEventAddTimeout(YG_GD_TICK_MS, tick_cb, r, NULL);
+		r->max_timer = yg_loop_timer_add(max_ms, max_cb, r);
+	r->tick_timer = yg_loop_timer_add(YG_GD_TICK_MS, tick_cb, r);
 	r->last_active = yg_now_ms();
+	/* without these it would never end, or never hear of a handoff */
+	if ((rdv_fd >= 0 && r->rdv_watch < 0) || (sig_fd >= 0 && r->sig_watch < 0) ||
+	    (max_ms && r->max_timer < 0) || r->tick_timer < 0)
+		finish(r, YG_GD_END_ERROR);
 	return r;
 }
 
-enum yg_gd_end yg_gd_relay_run(struct yg_gd_clients *cl, virStreamPtr st, int rdv_fd,
+enum yg_gd_end yg_gd_relay_run(struct yg_gd_clients *cl, struct yg_ep *con, int rdv_fd,
 			       int sig_fd, const struct yg_gd_limits *lim,
 			       const struct yg_gd_relay_ops *ops, void *opaque)
 {
@@ -602,37 +639,42 @@ enum yg_gd_end yg_gd_relay_run(struct yg_gd_clients *cl, virStreamPtr st, int rd
 	cl->nrest = 0;
 	if (!r)
 		return YG_GD_END_ERROR;
-	r->st = st;
 	r->lim = *lim;
+	if (!r->lim.slow_ms)
+		r->lim.slow_ms = YG_GD_SLOW_CLIENT_MS;
 	/* QEMU's pty chardev looks at a silent reader only once a second: a CR
 	 * makes the guest's shell print its prompt at once. */
 	r->tocon[0] = '\r';
 	r->con_len = 1;
 	if (cli_add(r, cl->fd, cl->in) < 0)
 		finish(r, YG_GD_END_ERROR);
-	if (virStreamEventAddCallback(st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_WRITABLE,
-				      console_cb, r, NULL) == 0)
-		r->st_watch = true;
-	if (!r->st_watch)
+	yg_ep_bind(con, console_cb, r);
+	if (yg_ep_interest(con, YG_EV_READ | YG_EV_WRITE) == 0)
+		r->con = con;
+	else
 		finish(r, YG_GD_END_ERROR);
 	update_masks(r);
 	e = run(r);
 	unwatch(r);
+	flush(r);
+	if (r->con)
+		(void)yg_ep_interest(con, 0);
+	yg_ep_bind(con, NULL, NULL);
 	/* the session's end goes to every client still there; the first one
 	 * (or the last to leave) is cl->fd, the others cl->rest */
 	for (size_t i = 0; i < r->ncli; i++) {
-		struct cli *c = r->cli[i];
+		enum yg_gd_end why = r->cli[i]->gone;
+		int fd = r->cli[i]->fd;
 
-		flush_client(c);
+		cli_free(r->cli[i]);
 		if (i == 0)
-			cl->fd = c->fd;
-		else if (c->gone && c->gone != YG_GD_END_SLOW)
-			ops->detach(opaque, c->fd, c->gone, r->ncli - 1);
-		else if (c->gone)
-			close(c->fd);
+			cl->fd = fd;
+		else if (why && why != YG_GD_END_SLOW)
+			ops->detach(opaque, fd, why, r->ncli - 1);
+		else if (why)
+			close(fd);
 		else
-			cl->rest[cl->nrest++] = c->fd;
-		cli_free(c);
+			cl->rest[cl->nrest++] = fd;
 	}
 	free(r);
 	return e;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "yg_log.h"
+#include "yg_virtloop.h"
 #include "session.h"
 
 enum phase { PH_HELLO = 1u, PH_REQUEST = 2u, PH_RELAY = 4u };
@@ -244,7 +245,7 @@ static enum yg_gd_end on_tick(void *opaque, const struct yg_gd_times *t)
 	}
 	/* A libvirtd restart kills the connection but the console stream
 	 * reports nothing: notice it here, within one tick. */
-	if (s->conn && virConnectIsAlive(s->conn) == 0)
+	if (yg_conn_alive(s->conn) == 0)
 		return YG_GD_END_LIBVIRT;
 	if (t->now - s->info_ms >= 1000 && t->last_active != s->info_active)
 		yg_gd_sessinfo(s, t);
@@ -555,6 +556,7 @@ void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 	static struct yg_gd_sess sess;
 	struct yg_gd_sess *s = &sess;
 	sigset_t none;
+	yg_err err;
 
 	s->fd = fd;
 	s->peer_uid = peer_uid;
@@ -570,10 +572,10 @@ void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 	if (!s->in || s->sig_fd < 0)
 		_exit(1);
 	yg_frame_in_init(s->in);
-	/* libvirt's event loop first, then (later) the one connection */
-	if (virEventRegisterDefaultImpl() < 0)
-		yg_gd_fail(s, YG_ERR_INTERNAL, "internal_error", "cannot start libvirt's event "
-			   "loop; see the broker's log");
+	/* libvirt's event loop first (the relay runs on it too), then (later)
+	 * the one connection */
+	if (yg_virtloop_register(&err) < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "internal_error", err.msg);
 	dispatch(s, PH_HELLO);
 	dispatch(s, PH_REQUEST);
 	yg_gd_exit(s, 0);

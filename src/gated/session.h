@@ -25,7 +25,7 @@ struct yg_gd_sess {
 
 	virConnectPtr conn;
 	yg_box *box;
-	virStreamPtr st;
+	struct yg_ep *st;		/* the console endpoint (yg_console), NULL = closed */
 	int dirfd;			/* run_dir/boxes */
 	int lockfd;			/* flock held while we own the box */
 	int rdv_fd;			/* rendezvous socket, -1 before the lock */

@@ -38,3 +38,8 @@ tests_unit_agentseqtest_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DYG_BOX_TESTDATA='"$(abs_top_srcdir)/tests/data/box"' \
 	-DYG_AGENT_TESTDATA='"$(abs_top_srcdir)/tests/data/agent"'
 tests_unit_agentseqtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) $(CMOCKA_LIBS)
+
+# yg_loop on libvirt's default event loop, and the console as an endpoint.
+src_virt_libygvirt_la_SOURCES += \
+	src/virt/yg_virtloop.c src/virt/yg_virtloop.h \
+	src/virt/yg_console.c src/virt/yg_console.h

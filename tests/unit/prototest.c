@@ -408,6 +408,124 @@ static void test_send_timeout_and_pipe(void **state)
 	}
 }
 
+/* yg_msg_encode_to: the same bytes as yg_msg_encode, into a buffer of any
+ * size; one byte short of the frame is -ENOBUFS, and nothing is written
+ * past cap. */
+static void test_encode_to(void **state)
+{
+	yg_msg v[YG_MSG_MAX_TYPE], bad;
+	static yg_frame_out out;
+	static uint8_t buf[4 + YG_FRAME_MAX + 16];
+	size_t len;
+	int n = samples(v);
+
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(yg_msg_encode(&v[i], &out), 0);
+		memset(buf, 0xa5, sizeof(buf));
+		len = 0;
+		assert_int_equal(yg_msg_encode_to(&v[i], buf, out.len, &len), 0);
+		assert_int_equal(len, out.len);
+		assert_memory_equal(buf, out.buf, out.len);
+		for (size_t cap = 0; cap < out.len; cap++) {
+			memset(buf, 0xa5, sizeof(buf));
+			assert_int_equal(yg_msg_encode_to(&v[i], buf, cap, &len), -ENOBUFS);
+			for (size_t k = cap; k < out.len; k++)
+				assert_int_equal(buf[k], 0xa5);
+		}
+	}
+	/* a full DATA at the end of a larger buffer, as the relay does */
+	{
+		static uint8_t big[YG_DATA_MAX];
+		yg_msg m = { .type = YG_MSG_DATA };
+
+		memset(big, 0x1d, sizeof(big));
+		m.u.data.bytes = big;
+		m.u.data.len = sizeof(big);
+		assert_int_equal(yg_msg_encode_to(&m, buf + 7, 5 + sizeof(big), &len), 0);
+		assert_int_equal(len, 5 + sizeof(big));
+		assert_int_equal(buf[7 + 4], YG_MSG_DATA);
+		assert_memory_equal(buf + 7 + 5, big, sizeof(big));
+		m.u.data.len = YG_DATA_MAX + 1;	/* too long is -EMSGSIZE, whatever the room */
+		assert_int_equal(yg_msg_encode_to(&m, buf, sizeof(buf), &len), -EMSGSIZE);
+	}
+	/* the value checks are the encoder's, whatever the buffer */
+	memset(&bad, 0, sizeof(bad));
+	bad.type = YG_MSG_OPEN;
+	bad.u.open.mode = 7;
+	assert_int_equal(yg_msg_encode_to(&bad, buf, sizeof(buf), &len), -EINVAL);
+	bad.type = 0;
+	assert_int_equal(yg_msg_encode_to(&bad, buf, sizeof(buf), &len), -EINVAL);
+}
+
+/* A reader that hands out at most 3 bytes per call, then EOF or an error. */
+struct trickle {
+	const uint8_t *p;
+	size_t left;
+	ssize_t at_end;
+};
+
+static ssize_t trickle_read(void *ctx, void *buf, size_t len)
+{
+	struct trickle *t = ctx;
+	size_t n = len < 3 ? len : 3;
+
+	if (!t->left)
+		return t->at_end;
+	if (n > t->left)
+		n = t->left;
+	memcpy(buf, t->p, n);
+	t->p += n;
+	t->left -= n;
+	return (ssize_t)n;
+}
+
+static void test_frame_in_read(void **state)
+{
+	yg_msg v[YG_MSG_MAX_TYPE], m;
+	static yg_frame_out a, b;
+	static uint8_t both[2 * sizeof(a.buf)];
+	static yg_frame_in in;
+	struct trickle t;
+	const uint8_t *payload;
+	uint8_t type;
+	size_t len;
+	int got = 0;
+
+	samples(v);
+	assert_int_equal(yg_msg_encode(&v[4], &a), 0);	/* DATA */
+	assert_int_equal(yg_msg_encode(&v[6], &b), 0);	/* EXIT */
+	memcpy(both, a.buf, a.len);
+	memcpy(both + a.len, b.buf, b.len);
+	t = (struct trickle){ both, a.len + b.len, 0 };
+	yg_frame_in_init(&in);
+	for (;;) {
+		ssize_t n = yg_frame_in_read(&in, trickle_read, &t);
+
+		while (yg_frame_next(&in, &type, &payload, &len) == 1) {
+			assert_int_equal(yg_msg_decode(type, payload, len, &m), 0);
+			assert_int_equal(m.type, got == 0 ? YG_MSG_DATA : YG_MSG_EXIT);
+			got++;
+		}
+		if (n == 0)
+			break;
+		assert_true(n > 0 && n <= 3);
+	}
+	assert_int_equal(got, 2);
+	/* the reader's error comes back as it is */
+	t = (struct trickle){ both, 2, -EAGAIN };
+	yg_frame_in_init(&in);
+	assert_int_equal(yg_frame_in_read(&in, trickle_read, &t), 2);
+	assert_int_equal(yg_frame_in_read(&in, trickle_read, &t), -EAGAIN);
+	/* a bad length is -EPROTO before the reader is asked for more */
+	t = (struct trickle){ (const uint8_t *)"\0\0\0\0", 4, 0 };
+	yg_frame_in_init(&in);
+	assert_int_equal(yg_frame_in_read(&in, trickle_read, &t), 3);
+	assert_int_equal(yg_frame_in_read(&in, trickle_read, &t), 1);
+	t.left = 100;	/* would hand out more: it must not be called */
+	assert_int_equal(yg_frame_in_read(&in, trickle_read, &t), -EPROTO);
+	assert_int_equal(t.left, 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +539,8 @@ int main(void)
 		cmocka_unit_test(test_byte_by_byte),
 		cmocka_unit_test(test_recv_socketpair),
 		cmocka_unit_test(test_send_timeout_and_pipe),
+		cmocka_unit_test(test_encode_to),
+		cmocka_unit_test(test_frame_in_read),
 	};
 
 	return cmocka_run_group_tests_name("yg_proto", tests, NULL, NULL);
