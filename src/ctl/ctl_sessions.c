@@ -24,6 +24,7 @@
 
 #include "ctl.h"
 #include "ctl_sessions.h"
+#include "yg_json.h"
 
 #define END_WAIT_MS 120000
 
@@ -86,18 +87,14 @@ static void fmt_secs(char *buf, size_t len, long long s)
 		snprintf(buf, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
 }
 
+/* A record field as a JSON string (fields are bounded by yg_rundir). */
 static void json_s(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < ' ')
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
+	char q[6 * YG_RUNDIR_RECORD_MAX + 3];
+
+	if (yg_json_quote(q, sizeof(q), s) < 0)
+		snprintf(q, sizeof(q), "null");
+	fputs(q, stdout);
 }
 
 static int cmp_str(const void *a, const void *b)

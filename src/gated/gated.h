@@ -1,15 +1,23 @@
 /* gated.h: internals of yolo-gated, the broker.
  *
- * main.c     options, start-up as root, the listening socket, accept + fork,
- *            signals (SIGCHLD reaps, SIGHUP reloads the policy).
- * access.c   the only file that includes yg_policy.h: loads the policy and
- *            turns a peer uid or a user name into a yg_gd_user.
- * session.c  one connection in a forked child: HELLO, the request table,
- *            OPEN / PREPARE / RELEASE / ACCOUNT, one box's lifecycle.
- * relay.c    the relay between endpoints (console, client sockets) on the
- *            process's event loop (yg_loop).
- * handoff.c  the per-box rendezvous socket (SCM_RIGHTS) that keeps one owner
- *            per box.
+ * main.c       options, start-up as root, the listening socket, accept +
+ *              fork, signals (SIGCHLD reaps, SIGHUP reloads the policy).
+ * access.c     the only file that includes yg_policy.h: loads the policy and
+ *              turns a peer uid or a user name into a yg_gd_user.
+ * dispatch.c   one connection in a forked child: HELLO, the request table,
+ *              OPEN / PREPARE / RELEASE / ACCOUNT.
+ * concurrent.c a child that holds a box: relay, logout, and other logins of
+ *              the same box (refuse, takeover, attach, queue).
+ * lifecycle.c  one box from lock to final revert: lock, revert, resume,
+ *              agent, keys, console, logout.
+ * relay.c      the relay between endpoints (console, client sockets) on the
+ *              process's event loop (yg_loop).
+ * handoff.c    the per-box rendezvous socket (SCM_RIGHTS) that keeps one
+ *              owner per box.
+ * audit.c      the audit trail and session recordings.
+ * reply.c      ERROR / EXIT / PROGRESS frames to clients.
+ * signals.c    a session child's signals.
+ * session.h    the state of one session child, shared by the child's files.
  */
 #ifndef YG_GATED_H
 #define YG_GATED_H
@@ -219,7 +227,7 @@ enum yg_gd_end yg_gd_relay_run(struct yg_gd_clients *cl, struct yg_ep *con, int 
 enum yg_gd_end yg_gd_wait_handoff(int rdv_fd, int sig_fd, unsigned long timeout_ms,
 				  const struct yg_gd_relay_ops *ops, void *opaque);
 
-/* ---- session.c ---- */
+/* ---- dispatch.c ---- */
 
 /* Serve one accepted connection in a forked child; never returns. */
 void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,

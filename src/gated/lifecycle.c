@@ -312,6 +312,55 @@ int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 	return 0;
 }
 
+void yg_gd_new_id(struct yg_gd_sess *s)
+{
+	if (yg_session_id_new(s->id) < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "internal_error", "cannot get random bytes for "
+			   "a session id; try again");
+	s->t_start = yg_now_ms();
+}
+
+/* Resolve uid (the peer's, or a handed-off client's) and check it may have
+ * box reqbox ("" = its own); on refusal, ERROR and exit. */
+void yg_gd_resolve_user(struct yg_gd_sess *s, uid_t uid, const char *reqbox)
+{
+	char text[YG_TEXT_MAX];
+	yg_err err;
+	int r;
+
+	yg_gd_user_clear(&s->u);
+	r = yg_gd_user_by_uid(s->pol, uid, &s->u, &err);
+	if (r == -ENOENT || (r == 0 && !s->u.gated)) {
+		snprintf(text, sizeof(text), "no box is configured for user %s; ask your "
+			 "administrator", s->u.user[0] ? s->u.user : "(unknown)");
+		yg_gd_fail(s, YG_ERR_NOPOLICY, "nopolicy", text);
+	}
+	if (r < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "policy_error", err.msg);
+	if (!s->u.enabled) {
+		snprintf(text, sizeof(text), "the box of user %s is disabled; ask your "
+			 "administrator", s->u.user);
+		yg_gd_fail(s, YG_ERR_DISABLED, "disabled", text);
+	}
+	if (reqbox[0] && strcmp(reqbox, s->u.domain) != 0) {
+		if (!yg_gd_may_enter(s->pol, &s->u, reqbox)) {
+			snprintf(text, sizeof(text), "user %s may not enter box %s; ask your "
+				 "administrator for a [box:%s] entry", s->u.user, reqbox, reqbox);
+			yg_gd_fail(s, YG_ERR_DENIED, "denied", text);
+		}
+		snprintf(s->u.domain, sizeof(s->u.domain), "%s", reqbox);
+	}
+}
+
+void yg_gd_login_or_fail(struct yg_gd_sess *s)
+{
+	uint32_t code;
+	yg_err err;
+
+	if (yg_gd_login(s, &code, &err) < 0)
+		yg_gd_fail(s, code, "login_failed", err.msg);
+}
+
 static void log_ready(struct yg_gd_sess *s)
 {
 	char uid[16], l[24], c[24], rv[24], rs[24], a[24], k[24], co[24];
@@ -432,6 +481,28 @@ static bool conn_dead(const struct yg_gd_sess *s)
 /* Close the console, wipe the keys, revert if asked; best effort, logged.
  * A dead libvirt connection is reopened first, so that a libvirtd restart
  * mid-session or mid-revert still ends with the keys wiped and the box clean. */
+/* After the logout revert (or instead of it: revert = login, or a revert
+ * that failed), nothing of the session may keep running: a box that is still
+ * dirty is paused, and with warm = no any box is shut off (its memory freed;
+ * the next login reverts it). Best effort, logged. */
+static void park(struct yg_gd_sess *s)
+{
+	const char *what = !s->u.warm ? "stopped" : s->dirty ? "paused" : NULL;
+	yg_err err;
+	int r;
+
+	if (!what || !s->box)
+		return;
+	r = s->u.warm ? yg_box_suspend(s->box, &err) : yg_box_destroy(s->box, &err);
+	if (r < 0)
+		yg_gd_audit(YG_LOG_ERROR, "park_failed", "session", s->id, "box", s->u.domain,
+			    "error", err.msg, NULL);
+	else
+		yg_gd_audit(YG_LOG_INFO, what, "session", s->id, "user", s->u.user,
+			    "box", s->u.domain, "why", !s->u.warm ? "warm_no" :
+			    s->u.revert_login ? "revert_login" : "revert_failed", NULL);
+}
+
 static void box_down(struct yg_gd_sess *s, bool revert)
 {
 	yg_err err;
@@ -466,6 +537,7 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 				    "ms", ms, NULL);
 		}
 	}
+	park(s);
 }
 
 static void client_exit(int *fd, uint32_t status, const char *text)

@@ -3,7 +3,7 @@
 noinst_LTLIBRARIES += src/gated/libyggated.la
 src_gated_libyggated_la_SOURCES = \
 	src/gated/gated.h src/gated/session.h \
-	src/gated/access.c src/gated/session.c src/gated/lifecycle.c \
+	src/gated/access.c src/gated/dispatch.c src/gated/concurrent.c src/gated/lifecycle.c \
 	src/gated/relay.c src/gated/handoff.c src/gated/audit.c \
 	src/gated/reply.c src/gated/signals.c
 src_gated_libyggated_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)

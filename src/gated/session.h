@@ -1,5 +1,6 @@
-/* session.h: one session child's state, shared by session.c (requests) and
- * lifecycle.c (the box: lock, revert, resume, agent, keys, console, end). */
+/* session.h: one session child's state, shared by dispatch.c (requests),
+ * concurrent.c (a held box and its other logins) and lifecycle.c (the box:
+ * lock, revert, resume, agent, keys, console, end). */
 #ifndef YG_GATED_SESSION_H
 #define YG_GATED_SESSION_H
 
@@ -69,6 +70,13 @@ bool yg_gd_sigterm(void);
 bool yg_gd_end_requested(void);
 
 /* lifecycle.c */
+/* A new session id (and start time); on failure ERROR and exit. */
+void yg_gd_new_id(struct yg_gd_sess *s);
+/* Resolve uid (the peer's, or a handed-off client's) into the session's user
+ * and check it may have box reqbox ("" = its own); on refusal ERROR, exit. */
+void yg_gd_resolve_user(struct yg_gd_sess *s, uid_t uid, const char *reqbox);
+/* yg_gd_login, or ERROR and exit. */
+void yg_gd_login_or_fail(struct yg_gd_sess *s);
 /* Take the box lock. 0: we own it; -EWOULDBLOCK: another child does (the
  * holder's description is in busy, e.g. "since 12:03:55 (session 4f2a...)"). */
 int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err);
@@ -114,6 +122,12 @@ void yg_gd_progress(struct yg_gd_sess *s, const char *fmt, ...)
 int yg_gd_send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-
+/* concurrent.c: the box is ours (locked, logged in) */
+/* Relay, log out, and serve the next client while one was handed over or is
+ * queued; exits. */
+void yg_gd_serve(struct yg_gd_sess *s) __attribute__((noreturn));
+/* After PREPARE answered: wait for the shell to attach (or a takeover, or
+ * nobody), then serve; exits. */
+void yg_gd_serve_prepared(struct yg_gd_sess *s) __attribute__((noreturn));
 
 #endif

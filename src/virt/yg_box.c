@@ -377,6 +377,20 @@ int yg_box_resume(yg_box *box, yg_err *err)
 	return 0;
 }
 
+int yg_box_suspend(yg_box *box, yg_err *err)
+{
+	int st, rc;
+
+	rc = yg_box_state(box, &st, NULL, err);
+	if (rc < 0)
+		return rc;
+	if (st == VIR_DOMAIN_PAUSED || st == VIR_DOMAIN_SHUTOFF)
+		return 0;
+	if (virDomainSuspend(box->dom) < 0)
+		return yg_box_virt_err(err, "cannot pause box %s", box->name);
+	return 0;
+}
+
 int yg_box_destroy(yg_box *box, yg_err *err)
 {
 	int st, rc;

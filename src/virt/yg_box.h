@@ -52,6 +52,9 @@ int yg_box_check_clean(yg_box *box, bool *clean, char *why, size_t whylen,
 /* Revert to the box's snapshot, leaving the domain PAUSED (REVERT_PAUSED). */
 int yg_box_revert(yg_box *box, yg_err *err);
 int yg_box_resume(yg_box *box, yg_err *err);
+/* Pause a running box (nothing to do when paused or shut off). */
+int yg_box_suspend(yg_box *box, yg_err *err);
+/* Power a box off (nothing to do when shut off). */
 int yg_box_destroy(yg_box *box, yg_err *err);
 
 /* Open the console with VIR_DOMAIN_CONSOLE_FORCE on a stream created with

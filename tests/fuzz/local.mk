@@ -37,3 +37,7 @@ endif
 dist_check_SCRIPTS += tests/fuzz/replay.sh tests/fuzz/run-fuzzers.sh
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/proto.dict tests/fuzz/keyfile.dict tests/fuzz/policy.dict tests/fuzz/pamopts.dict \
 	tests/fuzz/rundir.dict
+
+# Every fuzz target, for .ci/run's libFuzzer build.
+fuzz-targets: $(FUZZ_TARGETS)
+.PHONY: fuzz-targets

@@ -3,9 +3,11 @@
 INTEGRATION_TESTS += \
 	tests/integration/guest.sh \
 	tests/integration/box.sh \
-	tests/integration/groups.sh
+	tests/integration/groups.sh \
+	tests/integration/warm.sh
 EXTRA_DIST += \
 	tests/integration/lib.sh \
 	tests/integration/guest.sh \
 	tests/integration/box.sh \
-	tests/integration/groups.sh
+	tests/integration/groups.sh \
+	tests/integration/warm.sh

@@ -1,0 +1,288 @@
+/* concurrent.c: a session child that holds a box: relay, log out, and what
+ * happens when another login comes for the same box (the policy's
+ * `concurrent`: refuse, takeover, attach; a login queued during a logout),
+ * through the callbacks the relay and the PREPARE wait call.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "yg_log.h"
+#include "session.h"
+
+static const char *end_text(enum yg_gd_end e)
+{
+	switch (e) {
+	case YG_GD_END_CLIENT_EXIT:
+	case YG_GD_END_CLIENT_EOF:	return "session closed";
+	case YG_GD_END_CONSOLE:		return "the box's console closed (the guest stopped?)";
+	case YG_GD_END_PROTOCOL:	return "protocol error";
+	case YG_GD_END_SIGNAL:		return "yolo-gated is stopping";
+	case YG_GD_END_IDLE:		return "idle timeout: session closed";
+	case YG_GD_END_MAX:		return "maximum session time reached";
+	case YG_GD_END_TAKEOVER:	return "session taken over by a new login";
+	case YG_GD_END_RELEASE:		return "session released";
+	case YG_GD_END_TIMEOUT:		return "nobody attached to the prepared box";
+	case YG_GD_END_ADMIN:		return "session ended by an administrator";
+	case YG_GD_END_LIBVIRT:		return "the virtualisation service (libvirtd) went away; "
+					       "the box is reverted, log in again";
+	default:			return "session ended by an error";
+	}
+}
+
+/* A handed-off client becomes the session's client. A takeover is a new
+ * session (its user, a new id); an attach joins the PREPAREd one. */
+static void take_next(struct yg_gd_sess *s, bool takeover)
+{
+	s->fd = s->next_fd;
+	s->next_fd = -1;
+	s->peer_uid = s->next.uid;
+	s->rows = s->next.rows;
+	s->cols = s->next.cols;
+	s->prepared = false;
+	yg_frame_in_init(s->in);
+	if (!takeover) {
+		yg_gd_winch(s, s->rows, s->cols);
+		return;
+	}
+	yg_gd_resolve_user(s, s->next.uid, s->next.box);
+	yg_gd_new_id(s);
+	yg_gd_reclaim(s);
+}
+
+/* ---- callbacks from the relay and the PREPARE wait ---- */
+
+static void on_winch(void *opaque, uint16_t rows, uint16_t cols)
+{
+	yg_gd_winch(opaque, rows, cols);
+}
+
+/* concurrent = attach: a later login of this box joins the running console
+ * (its sender already checked that its user may enter the box). The policy
+ * of the session's user decides; the newcomer's window size wins. */
+static enum yg_gd_end join(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h)
+{
+	char uid[16];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)h->uid);
+	if (yg_gd_send_ready(s, fd) < 0) {
+		close(fd);
+		return YG_GD_END_NONE;
+	}
+	yg_gd_audit(YG_LOG_INFO, "attach", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "uid", uid, NULL);
+	yg_gd_winch(s, h->rows, h->cols);
+	return YG_GD_END_JOIN;
+}
+
+/* One of several attached clients left: the others keep the session. */
+static void on_detach(void *opaque, int fd, enum yg_gd_end why, size_t left)
+{
+	struct yg_gd_sess *s = opaque;
+	char n[16];
+
+	snprintf(n, sizeof(n), "%zu", left);
+	yg_gd_audit(YG_LOG_INFO, "detach", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "reason", yg_gd_end_name(why), "clients", n, NULL);
+	if (why == YG_GD_END_CLIENT_EXIT)
+		yg_gd_send_fmt(fd, YG_MSG_EXIT, 0, "detached; the session goes on for %zu other "
+			 "client%s", left, left == 1 ? "" : "s");
+	close(fd);
+}
+
+static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handoff *h)
+{
+	struct yg_gd_sess *s = opaque;
+	char since[128], uid[16];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)h->uid);
+	if (h->type == YG_MSG_RELEASE) {
+		if (strcmp(h->session, s->id) == 0 && s->release_fd < 0) {
+			s->release_fd = fd;
+			return YG_GD_END_RELEASE;
+		}
+		yg_gd_send_exit(fd, 1, "no such session on this box");
+		close(fd);
+		return YG_GD_END_NONE;
+	}
+	if (s->next_fd < 0 && s->prepared && ((h->uid == s->u.uid &&
+	    strcmp(h->session, s->id) == 0) || s->u.attach)) {
+		s->next_fd = fd;
+		s->next = *h;
+		return YG_GD_END_ATTACH;
+	}
+	if (s->u.attach && s->st && !s->prepared)	/* concurrent = attach */
+		return join(s, fd, h);
+	if (s->next_fd < 0 && s->u.takeover) {
+		yg_gd_audit(YG_LOG_INFO, "takeover", "session", s->id, "user", s->u.user,
+			    "box", s->u.domain, "new_uid", uid, NULL);
+		s->next_fd = fd;
+		s->next = *h;
+		return YG_GD_END_TAKEOVER;
+	}
+	yg_gd_describe(s, since, sizeof(since));
+	yg_gd_audit(YG_LOG_INFO, "refused", "reason", "busy", "session", s->id,
+		    "user", s->u.user, "box", s->u.domain, "refused_uid", uid, NULL);
+	yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use %s; log out there first, or "
+			 "try again later", s->u.domain, since);
+	close(fd);
+	return YG_GD_END_NONE;
+}
+
+/* Keep one queued client for after the logout; refuse any other. */
+static void queue_next(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h)
+{
+	if (h->type == YG_MSG_OPEN && s->next_fd < 0) {
+		s->next_fd = fd;
+		s->next = *h;
+		return;
+	}
+	if (h->type == YG_MSG_RELEASE)
+		yg_gd_send_exit(fd, 0, "the session had already ended");
+	else
+		yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use by another login; try "
+				 "again later", h->box);
+	close(fd);
+}
+
+static void on_queued(void *opaque, int fd, const struct yg_gd_handoff *h)
+{
+	queue_next(opaque, fd, h);
+}
+
+/* yolo-gatectl end wrote run_dir/sessions/<id>.end (its message) and sent
+ * SIGUSR1: take the message if root or we wrote it. */
+static void read_end_msg(struct yg_gd_sess *s)
+{
+	char path[PATH_MAX];
+	yg_err err;
+	int r;
+
+	s->end_msg[0] = '\0';
+	if (yg_rundir_end_path(path, sizeof(path), s->gate->run_dir, s->id, NULL) < 0)
+		return;
+	r = yg_rundir_end_take(path, geteuid(), s->end_msg, sizeof(s->end_msg), &err);
+	if (r < 0 && r != -ENOENT)
+		yg_log(YG_LOG_WARNING, "event", "end_request_refused", "session", s->id,
+		       "error", err.msg, NULL);
+}
+
+static enum yg_gd_end on_tick(void *opaque, const struct yg_gd_times *t)
+{
+	struct yg_gd_sess *s = opaque;
+
+	if (yg_gd_end_requested()) {
+		read_end_msg(s);
+		return YG_GD_END_ADMIN;
+	}
+	/* A libvirtd restart kills the connection but the console stream
+	 * reports nothing: notice it here, within one tick. */
+	if (yg_conn_alive(s->conn) == 0)
+		return YG_GD_END_LIBVIRT;
+	if (t->now - s->info_ms >= 1000 && t->last_active != s->info_active)
+		yg_gd_sessinfo(s, t);
+	return YG_GD_END_NONE;
+}
+
+static void on_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	yg_gd_rec_output(((struct yg_gd_sess *)opaque)->rec, buf, len);
+}
+
+static const struct yg_gd_relay_ops yg_gd_sess_ops = {
+	.winch = on_winch,
+	.handoff = on_handoff,
+	.queued = on_queued,
+	.tick = on_tick,
+	.output = on_output,
+	.detach = on_detach,
+};
+
+/* The EXIT text for an end, with the administrator's message if any. */
+static const char *end_reason(struct yg_gd_sess *s, enum yg_gd_end e, char *buf, size_t len)
+{
+	if (e != YG_GD_END_ADMIN || !s->end_msg[0])
+		return end_text(e);
+	snprintf(buf, len, "%s: %.900s", end_text(e), s->end_msg);
+	return buf;
+}
+
+static void logout(struct yg_gd_sess *s, enum yg_gd_end e)
+{
+	char buf[YG_TEXT_MAX];
+
+	yg_gd_logout(s, e, end_reason(s, e, buf, sizeof(buf)));
+	s->end_msg[0] = '\0';
+}
+
+/* After a logout, with the lock still held: is a login waiting for this box?
+ * New senders are stopped first (the socket is unlinked: they retry the
+ * lock), then those already in flight are drained, so none is lost. */
+static bool next_queued(struct yg_gd_sess *s)
+{
+	struct yg_gd_handoff h;
+	yg_err err;
+	int fd, r;
+
+	if (s->rdv_fd < 0)
+		return s->next_fd >= 0;
+	unlink(s->rdv_path);
+	for (int n = 0; n < 64; n++) {	/* bounded: the backlog is small */
+		if (yg_gd_rdv_accept(s->rdv_fd, &fd, &h) == -EAGAIN)
+			break;
+		if (fd >= 0)
+			queue_next(s, fd, &h);
+	}
+	close(s->rdv_fd);
+	s->rdv_fd = -1;
+	if (s->next_fd < 0)
+		return false;
+	r = yg_gd_rdv_listen(s->gate->run_dir, s->u.domain, s->rdv_path, sizeof(s->rdv_path), &err);
+	if (r < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "rendezvous_failed", err.msg);
+	s->rdv_fd = r;
+	return true;
+}
+
+/* Relay, end, and serve the next client while one was handed over or is
+ * queued. */
+void yg_gd_serve(struct yg_gd_sess *s)
+{
+	enum yg_gd_end e;
+
+	for (;;) {
+		e = yg_gd_attach(s, &yg_gd_sess_ops);
+		logout(s, e);
+		if (e == YG_GD_END_SIGNAL || !next_queued(s))
+			yg_gd_exit(s, 0);
+		take_next(s, true);
+		yg_gd_login_or_fail(s);
+	}
+}
+
+/* After PREPARE: wait for the shell (attach), a takeover, or nobody. */
+void yg_gd_serve_prepared(struct yg_gd_sess *s)
+{
+	enum yg_gd_end e;
+
+	s->prepared = true;
+	e = yg_gd_wait_handoff(s->rdv_fd, s->sig_fd, YG_GD_PREPARE_WAIT_MS, &yg_gd_sess_ops, s);
+	if (e == YG_GD_END_ATTACH || e == YG_GD_END_TAKEOVER) {
+		if (e == YG_GD_END_TAKEOVER)
+			logout(s, e);
+		take_next(s, e == YG_GD_END_TAKEOVER);
+		if (e == YG_GD_END_TAKEOVER)
+			yg_gd_login_or_fail(s);
+		yg_gd_serve(s);
+	}
+	logout(s, e);
+	if (e != YG_GD_END_SIGNAL && next_queued(s)) {
+		take_next(s, true);
+		yg_gd_login_or_fail(s);
+		yg_gd_serve(s);
+	}
+	yg_gd_exit(s, 0);
+}

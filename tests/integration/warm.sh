@@ -1,0 +1,83 @@
+#!/bin/bash
+# warm.sh: what a logout leaves behind, by policy.
+#  - revert = login: the box is not reverted at logout, but paused: nothing
+#    of the session keeps running until the next login reverts it;
+#  - warm = no: after the logout revert the box is shut off (its memory is
+#    freed); the next login reverts it and works as usual.
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+yg_require_root
+client=$top_builddir/tests/integration/gatedclient
+yg_require_built "$top_builddir/src/gated/yolo-gated" "$client"
+yg_init
+yg_start_libvirt
+yg_guest_build
+
+user=ygw$$
+box=yg-it-warm-$$
+yg_tmp_user "$user"
+yg_service_user ygws$$
+yg_box_create "$box"
+conf=$YG_TMP/conf
+yg_gate_conf "$conf" "run_dir = $YG_TMP/run" "service_user = $YG_SVC"
+chmod 0755 "$YG_TMP"
+policy() { # policy LINE...: the user's section with the LINEs (read by the next broker)
+	printf '[user:%s]\ndomain = %s\nagent_timeout = 60s\n' "$user" "$box" \
+		> "$conf/policy.d/10-test.conf"
+	printf '%s\n' "$@" >> "$conf/policy.d/10-test.conf"
+	chmod 0644 "$conf/policy.d/10-test.conf"
+}
+sock=$YG_TMP/gated.sock
+log=$YG_TMP/gated.log
+as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
+ends() { grep -c 'event=session_end' "$log" 2>/dev/null || true; }
+login() { # login MARK: one session that writes MARK into the box, then EOF
+	local n
+	n=$(ends)
+	as_user "$client" "$sock" open send "echo $1 > /tmp/mark; echo m\"\"ark-ok\r" \
+		expect 'mark-ok' eof > "$YG_TMP/out" 2>&1 ||
+		yg_fail "the login ($1) failed: $(cat "$YG_TMP/out")" "$box"
+	for ((i = 0; i < 600; i++)); do
+		[ "$(ends)" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	yg_fail "no session_end within 60 s of EOF ($1)" "$box"
+}
+
+# revert = login: paused after the logout, not running; dirty (the next
+# login reverts it).
+policy 'revert = login'
+yg_gated_start "$conf" "$sock" "$log"
+login one
+state=$(yg_domstate "$box")
+case $state in
+paused*) ;;
+*) yg_fail "with revert = login the box should be paused after the logout, not '$state'" "$box" ;;
+esac
+case $state in
+*"from snapshot"*) yg_fail "with revert = login the box should not be reverted at logout" "$box" ;;
+esac
+grep -q 'event=paused .*why=revert_login' "$log" || yg_fail "no paused event: $(cat "$log")"
+login two
+grep -q 'event=reverted .*why=paused' "$log" ||
+	yg_fail "the second login did not revert the box: $(cat "$log")"
+kill "$YG_GATED_PID"; wait "$YG_GATED_PID" 2>/dev/null || true
+: > "$log"
+
+# warm = no: shut off after the logout revert; the next login works.
+policy 'warm = no'
+sock=$YG_TMP/gated2.sock	# a new path: the old one may still be there
+yg_gated_start "$conf" "$sock" "$log"
+login three
+state=$(yg_domstate "$box")
+case $state in
+"shut off"*) ;;
+*) yg_fail "with warm = no the box should be shut off after the logout, not '$state'" "$box" ;;
+esac
+grep -q 'event=reverted .*why=logout' "$log" || yg_fail "no logout revert before the stop: $(cat "$log")"
+grep -q 'event=stopped .*why=warm_no' "$log" || yg_fail "no stopped event: $(cat "$log")"
+login four
+grep -q 'event=reverted .*why=shut' "$log" ||
+	yg_fail "the login after a stop did not revert the shut-off box: $(cat "$log")"
+echo "warm.sh: ok: revert = login leaves the box paused, warm = no shuts it off, and the next logins work"
