@@ -21,7 +21,6 @@
 struct yg_pool {
 	virStoragePoolPtr pool;
 	char *name;
-	char dir[PATH_MAX];
 };
 
 /* dir without repeated and trailing slashes, as libvirt keeps it. */
@@ -52,9 +51,11 @@ int yg_pool_name_for(const char *dir, char *buf, size_t len)
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
 	char clean[PATH_MAX];
 	size_t n = strlen("yolo-gate");
+	int rc = clean_dir(dir, clean, sizeof(clean), NULL);
 
-	if (clean_dir(dir, clean, sizeof(clean), NULL) < 0 ||
-	    len <= n)
+	if (rc < 0)
+		return rc;
+	if (len <= n)
 		return -ENAMETOOLONG;
 	memcpy(buf, "yolo-gate", n);
 	for (const char *s = clean; *s && strcmp(s, "/"); s++) {
@@ -81,7 +82,6 @@ static int wrap(virStoragePoolPtr p, const char *dir, yg_pool **out,
 				  "pool of %s", dir);
 	}
 	pool->pool = p;
-	snprintf(pool->dir, sizeof(pool->dir), "%s", dir);
 	*out = pool;
 	return 0;
 }
@@ -239,11 +239,17 @@ int yg_pool_open(virConnectPtr conn, const char *dir, bool create,
 				  "it", clean);
 	rc = by_name(conn, name, clean, &p, err);
 	if (rc == 0 && virStoragePoolIsActive(p) != 1 &&
-	    virStoragePoolCreate(p, 0) < 0)
-		rc = yg_box_virt_err(err, "cannot start storage pool %s",
-				     name);
-	else if (rc == -ENOENT)
+	    (virStoragePoolBuild(p, 0) < 0 || virStoragePoolCreate(p, 0) < 0))
+		rc = yg_box_virt_err(err, "cannot start storage pool %s (on "
+				     "%s)", name, clean);
+	if (rc == -ENOENT) {
 		rc = define(conn, name, clean, &p, err);
+		/* another provision made it meanwhile */
+		if (rc < 0 && by_path(conn, clean, &p, NULL) == 0) {
+			yg_err_clear(err);
+			rc = 0;
+		}
+	}
 	if (rc < 0) {
 		if (p)
 			virStoragePoolFree(p);
