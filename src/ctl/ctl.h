@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <libvirt/libvirt.h>
-
+#include "yg_box.h"
+#include "yg_domain.h"
 #include "yg_err.h"
 #include "yg_policy.h"
 #include "yg_rundir.h"
@@ -63,7 +63,8 @@ int yg_ctl_user(const char *cmd, const yg_policy *pol, const char *user,
 		yg_user_policy *up);
 /* Connect to the policy's libvirt URI; a permission problem is explained
  * ("CMD needs access to URI: run as root or as a member of group
- * libvirt").  Returns 0 or YG_CTL_EXIT_FAIL (printed). */
+ * libvirt").  Returns 0 or YG_CTL_EXIT_FAIL (printed).  Close it with
+ * yg_conn_close. */
 int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out);
 /* The [gate] service_user's uid and gid; a missing user is an error that
  * says how to fix it.  0 or -ENOENT with err set. */
@@ -120,15 +121,15 @@ void yg_ctl_holder_text(const struct yg_ctl_holder *h, char *buf,
 int yg_ctl_revert_box(const char *cmd, const yg_policy *pol,
 		      virConnectPtr conn, const yg_user_policy *up,
 		      bool only_dirty);
-/* Does libvirt know a domain of that name? */
-bool yg_ctl_domain_defined(virConnectPtr conn, const char *name);
-/* Remove domain (destroyed first when running) with its snapshot
- * metadata.  A domain that does not exist is success (*existed false). */
-int yg_ctl_domain_remove(virConnectPtr conn, const char *domain,
-			 bool *existed, yg_err *err);
-/* images_dir/<domain>.qcow2 into buf; -ENAMETOOLONG with err. */
+/* The overlay of a box is the volume <domain>.qcow2 of the libvirt
+ * storage pool of images_dir (yg_volume.h).  Its path,
+ * images_dir/<domain>.qcow2, into buf; -ENAMETOOLONG with err. */
 int yg_ctl_overlay_path(char *buf, size_t len, const char *images_dir,
 			const char *domain, yg_err *err);
+/* Delete the overlay of domain through the pool of images_dir; no pool or
+ * no such volume is success with *existed false. */
+int yg_ctl_overlay_remove(virConnectPtr conn, const char *images_dir,
+			  const char *domain, bool *existed, yg_err *err);
 
 /* Every user the policy gives a box: [user:] names and the members of
  * [group:] groups (primary and supplementary), each once, in policy

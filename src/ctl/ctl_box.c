@@ -7,11 +7,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
-#include "yg_box.h"
+#include "yg_volume.h"
 
 int yg_ctl_overlay_path(char *buf, size_t len, const char *images_dir,
 			const char *domain, yg_err *err)
@@ -25,38 +24,25 @@ int yg_ctl_overlay_path(char *buf, size_t len, const char *images_dir,
 	return 0;
 }
 
-bool yg_ctl_domain_defined(virConnectPtr conn, const char *name)
+int yg_ctl_overlay_remove(virConnectPtr conn, const char *images_dir,
+			  const char *domain, bool *existed, yg_err *err)
 {
-	virDomainPtr dom = virDomainLookupByName(conn, name);
+	char path[PATH_MAX];
+	yg_pool *pool = NULL;
+	int rc;
 
-	if (dom)
-		virDomainFree(dom);
-	return dom != NULL;
-}
-
-int yg_ctl_domain_remove(virConnectPtr conn, const char *domain,
-			 bool *existed, yg_err *err)
-{
-	unsigned flags = VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-			 VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA |
-			 VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
-			 VIR_DOMAIN_UNDEFINE_NVRAM;
-	virDomainPtr dom = virDomainLookupByName(conn, domain);
-	virErrorPtr e;
-	int rc = 0;
-
-	*existed = dom != NULL;
-	if (!dom) {
-		e = virGetLastError();
-		if (e && e->code == VIR_ERR_NO_DOMAIN)
-			return 0;
-		return yg_box_virt_err(err, "cannot look up box %s", domain);
+	*existed = false;
+	rc = yg_ctl_overlay_path(path, sizeof(path), images_dir, domain, err);
+	if (rc == 0)
+		rc = yg_pool_open(conn, images_dir, false, &pool, err);
+	if (rc == -ENOENT) {	/* no pool: provision never made one there */
+		yg_err_clear(err);
+		return 0;
 	}
-	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0)
-		rc = yg_box_virt_err(err, "cannot stop box %s", domain);
-	else if (virDomainUndefineFlags(dom, flags) < 0)
-		rc = yg_box_virt_err(err, "cannot undefine box %s", domain);
-	virDomainFree(dom);
+	if (rc == 0)
+		rc = yg_vol_delete(pool, strrchr(path, '/') + 1, existed,
+				   err);
+	yg_pool_free(pool);
 	return rc;
 }
 
@@ -154,8 +140,7 @@ int yg_ctl_revert(int argc, char **argv)
 		rc = yg_ctl_revert_box("revert", pol, conn, &up, false);
 		rc = rc < 0 ? YG_CTL_EXIT_FAIL : rc;
 	}
-	if (conn)
-		virConnectClose(conn);
+	yg_conn_close(conn);
 	yg_user_policy_clear(&up);
 	yg_policy_free(pol);
 	return rc;
@@ -197,7 +182,7 @@ static int deprovision(const yg_policy *pol, const yg_user_policy *up,
 	}
 	if (fd < -1)
 		return yg_ctl_fail(cmd, &err);
-	rc = yg_ctl_domain_remove(conn, up->domain, &existed, &err);
+	rc = yg_dom_remove(conn, up->domain, &existed, &err);
 	if (rc < 0) {
 		rc = yg_ctl_fail(cmd, &err);
 		goto out;
@@ -211,7 +196,11 @@ static int deprovision(const yg_policy *pol, const yg_user_policy *up,
 		rc = yg_ctl_fail(cmd, &err);
 		goto out;
 	}
-	rc = remove_file(cmd, "overlay", path);
+	rc = yg_ctl_overlay_remove(conn, images, up->domain, &existed, &err);
+	if (rc < 0)
+		rc = yg_ctl_fail(cmd, &err);
+	else if (existed)
+		fprintf(stderr, "%s: removed overlay %s\n", cmd, path);
 	if (up->keys && remove_file(cmd, "key file", up->keys))
 		rc = YG_CTL_EXIT_FAIL;
 out:
@@ -239,8 +228,7 @@ int yg_ctl_deprovision(int argc, char **argv)
 		rc = yg_ctl_connect("deprovision", pol, &conn);
 	if (rc == 0)
 		rc = deprovision(pol, &up, conn, images);
-	if (conn)
-		virConnectClose(conn);
+	yg_conn_close(conn);
 	yg_user_policy_clear(&up);
 	yg_policy_free(pol);
 	return rc;

@@ -30,7 +30,7 @@
 
 #include "ctl.h"
 #include "ctl_network.h"
-#include "yg_box.h"
+#include "yg_net.h"
 
 #define CMD "network"
 #define MAX_HOST_ADDRS 128
@@ -268,29 +268,6 @@ static int egress_xml(const struct net *n, const char *fname, char **out)
 	return fclose(f) ? -ENOMEM : 0;
 }
 
-/* Define (or redefine: libvirt wants the same uuid) the filter fname. */
-static int define_filter(const struct net *n, const char *fname,
-			 const char *xml, yg_err *err)
-{
-	virNWFilterPtr flt = virNWFilterLookupByName(n->conn, fname);
-	char uuid[VIR_UUID_STRING_BUFLEN], *full = NULL;
-	const char *gt = strchr(xml, '>');
-
-	if (flt && gt && virNWFilterGetUUIDString(flt, uuid) == 0 &&
-	    asprintf(&full, "%.*s\n  <uuid>%s</uuid>%s", (int)(gt + 1 - xml),
-		     xml, uuid, gt + 1) < 0)
-		full = NULL;
-	if (flt)
-		virNWFilterFree(flt);
-	flt = virNWFilterDefineXML(n->conn, full ? full : xml);
-	free(full);
-	if (!flt)
-		return yg_box_virt_err(err, "cannot define the filters of "
-				       "network %s", n->name);
-	virNWFilterFree(flt);
-	return 0;
-}
-
 static int filters(const struct net *n, yg_err *err)
 {
 	char fname[64], ename[80], root[256], *xml = NULL;
@@ -301,18 +278,18 @@ static int filters(const struct net *n, yg_err *err)
 	if (rc == 0 && egress_xml(n, fname, &xml) < 0)
 		rc = yg_err_set(err, -ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = define_filter(n, ename, xml, err);
+		rc = yg_nwfilter_define(n->conn, ename, xml, err);
 	free(xml);
 	snprintf(root, sizeof(root), "<filter name='%s' chain='root'>\n"
 		 "  <filterref filter='clean-traffic'/>\n"
 		 "  <filterref filter='%s'/>\n</filter>\n", fname, ename);
-	return rc ? rc : define_filter(n, fname, root, err);
+	return rc ? rc : yg_nwfilter_define(n->conn, fname, root, err);
 }
 
 /* The subnet of an existing network, from its XML. */
-static int existing_subnet(struct net *n, virNetworkPtr net, yg_err *err)
+static int existing_subnet(struct net *n, const char *xml, yg_err *err)
 {
-	char *xml = virNetworkGetXMLDesc(net, 0), *a, *m;
+	const char *a, *m;
 	struct in_addr ia, im;
 	char as[INET_ADDRSTRLEN] = "", ms[INET_ADDRSTRLEN] = "";
 	int rc = 0;
@@ -327,7 +304,6 @@ static int existing_subnet(struct net *n, virNetworkPtr net, yg_err *err)
 				"IPv4 address with a netmask; it was not made "
 				"by yolo-gatectl: remove it or pick another "
 				"name", n->name);
-	free(xml);
 	if (rc)
 		return rc;
 	n->mask = ntohl(im.s_addr);
@@ -338,13 +314,13 @@ static int existing_subnet(struct net *n, virNetworkPtr net, yg_err *err)
 
 static int create(struct net *n, yg_err *err)
 {
-	virNetworkPtr net = virNetworkLookupByName(n->conn, n->name);
 	struct net want = *n;
 	char *xml = NULL, sub[INET_ADDRSTRLEN];
-	int rc = 0;
+	int rc;
 
-	if (net) {
-		rc = existing_subnet(n, net, err);
+	rc = yg_net_get_xml(n->conn, n->name, &xml, err);
+	if (rc == 0) {
+		rc = existing_subnet(n, xml, err);
 		if (rc == 0 && n->subnet_arg &&
 		    (want.addr != n->addr || want.prefix != n->prefix)) {
 			ip_str(n->addr, sub, sizeof(sub));
@@ -356,25 +332,19 @@ static int create(struct net *n, yg_err *err)
 		if (rc == 0)
 			printf("network %s exists: kept, filters updated\n",
 			       n->name);
-	} else {
+	} else if (rc == -ENOENT) {
+		yg_err_clear(err);
 		rc = check_free(n, err);
 		if (rc == 0 && network_xml(n, &xml) < 0)
 			rc = yg_err_set(err, -ENOMEM, "out of memory");
-		if (rc == 0 && !(net = virNetworkDefineXML(n->conn, xml)))
-			rc = yg_box_virt_err(err, "cannot define network %s",
-					     n->name);
-		free(xml);
+		if (rc == 0)
+			rc = yg_net_define(n->conn, n->name, xml, err);
 	}
-	if (rc == 0 && virNetworkSetAutostart(net, 1) < 0)
-		rc = yg_box_virt_err(err, "cannot autostart network %s",
-				     n->name);
-	if (rc == 0 && virNetworkIsActive(net) != 1 && virNetworkCreate(net))
-		rc = yg_box_virt_err(err, "cannot start network %s (is "
-				     "dnsmasq installed?)", n->name);
+	free(xml);
+	if (rc == 0)
+		rc = yg_net_start(n->conn, n->name, err);
 	if (rc == 0)
 		rc = filters(n, err);
-	if (net)
-		virNetworkFree(net);
 	if (rc == 0) {
 		ip_str(n->addr, sub, sizeof(sub));
 		printf("network %s: %s/%u, NAT, filter yolo-gate-%s; give "
@@ -386,72 +356,41 @@ static int create(struct net *n, yg_err *err)
 
 static int remove_net(struct net *n, yg_err *err)
 {
-	virNetworkPtr net = virNetworkLookupByName(n->conn, n->name);
-	virNWFilterPtr flt;
 	char fname[80];
-	int rc = 0;
+	bool existed;
+	int rc;
 
-	if (net) {
-		if (virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0)
-			rc = yg_box_virt_err(err, "cannot stop network %s",
-					     n->name);
-		if (rc == 0 && virNetworkUndefine(net) < 0)
-			rc = yg_box_virt_err(err, "cannot undefine network "
-					     "%s", n->name);
-		virNetworkFree(net);
-	}
+	rc = yg_net_remove(n->conn, n->name, &existed, err);
 	for (int k = 0; rc == 0 && k < 2; k++) {
 		snprintf(fname, sizeof(fname), "yolo-gate-%s%s", n->name,
 			 k ? "-egress" : "");
-		flt = virNWFilterLookupByName(n->conn, fname);
-		if (flt && virNWFilterUndefine(flt) < 0)
-			rc = yg_box_virt_err(err, "cannot remove filter %s "
-					     "(a box still uses it? "
-					     "deprovision it first)", fname);
-		if (flt)
-			virNWFilterFree(flt);
+		rc = yg_nwfilter_remove(n->conn, fname, &existed, err);
 	}
 	if (rc == 0)
 		printf("network %s and its filters removed\n", n->name);
 	return rc;
 }
 
-int yg_ctl_network_iface_xml(virConnectPtr conn, const char *net, char **xml,
-			     yg_err *err)
+int yg_ctl_network_attach(virConnectPtr conn, yg_dom *dom, const char *net,
+			   yg_err *err)
 {
 	char fname[64];
-	virNetworkPtr n;
-	virNWFilterPtr f;
+	bool have_net, have_filter;
 	int rc;
 
-	*xml = NULL;
-	if (!net || !net[0] || !strcmp(net, "none")) {
-		*xml = strdup("");
-		return *xml ? 0 : yg_err_set(err, -ENOMEM, "out of memory");
-	}
+	if (!net || !net[0] || !strcmp(net, "none"))
+		return 0;
 	rc = yg_ctl_network_filter_name(net, fname, sizeof(fname), err);
 	if (rc < 0)
 		return rc;
-	n = virNetworkLookupByName(conn, net);
-	f = virNWFilterLookupByName(conn, fname);
-	if (!n || !f)
-		rc = yg_err_set(err, -ENOENT, "the policy gives network %s, "
-				"but %s is not defined; create it with: "
-				"yolo-gatectl network create %s", net,
-				n ? fname : "that network", net);
-	if (n)
-		virNetworkFree(n);
-	if (f)
-		virNWFilterFree(f);
-	if (rc == 0 && asprintf(xml, "<interface type='network'>\n"
-				"      <source network='%s'/>\n"
-				"      <model type='virtio'/>\n"
-				"      <filterref filter='%s'/>\n"
-				"    </interface>", net, fname) < 0) {
-		*xml = NULL;
-		rc = yg_err_set(err, -ENOMEM, "out of memory");
-	}
-	return rc;
+	have_net = yg_net_defined(conn, net);
+	have_filter = yg_nwfilter_defined(conn, fname);
+	if (!have_net || !have_filter)
+		return yg_err_set(err, -ENOENT, "the policy gives network %s, "
+				  "but %s is not defined; create it with: "
+				  "yolo-gatectl network create %s", net,
+				  have_net ? fname : "that network", net);
+	return yg_net_attach(dom, net, fname, err);
 }
 
 int yg_ctl_network(int argc, char **argv)
@@ -507,8 +446,7 @@ int yg_ctl_network(int argc, char **argv)
 		     remove_net(&n, &err);
 		rc = rc < 0 ? yg_ctl_fail(CMD, &err) : YG_CTL_EXIT_OK;
 	}
-	if (n.conn)
-		virConnectClose(n.conn);
+	yg_conn_close(n.conn);
 	yg_policy_free(pol);
 	return rc;
 }

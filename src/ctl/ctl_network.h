@@ -3,8 +3,8 @@
 #ifndef YG_CTL_NETWORK_H
 #define YG_CTL_NETWORK_H
 
-#include <libvirt/libvirt.h>
-
+#include "yg_box.h"
+#include "yg_domain.h"
 #include "yg_err.h"
 
 /* The subnet `network create` uses without --subnet. */
@@ -17,11 +17,11 @@ int yg_ctl_network(int argc, char **argv);
 int yg_ctl_network_filter_name(const char *net, char *buf, size_t len,
 			       yg_err *err);
 
-/* The <interface> element of a box on network net (policy `network`),
- * malloc'd into *xml; "" (still malloc'd) for "none" or an empty name.
- * The network and its filter must exist (the error says to run
- * yolo-gatectl network create NET).  0 or -errno with err. */
-int yg_ctl_network_iface_xml(virConnectPtr conn, const char *net, char **xml,
-			     yg_err *err);
+/* Give the box dom its interface on network net (policy `network`) with
+ * the network's filter; nothing for "none" or an empty name.  The network
+ * and its filter must exist (the error says to run yolo-gatectl network
+ * create NET).  0 or -errno with err. */
+int yg_ctl_network_attach(virConnectPtr conn, yg_dom *dom, const char *net,
+			  yg_err *err);
 
 #endif

@@ -1,17 +1,19 @@
 /* ctl_provision.c: yolo-gatectl provision: build a user's box from policy.
  *
- *   qcow2 overlay on a read-only base (backing format detected once with
- *   qemu-img info, then given explicitly) -> domain from a template ->
- *   boot -> guest agent answers -> internal snapshot with memory ->
- *   revert to it, paused: the box is clean.
+ *   qcow2 overlay on a read-only base, a volume of the libvirt storage pool
+ *   of the images directory (the base's format read once by libvirt, then
+ *   given explicitly) -> domain from a template -> boot -> guest agent
+ *   answers -> internal snapshot with memory -> revert to it, paused: the
+ *   box is clean.
  *
- * libvirt API only (no virsh); qemu-img for the overlay.  Idempotent: a
- * clean box with its snapshot is left alone.  A failure after the overlay
- * was created removes what this run made.
+ * libvirt only, through libygvirt (no virsh, no qemu-img; yg_volume.h says
+ * how the images directory becomes a storage pool).  Idempotent: a clean
+ * box with its snapshot is left alone.  A failure after the overlay was
+ * created removes what this run made.
  *
  * Limits come from the policy (vcpus, memory, disk_size; the options are
  * overrides), cpu_quota / disk_iops / disk_bps are set through libvirt
- * (ctl_limits.c) and the network interface with its filter is added from
+ * (yg_limits.h) and the network interface with its filter is added from
  * the policy's `network` (ctl_network.c): a template has no <interface>.
  * --update re-applies the limits to a provisioned box: cputune and iotune
  * on the clean paused state, whose snapshot is then retaken from that very
@@ -26,17 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-
 #include "ctl.h"
-#include "ctl_limits.h"
 #include "ctl_network.h"
 #include "ctl_template.h"
-#include "yg_agent.h"
 #include "yg_box.h"
+#include "yg_limits.h"
+#include "yg_volume.h"
 
 #define CMD "provision"
 
@@ -45,98 +44,28 @@ struct prov {
 	const char *kernel, *initrd, *virt_type, *disk_arg;
 	unsigned long vcpus, memory_mib, boot_timeout_s;
 	unsigned long long disk_bytes;
-	char disk_size[24];	/* disk_bytes for qemu-img: "8G" */
+	char disk_size[24];	/* disk_bytes for people: "8G" */
 	bool force, update, vcpus_set, memory_set;
 	/* filled while working */
 	const yg_policy *pol;
 	yg_user_policy up;
 	virConnectPtr conn;
+	yg_pool *pool;		/* of images, once provision makes the overlay */
 	char overlay[PATH_MAX], base_real[PATH_MAX], base_fmt[16];
+	const char *volume;	/* the overlay's volume name: in overlay */
 	char *xml;		/* the rendered template */
 };
 
-/* Run argv (no shell); its stdout into *out (malloc'd, NUL-terminated)
- * when out is not NULL.  stderr passes through. */
-static int run(const char *const argv[], char **out, yg_err *err)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = NULL;
-	int pfd[2] = { -1, -1 }, st, rc = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (out && (!(buf = malloc(cap)) || pipe(pfd) < 0)) {
-		free(buf);
-		return yg_err_set(err, -errno, "cannot run %s: %s", argv[0],
-				  strerror(errno));
-	}
-	pid = fork();
-	if (pid == 0) {
-		if (out && (dup2(pfd[1], 1) < 0 || close(pfd[0]) < 0))
-			_exit(127);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "yolo-gatectl: cannot run %s: %s\n", argv[0],
-			strerror(errno));
-		_exit(127);
-	}
-	if (out)
-		close(pfd[1]);
-	if (pid < 0) {
-		rc = yg_err_set(err, -errno, "cannot fork for %s: %s",
-				argv[0], strerror(errno));
-		if (out)
-			close(pfd[0]);
-		free(buf);
-		return rc;
-	}
-	while (out && (n = read(pfd[0], buf + len, cap - len - 1)) > 0) {
-		len += (size_t)n;
-		if (len + 1 == cap) {
-			char *p = cap < (1u << 20) ? realloc(buf, cap * 2) : NULL;
-
-			if (!p)
-				break;	/* more than 1 MiB: not JSON we want */
-			buf = p;
-			cap *= 2;
-		}
-	}
-	if (out)
-		close(pfd[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		rc = yg_err_set(err, -EIO, "%s %s failed (exit %d; its message "
-				"is above)", argv[0], argv[1],
-				WIFEXITED(st) ? WEXITSTATUS(st) : 128 +
-				WTERMSIG(st));
-	if (rc == 0 && out) {
-		buf[len] = '\0';
-		*out = buf;
-	} else {
-		free(buf);
-	}
-	return rc;
-}
-
-/* The format of the base image, read once with qemu-img info and passed
- * explicitly to qemu-img create (never probed at run time). */
+/* The format of the base image, read once by libvirt and given explicitly
+ * to the overlay (never probed at run time). */
 static int base_format(struct prov *p, yg_err *err)
 {
-	const char *argv[] = { "qemu-img", "info", "--output=json",
-			       p->base_real, NULL };
-	char *json = NULL;
-	int rc;
+	int rc = yg_vol_format(p->conn, p->base_real, p->base_fmt,
+			       sizeof(p->base_fmt), err);
 
-	rc = run(argv, &json, err);
 	if (rc < 0)
 		return yg_err_prefix(err, "cannot read the base image %s",
 				     p->base_real);
-	rc = yg_json_get_string(json, "format", p->base_fmt,
-				sizeof(p->base_fmt), NULL);
-	free(json);
-	if (rc < 0)
-		return yg_err_set(err, -EINVAL, "qemu-img info gave no format "
-				  "for %s", p->base_real);
 	if (strcmp(p->base_fmt, "qcow2") && strcmp(p->base_fmt, "raw"))
 		return yg_err_set(err, -EINVAL, "the base image %s is %s; use "
 				  "a qcow2 or raw image (qemu-img convert -O "
@@ -144,47 +73,48 @@ static int base_format(struct prov *p, yg_err *err)
 	return 0;
 }
 
-static int mkdir_p(const char *dir, yg_err *err)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len >= sizeof(path))
-		return yg_err_set(err, -ENAMETOOLONG, "%s is too long", dir);
-	memcpy(path, dir, len + 1);
-	for (char *s = path + 1; ; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return yg_err_set(err, -errno, "cannot create %s: %s%s",
-					  path, strerror(errno),
-					  errno == EACCES ? "; provision "
-					  "needs root" : "");
-		*s = c;
-		if (!c)
-			return 0;
-	}
-}
-
 static int make_overlay(struct prov *p, yg_err *err)
 {
-	const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
-			       "-F", p->base_fmt, "-b", p->base_real,
-			       p->overlay, p->disk_size, NULL };
 	struct yg_ctl_step step;
 	int rc;
 
-	rc = mkdir_p(p->images, err);
-	if (rc < 0)
-		return rc;
 	yg_ctl_step_begin(&step, CMD, "creating %s (%s over %s %s)",
 			  p->overlay, p->disk_size, p->base_fmt, p->base_real);
-	rc = run(argv, NULL, err);
+	rc = yg_vol_create_overlay(p->pool, p->volume, p->disk_bytes,
+				   p->base_real, p->base_fmt, err);
 	yg_ctl_step_end(&step, rc);
 	return rc;
+}
+
+/* Is the overlay there (a volume of the images directory's pool)?  1, 0,
+ * or -errno with err. */
+static int overlay_there(struct prov *p, yg_err *err)
+{
+	yg_pool *pool = NULL;
+	int rc;
+
+	rc = yg_pool_open(p->conn, p->images, false, &pool, err);
+	if (rc == -ENOENT) {	/* no pool: provision never made one there */
+		yg_err_clear(err);
+		return 0;
+	}
+	if (rc == 0)
+		rc = yg_vol_exists(pool, p->volume, err);
+	yg_pool_free(pool);
+	return rc;
+}
+
+static void limits_of(const yg_user_policy *up, struct yg_limits *lim)
+{
+	lim->cpu_quota = up->cpu_quota;
+	lim->disk_iops = up->disk_iops;
+	lim->disk_bps = up->disk_bps;
+}
+
+/* What the snapshot says about itself. */
+static void snapshot_text(const struct prov *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "yolo-gate clean state of %s", p->up.user);
 }
 
 /* Render the template before anything is created: a bad template or a
@@ -217,9 +147,9 @@ static int render(struct prov *p, yg_err *err)
 }
 
 /* Before the snapshot exists there is no yg_box yet: wait on the bare domain. */
-static int wait_agent(struct prov *p, virDomainPtr dom, yg_err *err)
+static int wait_agent(struct prov *p, yg_dom *dom, yg_err *err)
 {
-	int rc = yg_agent_wait_domain(dom, p->up.domain, p->boot_timeout_s * 1000ul, err);
+	int rc = yg_dom_wait_agent(dom, p->boot_timeout_s * 1000ul, err);
 
 	if (rc == -ETIMEDOUT)
 		yg_err_prefix(err, "box %s did not finish booting (raise --boot-timeout if the "
@@ -227,55 +157,27 @@ static int wait_agent(struct prov *p, virDomainPtr dom, yg_err *err)
 	return rc;
 }
 
-static int snapshot(struct prov *p, virDomainPtr dom, yg_err *err)
-{
-	char xml[512];
-	virDomainSnapshotPtr snap;
-
-	snprintf(xml, sizeof(xml),
-		 "<domainsnapshot><name>%s</name>"
-		 "<description>yolo-gate clean state of %s</description>"
-		 "<memory snapshot='internal'/></domainsnapshot>",
-		 p->up.snapshot, p->up.user);
-	snap = virDomainSnapshotCreateXML(dom, xml, 0);
-	if (!snap)
-		return yg_box_virt_err(err, "cannot take snapshot '%s' of box "
-				       "%s", p->up.snapshot, p->up.domain);
-	virDomainSnapshotFree(snap);
-	return 0;
-}
-
 /* Define, boot, wait for the agent, snapshot, revert paused. */
 static int build(struct prov *p, yg_err *err)
 {
 	struct yg_ctl_step step;
-	virDomainPtr dom = NULL;
+	struct yg_limits lim;
+	yg_dom *dom = NULL;
 	yg_box *box = NULL;
-	char why[128], *ifxml = NULL;
+	char why[128], desc[256];
 	bool clean;
 	int rc;
 
-	dom = virDomainDefineXML(p->conn, p->xml);
-	if (!dom)
-		return yg_box_virt_err(err, "cannot define box %s from "
-				       "template %s", p->up.domain,
-				       p->template);
-	rc = yg_ctl_network_iface_xml(p->conn, p->up.network, &ifxml, err);
-	if (rc == 0 && ifxml[0] &&
-	    virDomainAttachDeviceFlags(dom, ifxml,
-				       VIR_DOMAIN_AFFECT_CONFIG) < 0)
-		rc = yg_box_virt_err(err, "cannot give box %s an interface on "
-				     "network %s", p->up.domain,
-				     p->up.network);
-	free(ifxml);
+	rc = yg_dom_define(p->conn, p->up.domain, p->xml, &dom, err);
+	if (rc < 0)
+		return yg_err_prefix(err, "template %s", p->template);
+	rc = yg_ctl_network_attach(p->conn, dom, p->up.network, err);
+	limits_of(&p->up, &lim);
 	if (rc == 0)
-		rc = yg_ctl_limits_apply(dom, p->overlay, &p->up,
-					 VIR_DOMAIN_AFFECT_CONFIG, err);
+		rc = yg_limits_apply(dom, p->overlay, &lim, false, err);
 	if (rc == 0) {
 		yg_ctl_step_begin(&step, CMD, "booting %s", p->up.domain);
-		rc = virDomainCreate(dom) < 0 ?
-		     yg_box_virt_err(err, "cannot start box %s",
-				     p->up.domain) : 0;
+		rc = yg_dom_start(dom, err);
 		yg_ctl_step_end(&step, rc);
 	}
 	if (rc == 0) {
@@ -287,7 +189,8 @@ static int build(struct prov *p, yg_err *err)
 	if (rc == 0) {
 		yg_ctl_step_begin(&step, CMD, "taking snapshot '%s' of %s",
 				  p->up.snapshot, p->up.domain);
-		rc = snapshot(p, dom, err);
+		snapshot_text(p, desc, sizeof(desc));
+		rc = yg_dom_snapshot_create(dom, p->up.snapshot, desc, err);
 		yg_ctl_step_end(&step, rc);
 	}
 	if (rc == 0)
@@ -306,7 +209,7 @@ static int build(struct prov *p, yg_err *err)
 				"revert (%s); check the libvirtd log",
 				p->up.domain, why);
 	yg_box_free(box);
-	virDomainFree(dom);
+	yg_dom_free(dom);
 	return rc;
 }
 
@@ -316,7 +219,6 @@ static int build(struct prov *p, yg_err *err)
 static int existing(struct prov *p)
 {
 	char why[128] = "";
-	struct stat st;
 	yg_box *box = NULL;
 	bool clean = false, existed;
 	yg_err err;
@@ -332,16 +234,15 @@ static int existing(struct prov *p)
 		return ALREADY;
 	}
 	if (p->force) {
-		rc = yg_ctl_domain_remove(p->conn, p->up.domain, &existed,
-					  &err);
+		rc = yg_dom_remove(p->conn, p->up.domain, &existed, &err);
 		if (rc < 0)
 			return yg_ctl_fail(CMD, &err);
 		if (existed)
 			fprintf(stderr, CMD ": --force: removed the existing "
 				"domain %s\n", p->up.domain);
-		if (unlink(p->overlay) < 0 && errno != ENOENT)
-			return yg_ctl_errf(CMD, "cannot remove %s: %s",
-					   p->overlay, strerror(errno));
+		if (yg_ctl_overlay_remove(p->conn, p->images, p->up.domain,
+					  &existed, &err) < 0)
+			return yg_ctl_fail(CMD, &err);
 		return 0;
 	}
 	if (rc == 0)
@@ -351,10 +252,13 @@ static int existing(struct prov *p)
 				   why, p->up.user);
 	if (err.code != -ENOENT)
 		return yg_ctl_fail(CMD, &err);
-	if (yg_ctl_domain_defined(p->conn, p->up.domain))	/* no snapshot */
+	if (yg_dom_defined(p->conn, p->up.domain))	/* no snapshot */
 		return yg_ctl_errf(CMD, "%s; rebuild it with --force (this "
 				   "replaces the domain)", err.msg);
-	if (lstat(p->overlay, &st) == 0)
+	rc = overlay_there(p, &err);
+	if (rc < 0)
+		return yg_ctl_fail(CMD, &err);
+	if (rc)
 		return yg_ctl_errf(CMD, "%s exists but box %s is not defined; "
 				   "remove it or use --force", p->overlay,
 				   p->up.domain);
@@ -364,21 +268,13 @@ static int existing(struct prov *p)
 /* Delete the snapshot and take it again from the current (paused,
  * just reverted) state: the same clean state, with the live limits in the
  * snapshot's domain definition, which a revert restores. */
-static int retake(struct prov *p, virDomainPtr dom, yg_err *err)
+static int retake(struct prov *p, yg_dom *dom, yg_err *err)
 {
-	virDomainSnapshotPtr snap;
+	char desc[256];
 	int rc;
 
-	snap = virDomainSnapshotLookupByName(dom, p->up.snapshot, 0);
-	if (!snap)
-		return yg_box_virt_err(err, "cannot find snapshot '%s' of box "
-				       "%s", p->up.snapshot, p->up.domain);
-	rc = virDomainSnapshotDelete(snap, 0) < 0 ?
-	     yg_box_virt_err(err, "cannot delete snapshot '%s' of box %s",
-			     p->up.snapshot, p->up.domain) : 0;
-	virDomainSnapshotFree(snap);
-	if (rc == 0)
-		rc = snapshot(p, dom, err);
+	snapshot_text(p, desc, sizeof(desc));
+	rc = yg_dom_snapshot_retake(dom, p->up.snapshot, desc, err);
 	if (rc < 0)
 		yg_err_prefix(err, "box %s may have lost its snapshot; rebuild "
 			      "it with provision --force", p->up.domain);
@@ -387,9 +283,10 @@ static int retake(struct prov *p, virDomainPtr dom, yg_err *err)
 
 /* A step of update that needs the box open: 0 = revert, 1 = limits,
  * 2 = retake, 3 = final revert and check. */
-static int update_step(struct prov *p, yg_box *box, int i, yg_err *err)
+static int update_step(struct prov *p, yg_box *box, yg_dom *dom, int i,
+		       yg_err *err)
 {
-	virDomainPtr dom = yg_box_domain(box);
+	struct yg_limits lim;
 	char why[128];
 	bool clean;
 	int rc;
@@ -399,9 +296,8 @@ static int update_step(struct prov *p, yg_box *box, int i, yg_err *err)
 		rc = yg_box_check_clean(box, &clean, why, sizeof(why), err);
 		return rc == 0 && !clean ? yg_box_revert(box, err) : rc;
 	case 1:
-		return yg_ctl_limits_apply(dom, p->overlay, &p->up,
-					   VIR_DOMAIN_AFFECT_LIVE |
-					   VIR_DOMAIN_AFFECT_CONFIG, err);
+		limits_of(&p->up, &lim);
+		return yg_limits_apply(dom, p->overlay, &lim, true, err);
 	case 2:
 		return retake(p, dom, err);
 	default:
@@ -418,9 +314,9 @@ static int update_step(struct prov *p, yg_box *box, int i, yg_err *err)
 	}
 }
 
-/* --update of an existing box: ALREADY when done, 0 to (re)build, else an
- * exit status (printed). */
-static int update(struct prov *p)
+/* --update of the existing domain dom: ALREADY when done, 0 to (re)build,
+ * else an exit status (printed). */
+static int update_dom(struct prov *p, yg_dom *dom)
 {
 	static const char *const what_step[] = {
 		"reverting to the clean state",
@@ -428,19 +324,15 @@ static int update(struct prov *p)
 		"retaking the snapshot from the same paused state",
 		"reverting to the new snapshot, paused",
 	};
-	virDomainPtr dom = virDomainLookupByName(p->conn, p->up.domain);
 	struct yg_ctl_step step;
 	yg_box *box = NULL;
 	char what[256];
 	yg_err err;
 	int rc, i;
 
-	if (!dom)
-		return 0;	/* nothing yet: a plain provision */
-	rc = yg_ctl_limits_diff(dom, p->overlay, p->vcpus, p->memory_mib,
-				p->disk_bytes, p->up.network, what,
-				sizeof(what), &err);
-	virDomainFree(dom);
+	rc = yg_limits_diff(dom, p->overlay, p->vcpus, p->memory_mib,
+			    p->disk_bytes, p->up.network, what, sizeof(what),
+			    &err);
 	if (rc < 0)
 		return yg_ctl_fail(CMD, &err);
 	if (what[0] && p->force) {
@@ -466,7 +358,7 @@ static int update(struct prov *p)
 		}
 		yg_ctl_step_begin(&step, CMD, "%s: %s", p->up.domain,
 				  what_step[i]);
-		rc = update_step(p, box, i, &err);
+		rc = update_step(p, box, dom, i, &err);
 		yg_ctl_step_end(&step, rc);
 	}
 	yg_box_free(box);
@@ -479,6 +371,19 @@ static int update(struct prov *p)
 	return ALREADY;
 }
 
+/* --update: nothing defined yet is a plain provision (0). */
+static int update(struct prov *p)
+{
+	yg_dom *dom = NULL;
+	int rc;
+
+	if (yg_dom_lookup(p->conn, p->up.domain, &dom, NULL) < 0)
+		return 0;
+	rc = update_dom(p, dom);
+	yg_dom_free(dom);
+	return rc;
+}
+
 static int provision(struct prov *p)
 {
 	bool existed;
@@ -489,6 +394,7 @@ static int provision(struct prov *p)
 				 p->up.domain, &err);
 	if (rc < 0)
 		return yg_ctl_fail(CMD, &err);
+	p->volume = strrchr(p->overlay, '/') + 1;
 	rc = p->update ? update(p) : 0;
 	if (rc == 0)
 		rc = existing(p);
@@ -498,6 +404,8 @@ static int provision(struct prov *p)
 		return yg_ctl_errf(CMD, "base image %s: %s", p->base,
 				   strerror(errno));
 	rc = render(p, &err);
+	if (rc == 0)	/* first: the base may live in the images directory */
+		rc = yg_pool_open(p->conn, p->images, true, &p->pool, &err);
 	if (rc == 0)
 		rc = base_format(p, &err);
 	if (rc == 0)
@@ -507,8 +415,8 @@ static int provision(struct prov *p)
 	rc = build(p, &err);
 	if (rc < 0) {
 		yg_ctl_fail(CMD, &err);
-		yg_ctl_domain_remove(p->conn, p->up.domain, &existed, NULL);
-		unlink(p->overlay);
+		yg_dom_remove(p->conn, p->up.domain, &existed, NULL);
+		yg_vol_delete(p->pool, p->volume, &existed, NULL);
 		fprintf(stderr, CMD ": removed the half-made box %s; fix the "
 			"cause and run provision again\n", p->up.domain);
 		return YG_CTL_EXIT_FAIL;
@@ -665,8 +573,8 @@ int yg_ctl_provision(int argc, char **argv)
 		rc = provision(&p);
 	if (fd >= 0)
 		close(fd);
-	if (p.conn)
-		virConnectClose(p.conn);
+	yg_pool_free(p.pool);
+	yg_conn_close(p.conn);
 	free(p.xml);
 	yg_user_policy_clear(&p.up);
 	yg_policy_free(pol);

@@ -33,33 +33,17 @@ struct status_ctx {
 	int rc;
 };
 
-static const char *state_name(int st)
-{
-	switch (st) {
-	case VIR_DOMAIN_RUNNING: return "running";
-	case VIR_DOMAIN_BLOCKED: return "blocked";
-	case VIR_DOMAIN_PAUSED: return "paused";
-	case VIR_DOMAIN_SHUTDOWN: return "shutting down";
-	case VIR_DOMAIN_SHUTOFF: return "shut off";
-	case VIR_DOMAIN_CRASHED: return "crashed";
-	case VIR_DOMAIN_PMSUSPENDED: return "suspended";
-	default: return "unknown";
-	}
-}
-
 /* A domain without the policy's snapshot: its state, never clean. */
 static bool nosnap_row(struct status_ctx *c, struct row *r)
 {
-	virDomainPtr dom = virDomainLookupByName(c->conn, r->up->domain);
-	int st, rs;
+	yg_dom *dom = NULL;
 
-	if (!dom)
+	if (yg_dom_lookup(c->conn, r->up->domain, &dom, NULL) < 0)
 		return false;
-	if (virDomainGetState(dom, &st, &rs, 0) == 0)
-		r->state = state_name(st);
+	r->state = yg_dom_state_text(dom);
 	r->clean = 0;
 	snprintf(r->why, sizeof(r->why), "no snapshot '%s'", r->up->snapshot);
-	virDomainFree(dom);
+	yg_dom_free(dom);
 	return true;
 }
 
@@ -80,7 +64,7 @@ static void box_row(struct status_ctx *c, struct row *r)
 	}
 	if (yg_box_state(box, &st, NULL, &err) == 0 &&
 	    yg_box_check_clean(box, &clean, r->why, sizeof(r->why), &err) == 0) {
-		r->state = state_name(st);
+		r->state = yg_dom_state_name(st);
 		r->clean = clean;
 	} else {
 		snprintf(r->err, sizeof(r->err), "%s", err.msg);
@@ -292,8 +276,7 @@ int yg_ctl_status(int argc, char **argv)
 	else if (c.n == 0)
 		fprintf(stderr, "status: the policy gives no existing user a "
 			"box\n");
-	if (c.conn)
-		virConnectClose(c.conn);
+	yg_conn_close(c.conn);
 	yg_policy_free(pol);
 	return c.rc;
 }

@@ -40,7 +40,7 @@ static int sweep_user(void *ctx, const char *user)
 	yg_diags_print(&diags, stderr);
 	if (rc < 0)
 		c->rc = YG_CTL_EXIT_FAIL;
-	else if (up.gated && yg_ctl_domain_defined(c->conn, up.domain)) {
+	else if (up.gated && yg_dom_defined(c->conn, up.domain)) {
 		rc = yg_ctl_revert_box(CMD, c->pol, c->conn, &up, true);
 		if (rc == YG_CTL_EXIT_FAIL)
 			c->rc = rc;	/* busy (-EWOULDBLOCK) is not a failure */
@@ -188,7 +188,7 @@ int yg_ctl_sweep(int argc, char **argv)
 		if (sweep_dir(gate->run_dir, "sessions"))
 			c.rc = YG_CTL_EXIT_FAIL;
 	}
-	virConnectClose(c.conn);
+	yg_conn_close(c.conn);
 	yg_policy_free(pol);
 	return c.rc;
 }

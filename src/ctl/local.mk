@@ -7,8 +7,7 @@ src_ctl_yolo_gatectl_SOURCES = src/ctl/ctl.h src/ctl/ctl.c \
 	src/ctl/ctl_template.c src/ctl/ctl_template.h \
 	src/ctl/ctl_status.c src/ctl/ctl_sweep.c src/ctl/ctl_keys.c \
 	src/ctl/ctl_sessions.c src/ctl/ctl_sessions.h \
-	src/ctl/ctl_network.c src/ctl/ctl_network.h \
-	src/ctl/ctl_limits.c src/ctl/ctl_limits.h
+	src/ctl/ctl_network.c src/ctl/ctl_network.h
 src_ctl_yolo_gatectl_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DYG_TEMPLATEDIR='"$(pkgdatadir)/templates"'
 src_ctl_yolo_gatectl_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) \

@@ -1,24 +1,35 @@
 # src/virt: libygvirt, every libvirt call of the project: connections, the
 # box lifecycle (state, proof of cleanliness, revert, resume, console), the
-# guest agent. src/gated and src/ctl reach libvirt only through it
-# (tests/unit/needed.sh checks their objects for vir* references).
+# guest agent, provisioning (domains, snapshots, storage pools and volumes,
+# networks and filters, limits). src/gated and src/ctl reach libvirt only
+# through it (tests/unit/needed.sh checks their objects for vir* references).
 noinst_LTLIBRARIES += src/virt/libygvirt.la
 src_virt_libygvirt_la_SOURCES = \
 	src/virt/yg_box.c src/virt/yg_box.h \
 	src/virt/yg_agent.c src/virt/yg_agent.h \
-	src/virt/yg_agent_tty.c
+	src/virt/yg_agent_tty.c \
+	src/virt/yg_domain.c src/virt/yg_domain.h \
+	src/virt/yg_volume.c src/virt/yg_volume.h \
+	src/virt/yg_net.c src/virt/yg_net.h \
+	src/virt/yg_limits.c src/virt/yg_limits.h \
+	src/virt/yg_xml.c src/virt/yg_xml.h
 src_virt_libygvirt_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBVIRT_QEMU_CFLAGS)
 src_virt_libygvirt_la_LIBADD = src/core/libygcore.la $(LIBVIRT_LIBS) $(LIBVIRT_QEMU_LIBS)
 
-UNIT_TESTS += tests/unit/boxtest tests/unit/agenttest
-check_PROGRAMS += tests/unit/boxtest tests/unit/agenttest \
+UNIT_TESTS += tests/unit/boxtest tests/unit/agenttest tests/unit/provtest
+check_PROGRAMS += tests/unit/boxtest tests/unit/agenttest tests/unit/provtest \
 	tests/integration/boxrealtest
-EXTRA_DIST += tests/data/box/node.xml
+EXTRA_DIST += tests/data/box/node.xml tests/data/prov/node.xml
 
 tests_unit_boxtest_SOURCES = tests/unit/boxtest.c
 tests_unit_boxtest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_boxtest_CPPFLAGS = $(AM_CPPFLAGS) -DYG_BOX_TESTDATA='"$(abs_top_srcdir)/tests/data/box"'
 tests_unit_boxtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_provtest_SOURCES = tests/unit/provtest.c
+tests_unit_provtest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_provtest_CPPFLAGS = $(AM_CPPFLAGS) -DYG_PROV_TESTDATA='"$(abs_top_srcdir)/tests/data/prov"'
+tests_unit_provtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_agenttest_SOURCES = tests/unit/agenttest.c
 tests_unit_agenttest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)

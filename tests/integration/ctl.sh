@@ -23,6 +23,7 @@ ctl_cleanup() {
 	set +e
 	yg_virsh destroy "$dom" >/dev/null 2>&1
 	yg_virsh undefine "$dom" --snapshots-metadata >/dev/null 2>&1
+	yg_pool_forget "$images"
 	rm -rf "$images"
 	[ "$rc" != 0 ] || rm -f "/var/log/libvirt/qemu/$dom.log"
 	userdel "$user" >/dev/null 2>&1
@@ -79,6 +80,10 @@ info=$(qemu-img info --output=json -U "$images/$dom.qcow2")
 [ "$(jq -r '."backing-filename"' <<<"$info")" = "$base" ] ||
 	yg_fail "the overlay is not backed by $base: $info"
 has '<genid>' yg_virsh dumpxml "$dom" || yg_fail "the domain has no <genid/>"
+# the overlay is a volume of the images directory's pool, autostarted
+pool=$(yg_pool_name "$images")
+has "^Autostart: *yes" yg_virsh pool-info "$pool" || yg_fail "provision made no autostarted pool $pool"
+has "^ *$dom.qcow2 *$images/$dom.qcow2\$" yg_virsh vol-list "$pool" || yg_fail "the overlay is not a volume of $pool"
 
 # --- status: clean and free; JSON parses
 "$ctl" status --config "$conf" >"$YG_TMP/status" || yg_fail "status failed"
@@ -135,6 +140,9 @@ printf 'sk-test\n' | "$ctl" keys --config "$conf" set "$user" OPENAI_API_KEY || 
 "$ctl" deprovision --config "$conf" --images "$images" "$user" || yg_fail "deprovision failed"
 yg_virsh dominfo "$dom" >/dev/null 2>&1 && yg_fail "deprovision left the domain"
 [ ! -e "$images/$dom.qcow2" ] || yg_fail "deprovision left the overlay"
+yg_virsh vol-list "$pool" >"$YG_TMP/vols" || yg_fail "the pool $pool is gone"
+grep -q "^ *base.qcow2 " "$YG_TMP/vols" || yg_fail "the pool lost the base image"
+! grep -q "^ *$dom.qcow2 " "$YG_TMP/vols" || yg_fail "deprovision left the volume in $pool"
 [ ! -e "$conf/keys.d/$user.env" ] || yg_fail "deprovision left the key file"
 has "not provisioned" "$ctl" status --config "$conf" || yg_fail "status after deprovision"
 echo "ctl.sh: all checks passed"

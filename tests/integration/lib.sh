@@ -15,6 +15,8 @@
 #   yg_wait_agent NAME SECS     until guest-ping answers (returns 1 on timeout)
 #   yg_guest_exec NAME PATH [ARG...]  run a program in the guest, print its exit code
 #   yg_domstate NAME            "paused (from snapshot)" etc.
+#   yg_pool_name DIR            the storage pool yolo-gatectl provision makes for DIR
+#   yg_pool_forget DIR          stop and undefine that pool (test cleanup)
 #   yg_fail MSG [NAME]          print MSG and the box's context, exit 1
 #   yg_timing KEY SECONDS       record a measurement (printed, and appended
 #                               to $YG_TIMINGS_FILE when set)
@@ -163,6 +165,18 @@ yg_guest_build() {
 }
 
 yg_domstate() { yg_virsh domstate --reason "$1"; }
+
+# provision makes the images directory a libvirt dir pool named after it
+# (src/virt/yg_volume.h): "yolo-gate" + the path, '/' as '-'.
+yg_pool_name() {
+	printf 'yolo-gate%s\n' "$(printf '%s' "$1" | sed 's#//*#/#g; s#/$##; s#[^A-Za-z0-9._/-]#_#g; s#/#-#g')"
+}
+yg_pool_forget() {
+	local name
+	name=$(yg_pool_name "$1")
+	yg_virsh pool-destroy "$name" >/dev/null 2>&1 || true
+	yg_virsh pool-undefine "$name" >/dev/null 2>&1 || true
+}
 
 yg_agent() {
 	yg_virsh qemu-agent-command "$1" "$2" --timeout "${3:-5}"

@@ -24,6 +24,7 @@ lim_cleanup() {
 	yg_virsh destroy "$dom" >/dev/null 2>&1
 	yg_virsh undefine "$dom" --snapshots-metadata >/dev/null 2>&1
 	[ "$rc" != 0 ] || rm -f "/var/log/libvirt/qemu/$dom.log"
+	yg_pool_forget "$images"
 	rm -rf "$images"
 	userdel "$user" >/dev/null 2>&1
 	return "$rc"

@@ -45,6 +45,7 @@ net_cleanup() {
 	"$ctl" network --config "$conf" remove "$net" >/dev/null 2>&1
 	ip netns del "$ns_lan" 2>/dev/null
 	ip netns del "$ns_inet" 2>/dev/null
+	yg_pool_forget "$images"
 	rm -rf "$images"
 	for i in "${users[@]}"; do userdel "$i" >/dev/null 2>&1; done
 	return "$rc"

@@ -1,12 +1,14 @@
 #!/bin/sh
-# ctlprovtest.sh: yolo-gatectl provision against libvirt's test driver
-# (test:///default), no root: template rendering and its errors, option
-# checks, and the rollback of a box whose guest agent never answers (the
-# test driver has none).  The real path is tests/integration/ctl.sh.
+# ctlprovtest.sh: yolo-gatectl provision against libvirt's test driver, no
+# root: template rendering and its errors, option checks, and the rollback
+# of a box whose guest agent never answers (the test driver has none).  The
+# images go through libvirt's storage API, so the driver's node file
+# (test:///$tmp/node.xml) holds what libvirt sees: a pool on $tmp with the
+# raw base image in it; the test driver makes no files.  The real path is
+# tests/integration/ctl.sh.
 set -u
 ctl=${top_builddir:-.}/src/ctl/yolo-gatectl
 tpl=${top_srcdir:-.}/src/ctl/templates
-command -v qemu-img >/dev/null 2>&1 || { echo "SKIP: qemu-img not installed (apt-get install qemu-utils)"; exit 77; }
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -29,10 +31,27 @@ expect() { # expect STATUS PATTERN CMD...
 c=$tmp/conf
 mkdir -p "$c/policy.d"
 chmod 755 "$c" "$c/policy.d"
-printf '[gate]\nuri = test:///default\nrun_dir = %s/run\n' "$tmp" >"$c/gate.conf"
+# node DIR [VOLUME FORMAT]...: a test driver node with one pool on DIR
+node() {
+	printf '<node>\n  <pool type="dir">\n    <name>p</name>\n'
+	printf '    <target><path>%s</path></target>\n' "$1"
+	shift
+	while [ $# -gt 1 ]; do
+		printf '    <volume><name>%s</name><capacity>16777216</capacity>' "$1"
+		printf '<target><format type="%s"/></target></volume>\n' "$2"
+		shift 2
+	done
+	printf '  </pool>\n</node>\n'
+}
+gate() { # gate NODE_FILE
+	printf '[gate]\nuri = test://%s\nrun_dir = %s/run\n' "$1" "$tmp" >"$c/gate.conf"
+	chmod 644 "$c/gate.conf"
+}
+node "$tmp" base.img raw >"$tmp/node.xml"
+gate "$tmp/node.xml"
 printf '[user:%s]\ndomain = ygprov\n' "$me" >"$c/policy.d/10.conf"
-chmod 644 "$c/gate.conf" "$c/policy.d/10.conf"
-qemu-img create -q -f raw "$tmp/base.img" 16M
+chmod 644 "$c/policy.d/10.conf"
+: >"$tmp/base.img"
 printf '<domain type="@VIRT_TYPE@"><name>@NAME@</name>@FROB@</domain>\n' >"$tmp/bad.xml"
 
 p() { "$ctl" provision --config "$c" --base "$tmp/base.img" --images "$tmp/img" "$@"; }
@@ -47,6 +66,16 @@ expect 1 "template name 'Big Box' is not valid" p --template 'Big Box' "$me"
 [ ! -e "$tmp/img/ygprov.qcow2" ] || echo "FAIL: a template error left an overlay"
 expect 1 "no such user" p "no-such-user-x"
 expect 1 "base image $tmp/nope" p "$me" --base "$tmp/nope"
+# a file libvirt does not see as an image of a pool
+: >"$tmp/stray.img"
+expect 1 "libvirt sees no image $tmp/stray.img" p --template "$tpl/tiny.xml" \
+	--kernel /k --initrd /i "$me" --base "$tmp/stray.img"
+node "$tmp" base.img raw iso.img iso >"$tmp/node-iso.xml"
+gate "$tmp/node-iso.xml"
+: >"$tmp/iso.img"
+expect 1 "the base image $tmp/iso.img is iso; use a qcow2 or raw image" \
+	p --template "$tpl/tiny.xml" --kernel /k --initrd /i "$me" --base "$tmp/iso.img"
+gate "$tmp/node.xml"
 for t in tiny cloud; do
 	expect 1 "did not answer within 1 s" p --template "$tpl/$t.xml" \
 		--kernel "/k&<'" --initrd /i --boot-timeout 1 "$me"
@@ -54,9 +83,11 @@ for t in tiny cloud; do
 		{ echo "FAIL: no overlay progress line"; fails=$((fails + 1)); }
 	grep -q "removed the half-made box ygprov" "$tmp/out" ||
 		{ echo "FAIL: no rollback"; fails=$((fails + 1)); }
-	[ ! -e "$tmp/img/ygprov.qcow2" ] || { echo "FAIL: rollback left the overlay"; fails=$((fails + 1)); }
 done
-: >"$tmp/img/ygprov.qcow2"
-expect 1 "exists but box ygprov is not defined" p --template "$tpl/tiny.xml" --kernel /k --initrd /i "$me"
+# an overlay libvirt has in the pool of the images directory, no domain
+node "$tmp/img" ygprov.qcow2 qcow2 >"$tmp/node-stray.xml"
+gate "$tmp/node-stray.xml"
+expect 1 "$tmp/img/ygprov.qcow2 exists but box ygprov is not defined" \
+	p --template "$tpl/tiny.xml" --kernel /k --initrd /i "$me"
 
 [ "$fails" -eq 0 ]

@@ -1,14 +1,4 @@
-/* ctl_limits.c: a box's resource limits from policy, applied through
- * libvirt (see ctl_limits.h).
- *
- *   cpu_quota N   <cputune><global_period>100000 <global_quota>N*1000: the
- *                 whole QEMU process (vCPUs, emulator and I/O threads) gets
- *                 at most N % of one host CPU; 0 = no limit.
- *   disk_iops     <iotune><total_iops_sec>, 0 = no limit
- *   disk_bps      <iotune><total_bytes_sec>, 0 = no limit
- *
- * vcpus, memory and the disk's virtual size are in the template and the
- * overlay; they cannot change under a memory snapshot. */
+/* yg_limits.c: a box's resource limits through libvirt, see yg_limits.h */
 #include "config.h"
 
 #include <errno.h>
@@ -16,57 +6,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_limits.h"
-#include "yg_box.h"
+#include <libvirt/libvirt.h>
 
-int yg_ctl_limits_apply(virDomainPtr dom, const char *disk_path,
-			const yg_user_policy *up, unsigned int flags,
-			yg_err *err)
+#include "yg_box.h"
+#include "yg_limits.h"
+
+static int set_cpu(virDomainPtr d, const char *name,
+		   const struct yg_limits *lim, unsigned flags, yg_err *err)
 {
 	virTypedParameterPtr par = NULL;
 	int n = 0, max = 0, rc = 0;
 	/* libvirt: a negative quota is "no limit" */
-	long long quota = up->cpu_quota ?
-			  (long long)up->cpu_quota * 1000 : -1;
-	/* a new definition has no limits: "no limit" needs no call */
-	bool fresh = !(flags & VIR_DOMAIN_AFFECT_LIVE);
+	long long quota = lim->cpu_quota ?
+			  (long long)lim->cpu_quota * 1000 : -1;
 
-	if (fresh && !up->cpu_quota)
-		goto io;
 	if (virTypedParamsAddULLong(&par, &n, &max,
 				    VIR_DOMAIN_SCHEDULER_GLOBAL_PERIOD,
-				    YG_CTL_CPU_PERIOD_US) < 0 ||
+				    YG_CPU_PERIOD_US) < 0 ||
 	    virTypedParamsAddLLong(&par, &n, &max,
 				   VIR_DOMAIN_SCHEDULER_GLOBAL_QUOTA,
 				   quota) < 0)
 		rc = yg_err_set(err, -ENOMEM, "out of memory");
-	if (rc == 0 && virDomainSetSchedulerParametersFlags(dom, par, n,
+	if (rc == 0 && virDomainSetSchedulerParametersFlags(d, par, n,
 							    flags) < 0)
 		rc = yg_box_virt_err(err, "cannot set the CPU quota (%u %%) "
 				     "of box %s; cputune needs the cgroup cpu "
-				     "controller", up->cpu_quota,
-				     virDomainGetName(dom));
+				     "controller", lim->cpu_quota, name);
 	virTypedParamsFree(par, n);
-	if (rc)
-		return rc;
-io:
-	if (fresh && !up->disk_iops && !up->disk_bps)
-		return 0;
-	par = NULL;
-	n = max = 0;
+	return rc;
+}
+
+static int set_io(virDomainPtr d, const char *name, const char *disk_path,
+		  const struct yg_limits *lim, unsigned flags, yg_err *err)
+{
+	virTypedParameterPtr par = NULL;
+	int n = 0, max = 0, rc = 0;
+
 	if (virTypedParamsAddULLong(&par, &n, &max,
 				    VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC,
-				    up->disk_iops) < 0 ||
+				    lim->disk_iops) < 0 ||
 	    virTypedParamsAddULLong(&par, &n, &max,
 				    VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC,
-				    up->disk_bps) < 0)
+				    lim->disk_bps) < 0)
 		rc = yg_err_set(err, -ENOMEM, "out of memory");
-	if (rc == 0 && virDomainSetBlockIoTune(dom, disk_path, par, n,
+	if (rc == 0 && virDomainSetBlockIoTune(d, disk_path, par, n,
 					       flags) < 0)
 		rc = yg_box_virt_err(err, "cannot set the disk limits of box "
-				     "%s on %s", virDomainGetName(dom),
-				     disk_path);
+				     "%s on %s", name, disk_path);
 	virTypedParamsFree(par, n);
+	return rc;
+}
+
+int yg_limits_apply(yg_dom *dom, const char *disk_path,
+		    const struct yg_limits *lim, bool live, yg_err *err)
+{
+	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG |
+			 (live ? VIR_DOMAIN_AFFECT_LIVE : 0);
+	virDomainPtr d = yg_dom_ptr(dom);
+	const char *name = yg_dom_name(dom);
+	int rc = 0;
+
+	/* a new definition has no limits: "no limit" needs no call */
+	if (live || lim->cpu_quota)
+		rc = set_cpu(d, name, lim, flags, err);
+	if (rc == 0 && (live || lim->disk_iops || lim->disk_bps))
+		rc = set_io(d, name, disk_path, lim, flags, err);
 	return rc;
 }
 
@@ -81,11 +85,12 @@ static void add(char *what, size_t len, const char *key, const char *unit,
 		 used ? ", " : "", key, have, unit, want, unit);
 }
 
-int yg_ctl_limits_diff(virDomainPtr dom, const char *overlay,
-		       unsigned long vcpus, unsigned long memory_mib,
-		       unsigned long long disk_bytes, const char *network,
-		       char *what, size_t len, yg_err *err)
+int yg_limits_diff(yg_dom *dom, const char *disk_path, unsigned long vcpus,
+		   unsigned long memory_mib, unsigned long long disk_bytes,
+		   const char *network, char *what, size_t len, yg_err *err)
 {
+	virDomainPtr d = yg_dom_ptr(dom);
+	const char *name = yg_dom_name(dom);
 	char want_src[128], *xml, *src;
 	virDomainBlockInfo bi;
 	int nv;
@@ -94,20 +99,20 @@ int yg_ctl_limits_diff(virDomainPtr dom, const char *overlay,
 			       strcmp(network, "none");
 
 	what[0] = '\0';
-	nv = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG |
+	nv = virDomainGetVcpusFlags(d, VIR_DOMAIN_AFFECT_CONFIG |
 				    VIR_DOMAIN_VCPU_MAXIMUM);
-	mem = virDomainGetMaxMemory(dom);
+	mem = virDomainGetMaxMemory(d);
 	if (nv < 0 || mem == 0 ||
-	    virDomainGetBlockInfo(dom, overlay, &bi, 0) < 0)
+	    virDomainGetBlockInfo(d, disk_path, &bi, 0) < 0)
 		return yg_box_virt_err(err, "cannot read the size of box %s",
-				       virDomainGetName(dom));
+				       name);
 	add(what, len, "vcpus", "", (unsigned long long)nv, vcpus);
 	add(what, len, "memory", " MiB", mem / 1024, memory_mib);
 	add(what, len, "disk_size", " bytes", bi.capacity, disk_bytes);
-	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
 	if (!xml)
 		return yg_box_virt_err(err, "cannot read the definition of "
-				       "box %s", virDomainGetName(dom));
+				       "box %s", name);
 	has_if = strstr(xml, "<interface") != NULL;
 	snprintf(want_src, sizeof(want_src), "<source network='%s'",
 		 want_if ? network : "");
