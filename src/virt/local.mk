@@ -54,3 +54,8 @@ tests_unit_agentseqtest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) $(CMOCKA_L
 src_virt_libygvirt_la_SOURCES += \
 	src/virt/yg_virtloop.c src/virt/yg_virtloop.h \
 	src/virt/yg_console.c src/virt/yg_console.h
+
+# The layers on what the linker made: yolo-shell and the PAM module without
+# libvirt, no vir* reference in src/gated or src/ctl objects.
+UNIT_TESTS += tests/unit/needed.sh
+dist_check_SCRIPTS += tests/unit/needed.sh

@@ -1,0 +1,45 @@
+#!/bin/sh
+# needed.sh: the layers, checked on what the linker made (in every build:
+# the plain one and the sanitizer one, where -fsanitize=undefined links more).
+#  - yolo-shell and pam_yolo_gate.so link libygcore only: they must not NEED
+#    libvirt (nor, for the PAM module that sshd loads, libcap-ng or
+#    iniparser);
+#  - src/gated and src/ctl reach libvirt only through libygvirt: none of their
+#    objects references a vir* symbol.
+set -eu
+b=${top_builddir:-.}
+command -v readelf >/dev/null && command -v nm >/dev/null ||
+	{ echo "needed: readelf/nm missing (apt-get install binutils)"; exit 77; }
+fail=0
+
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+
+check_needed() { # FILE FORBIDDEN-GLOB...
+	f=$1
+	shift
+	[ -f "$f" ] || { echo "needed: $f not built (run make)"; fail=1; return; }
+	libs=$(needed "$f")
+	echo "needed: $f NEEDED: $(echo $libs)"
+	for lib in $libs; do
+		for bad in "$@"; do
+			case $lib in
+			$bad) echo "needed: FAIL: $f needs $lib"; fail=1 ;;
+			esac
+		done
+	done
+}
+
+check_needed "$b/src/shell/yolo-shell" 'libvirt*'
+check_needed "$b/pam/.libs/pam_yolo_gate.so" 'libvirt*' 'libcap-ng*' 'libiniparser*'
+
+objs=$(find "$b/src/gated" "$b/src/ctl" -name '*.o' | sort)
+[ -n "$objs" ] || { echo "needed: no objects under $b/src/gated, $b/src/ctl (run make)"; exit 1; }
+for o in $objs; do
+	refs=$(nm -u "$o" | awk '$NF ~ /^vir[A-Z]/ { print $NF }' | sort -u)
+	if [ -n "$refs" ]; then
+		echo "needed: FAIL: $o calls libvirt directly: $(echo $refs) (go through src/virt)"
+		fail=1
+	fi
+done
+[ "$fail" -eq 0 ] && echo "needed: ok: $(echo "$objs" | wc -l) objects of src/gated and src/ctl call no vir* function"
+exit "$fail"
