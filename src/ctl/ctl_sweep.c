@@ -29,6 +29,20 @@ struct sweep_ctx {
 	int rc;
 };
 
+/* A box of a user with warm = no is shut off after each logout: nothing runs
+ * in it, so sweep does not start it just to revert it. */
+static bool shut_off(virConnectPtr conn, const char *domain)
+{
+	yg_dom *dom = NULL;
+	bool off;
+
+	if (yg_dom_lookup(conn, domain, &dom, NULL) < 0)
+		return false;
+	off = !strcmp(yg_dom_state_text(dom), "shut off");
+	yg_dom_free(dom);
+	return off;
+}
+
 static int sweep_user(void *ctx, const char *user)
 {
 	struct sweep_ctx *c = ctx;
@@ -40,6 +54,9 @@ static int sweep_user(void *ctx, const char *user)
 	yg_diags_print(&diags, stderr);
 	if (rc < 0)
 		c->rc = YG_CTL_EXIT_FAIL;
+	else if (up.gated && !up.warm && shut_off(c->conn, up.domain))
+		fprintf(stderr, CMD ": box %s is shut off (warm = no): its next "
+			"login reverts it\n", up.domain);
 	else if (up.gated && yg_dom_defined(c->conn, up.domain)) {
 		rc = yg_ctl_revert_box(CMD, c->pol, c->conn, &up, true);
 		if (rc == YG_CTL_EXIT_FAIL)

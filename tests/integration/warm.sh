@@ -3,13 +3,15 @@
 #  - revert = login: the box is not reverted at logout, but paused: nothing
 #    of the session keeps running until the next login reverts it;
 #  - warm = no: after the logout revert the box is shut off (its memory is
-#    freed); the next login reverts it and works as usual.
+#    freed); the next login reverts it and works as usual, and
+#    yolo-gatectl sweep leaves such a shut-off box alone.
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 yg_require_root
 client=$top_builddir/tests/integration/gatedclient
-yg_require_built "$top_builddir/src/gated/yolo-gated" "$client"
+ctl=$top_builddir/src/ctl/yolo-gatectl
+yg_require_built "$top_builddir/src/gated/yolo-gated" "$client" "$ctl"
 yg_init
 yg_start_libvirt
 yg_guest_build
@@ -80,4 +82,13 @@ grep -q 'event=stopped .*why=warm_no' "$log" || yg_fail "no stopped event: $(cat
 login four
 grep -q 'event=reverted .*why=shut' "$log" ||
 	yg_fail "the login after a stop did not revert the shut-off box: $(cat "$log")"
-echo "warm.sh: ok: revert = login leaves the box paused, warm = no shuts it off, and the next logins work"
+kill "$YG_GATED_PID"; wait "$YG_GATED_PID" 2>/dev/null || true
+"$ctl" sweep --config "$conf" > "$YG_TMP/sweep" 2>&1 ||
+	yg_fail "sweep failed: $(cat "$YG_TMP/sweep")" "$box"
+grep -q "box $box is shut off (warm = no)" "$YG_TMP/sweep" ||
+	yg_fail "sweep did not leave the shut-off box alone: $(cat "$YG_TMP/sweep")" "$box"
+case $(yg_domstate "$box") in
+"shut off"*) ;;
+*) yg_fail "sweep started the shut-off box: $(yg_domstate "$box")" "$box" ;;
+esac
+echo "warm.sh: ok: revert = login leaves the box paused, warm = no shuts it off (and sweep leaves it so), the next logins work"
