@@ -42,11 +42,11 @@ typedef void (*yg_pam_unknown_fn)(void *ctx, const char *arg);
  * Returns 0, or -EINVAL for a bad value of a known option (err says which and
  * what is valid). Unknown options are reported through unknown and skipped. */
 int yg_pam_opts_parse(int argc, const char **argv, yg_pam_opts *o, yg_err *err,
-		      yg_pam_unknown_fn unknown, void *ctx);
+		      yg_pam_unknown_fn unknown, void *ctx) YG_MUST_CHECK;
 
 /* "250ms", "30s", "30", "2m" -> milliseconds in 1..YG_PAM_TIMEOUT_MAX_MS.
  * Returns 0 or -EINVAL. */
-int yg_pam_duration_parse(const char *s, int *ms);
+int yg_pam_duration_parse(const char *s, int *ms) YG_MUST_CHECK;
 
 /* The timeout for a request whose default is default_ms. */
 static inline int yg_pam_opts_timeout(const yg_pam_opts *o, int default_ms)

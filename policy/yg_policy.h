@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "yg_log.h"
+#include "yg_err.h"
 
 /* ---- diagnostics --------------------------------------------------- */
 
@@ -56,7 +57,7 @@ typedef struct yg_policy yg_policy;
  * error is appended to diags, *out is NULL and -EINVAL is returned (-ENOMEM
  * on allocation failure).  A missing gate.conf or policy.d is not an error;
  * a missing confdir is an error only when it was given explicitly. */
-int yg_policy_load(const char *confdir, yg_policy **out, yg_diags *diags);
+int yg_policy_load(const char *confdir, yg_policy **out, yg_diags *diags) YG_MUST_CHECK;
 void yg_policy_free(yg_policy *pol);
 
 const char *yg_policy_confdir(const yg_policy *pol);
@@ -68,7 +69,7 @@ const char *yg_policy_file(const yg_policy *pol, size_t i);
  * ("group") or [box:NAME] ("box") section, in order of first appearance;
  * stops at, and returns, the first non-zero fn result. */
 int yg_policy_each_name(const yg_policy *pol, const char *kind,
-			int (*fn)(void *ctx, const char *name), void *ctx);
+			int (*fn)(void *ctx, const char *name), void *ctx) YG_MUST_CHECK;
 
 /* ---- [gate] -------------------------------------------------------- */
 
@@ -138,12 +139,12 @@ typedef struct yg_user_policy {
  * yg_user_policy_clear() in every case. */
 int yg_policy_for_user(const yg_policy *pol, const char *user, uid_t uid,
 		       const char *const *groups, size_t ngroups,
-		       yg_user_policy *out, yg_diags *diags);
+		       yg_user_policy *out, yg_diags *diags) YG_MUST_CHECK;
 
 /* Same, resolving uid and groups through NSS (getpwnam_r, getgrouplist).
  * An unknown user is -ENOENT with a diag. */
 int yg_policy_user_lookup(const yg_policy *pol, const char *user,
-			  yg_user_policy *out, yg_diags *diags);
+			  yg_user_policy *out, yg_diags *diags) YG_MUST_CHECK;
 
 void yg_user_policy_clear(yg_user_policy *up);
 
@@ -159,12 +160,12 @@ bool yg_policy_may_enter(const yg_policy *pol, const yg_user_policy *up,
 
 /* "90", "30s", "15m", "8h" -> milliseconds.  -EINVAL on garbage,
  * -ERANGE on overflow. */
-int yg_parse_duration(const char *s, unsigned long *ms);
+int yg_parse_duration(const char *s, unsigned long *ms) YG_MUST_CHECK;
 /* "4096", "64K", "512M", "8G", "1T" (powers of 1024) -> bytes.  -EINVAL
  * on garbage (lower-case units included), -ERANGE on overflow. */
-int yg_parse_size(const char *s, unsigned long long *bytes);
+int yg_parse_size(const char *s, unsigned long long *bytes) YG_MUST_CHECK;
 /* "^]" style (caret notation) or "none" (-1) -> *byte.  -EINVAL if bad. */
-int yg_parse_escape(const char *s, int *byte);
+int yg_parse_escape(const char *s, int *byte) YG_MUST_CHECK;
 /* libvirt domain name rule: [A-Za-z0-9_.+-]{1,64}, not starting '.'/'-'. */
 bool yg_valid_domain_name(const char *s);
 /* POSIX-ish user/group name: [a-zA-Z_][a-zA-Z0-9_-]*[$]?, 1..32 chars. */

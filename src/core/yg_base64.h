@@ -4,6 +4,7 @@
 #define YG_BASE64_H
 
 #include <stddef.h>
+#include "yg_err.h"
 
 /* Length of the encoding of n bytes, without the NUL. */
 size_t yg_b64_enc_len(size_t n);
@@ -11,6 +12,6 @@ size_t yg_b64_enc_len(size_t n);
 size_t yg_b64_encode(const void *in, size_t n, char *out);
 /* Decode strictly (padding required, no whitespace, canonical trailing
  * bits). out must hold at least len / 4 * 3 bytes. 0 or -EINVAL. */
-int yg_b64_decode(const char *in, size_t len, void *out, size_t *outlen);
+int yg_b64_decode(const char *in, size_t len, void *out, size_t *outlen) YG_MUST_CHECK;
 
 #endif

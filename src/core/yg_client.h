@@ -101,24 +101,24 @@ typedef struct yg_client_ready {
 /* Connect to cfg->socket and exchange HELLOs. On failure the socket is
  * closed again (c->fd = -1) but c stays readable (its refusal after
  * -EREMOTEIO); yg_client_close(c) is always safe afterwards. */
-int yg_client_connect(yg_client *c, const yg_client_cfg *cfg, yg_err *err);
+int yg_client_connect(yg_client *c, const yg_client_cfg *cfg, yg_err *err) YG_MUST_CHECK;
 
 /* Close the socket and free the reader; may be called again, or on a c
  * whose connect failed. */
 void yg_client_close(yg_client *c);
 
-int yg_client_account(yg_client *c, const char *user, yg_client_policy *out, yg_err *err);
+int yg_client_account(yg_client *c, const char *user, yg_client_policy *out, yg_err *err) YG_MUST_CHECK;
 
 /* session gets the id (1..YG_SESSION_MAX bytes, as the broker sent it: the
  * caller checks it before it puts it anywhere). from may be NULL. */
 int yg_client_prepare(yg_client *c, const char *user, const char *from,
-		      char session[YG_SESSION_MAX + 1], yg_err *err);
+		      char session[YG_SESSION_MAX + 1], yg_err *err) YG_MUST_CHECK;
 
-int yg_client_release(yg_client *c, const char *session, yg_client_exit *out, yg_err *err);
+int yg_client_release(yg_client *c, const char *session, yg_client_exit *out, yg_err *err) YG_MUST_CHECK;
 
 /* OPEN, then PROGRESS... until READY. DATA may already wait in c->in. */
 int yg_client_open(yg_client *c, const yg_client_open_req *req, yg_client_ready *ready,
-		   yg_err *err);
+		   yg_err *err) YG_MUST_CHECK;
 
 /* True when r (from a yg_client call) means the broker is down or silent: no
  * socket, refused, timed out, or hung up before answering. */

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "yg_loop.h"
+#include "yg_err.h"
 
 struct yg_ep;
 typedef void (*yg_ep_fn)(struct yg_ep *ep, int events, void *opaque);
@@ -72,8 +73,8 @@ void yg_ep_close(struct yg_ep *ep);	/* NULL ok */
 /* An fd endpoint; fd is made non-blocking. flags YG_EP_OWN_FD: close(fd)
  * with the endpoint, else the caller keeps it. 0 or -errno. */
 #define YG_EP_OWN_FD 1u
-int yg_ep_fd_new(int fd, unsigned flags, struct yg_ep **out);
+int yg_ep_fd_new(int fd, unsigned flags, struct yg_ep **out) YG_MUST_CHECK;
 /* The fd of an fd endpoint, -1 for other kinds. */
-int yg_ep_fd(const struct yg_ep *ep);
+int yg_ep_fd(const struct yg_ep *ep) YG_MUST_CHECK;
 
 #endif

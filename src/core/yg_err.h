@@ -12,6 +12,10 @@
 
 #define YG_ERR_MSG_MAX 512
 
+/* On every function that returns an error (0 or a negative errno): its
+ * caller must look at it. A best-effort call says so: (void)!f(...). */
+#define YG_MUST_CHECK __attribute__((warn_unused_result))
+
 typedef struct yg_err {
 	int code;                 /* negative errno, 0 when unset */
 	char msg[YG_ERR_MSG_MAX]; /* one line, no trailing newline */

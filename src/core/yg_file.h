@@ -26,11 +26,11 @@ struct yg_file_rules {
 
 /* Open path read-only under the rules. Returns an fd (>= 0) or -errno with err set
  * (-ENOENT when it does not exist: the caller decides whether that is fine). */
-int yg_file_open_checked(const char *path, const struct yg_file_rules *rules, yg_err *err);
+int yg_file_open_checked(const char *path, const struct yg_file_rules *rules, yg_err *err) YG_MUST_CHECK;
 
 /* Read the whole fd (at most max bytes, error -EFBIG beyond) into a buffer
  * from yg_secure_alloc. *out must be released with yg_secure_free. */
-int yg_file_read_secure(int fd, size_t max, char **out, size_t *len, yg_err *err);
+int yg_file_read_secure(int fd, size_t max, char **out, size_t *len, yg_err *err) YG_MUST_CHECK;
 
 /* Zero-filled allocation on pages of its own: mlock'ed (best effort:
  * RLIMIT_MEMLOCK), MADV_DONTDUMP, zeroed with explicit_bzero and unmapped on
@@ -44,12 +44,12 @@ void yg_secure_free(void *p, size_t len);
  * mode (umask ignored); refuse if it exists and is a symlink (-ELOOP), not a
  * directory (-ENOTDIR), has a wrong owner/group, or permission bits beyond
  * mode (-EPERM). Returns 0. */
-int yg_dir_ensure(const char *path, mode_t mode, uid_t owner, gid_t group, yg_err *err);
+int yg_dir_ensure(const char *path, mode_t mode, uid_t owner, gid_t group, yg_err *err) YG_MUST_CHECK;
 
 /* Open (creating 0600 if missing) a lock file inside a trusted directory dirfd,
  * with O_NOFOLLOW; refuses anything but a regular file with one link, owned by
  * the caller's euid, with no group/other bits (whoever can open it could
  * flock it). name is a plain file name (no '/'). Returns an O_RDWR fd. */
-int yg_lockfile_open(int dirfd, const char *name, yg_err *err);
+int yg_lockfile_open(int dirfd, const char *name, yg_err *err) YG_MUST_CHECK;
 
 #endif

@@ -26,14 +26,14 @@ typedef struct yg_keyfile {
 } yg_keyfile;
 
 /* Parse text (len bytes; need not be NUL-terminated). path is only for messages. */
-int yg_keyfile_parse(const char *path, const char *text, size_t len, yg_keyfile *out, yg_err *err);
+int yg_keyfile_parse(const char *path, const char *text, size_t len, yg_keyfile *out, yg_err *err) YG_MUST_CHECK;
 
 /* Open path with the rules (owner = owner uid, mode 0600) and parse. -ENOENT
  * (no key file) is returned without being an error for the caller to log.
  * Errors: -ELOOP symlink, -EINVAL not regular / bad line, -EMLINK hard links,
  * -EPERM owner or mode, -EFBIG too big; a key set twice is -EINVAL. On error
  * out is empty (nothing to clear). */
-int yg_keyfile_load(const char *path, uid_t owner, yg_keyfile *out, yg_err *err);
+int yg_keyfile_load(const char *path, uid_t owner, yg_keyfile *out, yg_err *err) YG_MUST_CHECK;
 
 /* The value of name inside kf->buf (not NUL-terminated: it ends at '\n'),
  * its length in *len; NULL when absent. Duplicate names are refused by the

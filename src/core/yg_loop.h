@@ -16,6 +16,8 @@
 #ifndef YG_LOOP_H
 #define YG_LOOP_H
 
+#include "yg_err.h"
+
 #define YG_EV_READ  1
 #define YG_EV_WRITE 2
 #define YG_EV_ERROR 4
@@ -44,12 +46,12 @@ extern const struct yg_loop_impl yg_loop_poll;
 void yg_loop_select(const struct yg_loop_impl *impl);
 const struct yg_loop_impl *yg_loop_current(void);
 
-int yg_loop_watch_add(int fd, int events, yg_watch_fn fn, void *opaque);
+int yg_loop_watch_add(int fd, int events, yg_watch_fn fn, void *opaque) YG_MUST_CHECK;
 void yg_loop_watch_update(int watch, int events);
 void yg_loop_watch_remove(int watch);		/* -1 ok */
 /* ms is clamped to 1 .. INT32_MAX. */
-int yg_loop_timer_add(unsigned long ms, yg_timer_fn fn, void *opaque);
+int yg_loop_timer_add(unsigned long ms, yg_timer_fn fn, void *opaque) YG_MUST_CHECK;
 void yg_loop_timer_remove(int timer);		/* -1 ok */
-int yg_loop_run_once(void);
+int yg_loop_run_once(void) YG_MUST_CHECK;
 
 #endif

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "yg_err.h"
 
 #define YG_PROTO_VERSION 1u
 #define YG_FRAME_MAX     65536u	/* type + payload */
@@ -119,16 +120,16 @@ typedef struct yg_frame_out {
 
 /* Encode m into out. Returns 0, -EINVAL (unknown type, string with NUL or too
  * long) or -EMSGSIZE. */
-int yg_msg_encode(const yg_msg *m, yg_frame_out *out);
+int yg_msg_encode(const yg_msg *m, yg_frame_out *out) YG_MUST_CHECK;
 /* The same encoder, into a caller's buffer of cap bytes (e.g. the free end of
  * a relay's output buffer): 0 with *len = the frame's size, header included,
  * -ENOBUFS when the frame does not fit (nothing meaningful is left in buf),
  * or the errors of yg_msg_encode. */
-int yg_msg_encode_to(const yg_msg *m, uint8_t *buf, size_t cap, size_t *len);
+int yg_msg_encode_to(const yg_msg *m, uint8_t *buf, size_t cap, size_t *len) YG_MUST_CHECK;
 
 /* Decode one frame's type + payload. Returns 0 or -EPROTO (unknown type,
  * short/long payload, bad string). m->u.data.bytes points into payload. */
-int yg_msg_decode(uint8_t type, const uint8_t *payload, size_t len, yg_msg *m);
+int yg_msg_decode(uint8_t type, const uint8_t *payload, size_t len, yg_msg *m) YG_MUST_CHECK;
 
 /* Incremental reader for blocking or non-blocking fds. */
 typedef struct yg_frame_in {
@@ -140,35 +141,35 @@ typedef struct yg_frame_in {
 void yg_frame_in_init(yg_frame_in *in);
 
 /* Append bytes (for tests and fuzzing). Returns -ENOBUFS when they do not fit. */
-int yg_frame_in_feed(yg_frame_in *in, const void *data, size_t len);
+int yg_frame_in_feed(yg_frame_in *in, const void *data, size_t len) YG_MUST_CHECK;
 
 /* One read(2) from fd into in. Returns bytes read (> 0), 0 at EOF, -EAGAIN,
  * -EPROTO when the pending frame's length field is already known to be bad
  * (nothing more is read), -ENOBUFS when a whole frame waits (call
  * yg_frame_next first), or a negative errno. It may read ahead into following
  * frames; yg_frame_next hands them out in order. */
-ssize_t yg_frame_in_fill(yg_frame_in *in, int fd);
+ssize_t yg_frame_in_fill(yg_frame_in *in, int fd) YG_MUST_CHECK;
 
 /* The same with any reader: rd(ctx, buf, len) returns bytes read (> 0), 0 at
  * EOF or a negative errno (-EAGAIN: nothing now), as read(2) would; a
  * relay endpoint, for instance. Same returns as yg_frame_in_fill. */
 typedef ssize_t (*yg_read_fn)(void *ctx, void *buf, size_t len);
-ssize_t yg_frame_in_read(yg_frame_in *in, yg_read_fn rd, void *ctx);
+ssize_t yg_frame_in_read(yg_frame_in *in, yg_read_fn rd, void *ctx) YG_MUST_CHECK;
 
 /* Next complete frame: returns 1 and sets type, payload and len; 0 when more
  * bytes are needed; -EPROTO when the length field is 0 or > YG_FRAME_MAX (the
  * caller must close the connection). The previous frame is consumed first: its
  * payload pointer (and a decoded DATA's bytes) stays valid until the next call
  * to yg_frame_next, yg_frame_in_fill or yg_frame_in_feed. */
-int yg_frame_next(yg_frame_in *in, uint8_t *type, const uint8_t **payload, size_t *len);
+int yg_frame_next(yg_frame_in *in, uint8_t *type, const uint8_t **payload, size_t *len) YG_MUST_CHECK;
 
 /* Read until one whole message is decoded (blocking fd, or poll with
  * timeout_ms; -1 = forever). Returns 0, -ECONNRESET at EOF, -ETIMEDOUT, -EPROTO. */
-int yg_msg_recv(int fd, yg_frame_in *in, yg_msg *m, int timeout_ms);
+int yg_msg_recv(int fd, yg_frame_in *in, yg_msg *m, int timeout_ms) YG_MUST_CHECK;
 
 /* Encode and write the whole frame (loops on partial writes and EINTR; for a
  * non-blocking fd it polls for POLLOUT up to timeout_ms, -1 = forever). */
-int yg_msg_send(int fd, const yg_msg *m, int timeout_ms);
+int yg_msg_send(int fd, const yg_msg *m, int timeout_ms) YG_MUST_CHECK;
 
 const char *yg_msg_type_name(uint8_t type);	/* "HELLO", ..., "unknown" */
 

@@ -68,7 +68,7 @@
 
 /* A new random session id into id (YG_SESSION_ID_LEN + 1 bytes): 0, or
  * -errno when the kernel gives no random bytes. */
-int yg_session_id_new(char *id);
+int yg_session_id_new(char *id) YG_MUST_CHECK;
 /* Is id exactly YG_SESSION_ID_LEN lowercase hex digits? */
 bool yg_session_id_valid(const char *id);
 
@@ -77,19 +77,19 @@ bool yg_session_id_valid(const char *id);
  * "... is too long; use a shorter [gate] run_dir") or -EINVAL (a box name
  * that is not a plain file name, an invalid session id), with err (which
  * may be NULL) set. */
-int yg_rundir_boxes_dir(char *buf, size_t len, const char *run_dir, yg_err *err);
-int yg_rundir_sessions_dir(char *buf, size_t len, const char *run_dir, yg_err *err);
+int yg_rundir_boxes_dir(char *buf, size_t len, const char *run_dir, yg_err *err) YG_MUST_CHECK;
+int yg_rundir_sessions_dir(char *buf, size_t len, const char *run_dir, yg_err *err) YG_MUST_CHECK;
 /* "DOMAIN.lock", for openat() in the boxes directory. */
-int yg_rundir_lock_name(char *buf, size_t len, const char *domain, yg_err *err);
+int yg_rundir_lock_name(char *buf, size_t len, const char *domain, yg_err *err) YG_MUST_CHECK;
 int yg_rundir_lock_path(char *buf, size_t len, const char *run_dir, const char *domain,
-			yg_err *err);
+			yg_err *err) YG_MUST_CHECK;
 /* The rendezvous socket; len is typically sizeof(sun_path). */
 int yg_rundir_sock_path(char *buf, size_t len, const char *run_dir, const char *domain,
-			yg_err *err);
+			yg_err *err) YG_MUST_CHECK;
 int yg_rundir_session_path(char *buf, size_t len, const char *run_dir, const char *id,
-			   yg_err *err);
+			   yg_err *err) YG_MUST_CHECK;
 int yg_rundir_end_path(char *buf, size_t len, const char *run_dir, const char *id,
-		       yg_err *err);
+		       yg_err *err) YG_MUST_CHECK;
 
 /* What a directory entry of run_dir is, by its name alone. */
 enum yg_rundir_entry {
@@ -127,14 +127,14 @@ struct yg_rundir_lock {
 
 /* The record as one line into buf: its length, or -EINVAL (a field out of
  * range) or -EOVERFLOW (buf too small). */
-int yg_rundir_lock_format(const struct yg_rundir_lock *l, char *buf, size_t len);
+int yg_rundir_lock_format(const struct yg_rundir_lock *l, char *buf, size_t len) YG_MUST_CHECK;
 int yg_rundir_lock_parse(const char *buf, size_t len, struct yg_rundir_lock *out,
-			 yg_err *err);
+			 yg_err *err) YG_MUST_CHECK;
 /* Replace the record in the lock file fd (held by the caller): 0, or
  * -errno (-ENOSPC for a short write: the file system is full). */
-int yg_rundir_lock_write(int fd, const struct yg_rundir_lock *l);
+int yg_rundir_lock_write(int fd, const struct yg_rundir_lock *l) YG_MUST_CHECK;
 /* Read (at most YG_RUNDIR_LOCK_MAX + 1 bytes) and parse the record of fd. */
-int yg_rundir_lock_read(int fd, struct yg_rundir_lock *out, yg_err *err);
+int yg_rundir_lock_read(int fd, struct yg_rundir_lock *out, yg_err *err) YG_MUST_CHECK;
 
 /* ---- the session record (run_dir/sessions/ID) ---- */
 
@@ -153,31 +153,31 @@ struct yg_rundir_session {
 /* The record into buf: its length, -EINVAL (a field that may not be
  * written: empty, a control character, a box name with '/', a number out of
  * range) or -EOVERFLOW (buf too small). */
-int yg_rundir_session_format(const struct yg_rundir_session *s, char *buf, size_t len);
+int yg_rundir_session_format(const struct yg_rundir_session *s, char *buf, size_t len) YG_MUST_CHECK;
 int yg_rundir_session_parse(const char *buf, size_t len, struct yg_rundir_session *out,
-			    yg_err *err);
+			    yg_err *err) YG_MUST_CHECK;
 /* Replace name (relative to dirfd, or a path with AT_FDCWD) atomically:
  * written to name.tmp (0600, never through a symlink), then renamed.
  * 0, or -errno (-ENOSPC for a short write) with err. */
 int yg_rundir_session_write(int dirfd, const char *name, const struct yg_rundir_session *s,
-			    yg_err *err);
+			    yg_err *err) YG_MUST_CHECK;
 /* Read (bounded, a regular file only, never through a symlink) and parse. */
 int yg_rundir_session_read(int dirfd, const char *name, struct yg_rundir_session *out,
-			   yg_err *err);
+			   yg_err *err) YG_MUST_CHECK;
 
 /* ---- the end request (run_dir/sessions/ID.end) ---- */
 
 /* Write the request with msg (at most YG_RUNDIR_END_MAX bytes) to path,
  * replacing an old one: mode 0644, created O_EXCL, never through a symlink.
  * 0 or -errno with err ("cannot write PATH: REASON"). */
-int yg_rundir_end_write(const char *path, const char *msg, yg_err *err);
+int yg_rundir_end_write(const char *path, const char *msg, yg_err *err) YG_MUST_CHECK;
 /* The message of a request in buf (len bytes) into msg (msglen bytes with
  * the NUL, cut to fit): control characters (NUL, newlines) become spaces. */
-int yg_rundir_end_parse(const char *buf, size_t len, char *msg, size_t msglen, yg_err *err);
+int yg_rundir_end_parse(const char *buf, size_t len, char *msg, size_t msglen, yg_err *err) YG_MUST_CHECK;
 /* Read and remove the request at path. Trusted only when it is a regular
  * file owned by root or by trusted (the broker's own uid): -EPERM
  * otherwise; -ENOENT when there is none. msg is "" on every error. */
 int yg_rundir_end_take(const char *path, uid_t trusted, char *msg, size_t msglen,
-		       yg_err *err);
+		       yg_err *err) YG_MUST_CHECK;
 
 #endif

@@ -35,13 +35,13 @@ struct yg_ctl_cmd {
  * and return YG_CTL_EXIT_USAGE. */
 int yg_ctl_usage(const char *cmd);
 
-int yg_ctl_check(int argc, char **argv);
-int yg_ctl_provision(int argc, char **argv);
-int yg_ctl_deprovision(int argc, char **argv);
-int yg_ctl_status(int argc, char **argv);
-int yg_ctl_revert(int argc, char **argv);
-int yg_ctl_sweep(int argc, char **argv);
-int yg_ctl_keys(int argc, char **argv);
+int yg_ctl_check(int argc, char **argv) YG_MUST_CHECK;
+int yg_ctl_provision(int argc, char **argv) YG_MUST_CHECK;
+int yg_ctl_deprovision(int argc, char **argv) YG_MUST_CHECK;
+int yg_ctl_status(int argc, char **argv) YG_MUST_CHECK;
+int yg_ctl_revert(int argc, char **argv) YG_MUST_CHECK;
+int yg_ctl_sweep(int argc, char **argv) YG_MUST_CHECK;
+int yg_ctl_keys(int argc, char **argv) YG_MUST_CHECK;
 
 /* ---- shared helpers (ctl_util.c) ----------------------------------- */
 
@@ -56,20 +56,20 @@ int yg_ctl_fail(const char *cmd, const yg_err *err);
 
 /* Load the policy of confdir (NULL = default); diagnostics are printed.
  * Returns 0 or YG_CTL_EXIT_FAIL. */
-int yg_ctl_policy_load(const char *cmd, const char *confdir, yg_policy **out);
+int yg_ctl_policy_load(const char *cmd, const char *confdir, yg_policy **out) YG_MUST_CHECK;
 /* Effective policy of user, who must exist and be gated.  Clear *up in
  * every case.  Returns 0 or YG_CTL_EXIT_FAIL (printed). */
 int yg_ctl_user(const char *cmd, const yg_policy *pol, const char *user,
-		yg_user_policy *up);
+		yg_user_policy *up) YG_MUST_CHECK;
 /* Connect to the policy's libvirt URI; a permission problem is explained
  * ("CMD needs access to URI: run as root or as a member of group
  * libvirt").  Returns 0 or YG_CTL_EXIT_FAIL (printed).  Close it with
  * yg_conn_close. */
-int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out);
+int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out) YG_MUST_CHECK;
 /* The [gate] service_user's uid and gid; a missing user is an error that
  * says how to fix it.  0 or -ENOENT with err set. */
 int yg_ctl_service_user(const yg_policy *pol, uid_t *uid, gid_t *gid,
-			yg_err *err);
+			yg_err *err) YG_MUST_CHECK;
 
 /* Progress of one step: begin prints "CMD: what ...", end prints the time
  * it took (" 4.2 s") or " failed". */
@@ -97,14 +97,14 @@ struct yg_ctl_holder {
 /* Probe run_dir/boxes/<domain>.lock without taking it.  A missing lock
  * file is a free box.  0 or -errno (with err). */
 int yg_ctl_lock_probe(const char *run_dir, const char *domain,
-		      struct yg_ctl_holder *h, yg_err *err);
+		      struct yg_ctl_holder *h, yg_err *err) YG_MUST_CHECK;
 /* Take the lock for an admin operation.  Returns an fd (>= 0) to close
  * when done, -1 when there is no boxes directory (no broker ever ran:
  * nothing to lock against), -EWOULDBLOCK with *h filled when a session
  * holds the box, or another -errno with err. */
 int yg_ctl_lock_take(const char *run_dir, const char *domain,
 		     const yg_policy *pol, struct yg_ctl_holder *h,
-		     yg_err *err);
+		     yg_err *err) YG_MUST_CHECK;
 /* Record in the held lock fd how long an admin revert took (ms). */
 void yg_ctl_lock_note_revert(int fd, long ms);
 /* "session S (pid P) since YYYY-MM-DD HH:MM:SS", or "another process", with
@@ -120,21 +120,21 @@ void yg_ctl_holder_text(const struct yg_ctl_holder *h, char *buf,
  * YG_CTL_EXIT_FAIL (printed) or -EWOULDBLOCK (busy, printed). */
 int yg_ctl_revert_box(const char *cmd, const yg_policy *pol,
 		      virConnectPtr conn, const yg_user_policy *up,
-		      bool only_dirty);
+		      bool only_dirty) YG_MUST_CHECK;
 /* The overlay of a box is the volume <domain>.qcow2 of the libvirt
  * storage pool of images_dir (yg_volume.h).  Its path,
  * images_dir/<domain>.qcow2, into buf; -ENAMETOOLONG with err. */
 int yg_ctl_overlay_path(char *buf, size_t len, const char *images_dir,
-			const char *domain, yg_err *err);
+			const char *domain, yg_err *err) YG_MUST_CHECK;
 /* Delete the overlay of domain through the pool of images_dir; no pool or
  * no such volume is success with *existed false. */
 int yg_ctl_overlay_remove(virConnectPtr conn, const char *images_dir,
-			  const char *domain, bool *existed, yg_err *err);
+			  const char *domain, bool *existed, yg_err *err) YG_MUST_CHECK;
 
 /* Every user the policy gives a box: [user:] names and the members of
  * [group:] groups (primary and supplementary), each once, in policy
  * order.  fn is called for each; stops at a non-zero result. */
 int yg_ctl_each_user(const yg_policy *pol,
-		     int (*fn)(void *ctx, const char *user), void *ctx);
+		     int (*fn)(void *ctx, const char *user), void *ctx) YG_MUST_CHECK;
 
 #endif

@@ -107,8 +107,8 @@ int yg_ctl_check(int argc, char **argv)
 	} else {
 		struct lint_ctx c = { pol, &diags, YG_CTL_EXIT_OK };
 
-		yg_policy_each_name(pol, "user", lint_user, &c);
-		rc = c.rc;
+		rc = yg_policy_each_name(pol, "user", lint_user, &c) < 0 ?
+		     YG_CTL_EXIT_FAIL : c.rc;
 		yg_diags_print(&diags, stderr);
 		for (size_t i = 0; rc == 0 && i < yg_policy_nfiles(pol); i++)
 			printf("read %s\n", yg_policy_file(pol, i));

@@ -107,7 +107,7 @@ static void write_record(int fd, long ms)
 				    .pid = (int)getpid(), .revert_ms = ms >= 0 ? ms : -1 };
 
 	/* best effort: the record is only information for status */
-	(void)yg_rundir_lock_write(fd, &l);
+	(void)!yg_rundir_lock_write(fd, &l);
 }
 
 int yg_ctl_lock_take(const char *run_dir, const char *domain,

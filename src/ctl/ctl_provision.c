@@ -415,8 +415,9 @@ static int provision(struct prov *p)
 	rc = build(p, &err);
 	if (rc < 0) {
 		yg_ctl_fail(CMD, &err);
-		yg_dom_remove(p->conn, p->up.domain, &existed, NULL);
-		yg_vol_delete(p->pool, p->volume, &existed, NULL);
+		/* best effort: what is left is named by the next run */
+		(void)!yg_dom_remove(p->conn, p->up.domain, &existed, NULL);
+		(void)!yg_vol_delete(p->pool, p->volume, &existed, NULL);
 		fprintf(stderr, CMD ": removed the half-made box %s; fix the "
 			"cause and run provision again\n", p->up.domain);
 		return YG_CTL_EXIT_FAIL;

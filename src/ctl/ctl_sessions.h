@@ -18,11 +18,11 @@ struct yg_ctl_session {
  * record), -EPROTO (a record of another version), or -errno; err (may be
  * NULL) says which. */
 int yg_ctl_session_read(const char *run_dir, const char *id,
-			struct yg_ctl_session *out, yg_err *err);
+			struct yg_ctl_session *out, yg_err *err) YG_MUST_CHECK;
 /* Seconds until the session ends (idle or max, the earlier), -1 = no limit. */
 long long yg_ctl_session_left(const struct yg_ctl_session *s, long long now);
 
-int yg_ctl_sessions(int argc, char **argv);
-int yg_ctl_end(int argc, char **argv);
+int yg_ctl_sessions(int argc, char **argv) YG_MUST_CHECK;
+int yg_ctl_end(int argc, char **argv) YG_MUST_CHECK;
 
 #endif

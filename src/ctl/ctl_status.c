@@ -270,7 +270,8 @@ int yg_ctl_status(int argc, char **argv)
 		c.rc = YG_CTL_EXIT_FAIL;
 	if (c.json)
 		printf("{\"boxes\":[");
-	yg_ctl_each_user(pol, status_user, &c);
+	if (yg_ctl_each_user(pol, status_user, &c) < 0)
+		c.rc = yg_ctl_errf("status", "cannot list the users of the policy: out of memory");
 	if (c.json)
 		printf("%s]}\n", c.n ? "\n" : "");
 	else if (c.n == 0)

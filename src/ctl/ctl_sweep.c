@@ -194,7 +194,8 @@ int yg_ctl_sweep(int argc, char **argv)
 		return rc;
 	}
 	c.pol = pol;
-	yg_ctl_each_user(pol, sweep_user, &c);
+	if (yg_ctl_each_user(pol, sweep_user, &c) < 0)
+		c.rc = yg_ctl_errf(CMD, "cannot list the users of the policy: out of memory");
 	gate = yg_policy_gate(pol);
 	if (listening(gate->socket)) {
 		fprintf(stderr, CMD ": yolo-gated answers on %s; its runtime "

@@ -22,11 +22,11 @@ struct yg_ctl_tvar {
 
 /* A name with a '/' is a path; any other name is YG_TEMPLATEDIR/NAME.xml. */
 int yg_ctl_template_path(const char *name, char *buf, size_t len,
-			 yg_err *err);
+			 yg_err *err) YG_MUST_CHECK;
 
 /* Read the template at path and fill its placeholders from vars (ended by
  * a { NULL } entry).  *out is malloc'd.  0 or -errno with err. */
 int yg_ctl_template_render(const char *path, const struct yg_ctl_tvar *vars,
-			   char **out, yg_err *err);
+			   char **out, yg_err *err) YG_MUST_CHECK;
 
 #endif

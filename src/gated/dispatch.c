@@ -128,7 +128,7 @@ static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 		yg_gd_fail(s, code, "prepare_failed", err.msg);
 	}
 	snprintf(r.u.session.session, sizeof(r.u.session.session), "%s", s->id);
-	yg_msg_send(pam_fd, &r, YG_GD_SEND_TIMEOUT_MS);
+	(void)!yg_msg_send(pam_fd, &r, YG_GD_SEND_TIMEOUT_MS);	/* PAM's loss */
 	close(pam_fd);
 	yg_gd_audit(YG_LOG_INFO, "prepared", "session", s->id, "user", s->u.user,
 		    "box", s->u.domain, "from", m->u.prepare.from, NULL);
@@ -174,7 +174,7 @@ static void req_account(struct yg_gd_sess *s, const yg_msg *m)
 	yg_log(YG_LOG_INFO, "event", "account", "user", m->u.account.user,
 	       "gated", r.u.policy.gated ? "yes" : "no",
 	       "enabled", r.u.policy.enabled ? "yes" : "no", NULL);
-	yg_msg_send(s->fd, &r, YG_GD_SEND_TIMEOUT_MS);
+	(void)!yg_msg_send(s->fd, &r, YG_GD_SEND_TIMEOUT_MS);	/* best effort */
 	yg_gd_exit(s, 0);
 }
 

@@ -91,14 +91,14 @@ struct yg_gd_user {
 
 /* Load confdir. On failure every diagnostic is in *diagtext ("file:line: msg"
  * lines, malloc'd, caller frees). */
-int yg_gd_policy_load(const char *confdir, yg_policy **out, char **diagtext);
+int yg_gd_policy_load(const char *confdir, yg_policy **out, char **diagtext) YG_MUST_CHECK;
 void yg_gd_policy_free(yg_policy *pol);
 void yg_gd_gate_get(const yg_policy *pol, struct yg_gd_gate *out);
 /* Resolve a user (by uid from SO_PEERCRED, or by name for PAM's requests)
  * with all their groups. -ENOENT: no such user; -EINVAL: policy error (err). */
-int yg_gd_user_by_uid(const yg_policy *pol, uid_t uid, struct yg_gd_user *u, yg_err *err);
+int yg_gd_user_by_uid(const yg_policy *pol, uid_t uid, struct yg_gd_user *u, yg_err *err) YG_MUST_CHECK;
 int yg_gd_user_by_name(const yg_policy *pol, const char *name, struct yg_gd_user *u,
-		       yg_err *err);
+		       yg_err *err) YG_MUST_CHECK;
 void yg_gd_user_clear(struct yg_gd_user *u);
 bool yg_gd_may_enter(const yg_policy *pol, const struct yg_gd_user *u, const char *domain);
 
@@ -117,14 +117,14 @@ struct yg_gd_handoff {
 
 /* Owner side: bind run_dir/boxes/<domain>.sock (0600, stale one removed). */
 int yg_gd_rdv_listen(const char *run_dir, const char *domain, char *path, size_t pathlen,
-		     yg_err *err);
+		     yg_err *err) YG_MUST_CHECK;
 /* Owner side: accept one handoff; checks the peer's uid == our euid.
  * Returns 0 with *fd (the client) and *h filled, or a negative errno. */
-int yg_gd_rdv_accept(int lfd, int *fd, struct yg_gd_handoff *h);
+int yg_gd_rdv_accept(int lfd, int *fd, struct yg_gd_handoff *h) YG_MUST_CHECK;
 /* Sender side: connect to the owner of domain and pass fd + h. Retries for
  * up to wait_ms while the owner is still starting. */
 int yg_gd_rdv_send(const char *run_dir, const char *domain, int fd,
-		   const struct yg_gd_handoff *h, int wait_ms);
+		   const struct yg_gd_handoff *h, int wait_ms) YG_MUST_CHECK;
 
 /* ---- relay.c ---- */
 

@@ -12,6 +12,7 @@
 #include "yg_path.h"
 #include "yg_rundir.h"
 #include "yg_time.h"
+#include "yg_err.h"
 
 struct yg_gd_sess {
 	int fd;				/* current client, -1 when none */
@@ -64,7 +65,7 @@ struct yg_gd_times;
 /* signals.c */
 /* Set up the child's signals; returns the fd that is readable once SIGTERM
  * came, or -1. */
-int yg_gd_child_signals(void);
+int yg_gd_child_signals(void) YG_MUST_CHECK;
 bool yg_gd_sigterm(void);
 /* yolo-gatectl end sent SIGUSR1 since the last call. */
 bool yg_gd_end_requested(void);
@@ -79,11 +80,11 @@ void yg_gd_resolve_user(struct yg_gd_sess *s, uid_t uid, const char *reqbox);
 void yg_gd_login_or_fail(struct yg_gd_sess *s);
 /* Take the box lock. 0: we own it; -EWOULDBLOCK: another child does (the
  * holder's description is in busy, e.g. "since 12:03:55 (session 4f2a...)"). */
-int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err);
+int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err) YG_MUST_CHECK;
 /* Everything from the lock to "agent up, keys in" (no console). */
-int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err);
+int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err) YG_MUST_CHECK;
 /* READY (session id, box, escape) to a client of this session. */
-int yg_gd_send_ready(struct yg_gd_sess *s, int fd);
+int yg_gd_send_ready(struct yg_gd_sess *s, int fd) YG_MUST_CHECK;
 /* Open the console, READY, relay until the end (ops: the session's
  * callbacks, which the caller owns). */
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *ops);
@@ -107,7 +108,7 @@ void yg_gd_audit_setup(const struct yg_gd_gate *gate);
  * a NULL value is left out of the JSON) to syslog and to [gate] audit_log. */
 void yg_gd_audit(int level, const char *event, ...) __attribute__((sentinel));
 struct yg_gd_rec;
-int yg_gd_rec_open(struct yg_gd_sess *s, struct yg_gd_rec **out, yg_err *err);
+int yg_gd_rec_open(struct yg_gd_sess *s, struct yg_gd_rec **out, yg_err *err) YG_MUST_CHECK;
 void yg_gd_rec_output(struct yg_gd_rec *r, const uint8_t *buf, size_t len);
 const char *yg_gd_rec_name(const struct yg_gd_rec *r);
 void yg_gd_rec_close(struct yg_gd_rec *r);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "yg_proto.h"
+#include "yg_err.h"
 
 /* Print "yolo-gate: <sanitised text>" on stderr, ending the line with \r\n
  * while the terminal is raw. */
@@ -20,8 +21,8 @@ void yg_shell_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * and installs the signal handlers and the atexit hook that put it back;
  * yg_shell_tty_raw switches to raw mode; yg_shell_tty_restore may be called
  * any number of times, from any exit path. */
-int yg_shell_tty_init(void);
-int yg_shell_tty_raw(void);
+int yg_shell_tty_init(void) YG_MUST_CHECK;
+int yg_shell_tty_raw(void) YG_MUST_CHECK;
 void yg_shell_tty_restore(void);
 bool yg_shell_tty_is_raw(void);
 
@@ -30,6 +31,6 @@ bool yg_shell_tty_is_raw(void);
  * already read from sock. tty: in_fd is a terminal (its size goes to the
  * broker as WINCH). Returns the process exit status. */
 int yg_shell_relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t escape,
-		   bool tty);
+		   bool tty) YG_MUST_CHECK;
 
 #endif

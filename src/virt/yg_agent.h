@@ -16,6 +16,7 @@
 #include "yg_base64.h"
 #include "yg_box.h"
 #include "yg_json.h"
+#include "yg_err.h"
 
 #define YG_AGENT_REPLY_MAX (1024u * 1024)	/* longest reply accepted */
 #define YG_AGENT_CHUNK (48u * 1024)		/* guest-file-write/read chunk */
@@ -42,44 +43,44 @@ void yg_agent_set_transport(const yg_agent_transport *t);
  * (provision waits for the agent before the snapshot exists). Fails at once
  * (-EIO) when the domain stops running. */
 int yg_agent_wait_domain(virDomainPtr dom, const char *name, unsigned long timeout_ms,
-			 yg_err *err);
+			 yg_err *err) YG_MUST_CHECK;
 
 /* Poll guest-ping every ~25 ms until the agent answers with a well-formed
  * reply or timeout_ms passes; the error says the agent did not answer within
  * N s, and gives the last error. */
-int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err);
+int yg_agent_wait(yg_box *box, unsigned long timeout_ms, yg_err *err) YG_MUST_CHECK;
 
 /* Send one JSON command; *reply (malloc'd, caller frees) is the reply: at
  * most YG_AGENT_REPLY_MAX bytes, one JSON object without an "error" member
  * (an agent error is -EIO with its desc, made printable, in err). */
 int yg_agent_cmd(yg_box *box, const char *json, int timeout_s, char **reply,
-		 yg_err *err);
+		 yg_err *err) YG_MUST_CHECK;
 
 /* Write data to path in the guest: missing parent dir created 0700, the file
  * is created mode 0600 before any data byte is written, then written with
  * guest-file-open/write (chunks <= YG_AGENT_CHUNK)/flush/close. The data is
  * base64-encoded only into locked memory (yg_secure_alloc), wiped after. */
 int yg_agent_write_file(yg_box *box, const char *path, const void *data,
-			size_t len, yg_err *err);
+			size_t len, yg_err *err) YG_MUST_CHECK;
 
 /* Overwrite path with zeros, flush, remove. A missing file is success. */
-int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err);
+int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err) YG_MUST_CHECK;
 
 /* Read up to max bytes of path (guest-file-read); *out malloc'd, NUL
  * terminated for convenience, *outlen bytes. */
 int yg_agent_read_file(yg_box *box, const char *path, size_t max, char **out,
-		       size_t *outlen, yg_err *err);
+		       size_t *outlen, yg_err *err) YG_MUST_CHECK;
 
 /* guest-exec argv (argv[0] is the program path) and poll guest-exec-status
  * until it exits or timeout_ms passes. *exitcode (may be NULL) is the exit
  * code, or 128+signal. */
 int yg_agent_exec(yg_box *box, const char *const argv[],
-		  unsigned long timeout_ms, int *exitcode, yg_err *err);
+		  unsigned long timeout_ms, int *exitcode, yg_err *err) YG_MUST_CHECK;
 
 /* guest-exec argv without waiting for it (guest-exec-status is never
  * asked); *pid is the guest's pid. */
 int yg_agent_spawn(yg_box *box, const char *const argv[], int timeout_s, long long *pid,
-		   yg_err *err);
+		   yg_err *err) YG_MUST_CHECK;
 
 /* yg_agent_tty.c */
 /* The guest tty of a console device of the policy (`console`, a libvirt
@@ -91,18 +92,18 @@ int yg_agent_spawn(yg_box *box, const char *const argv[], int timeout_s, long lo
  * consoles calls its first one console0. N has 1 to 3 digits. Anything else
  * (parallelN, channels, ...) is -EINVAL: no guest tty is guessed. tty holds
  * len bytes (YG_AGENT_TTY_MAX is enough). */
-int yg_agent_console_tty(const char *dev, char *tty, size_t len, yg_err *err);
+int yg_agent_console_tty(const char *dev, char *tty, size_t len, yg_err *err) YG_MUST_CHECK;
 
 /* stty -F tty rows R cols C in the guest (guest-exec, waited for, 3 s).
  * tty must be /dev/ttySN or /dev/hvcN (N 1 to 3 digits; -EINVAL, nothing
  * sent, otherwise); rows and cols non-zero. It reaches the guest's shell
  * only as a positional parameter, never inside the script. */
 int yg_agent_set_winsize(yg_box *box, const char *tty, uint16_t rows, uint16_t cols,
-			 yg_err *err);
+			 yg_err *err) YG_MUST_CHECK;
 
 /* Make the guest write "\r\n" to tty (one guest-exec, 2 s, not waited
  * for): QEMU's pty chardev then notices a newly attached console reader at
  * once. tty as for yg_agent_set_winsize. */
-int yg_agent_console_wake(yg_box *box, const char *tty, yg_err *err);
+int yg_agent_console_wake(yg_box *box, const char *tty, yg_err *err) YG_MUST_CHECK;
 
 #endif

@@ -23,39 +23,39 @@ typedef struct yg_box yg_box;
 /* Open a libvirt connection. uri NULL = qemu:///system. Errors name the URI
  * and the fix (libvirtd not running, permission denied, ...). Also silences
  * libvirt's default printing of errors to stderr. */
-int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err);
+int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err) YG_MUST_CHECK;
 /* Close a connection from yg_conn_open (NULL ok). */
 void yg_conn_close(virConnectPtr conn);
 /* 1 when the connection is alive, 0 when it died (libvirtd restarted),
  * -1 when libvirt cannot tell. */
-int yg_conn_alive(virConnectPtr conn);
+int yg_conn_alive(virConnectPtr conn) YG_MUST_CHECK;
 
 /* Look up domain and its snapshot. hint (may be NULL) is appended to "not
  * defined"/"no snapshot" errors, e.g. "run: yolo-gatectl provision alice". */
 int yg_box_open(virConnectPtr conn, const char *domain, const char *snapshot,
-		const char *hint, yg_box **out, yg_err *err);
+		const char *hint, yg_box **out, yg_err *err) YG_MUST_CHECK;
 void yg_box_free(yg_box *box);			/* NULL ok; does not close conn */
 const char *yg_box_name(const yg_box *box);
 const char *yg_box_snapshot_name(const yg_box *box);
 virDomainPtr yg_box_domain(const yg_box *box);
 
 /* virDomainGetState: state is a virDomainState, reason its reason enum. */
-int yg_box_state(yg_box *box, int *state, int *reason, yg_err *err);
+int yg_box_state(yg_box *box, int *state, int *reason, yg_err *err) YG_MUST_CHECK;
 
 /* The proof of cleanliness: PAUSED + VIR_DOMAIN_PAUSED_FROM_SNAPSHOT + current
  * snapshot == the box's snapshot. Sets *clean; when not clean, why (if not
  * NULL) says why, e.g. "running", "paused (user)", "current snapshot is 'x'",
  * "shut off". Returns an error only when libvirt fails. */
 int yg_box_check_clean(yg_box *box, bool *clean, char *why, size_t whylen,
-		       yg_err *err);
+		       yg_err *err) YG_MUST_CHECK;
 
 /* Revert to the box's snapshot, leaving the domain PAUSED (REVERT_PAUSED). */
-int yg_box_revert(yg_box *box, yg_err *err);
-int yg_box_resume(yg_box *box, yg_err *err);
+int yg_box_revert(yg_box *box, yg_err *err) YG_MUST_CHECK;
+int yg_box_resume(yg_box *box, yg_err *err) YG_MUST_CHECK;
 /* Pause a running box (nothing to do when paused or shut off). */
-int yg_box_suspend(yg_box *box, yg_err *err);
+int yg_box_suspend(yg_box *box, yg_err *err) YG_MUST_CHECK;
 /* Power a box off (nothing to do when shut off). */
-int yg_box_destroy(yg_box *box, yg_err *err);
+int yg_box_destroy(yg_box *box, yg_err *err) YG_MUST_CHECK;
 
 /* Open the console with VIR_DOMAIN_CONSOLE_FORCE on a stream created with
  * VIR_STREAM_NONBLOCK. dev NULL or "" = first console. The caller owns *out
@@ -65,7 +65,7 @@ int yg_box_destroy(yg_box *box, yg_err *err);
  * virStreamRecv then returns -2 when nothing is pending. Open it only after
  * the last revert: a revert starts a new QEMU process. */
 int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
-			yg_err *err);
+			yg_err *err) YG_MUST_CHECK;
 
 /* Fill err from libvirt's last error: "<what>: <libvirt message>". Returns
  * a negative errno guessed from the libvirt error code. For yg_agent.c. */

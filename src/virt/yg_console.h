@@ -11,9 +11,10 @@
 
 #include "yg_box.h"
 #include "yg_endpoint.h"
+#include "yg_err.h"
 
 /* Open the console dev (NULL or "" = the first) of box. Open it only after
  * the last revert: a revert starts a new QEMU process. */
-int yg_console_open(yg_box *box, const char *dev, struct yg_ep **out, yg_err *err);
+int yg_console_open(yg_box *box, const char *dev, struct yg_ep **out, yg_err *err) YG_MUST_CHECK;
 
 #endif

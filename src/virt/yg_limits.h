@@ -33,7 +33,7 @@ struct yg_limits {
  * new definition, which has no limits) a zero limit is left unset.  0 or
  * -errno with err. */
 int yg_limits_apply(yg_dom *dom, const char *disk_path,
-		    const struct yg_limits *lim, bool live, yg_err *err);
+		    const struct yg_limits *lim, bool live, yg_err *err) YG_MUST_CHECK;
 
 /* Compare what needs a new snapshot (vcpus, memory, the virtual size of
  * disk_path, the network of the interface; network NULL, "" or "none" =
@@ -42,6 +42,6 @@ int yg_limits_apply(yg_dom *dom, const char *disk_path,
  * -errno with err. */
 int yg_limits_diff(yg_dom *dom, const char *disk_path, unsigned long vcpus,
 		   unsigned long memory_mib, unsigned long long disk_bytes,
-		   const char *network, char *what, size_t len, yg_err *err);
+		   const char *network, char *what, size_t len, yg_err *err) YG_MUST_CHECK;
 
 #endif

@@ -11,6 +11,6 @@ extern const struct yg_loop_impl yg_virtloop;
 
 /* virEventRegisterDefaultImpl, then yg_loop_select(&yg_virtloop). Call it
  * once, before the first yg_conn_open. 0 or -errno (err says why). */
-int yg_virtloop_register(yg_err *err);
+int yg_virtloop_register(yg_err *err) YG_MUST_CHECK;
 
 #endif

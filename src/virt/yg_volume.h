@@ -28,32 +28,32 @@ typedef struct yg_pool yg_pool;
  * and started; one of that name on another directory is -EEXIST); without,
  * -ENOENT when no active pool has that target. */
 int yg_pool_open(virConnectPtr conn, const char *dir, bool create,
-		 yg_pool **out, yg_err *err);
+		 yg_pool **out, yg_err *err) YG_MUST_CHECK;
 void yg_pool_free(yg_pool *pool);		/* NULL ok */
 const char *yg_pool_name(const yg_pool *pool);
 /* "yolo-gate" + dir with each '/' as '-' and any byte but [A-Za-z0-9._-]
  * as '_' (repeated and trailing slashes dropped).  -EINVAL for a relative
  * dir, -ENAMETOOLONG when it does not fit len or would be longer than 200
  * bytes. */
-int yg_pool_name_for(const char *dir, char *buf, size_t len);
+int yg_pool_name_for(const char *dir, char *buf, size_t len) YG_MUST_CHECK;
 
 /* Does the pool hold a volume called name?  A file libvirt has not seen
  * yet counts: the pool is refreshed before "no".  1, 0 or -errno. */
-int yg_vol_exists(yg_pool *pool, const char *name, yg_err *err);
+int yg_vol_exists(yg_pool *pool, const char *name, yg_err *err) YG_MUST_CHECK;
 /* Create the qcow2 volume name (qcow2 v3) of capacity bytes over the image
  * backing, whose format is backing_fmt ("qcow2" or "raw"). */
 int yg_vol_create_overlay(yg_pool *pool, const char *name,
 			  unsigned long long capacity, const char *backing,
-			  const char *backing_fmt, yg_err *err);
+			  const char *backing_fmt, yg_err *err) YG_MUST_CHECK;
 /* Delete the volume name (its file); none is success with *existed false. */
 int yg_vol_delete(yg_pool *pool, const char *name, bool *existed,
-		  yg_err *err);
+		  yg_err *err) YG_MUST_CHECK;
 
 /* The format libvirt's storage backend reads from the header of the image
  * at the absolute path ("qcow2", "raw", ...), into fmt.  The pool is
  * refreshed first: a format libvirt remembers from before the file was
  * replaced could call a raw image (guest-written bytes) qcow2. */
 int yg_vol_format(virConnectPtr conn, const char *path, char *fmt,
-		  size_t len, yg_err *err);
+		  size_t len, yg_err *err) YG_MUST_CHECK;
 
 #endif

@@ -128,7 +128,7 @@ static void send_hello(int fd)
 
 	m.u.hello.version = YG_PROTO_VERSION;
 	snprintf(m.u.hello.peer, sizeof(m.u.hello.peer), "attackclient");
-	yg_msg_send(fd, &m, 5000);
+	(void)!yg_msg_send(fd, &m, 5000);
 }
 
 static int read_hello(int fd)
@@ -250,7 +250,7 @@ static int do_openclose(const char *path, long ms)
 		return 1;
 	snprintf(m.u.open.term, sizeof(m.u.open.term), "vt100");
 	m.u.open.mode = YG_OPEN_PLAIN;
-	yg_msg_send(fd, &m, 5000);	/* then close without EXIT: not a normal OPEN */
+	(void)!yg_msg_send(fd, &m, 5000);	/* then close without EXIT: not a normal OPEN */
 	if (ms > 0)
 		(void)drain(fd, c.in, (int)ms);
 	yg_client_close(&c);
@@ -320,7 +320,7 @@ static int do_fakebroker(const char *path)
 	printf("PEER %s\n", m.u.hello.peer);
 	r.u.hello.version = YG_PROTO_VERSION;
 	snprintf(r.u.hello.peer, sizeof(r.u.hello.peer), "fakebroker");
-	yg_msg_send(fd, &r, 5000);
+	(void)!yg_msg_send(fd, &r, 5000);
 	if (fake_recv(fd, &m) < 0 || m.type != YG_MSG_OPEN) {
 		printf("BAD-OPEN\n");
 		return 1;
@@ -330,7 +330,7 @@ static int do_fakebroker(const char *path)
 	r = (yg_msg){ .type = YG_MSG_ERROR };
 	r.u.error.code = YG_ERR_NOPOLICY;
 	snprintf(r.u.error.text, sizeof(r.u.error.text), "fake broker: no box here");
-	yg_msg_send(fd, &r, 5000);
+	(void)!yg_msg_send(fd, &r, 5000);
 	close(fd);
 	close(lfd);
 	unlink(path);

@@ -62,10 +62,10 @@ static void fake_serve(fake *f, int fd)
 	case H_VERSION:
 		m.u.hello.version = f->hello == H_OK ? YG_PROTO_VERSION : YG_PROTO_VERSION + 1;
 		strcpy(m.u.hello.peer, "fakebroker");
-		yg_msg_send(fd, &m, 5000);
+		(void)!yg_msg_send(fd, &m, 5000);
 		break;
 	case H_ERROR:
-		yg_msg_send(fd, &f->hello_error, 5000);
+		(void)!yg_msg_send(fd, &f->hello_error, 5000);
 		goto out;
 	case H_CLOSE:
 		goto out;
@@ -82,7 +82,7 @@ static void fake_serve(fake *f, int fd)
 		(void)!write(fd, zero, sizeof(zero));
 	}
 	for (i = 0; i < f->nreplies && !f->garbage; i++)
-		yg_msg_send(fd, &f->replies[i], 5000);
+		(void)!yg_msg_send(fd, &f->replies[i], 5000);
 	if (f->end == E_SILENT)	/* until the client gives up */
 		while (yg_msg_recv(fd, in, &m, 10000) == 0)
 			;

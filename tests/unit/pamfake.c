@@ -37,7 +37,7 @@ static void yg_fake_serve(yg_fake *f, int fd)
 	}
 	switch (step.action) {
 	case YG_FAKE_REPLY:
-		yg_msg_send(fd, &step.reply, 5000);
+		(void)!yg_msg_send(fd, &step.reply, 5000);
 		break;
 	case YG_FAKE_SILENT:
 		/* until the client gives up (or 10 s pass) */

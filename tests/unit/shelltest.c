@@ -200,7 +200,7 @@ static void *broker_main(void *arg)
 		return NULL;
 	yg_frame_in_init(in);
 	for (i = 0; i < b->nscript; i++)
-		yg_msg_send(b->fd, &b->script[i], 5000);
+		(void)!yg_msg_send(b->fd, &b->script[i], 5000);
 	strcpy(bye.u.exit.reason, "session closed");
 	/* until the relay's side is closed, or 3 s of silence (a relay that
 	 * missed the escape): then hang up, so that it ends and the test fails */
@@ -215,7 +215,7 @@ static void *broker_main(void *arg)
 		} else if (m.type == YG_MSG_EXIT) {
 			b->got_exit = true;
 			snprintf(b->exit_reason, sizeof(b->exit_reason), "%s", m.u.exit.reason);
-			yg_msg_send(b->fd, &bye, 5000);
+			(void)!yg_msg_send(b->fd, &bye, 5000);
 		}
 	}
 	shutdown(b->fd, SHUT_RDWR);
