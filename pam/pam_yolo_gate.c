@@ -31,6 +31,7 @@
 #include "yg_log.h"
 #include "yg_proto.h"
 #include "yg_rundir.h"
+#include "yg_time.h"
 
 #define YG_PAM_DATA_SESSION "yolo_gate_session"
 #define YG_PAM_ENV_SESSION  "YOLO_GATE_SESSION"
@@ -279,7 +280,7 @@ static int yg_pam_open(yg_pam_ctx *c)
 	char env[sizeof(YG_PAM_ENV_SESSION) + YG_SESSION_MAX + 1], ms[24];
 	char from[YG_NAME_MAX + 1] = "", sid[YG_SESSION_MAX + 1];
 	const void *rhost = NULL;
-	struct timespec t0, t1;
+	uint64_t t0, t1;
 	yg_client cl;
 	yg_err err;
 	char *id;
@@ -293,14 +294,14 @@ static int yg_pam_open(yg_pam_ctx *c)
 	/* a longer PAM_RHOST is cut: the broker only logs it */
 	if (pam_get_item(c->pamh, PAM_RHOST, &rhost) == PAM_SUCCESS && rhost)
 		snprintf(from, sizeof(from), "%s", (const char *)rhost);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = yg_now_ms();
 	r = yg_pam_dial(c, "PREPARE", YG_PAM_PREPARE_TIMEOUT_MS, &cl, &err);
 	if (r == 0)
 		r = yg_client_prepare(&cl, c->user, from, sid, &err);
 	if (r < 0)
 		return yg_pam_failed(c, &cl, r, &err);
 	yg_client_close(&cl);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t1 = yg_now_ms();
 	if (!yg_session_id_valid(sid))
 		return yg_pam_fault(c, "bad session id", sid);
 	id = strdup(sid);
@@ -316,8 +317,7 @@ static int yg_pam_open(yg_pam_ctx *c)
 		pam_set_data(c->pamh, YG_PAM_DATA_SESSION, NULL, NULL);
 		goto release;
 	}
-	snprintf(ms, sizeof(ms), "%lld", (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
-		 (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(t1 - t0));
 	yg_pam_log(c, LOG_INFO, "event", "pam_prepare", "user", c->user, "session", id,
 		   "from", from, "ms", ms, NULL);
 	return PAM_SUCCESS;

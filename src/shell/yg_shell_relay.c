@@ -22,6 +22,7 @@
 
 #include "yg_shell.h"
 #include "yg_shell_text.h"
+#include "yg_time.h"
 
 #define READ_CHUNK	4096u
 #define SOCK_Q		(16u * 1024u)
@@ -51,7 +52,7 @@ struct relay {
 	bool done;
 	int status;
 	char reason[YG_TEXT_MAX + 1];
-	struct timespec leave_deadline;
+	uint64_t leave_deadline;	/* yg_now_ms */
 };
 
 static int winch_pipe[2] = { -1, -1 };
@@ -128,18 +129,15 @@ static void start_leaving(struct relay *r, const char *why)
 	/* CTL_RESERVE guarantees the room: stdin is read only above it. */
 	if (queue_msg(r, &m) < 0)
 		r->done = true;
-	clock_gettime(CLOCK_MONOTONIC, &r->leave_deadline);
-	r->leave_deadline.tv_sec += LEAVE_WAIT_MS / 1000;
+	r->leave_deadline = yg_now_ms() + LEAVE_WAIT_MS;
 }
 
-static int ms_until(const struct timespec *t)
+/* Milliseconds until deadline (a yg_now_ms value), 0 once it has passed. */
+static int ms_until(uint64_t deadline)
 {
-	struct timespec now;
-	long long ms;
+	uint64_t now = yg_now_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (t->tv_sec - now.tv_sec) * 1000LL + (t->tv_nsec - now.tv_nsec) / 1000000LL;
-	return ms < 0 ? 0 : (int)ms;
+	return deadline > now ? (int)(deadline - now) : 0;
 }
 
 static void finish(struct relay *r, int status, const char *reason)
@@ -274,13 +272,11 @@ static void drain_winch(struct relay *r)
 /* Bounded, best-effort: show what the box printed before it ended. */
 static void flush_stdout(struct relay *r)
 {
-	struct timespec end;
+	uint64_t end = yg_now_ms() + FLUSH_WAIT_MS;
 	struct pollfd p = { .fd = r->out_fd, .events = POLLOUT };
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += FLUSH_WAIT_MS / 1000;
-	while (r->stdout_ok && r->toout.len && ms_until(&end) > 0) {
-		if (poll(&p, 1, ms_until(&end)) <= 0)
+	while (r->stdout_ok && r->toout.len && ms_until(end) > 0) {
+		if (poll(&p, 1, ms_until(end)) <= 0)
 			break;
 		write_stdout(r);
 	}
@@ -310,7 +306,7 @@ static void relay_loop(struct relay *r)
 	struct pollfd p[P_N];
 
 	while (!r->done) {
-		int timeout = r->leaving ? ms_until(&r->leave_deadline) : -1;
+		int timeout = r->leaving ? ms_until(r->leave_deadline) : -1;
 
 		if (r->winch_pending && q_room(&r->tosock) >= CTL_RESERVE)
 			queue_winch(r);

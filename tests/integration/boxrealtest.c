@@ -18,6 +18,7 @@
 
 #include "yg_agent.h"
 #include "yg_box.h"
+#include "yg_time.h"
 
 #define KEYS_PATH "/run/yolo/keys.env"
 #define NEWDIR "/run/yg-boxrealtest/sub"
@@ -26,14 +27,6 @@
 static yg_box *box;
 static yg_err err;
 static int failures;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 #define CHECK(cond, ...) do {						\
 	if (!(cond)) {							\
@@ -80,14 +73,14 @@ static int check_clean(bool want_clean)
 
 static long long timed_resume_wait(const char *label)
 {
-	long long t0 = now_ms(), t1;
+	long long t0 = (long long)yg_now_ms(), t1;
 
 	if (yg_box_resume(box, &err) < 0)
 		return -1;
-	t1 = now_ms();
+	t1 = (long long)yg_now_ms();
 	if (yg_agent_wait(box, 10000, &err) < 0)
 		return -1;
-	printf("timing: %s resume_ms=%lld agent_wait_ms=%lld\n", label, t1 - t0, now_ms() - t1);
+	printf("timing: %s resume_ms=%lld agent_wait_ms=%lld\n", label, t1 - t0, (long long)yg_now_ms() - t1);
 	return 0;
 }
 
@@ -100,7 +93,7 @@ static int stream_send_all(virStreamPtr st, const char *buf, size_t len, long lo
 	while (off < len) {
 		n = virStreamSend(st, buf + off, len - off);
 		if (n == -2) {
-			if (now_ms() > deadline)
+			if ((long long)yg_now_ms() > deadline)
 				return -ETIMEDOUT;
 			usleep(5000);
 			continue;
@@ -116,7 +109,7 @@ static int stream_send_all(virStreamPtr st, const char *buf, size_t len, long lo
 static int console_roundtrip(virStreamPtr st)
 {
 	char cmd[96], want[48], seen[8192];
-	long long deadline = now_ms() + 10000, resend = now_ms() + 3000;
+	long long deadline = (long long)yg_now_ms() + 10000, resend = (long long)yg_now_ms() + 3000;
 	size_t used = 0;
 	unsigned int r;
 	int n;
@@ -128,14 +121,14 @@ static int console_roundtrip(virStreamPtr st)
 	snprintf(want, sizeof(want), "hi-%u", r + 1);
 	if (stream_send_all(st, cmd, strlen(cmd), deadline) < 0)
 		return -EIO;
-	while (now_ms() < deadline) {
+	while ((long long)yg_now_ms() < deadline) {
 		if (used >= sizeof(seen) - 1) {	/* keep the tail: want may straddle */
 			memmove(seen, seen + used - 64, 64);
 			used = 64;
 		}
 		n = virStreamRecv(st, seen + used, sizeof(seen) - 1 - used);
 		if (n == -2) {
-			if (now_ms() > resend) {	/* shell may not have been ready */
+			if ((long long)yg_now_ms() > resend) {	/* shell may not have been ready */
 				stream_send_all(st, cmd, strlen(cmd), deadline);
 				resend = deadline;
 			}
@@ -161,10 +154,10 @@ static void test_keys(void)
 	size_t len = 0;
 	long long t0;
 
-	t0 = now_ms();
+	t0 = (long long)yg_now_ms();
 	CHECK(yg_agent_write_file(box, KEYS_PATH, secret, sizeof(secret) - 1, &err) == 0,
 	      "write " KEYS_PATH);
-	printf("timing: write_file_ms=%lld\n", now_ms() - t0);
+	printf("timing: write_file_ms=%lld\n", (long long)yg_now_ms() - t0);
 	CHECK(yg_agent_read_file(box, KEYS_PATH, 4096, &back, &len, &err) == 0, "read back");
 	CHECK(len == sizeof(secret) - 1 && memcmp(back, secret, len) == 0,
 	      "read back %zu bytes, not the %zu written", len, sizeof(secret) - 1);
@@ -176,9 +169,9 @@ static void test_keys(void)
 	back = NULL;
 	CHECK(yg_agent_read_file(box, KEYS_PATH, 4096, &back, &len, &err) == 0 &&
 	      len == 4 && memcmp(back, "A=1\n", 4) == 0, "rewrite read back");
-	t0 = now_ms();
+	t0 = (long long)yg_now_ms();
 	CHECK(yg_agent_wipe_file(box, KEYS_PATH, &err) == 0, "wipe " KEYS_PATH);
-	printf("timing: wipe_file_ms=%lld\n", now_ms() - t0);
+	printf("timing: wipe_file_ms=%lld\n", (long long)yg_now_ms() - t0);
 	CHECK(guest_sh("[ ! -e \"$1\" ]", KEYS_PATH) == 0, KEYS_PATH " still exists after wipe");
 	CHECK(yg_agent_wipe_file(box, KEYS_PATH, &err) == 0, "wipe of a missing file is success");
 	/* missing parents are created 0700 */
@@ -247,28 +240,28 @@ int main(void)
 		goto out;
 
 	CHECK(yg_agent_write_file(box, CANARY, "dirty", 5, &err) == 0, "write " CANARY);
-	t0 = now_ms();
+	t0 = (long long)yg_now_ms();
 	CHECK(yg_box_revert(box, &err) == 0, "revert");
-	printf("timing: revert_ms=%lld\n", now_ms() - t0);
+	printf("timing: revert_ms=%lld\n", (long long)yg_now_ms() - t0);
 	CHECK(check_clean(true) == 0, "not clean after revert");
 	CHECK(timed_resume_wait("after-revert") == 0, "resume + agent after revert");
 	CHECK(guest_sh("[ ! -e \"$1\" ]", CANARY) == 0, CANARY " survived the revert");
 
-	t0 = now_ms();
+	t0 = (long long)yg_now_ms();
 	CHECK(yg_box_open_console(box, NULL, &st, &err) == 0, "open console");
 	CHECK(console_roundtrip(st) == 0, "console round trip");
-	printf("timing: console_roundtrip_ms=%lld\n", now_ms() - t0);
+	printf("timing: console_roundtrip_ms=%lld\n", (long long)yg_now_ms() - t0);
 out:
 	if (st) {
 		virStreamAbort(st);
 		virStreamFree(st);
 	}
-	t0 = now_ms();
+	t0 = (long long)yg_now_ms();
 	if (yg_box_revert(box, &err) < 0 || check_clean(true) < 0) {
 		fprintf(stderr, "boxrealtest: FAIL: final revert: %s\n", err.msg);
 		failures++;
 	} else {
-		printf("timing: final revert_ms=%lld\n", now_ms() - t0);
+		printf("timing: final revert_ms=%lld\n", (long long)yg_now_ms() - t0);
 	}
 	yg_box_free(box);
 	virConnectClose(conn);

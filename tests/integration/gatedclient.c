@@ -29,6 +29,7 @@
 
 #include "yg_client.h"
 #include "yg_proto.h"
+#include "yg_time.h"
 
 static yg_frame_in raw_in;	/* the bad paths' reader */
 static yg_frame_in *in = &raw_in;
@@ -115,17 +116,9 @@ static void unescape(const char *s, char *d, size_t *len)
 	*len = n;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int expect(int fd, const char *text)
 {
-	long end = now_ms() + 60000;
+	uint64_t end = yg_now_ms() + 60000;
 	yg_msg m;
 	char *hit;
 
@@ -140,7 +133,7 @@ static int expect(int fd, const char *text)
 			printf("EXPECT-OK %s\n", text);
 			return 0;
 		}
-		if (now_ms() > end || !answer(fd, (int)(end - now_ms()), &m) ||
+		if (yg_now_ms() > end || !answer(fd, (int)(end - yg_now_ms()), &m) ||
 		    m.type == YG_MSG_EXIT || m.type == YG_MSG_ERROR) {
 			printf("EXPECT-FAIL %s\n", text);
 			return 1;
