@@ -16,6 +16,7 @@
 #include "yg_box.h"
 #include "yg_domain.h"
 #include "yg_err.h"
+#include "yg_path.h"
 #include "yg_policy.h"
 #include "yg_rundir.h"
 #include "yg_time.h"

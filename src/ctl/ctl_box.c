@@ -15,9 +15,7 @@
 int yg_ctl_overlay_path(char *buf, size_t len, const char *images_dir,
 			const char *domain, yg_err *err)
 {
-	int n = snprintf(buf, len, "%s/%s.qcow2", images_dir, domain);
-
-	if (n < 0 || (size_t)n >= len)
+	if (yg_pathf(buf, len, "%s/%s.qcow2", images_dir, domain) < 0)
 		return yg_err_set(err, -ENAMETOOLONG, "the image path of box "
 				  "%s under %s is too long; use a shorter "
 				  "--images directory", domain, images_dir);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "yg_client.h"
 #include "yg_path.h"
 
 #define CMD "sweep"
@@ -67,7 +68,22 @@ static int sweep_user(void *ctx, const char *user)
 	return 0;
 }
 
-/* Does something listen on the unix socket path? */
+/* Is a broker there? Anything that accepts the connection counts (one that
+ * then fails HELLO is alive too: sweep must not pull its files away). */
+static bool broker_answers(const char *path)
+{
+	yg_client_cfg cfg = { .socket = path, .name = "yolo-gatectl",
+			      .timeout_ms = 5000, .idle_ms = 5000 };
+	yg_client c;
+	yg_err err;
+	int r = yg_client_connect(&c, &cfg, &err);
+	bool alive = r == 0 || c.reached || (r != -ECONNREFUSED && r != -ENOENT);
+
+	yg_client_close(&c);
+	return alive;
+}
+
+/* Does something listen on the unix socket path (a rendezvous socket)? */
 static bool listening(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -197,7 +213,7 @@ int yg_ctl_sweep(int argc, char **argv)
 	if (yg_ctl_each_user(pol, sweep_user, &c) < 0)
 		c.rc = yg_ctl_errf(CMD, "cannot list the users of the policy: out of memory");
 	gate = yg_policy_gate(pol);
-	if (listening(gate->socket)) {
+	if (broker_answers(gate->socket)) {
 		fprintf(stderr, CMD ": yolo-gated answers on %s; its runtime "
 			"files are left to it\n", gate->socket);
 	} else {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl_template.h"
+#include "yg_path.h"
 
 #define TEMPLATE_MAX (256u * 1024u)
 
@@ -23,7 +24,7 @@ int yg_ctl_template_path(const char *name, char *buf, size_t len, yg_err *err)
 	int n;
 
 	if (strchr(name, '/'))
-		n = snprintf(buf, len, "%s", name);
+		n = yg_pathf(buf, len, "%s", name);
 	else if (!name[0] || name[0] == '.' ||
 		 strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-.") !=
 		 strlen(name))
@@ -32,8 +33,8 @@ int yg_ctl_template_path(const char *name, char *buf, size_t len, yg_err *err)
 				  "file in %s without .xml", name,
 				  YG_TEMPLATEDIR);
 	else
-		n = snprintf(buf, len, "%s/%s.xml", YG_TEMPLATEDIR, name);
-	if (n < 0 || (size_t)n >= len)
+		n = yg_pathf(buf, len, "%s/%s.xml", YG_TEMPLATEDIR, name);
+	if (n < 0)
 		return yg_err_set(err, -ENAMETOOLONG, "template path for '%s' "
 				  "is too long", name);
 	return 0;

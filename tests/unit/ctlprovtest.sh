@@ -90,4 +90,26 @@ gate "$tmp/node-stray.xml"
 expect 1 "$tmp/img/ygprov.qcow2 exists but box ygprov is not defined" \
 	p --template "$tpl/tiny.xml" --kernel /k --initrd /i "$me"
 
+# sweep leaves run_dir alone while something answers on the broker's socket
+# (yolo-gatectl asks through yg_client), and clears it once nothing does
+gate "$tmp/node.xml"
+printf 'socket = %s/gated.sock\n' "$tmp" >>"$c/gate.conf"
+mkdir -p "$tmp/run/boxes" "$tmp/run/sessions"
+: >"$tmp/run/boxes/old.lock"
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+while True:
+    s.accept()[0].close()' "$tmp/gated.sock" &
+lpid=$!
+i=0
+while [ ! -S "$tmp/gated.sock" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+expect 0 "yolo-gated answers on $tmp/gated.sock" "$ctl" sweep --config "$c"
+[ -e "$tmp/run/boxes/old.lock" ] ||
+	{ echo "FAIL: sweep removed a lock file while the broker answered"; fails=$((fails + 1)); }
+kill "$lpid"
+wait "$lpid" 2>/dev/null
+expect 0 "removed stale $tmp/run/boxes/old.lock" "$ctl" sweep --config "$c"
+
 [ "$fails" -eq 0 ]

@@ -5,7 +5,9 @@
 #    libvirt (nor, for the PAM module that sshd loads, libcap-ng or
 #    iniparser);
 #  - src/gated and src/ctl reach libvirt only through libygvirt: none of their
-#    objects references a vir* symbol.
+#    objects references a vir* symbol;
+#  - yolo-gatectl's client-only subcommands (check, keys, sessions, end, the
+#    box locks) do not even reach into libygvirt.
 set -eu
 b=${top_builddir:-.}
 command -v readelf >/dev/null && command -v nm >/dev/null ||
@@ -41,5 +43,14 @@ for o in $objs; do
 		fail=1
 	fi
 done
-[ "$fail" -eq 0 ] && echo "needed: ok: $(echo "$objs" | wc -l) objects of src/gated and src/ctl call no vir* function"
+for part in ctl ctl_check ctl_keys ctl_sessions ctl_lock ctl_template; do
+	o=$(find "$b/src/ctl" -name "*-$part.o" | head -n 1)
+	[ -n "$o" ] || { echo "needed: FAIL: no object of src/ctl/$part.c (run make)"; fail=1; continue; }
+	refs=$(nm -u "$o" | awk '$NF ~ /^yg_(conn|box|agent|dom|pool|vol|net|nwfilter|limits|xml|console|virtloop)_/ { print $NF }' | sort -u)
+	if [ -n "$refs" ]; then
+		echo "needed: FAIL: src/ctl/$part.c is client-only but calls libygvirt: $(echo $refs)"
+		fail=1
+	fi
+done
+[ "$fail" -eq 0 ] && echo "needed: ok: $(echo "$objs" | wc -l) objects of src/gated and src/ctl call no vir* function; the client-only parts of yolo-gatectl none of libygvirt"
 exit "$fail"
