@@ -31,6 +31,7 @@
 #include "yg_log.h"
 #include "yg_proto.h"
 #include "yg_rundir.h"
+#include "yg_text.h"
 #include "yg_time.h"
 
 #define YG_PAM_DATA_SESSION "yolo_gate_session"
@@ -84,14 +85,16 @@ static void __attribute__((sentinel)) yg_pam_log(const yg_pam_ctx *c, int prio, 
 static void __attribute__((format(printf, 3, 4)))
 yg_pam_say(const yg_pam_ctx *c, int style, const char *fmt, ...)
 {
-	char msg[YG_TEXT_MAX + 128];
+	char raw[YG_TEXT_MAX + 128], msg[sizeof(raw)];
 	va_list ap;
 
 	if (c->phase == YG_PAM_CLOSE || (style == PAM_TEXT_INFO && (c->flags & PAM_SILENT)))
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* the broker's text reaches the user's terminal: no control sequences */
+	yg_text_safe(raw, msg, sizeof(msg));
 	if (style == PAM_TEXT_INFO)
 		pam_info(c->pamh, "%s", msg);
 	else

@@ -9,6 +9,7 @@
 #include "yg_proto.h"
 #include "yg_shell.h"
 #include "yg_shell_text.h"
+#include "yg_text.h"
 
 void yg_shell_say(const char *fmt, ...)
 {
@@ -18,7 +19,7 @@ void yg_shell_say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	yg_shell_sanitize(raw, clean, sizeof(clean));
+	yg_text_safe(raw, clean, sizeof(clean));
 	fprintf(stderr, "yolo-gate: %s%s", clean, yg_shell_tty_is_raw() ? "\r\n" : "\n");
 	fflush(stderr);
 }

@@ -21,16 +21,6 @@ ssize_t yg_shell_escape_find(const uint8_t *buf, size_t len, uint16_t escape);
  * else YG_SHELL_TERM_FALLBACK. Never NULL. */
 const char *yg_shell_term_scrub(const char *term);
 
-/* True when id is a usable session id: 1..YG_SESSION_MAX characters of
- * [A-Za-z0-9-] (hex ids included). */
-bool yg_shell_session_valid(const char *id);
-
-/* Copy text sent by the broker into out (size outsz >= 1, always
- * NUL-terminated) so that it is safe to print on a terminal: ASCII control
- * characters, DEL, C1 controls and malformed UTF-8 become '?'; well-formed
- * UTF-8 (e.g. an ellipsis) is kept whole or not at all. Returns strlen(out). */
-size_t yg_shell_sanitize(const char *text, char *out, size_t outsz);
-
 /* "^]" style name of an escape byte for messages: writes at most 8 bytes
  * into out (size >= 8). "none" for YG_ESCAPE_NONE. */
 void yg_shell_escape_name(uint16_t escape, char *out, size_t outsz);

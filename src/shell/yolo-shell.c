@@ -20,6 +20,7 @@
 #include "yg_proto.h"
 #include "yg_shell.h"
 #include "yg_shell_text.h"
+#include "yg_rundir.h"
 
 #define YG_SHELL_WAIT_MS (300 * 1000)	/* longest silence before READY */
 
@@ -124,7 +125,7 @@ static int open_box(yg_client *c, bool tty, yg_client_ready *ready)
 	yg_client_open_req req = {
 		.tty = tty,
 		.term = yg_shell_term_scrub(getenv("TERM")),
-		.session = yg_shell_session_valid(session) ? session : "",
+		.session = yg_session_id_valid(session) ? session : "",
 	};
 	struct winsize ws;
 	yg_err err;

@@ -349,6 +349,20 @@ static void test_acct_disabled(void **state)
 	assert_in(yg_convbuf, "refused by policy");
 }
 
+/* Broker text goes to the user's terminal through the conversation: no
+ * escape sequence gets through, neither ESC nor a C1 control (U+009B CSI,
+ * UTF-8 c2 9b) nor a bare C1 byte. */
+static void test_acct_text_controls(void **state)
+{
+	yg_t *t = *state;
+
+	yg_script1(t, yg_fake_policy(1, 0, "off\x1b[2J until \xc2\x9b" "1m Monday\x9b\a"));
+	assert_int_equal(yg_acct(t, NULL, "SOCK"), PAM_PERM_DENIED);
+	assert_in(yg_convbuf, "error: yolo-gate: off?[2J until ??1m Monday??");
+	assert_null(strchr(yg_convbuf, 0x1b));
+	assert_null(strstr(yg_convbuf, "\xc2\x9b"));
+}
+
 static void test_acct_broker_error(void **state)
 {
 	yg_t *t = *state;
@@ -670,6 +684,7 @@ int main(int argc, char **argv)
 		T(test_acct_nopolicy),
 		T(test_acct_require),
 		T(test_acct_disabled),
+		T(test_acct_text_controls),
 		T(test_acct_broker_error),
 		T(test_acct_down_closed),
 		T(test_acct_down_open),

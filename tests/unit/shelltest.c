@@ -24,6 +24,7 @@
 #include "yg_proto.h"
 #include "yg_shell.h"
 #include "yg_shell_text.h"
+#include "yg_text.h"
 
 static void test_escape_anywhere(void **state)
 {
@@ -109,49 +110,27 @@ static void test_term_scrub(void **state)
 	(void)state;
 }
 
-static void test_session_valid(void **state)
-{
-	char id[YG_SESSION_MAX + 2];
-
-	assert_true(yg_shell_session_valid("0123456789abcdef"));
-	assert_true(yg_shell_session_valid("ABC-def-123"));
-	assert_false(yg_shell_session_valid(NULL));
-	assert_false(yg_shell_session_valid(""));
-	assert_false(yg_shell_session_valid("abc def"));
-	assert_false(yg_shell_session_valid("abc_def"));
-	assert_false(yg_shell_session_valid("../x"));
-	assert_false(yg_shell_session_valid("ab\ncd"));
-
-	memset(id, 'f', YG_SESSION_MAX);
-	id[YG_SESSION_MAX] = '\0';
-	assert_true(yg_shell_session_valid(id));
-	id[YG_SESSION_MAX] = 'f';
-	id[YG_SESSION_MAX + 1] = '\0';
-	assert_false(yg_shell_session_valid(id));
-	(void)state;
-}
-
 static void test_sanitize(void **state)
 {
 	char out[64];
 
-	assert_int_equal(yg_shell_sanitize("reverting yolo-alice ... 1.8 s", out, sizeof(out)), 30);
+	assert_int_equal(yg_text_safe("reverting yolo-alice ... 1.8 s", out, sizeof(out)), 30);
 	assert_string_equal(out, "reverting yolo-alice ... 1.8 s");
 	/* terminal escapes, CR/LF, BEL, DEL */
-	yg_shell_sanitize("a\033]0;pwned\a\r\nb\x7f", out, sizeof(out));
+	yg_text_safe("a\033]0;pwned\a\r\nb\x7f", out, sizeof(out));
 	assert_string_equal(out, "a?]0;pwned???b?");
 	/* UTF-8 kept, C1 control (U+009B CSI) and malformed bytes not */
-	yg_shell_sanitize("wait\xe2\x80\xa6 ok", out, sizeof(out));
+	yg_text_safe("wait\xe2\x80\xa6 ok", out, sizeof(out));
 	assert_string_equal(out, "wait\xe2\x80\xa6 ok");
-	yg_shell_sanitize("x\xc2\x9b" "1m", out, sizeof(out));
+	yg_text_safe("x\xc2\x9b" "1m", out, sizeof(out));
 	assert_string_equal(out, "x??1m");
-	yg_shell_sanitize("\x9b\xff\xc0\xaf", out, sizeof(out));
+	yg_text_safe("\x9b\xff\xc0\xaf", out, sizeof(out));
 	assert_string_equal(out, "????");
-	yg_shell_sanitize("\xe2\x80", out, sizeof(out));	/* truncated */
+	yg_text_safe("\xe2\x80", out, sizeof(out));	/* truncated */
 	assert_string_equal(out, "??");
-	yg_shell_sanitize("\xed\xa0\x80", out, sizeof(out));	/* surrogate */
+	yg_text_safe("\xed\xa0\x80", out, sizeof(out));	/* surrogate */
 	assert_string_equal(out, "???");
-	yg_shell_sanitize(NULL, out, sizeof(out));
+	yg_text_safe(NULL, out, sizeof(out));
 	assert_string_equal(out, "");
 	(void)state;
 }
@@ -160,14 +139,14 @@ static void test_sanitize_bounds(void **state)
 {
 	char out[5];
 
-	assert_int_equal(yg_shell_sanitize("abcdefgh", out, sizeof(out)), 4);
+	assert_int_equal(yg_text_safe("abcdefgh", out, sizeof(out)), 4);
 	assert_string_equal(out, "abcd");
 	/* a multi-byte character that does not fit is dropped whole */
-	assert_int_equal(yg_shell_sanitize("abc\xe2\x80\xa6", out, sizeof(out)), 3);
+	assert_int_equal(yg_text_safe("abc\xe2\x80\xa6", out, sizeof(out)), 3);
 	assert_string_equal(out, "abc");
-	assert_int_equal(yg_shell_sanitize("abc", out, 1), 0);
+	assert_int_equal(yg_text_safe("abc", out, 1), 0);
 	assert_string_equal(out, "");
-	assert_int_equal(yg_shell_sanitize("abc", NULL, 0), 0);
+	assert_int_equal(yg_text_safe("abc", NULL, 0), 0);
 	(void)state;
 }
 
@@ -383,7 +362,6 @@ int main(void)
 		cmocka_unit_test(test_escape_none),
 		cmocka_unit_test(test_escape_name),
 		cmocka_unit_test(test_term_scrub),
-		cmocka_unit_test(test_session_valid),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_sanitize_bounds),
 		cmocka_unit_test(test_relay_escape_first),
