@@ -47,6 +47,20 @@ static bool pid_alive(int pid)
 	return !strcmp(comm, "yolo-gated");
 }
 
+/* Is the session live? A record's pid is only a claim (a stale record may
+ * name any process, even the broker's parent, which `end` would kill): the
+ * session is live when its box's lock is held and the lock record names
+ * this very session and pid, and that pid is a yolo-gated process. */
+static bool session_holds_box(const char *run_dir, const struct yg_ctl_session *s)
+{
+	struct yg_ctl_holder h;
+
+	if (!pid_alive(s->rec.pid) ||
+	    yg_ctl_lock_probe(run_dir, s->rec.box, &h, NULL) < 0)
+		return false;
+	return h.busy && h.known && h.pid == s->rec.pid && !strcmp(h.session, s->id);
+}
+
 int yg_ctl_session_read(const char *run_dir, const char *id, struct yg_ctl_session *out,
 			yg_err *err)
 {
@@ -60,7 +74,7 @@ int yg_ctl_session_read(const char *run_dir, const char *id, struct yg_ctl_sessi
 	if (r < 0)
 		return r;
 	snprintf(out->id, sizeof(out->id), "%s", id);
-	out->alive = pid_alive(out->rec.pid);
+	out->alive = session_holds_box(run_dir, out);
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 struct yg_ctl_session {
 	char id[YG_SESSION_ID_LEN + 1];
 	struct yg_rundir_session rec;	/* box, user, from, pid, times, record */
-	bool alive;		/* rec.pid is a live yolo-gated */
+	bool alive;		/* rec.pid is the yolo-gated holding rec.box for this session */
 };
 
 /* Read run_dir/sessions/<id>: 0, -EINVAL (not a session id, or a malformed

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -224,7 +225,34 @@ static void reload(const char *confdir, yg_policy **pol)
 	notify("READY=1");
 }
 
-static void reap(void)
+/* A child that died without its cleanup (kill -9, OOM) leaves its session
+ * record behind: yolo-gatectl would list it and `end` would signal whatever
+ * process got its pid next. Remove the records that name the dead pid. */
+static void forget_child(const struct yg_gd_gate *gate, pid_t pid)
+{
+	struct yg_rundir_session rec;
+	char dir[PATH_MAX], end[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (yg_rundir_sessions_dir(dir, sizeof(dir), gate->run_dir, NULL) < 0 ||
+	    !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (yg_rundir_session_entry(de->d_name) != YG_RUNDIR_SESSION ||
+		    yg_rundir_session_read(dirfd(d), de->d_name, &rec, NULL) < 0 ||
+		    rec.pid != (int)pid)
+			continue;
+		if (yg_rundir_end_path(end, sizeof(end), gate->run_dir, de->d_name, NULL) == 0)
+			unlink(end);
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			yg_log(YG_LOG_INFO, "event", "stale_session_removed", "session",
+			       de->d_name, "box", rec.box, NULL);
+	}
+	closedir(d);
+}
+
+static void reap(const struct yg_gd_gate *gate)
 {
 	int status;
 	pid_t pid;
@@ -237,6 +265,7 @@ static void reap(void)
 			snprintf(sig, sizeof(sig), "%d", WTERMSIG(status));
 			yg_log(YG_LOG_WARNING, "event", "child_killed", "pid", p, "signal", sig,
 			       NULL);
+			forget_child(gate, pid);
 		}
 	}
 }
@@ -286,7 +315,7 @@ static int serve(int lfd, const char *confdir, yg_policy **pol, const struct yg_
 			return -errno;
 		while (read(sig_pipe[0], &c, 1) == 1) {
 			if (c == SIGCHLD)
-				reap();
+				reap(gate);
 			else if (c == SIGHUP)
 				reload(confdir, pol);
 			else
@@ -310,6 +339,9 @@ static int setup_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* SIGUSR1 is for session children (yolo-gatectl end); a stray one must
+	 * not end the parent. Children set their own handler. */
+	sigaction(SIGUSR1, &sa, NULL);
 	return 0;
 }
 

@@ -19,4 +19,7 @@ dist_check_SCRIPTS += tests/attack/agent.sh tests/attack/runfull.sh tests/attack
 # agentgarbage.sh: a fake agent answering garbage or a 100 MB line (item 9).
 INTEGRATION_TESTS += tests/attack/agentgarbage.sh
 dist_check_SCRIPTS += tests/attack/agentgarbage.sh
+# end.sh: yolo-gatectl end against stale records, a killed child's records.
+INTEGRATION_TESTS += tests/attack/end.sh
+dist_check_SCRIPTS += tests/attack/end.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
