@@ -435,6 +435,10 @@ static void set_gate(yg_policy *pol)
 	if (yg_parse_size(v[YG_K_RECORD_MAX_SIZE],
 			  &pol->gate.record_max_size) < 0)
 		pol->gate.record_max_size = 10ULL << 20;
+	/* checked at load time too (T_COUNT: 0 .. UINT_MAX) */
+	pol->gate.max_clients = (unsigned)strtoul(v[YG_K_MAX_CLIENTS], NULL, 10);
+	pol->gate.max_clients_per_user =
+		(unsigned)strtoul(v[YG_K_MAX_CLIENTS_PER_USER], NULL, 10);
 	pol->gate.log_level = YG_LOG_INFO;
 	for (int l = YG_LOG_ERROR; l <= YG_LOG_DEBUG; l++) {
 		static const char *const names[] = { "error", "warning",

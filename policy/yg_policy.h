@@ -85,6 +85,8 @@ struct yg_gate_conf {
 	const char *audit_log;    /* JSON-lines audit file; "" = off (default) */
 	const char *record_dir;   /* default LOCALSTATEDIR/log/yolo-gate/sessions */
 	unsigned long long record_max_size; /* bytes per .cast, default 10M */
+	unsigned max_clients;     /* connections served at once, 0 = no cap */
+	unsigned max_clients_per_user; /* the same per uid (root: no cap) */
 };
 
 const struct yg_gate_conf *yg_policy_gate(const yg_policy *pol);

@@ -67,6 +67,8 @@ void yg_gd_gate_get(const yg_policy *pol, struct yg_gd_gate *out)
 	copy_str(out->audit_log, sizeof(out->audit_log), g->audit_log);
 	copy_str(out->record_dir, sizeof(out->record_dir), g->record_dir);
 	out->record_max_size = g->record_max_size;
+	out->max_clients = g->max_clients;
+	out->max_clients_per_user = g->max_clients_per_user;
 }
 
 void yg_gd_user_clear(struct yg_gd_user *u)

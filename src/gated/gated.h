@@ -60,6 +60,7 @@ struct yg_gd_gate {
 	char audit_log[PATH_MAX];	/* "" = off */
 	char record_dir[PATH_MAX];
 	unsigned long long record_max_size;
+	unsigned max_clients, max_clients_per_user;	/* 0 = no cap */
 };
 
 /* The effective policy of one user, copied out of yg_user_policy. */
@@ -101,6 +102,20 @@ int yg_gd_user_by_name(const yg_policy *pol, const char *name, struct yg_gd_user
 		       yg_err *err) YG_MUST_CHECK;
 void yg_gd_user_clear(struct yg_gd_user *u);
 bool yg_gd_may_enter(const yg_policy *pol, const struct yg_gd_user *u, const char *domain);
+
+/* ---- clients.c (the parent) ---- */
+
+/* May a connection of uid get a child now? 0, or -EUSERS (that uid has its
+ * [gate] max_clients_per_user) / -EAGAIN (max_clients children in all) with
+ * a sentence for the client in why. uid 0 is always admitted. */
+int yg_gd_clients_admit(const struct yg_gd_gate *g, uid_t uid, char *why, size_t len)
+	YG_MUST_CHECK;
+/* A child was forked for uid / was reaped. */
+int yg_gd_clients_add(pid_t pid, uid_t uid) YG_MUST_CHECK;
+void yg_gd_clients_remove(pid_t pid);
+size_t yg_gd_clients_count(void);
+/* Log a refusal (rate-limited: one line a second, with how many were not). */
+void yg_gd_clients_log_refusal(uid_t uid, int why);
 
 /* ---- handoff.c ---- */
 

@@ -258,6 +258,7 @@ static void reap(const struct yg_gd_gate *gate)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		yg_gd_clients_remove(pid);
 		if (WIFSIGNALED(status)) {
 			char p[16], sig[16];
 
@@ -268,6 +269,24 @@ static void reap(const struct yg_gd_gate *gate)
 			forget_child(gate, pid);
 		}
 	}
+}
+
+/* Over its share ([gate] max_clients, max_clients_per_user): the client
+ * hears why (an ERROR instead of HELLO, bounded in time), the log a line a
+ * second at most, and no child is forked. */
+static bool refuse(int fd, const struct yg_gd_gate *gate, uid_t uid)
+{
+	yg_msg m = { .type = YG_MSG_ERROR, .u.error.code = YG_ERR_BUSY };
+	int r = yg_gd_clients_admit(gate, uid, m.u.error.text, sizeof(m.u.error.text));
+
+	if (r == 0)
+		return false;
+	yg_gd_clients_log_refusal(uid, r);
+	/* a new socket's buffer takes one small frame at once: never wait */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == 0)
+		(void)!yg_msg_send(fd, &m, 0);
+	close(fd);
+	return true;
 }
 
 static void accept_one(int lfd, yg_policy *pol, const struct yg_gd_gate *gate)
@@ -285,6 +304,8 @@ static void accept_one(int lfd, yg_policy *pol, const struct yg_gd_gate *gate)
 		close(fd);
 		return;
 	}
+	if (refuse(fd, gate, cred.uid))
+		return;
 	child = fork();
 	if (child == 0) {
 		close(lfd);
@@ -294,11 +315,16 @@ static void accept_one(int lfd, yg_policy *pol, const struct yg_gd_gate *gate)
 	}
 	snprintf(uid, sizeof(uid), "%u", (unsigned)cred.uid);
 	snprintf(pid, sizeof(pid), "%d", (int)child);
-	if (child < 0)
+	if (child < 0) {
 		yg_log(YG_LOG_ERROR, "event", "fork_failed", "uid", uid,
 		       "error", strerror(errno), NULL);
-	else
+		yg_gd_send_error(fd, YG_ERR_INTERNAL, "the gate cannot start a process for "
+				 "this connection (%s); try again in a moment", strerror(errno));
+	} else {
+		if (yg_gd_clients_add(child, cred.uid) < 0)	/* uncounted, not lost */
+			yg_log(YG_LOG_ERROR, "event", "clients_table_full", "child", pid, NULL);
 		yg_log(YG_LOG_DEBUG, "event", "accept", "uid", uid, "child", pid, NULL);
+	}
 	close(fd);
 }
 

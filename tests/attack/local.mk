@@ -22,4 +22,7 @@ dist_check_SCRIPTS += tests/attack/agentgarbage.sh
 # end.sh: yolo-gatectl end against stale records, a killed child's records.
 INTEGRATION_TESTS += tests/attack/end.sh
 dist_check_SCRIPTS += tests/attack/end.sh
+# flood.sh: connection caps per user and in total; root always answered.
+INTEGRATION_TESTS += tests/attack/flood.sh
+dist_check_SCRIPTS += tests/attack/flood.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
