@@ -10,7 +10,7 @@ pkgs=(
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils openssh-server openssh-client dnsmasq-base
 	# tests and linting
-	mandoc pamtester cppcheck expect jq python3 libcap2-bin libcap-ng-utils cpio xz-utils zstd
+	mandoc pamtester cppcheck expect jq python3 libcap2-bin libcap-ng-utils cpio xz-utils zstd strace
 	# systemd-analyze, systemd-tmpfiles, systemd-socket-activate (no systemd as PID 1 needed)
 	systemd
 	# fuzzing (clang + libFuzzer runtime)

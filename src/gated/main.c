@@ -119,10 +119,11 @@ static int make_dirs(const struct yg_gd_gate *g, uid_t uid, gid_t gid, yg_err *e
 	return r;
 }
 
-static int bind_socket(const char *path, uid_t uid, gid_t gid, yg_err *err)
+static int bind_socket(const char *path, yg_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
+	mode_t old;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -138,8 +139,15 @@ static int bind_socket(const char *path, uid_t uid, gid_t gid, yg_err *err)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return yg_err_set(err, -errno, "cannot create a socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    (geteuid() == 0 && chown(path, uid, gid) < 0) || listen(fd, 64) < 0) {
+	/* The mode comes from the umask at bind(2): nothing is changed by path
+	 * afterwards (a chmod or chown by path, as root, in a directory the
+	 * service user owns would follow whatever that user put there). The
+	 * socket stays root's: connecting needs only the 0666 mode, and the
+	 * service user removes it at exit through its directory. */
+	old = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0) {
 		r = -errno;
 		close(fd);
 		return yg_err_set(err, r, "cannot listen on %s: %s; check its directory",
@@ -416,7 +424,7 @@ int main(int argc, char **argv)
 	if (lfd == -ENOENT)
 		lfd = 0;	/* not socket-activated: bind below */
 	if (lfd < 0 || setup_signals() < 0 || make_dirs(&gate, uid, gid, &err) < 0 ||
-	    (!activated && (lfd = bind_socket(gate.socket, uid, gid, &err)) < 0) ||
+	    (!activated && (lfd = bind_socket(gate.socket, &err)) < 0) ||
 	    (!o.stay_root && yg_caps_drop_to(gate.service_user, &err) < 0)) {
 		fprintf(stderr, "yolo-gated: %s\n", err.msg[0] ? err.msg : strerror(errno));
 		yg_gd_policy_free(pol);

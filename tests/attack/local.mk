@@ -7,6 +7,9 @@ tests_attack_attackclient_LDADD = src/core/libygcore.la
 # shell.sh needs no root (its setuid/setcap cases run only as root).
 UNIT_TESTS += tests/attack/shell.sh
 dist_check_SCRIPTS += tests/attack/shell.sh
+# socketmode.sh: the broker's socket mode from the umask, nothing by path.
+UNIT_TESTS += tests/attack/socketmode.sh
+dist_check_SCRIPTS += tests/attack/socketmode.sh
 
 # Root: real libvirtd + QEMU + the broker (CI runs them in the ASan build too).
 INTEGRATION_TESTS += tests/attack/broker.sh
