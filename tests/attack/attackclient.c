@@ -167,7 +167,7 @@ static int do_frame(const char *path, int argc, char **argv)
 	unsigned long len;
 	yg_client c;
 	size_t pay;
-	int fd;
+	int fd, rc;
 
 	if (hello) {
 		argc--;
@@ -180,6 +180,7 @@ static int do_frame(const char *path, int argc, char **argv)
 		fd = connect_hello(path, &c);
 		if (fd < 0) {
 			printf("NO-HELLO\n");
+			yg_client_close(&c);
 			return 1;
 		}
 		rd = c.in;
@@ -196,11 +197,16 @@ static int do_frame(const char *path, int argc, char **argv)
 		pay = PAYLOAD_CAP;
 	memset(buf + 5, 'A', pay);
 	write_all(fd, buf, len == 0 ? 4 + 1 : 5 + pay);
+	rc = 0;
 	if (drain(fd, rd, 10000) < 0) {
 		printf("STILL-OPEN after 10 s\n");
-		return 1;
+		rc = 1;
 	}
-	return 0;
+	if (hello)
+		yg_client_close(&c);	/* its reader too: leak-checked builds */
+	else
+		close(fd);
+	return rc;
 }
 
 static int do_churn(const char *path, long n)
@@ -246,8 +252,10 @@ static int do_openclose(const char *path, long ms)
 	yg_client c;
 	int fd = connect_hello(path, &c);
 
-	if (fd < 0)
+	if (fd < 0) {
+		yg_client_close(&c);
 		return 1;
+	}
 	snprintf(m.u.open.term, sizeof(m.u.open.term), "vt100");
 	m.u.open.mode = YG_OPEN_PLAIN;
 	(void)!yg_msg_send(fd, &m, 5000);	/* then close without EXIT: not a normal OPEN */
