@@ -64,7 +64,7 @@ static void box_row(struct status_ctx *c, struct row *r)
 	}
 	if (yg_box_state(box, &st, NULL, &err) == 0 &&
 	    yg_box_check_clean(box, &clean, r->why, sizeof(r->why), &err) == 0) {
-		r->state = yg_dom_state_name(st);
+		r->state = yg_box_state_name(st);
 		r->clean = clean;
 	} else {
 		snprintf(r->err, sizeof(r->err), "%s", err.msg);

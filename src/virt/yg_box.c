@@ -10,7 +10,6 @@
 #include <libvirt/virterror.h>
 
 #include "yg_box.h"
-#include "yg_domain.h"
 
 #define YG_DEFAULT_URI "qemu:///system"
 
@@ -255,6 +254,20 @@ int yg_box_state(yg_box *box, int *state, int *reason, yg_err *err)
 	return 0;
 }
 
+const char *yg_box_state_name(int state)
+{
+	switch (state) {
+	case VIR_DOMAIN_RUNNING: return "running";
+	case VIR_DOMAIN_BLOCKED: return "blocked";
+	case VIR_DOMAIN_PAUSED: return "paused";
+	case VIR_DOMAIN_SHUTDOWN: return "shutting down";
+	case VIR_DOMAIN_SHUTOFF: return "shut off";
+	case VIR_DOMAIN_CRASHED: return "crashed";
+	case VIR_DOMAIN_PMSUSPENDED: return "suspended";
+	default: return "unknown";
+	}
+}
+
 static const char *yg_paused_reason(int reason)
 {
 	switch (reason) {
@@ -302,7 +315,7 @@ int yg_box_check_clean(yg_box *box, bool *clean, char *why, size_t whylen,
 	if (rc < 0)
 		return rc;
 	if (st != VIR_DOMAIN_PAUSED) {
-		yg_why(why, whylen, "%s", yg_dom_state_name(st));
+		yg_why(why, whylen, "%s", yg_box_state_name(st));
 		return 0;
 	}
 	if (rs != VIR_DOMAIN_PAUSED_FROM_SNAPSHOT) {

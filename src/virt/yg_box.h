@@ -39,6 +39,10 @@ const char *yg_box_name(const yg_box *box);
 const char *yg_box_snapshot_name(const yg_box *box);
 virDomainPtr yg_box_domain(const yg_box *box);
 
+/* A state number from yg_box_state (a virDomainState) in a word or two, for
+ * tables and messages: "running", "paused", "shut off", ..., "unknown". */
+const char *yg_box_state_name(int state);
+
 /* virDomainGetState: state is a virDomainState, reason its reason enum. */
 int yg_box_state(yg_box *box, int *state, int *reason, yg_err *err) YG_MUST_CHECK;
 

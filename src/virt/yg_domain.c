@@ -106,27 +106,13 @@ int yg_dom_wait_agent(yg_dom *dom, unsigned long timeout_ms, yg_err *err)
 	return yg_agent_wait_domain(dom->dom, dom->name, timeout_ms, err);
 }
 
-const char *yg_dom_state_name(int state)
-{
-	switch (state) {
-	case VIR_DOMAIN_RUNNING: return "running";
-	case VIR_DOMAIN_BLOCKED: return "blocked";
-	case VIR_DOMAIN_PAUSED: return "paused";
-	case VIR_DOMAIN_SHUTDOWN: return "shutting down";
-	case VIR_DOMAIN_SHUTOFF: return "shut off";
-	case VIR_DOMAIN_CRASHED: return "crashed";
-	case VIR_DOMAIN_PMSUSPENDED: return "suspended";
-	default: return "unknown";
-	}
-}
-
 const char *yg_dom_state_text(yg_dom *dom)
 {
 	int st, rs;
 
 	if (virDomainGetState(dom->dom, &st, &rs, 0) < 0)
 		return "unknown";
-	return yg_dom_state_name(st);
+	return yg_box_state_name(st);
 }
 
 int yg_dom_snapshot_create(yg_dom *dom, const char *name,

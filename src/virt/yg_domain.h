@@ -42,8 +42,6 @@ int yg_dom_wait_agent(yg_dom *dom, unsigned long timeout_ms, yg_err *err) YG_MUS
 /* Its state in a word or two, for tables: "running", "paused", "shut off",
  * ..., "unknown" when libvirt cannot tell. */
 const char *yg_dom_state_text(yg_dom *dom);
-/* The same for a state number from yg_box_state (a virDomainState). */
-const char *yg_dom_state_name(int state);
 
 /* Take the internal snapshot name, with memory, of the running domain;
  * description (may be NULL) is stored with it. */

@@ -343,12 +343,12 @@ static void test_domain(void **state)
 static void test_state_names(void **state)
 {
 	(void)state;
-	assert_string_equal(yg_dom_state_name(VIR_DOMAIN_RUNNING), "running");
-	assert_string_equal(yg_dom_state_name(VIR_DOMAIN_PAUSED), "paused");
-	assert_string_equal(yg_dom_state_name(VIR_DOMAIN_SHUTOFF), "shut off");
-	assert_string_equal(yg_dom_state_name(VIR_DOMAIN_PMSUSPENDED),
+	assert_string_equal(yg_box_state_name(VIR_DOMAIN_RUNNING), "running");
+	assert_string_equal(yg_box_state_name(VIR_DOMAIN_PAUSED), "paused");
+	assert_string_equal(yg_box_state_name(VIR_DOMAIN_SHUTOFF), "shut off");
+	assert_string_equal(yg_box_state_name(VIR_DOMAIN_PMSUSPENDED),
 			    "suspended");
-	assert_string_equal(yg_dom_state_name(-1), "unknown");
+	assert_string_equal(yg_box_state_name(-1), "unknown");
 }
 
 /* ---- yg_net ---------------------------------------------------------- */
