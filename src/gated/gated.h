@@ -2,6 +2,7 @@
  *
  * main.c       options, start-up as root, the listening socket, accept +
  *              fork, signals (SIGCHLD reaps, SIGHUP reloads the policy).
+ * clients.c    the parent's count of its children per uid and in total.
  * access.c     the only file that includes yg_policy.h: loads the policy and
  *              turns a peer uid or a user name into a yg_gd_user.
  * dispatch.c   one connection in a forked child: HELLO, the request table,
