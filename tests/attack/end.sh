@@ -8,27 +8,8 @@
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-yg_require_root
-client=$top_builddir/tests/integration/gatedclient
-ctl=$top_builddir/src/ctl/yolo-gatectl
-yg_require_built "$top_builddir/src/gated/yolo-gated" "$client" "$ctl"
-yg_init
-yg_start_libvirt
-yg_guest_build
-
-user=yge$$
-box=yg-at-end-$$
-yg_tmp_user "$user"
-yg_service_user yges$$
-yg_box_create "$box"
-conf=$YG_TMP/conf
-run=$YG_TMP/run
-yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC"
-printf '[user:%s]\ndomain = %s\nagent_timeout = 60s\n' "$user" "$box" > "$conf/policy.d/10-test.conf"
-chmod 0644 "$conf/policy.d/10-test.conf"
-chmod 0755 "$YG_TMP"
-sock=$YG_TMP/gated.sock
-log=$YG_TMP/gated.log
+yg_box_broker yge
+yg_user_policy
 yg_gated_start "$conf" "$sock" "$log"
 as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
 

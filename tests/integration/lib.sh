@@ -27,6 +27,8 @@
 #   yg_service_user NAME        the broker's service user (YG_SVC, YG_STAY_ROOT)
 #   yg_gate_conf CONF [LINE...] CONF/gate.conf ([gate] uri + LINEs), CONF/policy.d
 #   yg_policy_dir CONF RUN [LINE...]  the same for yolo-gatectl as root, RUN made
+#   yg_box_broker NAME          the start of a broker test with a real box
+#   yg_user_policy LINE...      that test user's policy
 #   yg_gated_start CONF SOCK LOG [OPT...]  start yolo-gated (YG_GATED_PID); at
 #                               cleanup: stopped, its children and the temporary
 #                               users' processes awaited, users removed, LOG
@@ -376,6 +378,39 @@ yg_gated_start() {
 		sleep 0.1
 	done
 	yg_fail "yolo-gated did not create $sock within 10 s"
+}
+
+# yg_box_broker NAME: the start of a test of the broker with a real box:
+# yg_init_guest, the built broker, test client ($client) and yolo-gatectl
+# ($ctl); a temporary user $user (NAME$$) with the box $box (yg-NAME-$$,
+# created), a service user, $conf (gate.conf: run_dir = $run, service_user),
+# $sock and $log for yg_gated_start. yg_user_policy writes the user's policy.
+yg_box_broker() {
+	client=$top_builddir/tests/integration/gatedclient
+	ctl=$top_builddir/src/ctl/yolo-gatectl
+	yg_init_guest
+	yg_require_built "$top_builddir/src/gated/yolo-gated" "$client" "$ctl"
+	user=$1$$
+	box=yg-$1-$$
+	yg_tmp_user "$user"
+	yg_service_user "${1}s$$"
+	yg_box_create "$box"
+	conf=$YG_TMP/conf
+	run=$YG_TMP/run
+	sock=$YG_TMP/gated.sock
+	log=$YG_TMP/gated.log
+	yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC"
+	chmod 0755 "$YG_TMP"
+}
+
+# yg_user_policy LINE...: $conf/policy.d/10-test.conf: [user:$user] with
+# domain = $box, agent_timeout = 60s and the LINEs (read by the next broker).
+yg_user_policy() {
+	{
+		printf '[user:%s]\ndomain = %s\nagent_timeout = 60s\n' "$user" "$box"
+		[ "$#" = 0 ] || printf '%s\n' "$@"
+	} > "$conf/policy.d/10-test.conf"
+	chmod 0644 "$conf/policy.d/10-test.conf"
 }
 
 _yg_gated_cleanup_once() {

@@ -8,30 +8,7 @@
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-yg_require_root
-client=$top_builddir/tests/integration/gatedclient
-ctl=$top_builddir/src/ctl/yolo-gatectl
-yg_require_built "$top_builddir/src/gated/yolo-gated" "$client" "$ctl"
-yg_init
-yg_start_libvirt
-yg_guest_build
-
-user=ygw$$
-box=yg-it-warm-$$
-yg_tmp_user "$user"
-yg_service_user ygws$$
-yg_box_create "$box"
-conf=$YG_TMP/conf
-yg_gate_conf "$conf" "run_dir = $YG_TMP/run" "service_user = $YG_SVC"
-chmod 0755 "$YG_TMP"
-policy() { # policy LINE...: the user's section with the LINEs (read by the next broker)
-	printf '[user:%s]\ndomain = %s\nagent_timeout = 60s\n' "$user" "$box" \
-		> "$conf/policy.d/10-test.conf"
-	printf '%s\n' "$@" >> "$conf/policy.d/10-test.conf"
-	chmod 0644 "$conf/policy.d/10-test.conf"
-}
-sock=$YG_TMP/gated.sock
-log=$YG_TMP/gated.log
+yg_box_broker ygw
 as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
 ends() { grep -c 'event=session_end' "$log" 2>/dev/null || true; }
 login() { # login MARK: one session that writes MARK into the box, then EOF
@@ -49,7 +26,7 @@ login() { # login MARK: one session that writes MARK into the box, then EOF
 
 # revert = login: paused after the logout, not running; dirty (the next
 # login reverts it).
-policy 'revert = login'
+yg_user_policy 'revert = login'
 yg_gated_start "$conf" "$sock" "$log"
 login one
 state=$(yg_domstate "$box")
@@ -68,7 +45,7 @@ kill "$YG_GATED_PID"; wait "$YG_GATED_PID" 2>/dev/null || true
 : > "$log"
 
 # warm = no: shut off after the logout revert; the next login works.
-policy 'warm = no'
+yg_user_policy 'warm = no'
 sock=$YG_TMP/gated2.sock	# a new path: the old one may still be there
 yg_gated_start "$conf" "$sock" "$log"
 login three
