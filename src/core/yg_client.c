@@ -224,6 +224,14 @@ static int yg_client_field(char *dst, size_t n, const char *s, const char *what,
 
 /* ---- connect + HELLO ---- */
 
+/* The broker's parent refuses a connection over its share (max_clients) with
+ * an ERROR and closes at once, maybe before our HELLO is out: the send then
+ * fails (EPIPE), but the ERROR is waiting in our receive queue. Read it. */
+static bool yg_client_early_refusal(yg_client *c, yg_msg *m)
+{
+	return yg_msg_recv(c->fd, c->in, m, 1000) == 0 && m->type == YG_MSG_ERROR;
+}
+
 int yg_client_connect(yg_client *c, const yg_client_cfg *cfg, yg_err *err)
 {
 	yg_msg m = { .type = YG_MSG_HELLO };
@@ -251,9 +259,11 @@ int yg_client_connect(yg_client *c, const yg_client_cfg *cfg, yg_err *err)
 		snprintf(m.u.hello.peer, sizeof(m.u.hello.peer), "%.40s %.20s", c->name,
 			 PACKAGE_VERSION);
 		r = yg_client_send(c, &m, err);
+		if (r == 0)
+			r = yg_client_recv(c, &m, doing, err);
+		else if (yg_client_early_refusal(c, &m))
+			r = 0;	/* the ERROR below says why */
 	}
-	if (r == 0)
-		r = yg_client_recv(c, &m, doing, err);
 	if (r == 0 && m.type == YG_MSG_ERROR)
 		r = yg_client_refused(c, &m, err);
 	else if (r == 0 && (m.type != YG_MSG_HELLO || m.u.hello.version != YG_PROTO_VERSION))

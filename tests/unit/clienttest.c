@@ -25,7 +25,7 @@
 
 /* ---- the fake broker: one connection, one script ---- */
 
-enum fake_hello { H_OK, H_VERSION, H_ERROR, H_CLOSE, H_SILENT };
+enum fake_hello { H_OK, H_VERSION, H_ERROR, H_CLOSE, H_SILENT, H_REFUSE };
 enum fake_end { E_CLOSE, E_SILENT };
 
 typedef struct fake {
@@ -55,6 +55,10 @@ static void fake_serve(fake *f, int fd)
 	if (!in)
 		return;
 	yg_frame_in_init(in);
+	if (f->hello == H_REFUSE) {	/* the parent over a cap: ERROR, close, no read */
+		(void)!yg_msg_send(fd, &f->hello_error, 5000);
+		goto out;
+	}
 	if (yg_msg_recv(fd, in, &f->got_hello, 5000) < 0)
 		goto out;
 	switch (f->hello) {
@@ -68,6 +72,7 @@ static void fake_serve(fake *f, int fd)
 		(void)!yg_msg_send(fd, &f->hello_error, 5000);
 		goto out;
 	case H_CLOSE:
+	case H_REFUSE:
 		goto out;
 	case H_SILENT:
 		while (yg_msg_recv(fd, in, &m, 10000) == 0)
@@ -291,6 +296,31 @@ static void test_hello_error(void **state)
 	assert_string_equal(c.refusal.text, "");
 	assert_in(err.msg, "refused (error 10) without saying why; ask your administrator");
 	yg_client_close(&c);
+}
+
+/* The broker's parent refuses a connection over its share with an ERROR and
+ * closes without reading: whether the HELLO went out before the close or
+ * failed with EPIPE after it, the client reports the ERROR, never a broken
+ * pipe. Many rounds, so that both orders happen. */
+static void test_refused_before_hello(void **state)
+{
+	fake *f = *state;
+	yg_client_cfg cfg = cfg_of(f);
+	yg_client c;
+	yg_err err;
+
+	f->hello = H_REFUSE;
+	f->hello_error = msg_error(YG_ERR_BUSY, "you already have 32 connections to the gate");
+	for (int i = 0; i < 1000; i++) {
+		fake_start(f);
+		assert_int_equal(yg_client_connect(&c, &cfg, &err), -EREMOTEIO);
+		assert_int_equal(c.refusal.code, YG_ERR_BUSY);
+		assert_string_equal(err.msg, "you already have 32 connections to the gate");
+		yg_client_close(&c);
+		fake_stop(f);
+		close(f->lfd);
+		unlink(f->path);
+	}
 }
 
 static void test_hello_closed(void **state)
@@ -736,6 +766,7 @@ int main(void)
 		T(test_hello_ok),
 		T(test_hello_version),
 		T(test_hello_error),
+		T(test_refused_before_hello),
 		T(test_hello_closed),
 		T(test_hello_idle_timeout),
 		T(test_connect_errors),
