@@ -15,7 +15,13 @@ done < <(find "$@" -name '*.trs' -not -path '*/_build/*' -exec cat {} +)
 echo "tests: $pass passed, $fail failed, $skip skipped"
 if [ "$fail" -ne 0 ]; then
 	find "$@" -name '*.trs' -exec grep -l -E ':test-result: (FAIL|ERROR|XPASS)' {} + |
-		sed 's/\.trs$/.log/' | while read -r log; do echo "--- $log"; tail -n 40 "$log"; done
+		sed 's/\.trs$/.log/' | while read -r log; do
+			echo "--- $log"
+			# the failure's own words first: the tail may be a dump
+			grep -m 5 -E '(^|: )FAIL: ' "$log" || true
+			echo "--- tail"
+			tail -n 40 "$log"
+		done
 	exit 1
 fi
 if [ "${CI:-}" = true ] && [ "$skip" -ne 0 ]; then

@@ -176,7 +176,15 @@ no_() { [ "$(gx "$1" "$2")" != 0 ] || yg_fail "in $1, '$2' should fail: the box 
 
 for d in "$A" "$B"; do
 	yg_wait_agent "$d" 60 || yg_fail "agent of $d" "$d"
-	yes_ "$d" 'i=0; while [ ! -s /run/eth0.ip ] && [ $i -lt 100 ]; do usleep 200000; i=$((i+1)); done; [ -s /run/eth0.ip ]'
+	# The lease is waited for from here, one short guest-exec at a time: a
+	# wait inside one guest-exec would outlast yg_guest_exec's 10 s bound
+	# (a loaded CI host took longer than that once).
+	for ((i = 0; i < 60; i++)); do
+		[ "$(gx "$d" '[ -s /run/eth0.ip ]')" = 0 ] && break
+		sleep 1
+	done
+	[ "$(gx "$d" '[ -s /run/eth0.ip ]')" = 0 ] ||
+		yg_fail "$d got no DHCP lease within 60 s (its udhcpc log: /run/udhcpc.log in the guest)" "$d"
 	# the only default route is the bridge
 	# (busybox ip route has no "show default" selector)
 	yes_ "$d" "[ \"\$(ip route | grep -c '^default')\" = 1 ] && ip route | grep -q '^default via $gw dev eth0'"
