@@ -17,6 +17,8 @@ pkgs=(
 	clang libclang-rt-14-dev
 	# packaging: .deb and .rpm
 	debhelper dh-autoreconf fakeroot rpm
+	# tests/e2e/deb.sh saves an installed yolo-gate (the demo's) and puts it back
+	dpkg-repack
 )
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${pkgs[@]}"

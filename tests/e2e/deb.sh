@@ -23,20 +23,48 @@ skip() {
 	exit 77
 }
 fail() { echo "$me: FAIL: $*" >&2; exit 1; }
+prior=
 cleanup() {
 	if [ "$installed_by_us" = 1 ]; then
 		apt-get purge -y -q "$pkg" >/dev/null 2>&1 || true
 	fi
+	[ -z "$prior" ] || restore_prior
 	[ -z "$tmp" ] || rm -rf "$tmp"
+}
+
+# A yolo-gate installed before this test (the README's demo, an admin's
+# install) is saved first, as a .deb (dpkg-repack) and a copy of
+# /etc/yolo-gate (policy, keys), and put back at the end, whatever the test's
+# outcome: the test needs a fresh install and a purge, the machine keeps its own.
+save_prior() {
+	command -v dpkg-repack >/dev/null 2>&1 ||
+		fail "$pkg is installed here and dpkg-repack is needed to put it back afterwards (apt-get install dpkg-repack)"
+	mkdir "$tmp/prior"
+	(cd "$tmp/prior" && dpkg-repack "$pkg") > "$tmp/repack.log" 2>&1 ||
+		{ cat "$tmp/repack.log" >&2; fail "dpkg-repack $pkg failed: cannot save the installed package"; }
+	tar -C / -cpf "$tmp/prior/etc.tar" etc/yolo-gate ||
+		fail "cannot save /etc/yolo-gate of the installed package"
+	prior=$(ls "$tmp/prior/${pkg}_"*.deb)
+	say "saved the installed ${prior##*/} and /etc/yolo-gate; they are put back at the end"
+}
+restore_prior() {
+	local_deb=$prior
+	prior=
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall "$local_deb" \
+		> "$tmp/restore.log" 2>&1 ||
+		{ cat "$tmp/restore.log" >&2; echo "$me: FAIL: could not reinstall the saved $local_deb" >&2; return 1; }
+	tar -C / -xpf "$tmp/prior/etc.tar" ||
+		{ echo "$me: FAIL: could not restore /etc/yolo-gate from $tmp/prior/etc.tar" >&2; return 1; }
+	say "put back the saved ${local_deb##*/} and /etc/yolo-gate"
 }
 
 [ "$(id -u)" = 0 ] || skip "installs a package system-wide; run as root"
 command -v dpkg-buildpackage >/dev/null 2>&1 || skip "dpkg-buildpackage not found (apt-get install dpkg-dev)"
-if dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
-	skip "$pkg is already installed here; this test would replace and purge it (apt-get purge $pkg first)"
-fi
 trap cleanup EXIT
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/yg-deb-test.XXXXXX")
+if dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+	save_prior
+fi
 
 # ---- build -------------------------------------------------------------
 start=$(date +%s)
@@ -160,3 +188,8 @@ for path in /usr/sbin/yolo-gated /usr/bin/yolo-shell /lib/systemd/system/yolo-ga
 	[ ! -e "$path" ] || fail "$path is still there after purge"
 done
 say "purged: binaries, units and the users' keys are gone"
+if [ -n "$prior" ]; then
+	restore_prior || exit 1
+	dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
+		fail "the saved $pkg is not installed again"
+fi
