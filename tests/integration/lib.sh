@@ -102,17 +102,9 @@ yg_fail() {
 	exit 1
 }
 
-# Debian's udev rule makes /dev/kvm root:kvm 0660; without udev it stays 0600,
-# the QEMU user cannot open it, and libvirt finds its cached capabilities for
-# qemu-system-x86_64 "outdated" on every lookup (KVM enabled when probed, not
-# usable now): each define/start/revert then re-probes QEMU for 3-20 s.
-# Guests stay TCG (<domain type='qemu'>): this only makes the cache stable.
+# /dev/kvm root:kvm 0660 (tests/start-services.sh says why).
 yg_fix_kvm_perms() {
-	[ -c /dev/kvm ] || return 0
-	[ "$(stat -c %G:%a /dev/kvm)" = kvm:660 ] && return 0
-	getent group kvm >/dev/null || return 0
-	{ chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; } ||
-		yg_log "warning: could not make /dev/kvm root:kvm 0660; libvirt will re-probe QEMU on every call (slow)"
+	bash "$top_srcdir/tests/start-services.sh" --kvm
 }
 
 yg_start_libvirt() {
