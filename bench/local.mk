@@ -5,9 +5,16 @@
 check_PROGRAMS += bench/ptydrive
 bench_ptydrive_SOURCES = bench/ptydrive.c
 bench_ptydrive_LDADD = -lutil
-EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md
+EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md bench/soak.sh
 
 bench: all bench/ptydrive$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/bench.sh'
 .PHONY: bench
+
+# `make soak` (root): logins with faults injected, then an audit of what they
+# left (bench/soak.sh; SOAK_LOGINS=150 in CI); writes docs/SOAK.md.
+soak: all bench/ptydrive$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/soak.sh'
+.PHONY: soak

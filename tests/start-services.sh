@@ -26,6 +26,13 @@ fix_kvm_perms() {
 fix_kvm_perms
 [ "${1:-}" != --kvm ] || exit 0
 conf=/run/yolo-gate-test/libvirtd.conf
+# The daemons must not inherit our descriptors: a lock a caller holds (flock
+# of a test lock file) would otherwise be held by libvirtd for its lifetime.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	[ "$fd" -gt 2 ] 2>/dev/null || continue
+	eval "exec $fd>&-" 2>/dev/null || true
+done
 mkdir -p /run/sshd /run/yolo-gate-test
 getent group libvirt >/dev/null || groupadd --system libvirt
 if ! pgrep -x libvirtd >/dev/null; then

@@ -140,26 +140,8 @@ ya_reload() {
 	kill -HUP "$gated_pid"
 	wait_log $((n + 1)) 'event=reloaded' 10 || yg_fail "the broker did not reload its policy"
 }
-# ya_restart_libvirtd: stop libvirtd (SIGTERM, SIGKILL after 15 s) and start
-# it again as tests/start-services.sh does, holding the lock yg_start_libvirt
-# takes, so that no concurrent test starts one without our configuration
-# meanwhile. Returns once `virsh version` answers; sets ya_down_s (seconds).
+# ya_restart_libvirtd: yg_restart_libvirtd (lib.sh); sets ya_down_s.
 ya_restart_libvirtd() {
-	local t0
-	t0=$(yg_now_ms)
-	(
-		flock -w 60 9 || { yg_log "cannot take /run/yolo-gate-test/libvirt.lock"; exit 1; }
-		pid=$(pgrep -x libvirtd | head -n 1)
-		if [ -n "$pid" ]; then
-			kill "$pid"
-			for ((j = 0; j < 150; j++)); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.1
-			done
-			! kill -0 "$pid" 2>/dev/null || { kill -9 "$pid"; sleep 0.5; }
-		fi
-		# 9>&-: libvirtd must not inherit the lock (it would hold it forever)
-		bash "$top_srcdir/tests/start-services.sh" 9>&-
-	) 9> /run/yolo-gate-test/libvirt.lock || yg_fail "restarting libvirtd failed"
-	ya_down_s=$(yg_since "$t0")
+	yg_restart_libvirtd
+	ya_down_s=$yg_down_s
 }
