@@ -53,7 +53,6 @@ mkdir -p "$RES/tr"
 keep_results() {
 	[ -z "${SOAK_KEEP:-}" ] || { mkdir -p "$SOAK_KEEP" && cp -r "$RES"/. "$E2E_DIR/gated.log" "$SOAK_KEEP"/ 2>/dev/null; }
 }
-yg_on_cleanup keep_results
 
 # ---- users, broker (run_dir on a small tmpfs), sshd
 e2e_broker_user ygsoak-svc
@@ -65,8 +64,8 @@ run=$E2E_DIR/run
 mkdir -p "$run"
 mount -t tmpfs -o "size=4m,mode=0755,uid=$(id -u "$svc"),gid=$(id -g "$svc")" yg-soak-run "$run" ||
 	yg_fail "cannot mount a tmpfs on $run"
-# unmounted before e2e_cleanup removes E2E_DIR
-trap 'soak_rc=$?; umount -l "$run" 2>/dev/null; (exit $soak_rc); e2e_cleanup' EXIT
+# results kept and run_dir unmounted before e2e_cleanup removes E2E_DIR
+trap 'soak_rc=$?; keep_results; umount -l "$run" 2>/dev/null; (exit $soak_rc); e2e_cleanup' EXIT
 USERS=()
 for ((i = 1; i <= NUSERS; i++)); do USERS+=("ygsk$i"); done
 e2e_policy 10-soak.conf yg-soak- "${USERS[@]}"
