@@ -12,6 +12,12 @@ while IFS= read -r line; do
 	":test-result: "*) fail=$((fail + 1)) ;;
 	esac
 done < <(find "$@" -name '*.trs' -not -path '*/_build/*' -exec cat {} +)
+# The slowest tests (a log's birth to its last write), to keep CI in budget.
+find "$@" -name '*.trs' -not -path '*/_build/*' | sed 's/\.trs$/.log/' |
+	while read -r log; do
+		[ -f "$log" ] && stat -c '%Y %W %n' "$log"
+	done | awk '$2 > 0 { printf "%6d s  %s\n", $1 - $2, $3 }' | sort -rn | head -n 15 |
+	sed '1i slowest tests:' || true
 echo "tests: $pass passed, $fail failed, $skip skipped"
 if [ "$fail" -ne 0 ]; then
 	find "$@" -name '*.trs' -exec grep -l -E ':test-result: (FAIL|ERROR|XPASS)' {} + |
