@@ -65,7 +65,7 @@ mkdir -p "$run"
 mount -t tmpfs -o "size=4m,mode=0755,uid=$(id -u "$svc"),gid=$(id -g "$svc")" yg-soak-run "$run" ||
 	yg_fail "cannot mount a tmpfs on $run"
 # results kept and run_dir unmounted before e2e_cleanup removes E2E_DIR
-trap 'soak_rc=$?; keep_results; umount -l "$run" 2>/dev/null; (exit $soak_rc); e2e_cleanup' EXIT
+trap 'soak_rc=$?; set +e; keep_results; umount -l "$run" 2>/dev/null; (exit $soak_rc); e2e_cleanup' EXIT
 USERS=()
 for ((i = 1; i <= NUSERS; i++)); do USERS+=("ygsk$i"); done
 e2e_policy 10-soak.conf yg-soak- "${USERS[@]}"
