@@ -236,20 +236,8 @@ uint32_t yg_gd_choose_box(const yg_policy *pol, struct yg_gd_user *u, const char
 	return 0;
 }
 
-bool yg_gd_may_attach(const yg_policy *pol, uid_t uid, const char *domain, char *name,
-		      size_t namelen)
+bool yg_gd_may_attach(const yg_policy *pol, const struct yg_gd_user *u, const char *domain)
 {
-	struct yg_gd_user j;
-	bool ok;
-
-	copy_str(name, namelen, "");
-	if (yg_gd_user_by_uid(pol, uid, &j, NULL) < 0) {
-		yg_gd_user_clear(&j);
-		return false;
-	}
-	copy_str(name, namelen, j.user);
-	ok = j.gated && j.enabled && yg_policy_may_attach(pol, j.up, domain,
-							  (const char *const *)j.groups, j.ngroups);
-	yg_gd_user_clear(&j);
-	return ok;
+	return u->up && yg_policy_may_attach(pol, u->up, domain, (const char *const *)u->groups,
+					     u->ngroups);
 }

@@ -72,21 +72,16 @@ static void on_winch(void *opaque, uint16_t rows, uint16_t cols)
 }
 
 /* concurrent = attach (the policy of the session's user): may login h join
- * this session? Its sender already checked that its user may enter the box.
- * The session's own user may; another user sees the console of a guest that
- * holds this user's keys, so only where a [box:] entry of this box lists
- * them with attach = yes. who gets the joiner's name. */
+ * this session? Its sender already checked that its user may enter the box,
+ * and whether the policy (as it is now) lets that user attach to another
+ * user's session. The session's own user may; another user sees the console
+ * of a guest that holds this user's keys, so only where a [box:] entry of
+ * this box lists them with attach = yes. who gets the joiner's name. */
 static bool may_join(struct yg_gd_sess *s, const struct yg_gd_handoff *h, char *who,
 		     size_t len)
 {
-	who[0] = '\0';
-	if (!s->u.attach)
-		return false;
-	if (h->uid == s->u.uid) {
-		snprintf(who, len, "%s", s->u.user);
-		return true;
-	}
-	return yg_gd_may_attach(s->pol, h->uid, s->u.domain, who, len);
+	snprintf(who, len, "%s", h->uid == s->u.uid ? s->u.user : h->user);
+	return s->u.attach && (h->uid == s->u.uid || h->attach_ok);
 }
 
 static void audit_attach(struct yg_gd_sess *s, const struct yg_gd_handoff *h, const char *who)

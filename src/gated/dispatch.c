@@ -92,7 +92,7 @@ static void lock_or_handoff(struct yg_gd_sess *s, const struct yg_gd_handoff *h)
 			       "box", s->u.domain, NULL);
 			yg_gd_exit(s, 0);
 		}
-		if (!told && (r == -ENOENT || r == -ECONNREFUSED) && yg_now_ms() - t0 >= 300) {
+		if (!told && (r == -ENOENT || r == -ECONNREFUSED) && yg_now_ms() - t0 >= 100) {
 			told = true;
 			deadline = t0 + YG_GD_ENDING_WAIT_MS;
 			yg_gd_progress(s, "box %s: waiting for its previous session to end (the box "
@@ -150,6 +150,8 @@ static void req_open(struct yg_gd_sess *s, const yg_msg *m)
 	h.mode = m->u.open.mode;
 	h.rows = m->u.open.rows;
 	h.cols = m->u.open.cols;
+	snprintf(h.user, sizeof(h.user), "%s", s->u.user);
+	h.attach_ok = yg_gd_may_attach(s->pol, &s->u, s->u.domain);
 	release_prepared_elsewhere(s, m->u.open.session);
 	lock_or_handoff(s, &h);
 	yg_gd_login_or_fail(s);
@@ -187,6 +189,8 @@ static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 	h.uid = s->u.uid;
 	snprintf(h.box, sizeof(h.box), "%s", s->u.domain);
 	snprintf(h.from, sizeof(h.from), "%s", s->from);
+	snprintf(h.user, sizeof(h.user), "%s", s->u.user);
+	h.attach_ok = yg_gd_may_attach(s->pol, &s->u, s->u.domain);
 	lock_or_handoff(s, &h);
 	yg_gd_serve_prepare(s);
 }

@@ -110,10 +110,9 @@ bool yg_gd_may_enter(const yg_policy *pol, const struct yg_gd_user *u, const cha
  * u->domain and returns 0, or a YG_ERR_* code with a sentence in why. */
 uint32_t yg_gd_choose_box(const yg_policy *pol, struct yg_gd_user *u, const char *reqbox,
 			  char *why, size_t whylen) YG_MUST_CHECK;
-/* May the user of uid (name into name) join a running session of another
- * user in domain: a [box:domain] entry lists them with attach = yes. */
-bool yg_gd_may_attach(const yg_policy *pol, uid_t uid, const char *domain, char *name,
-		      size_t namelen);
+/* May u join a running session of another user in domain: a [box:domain]
+ * entry lists them with attach = yes. */
+bool yg_gd_may_attach(const yg_policy *pol, const struct yg_gd_user *u, const char *domain);
 
 /* ---- clients.c (the parent) ---- */
 
@@ -138,6 +137,9 @@ struct yg_gd_handoff {
 	uint8_t type;		/* YG_MSG_OPEN, YG_MSG_PREPARE or YG_MSG_RELEASE */
 	char box[YG_NAME_MAX + 1];
 	char from[YG_NAME_MAX + 1];	/* PREPARE: the client's address */
+	char user[YG_NAME_MAX + 1];	/* the client's user name */
+	bool attach_ok;		/* the sender's policy lets this user join another
+				 * user's session here (yg_gd_may_attach) */
 	char session[YG_SESSION_MAX + 1];
 	uint8_t mode;
 	char term[YG_NAME_MAX + 1];
