@@ -197,6 +197,13 @@ static int yg_pam_refused(yg_pam_ctx *c, uint32_t code, const char *text)
 	}
 }
 
+/* A PROGRESS line of the broker (e.g. PREPARE waiting for the revert of the
+ * previous session) goes to the user as information. */
+static void yg_pam_progress(void *ctx, const char *text)
+{
+	yg_pam_say(ctx, PAM_TEXT_INFO, "yolo-gate: %s", text);
+}
+
 /* Connect for one request, bounded by timeout= or the request's default. */
 static int yg_pam_dial(yg_pam_ctx *c, const char *request, int default_ms, yg_client *cl,
 		       yg_err *err)
@@ -206,6 +213,8 @@ static int yg_pam_dial(yg_pam_ctx *c, const char *request, int default_ms, yg_cl
 		.name = "pam_yolo_gate",
 		.timeout_ms = yg_pam_opts_timeout(&c->opts, default_ms),
 		.idle_ms = -1,
+		.progress = yg_pam_progress,
+		.progress_ctx = c,
 	};
 
 	yg_err_clear(err);

@@ -247,7 +247,8 @@ int yg_policy_for_user(const yg_policy *pol, const char *user, uid_t uid,
 		if (g && !dup)
 			w.gsecs[w.ngsecs++] = g;
 	}
-	out->gated = w.usec || w.ngsecs;
+	out->own = w.usec || w.ngsecs;
+	out->gated = out->own;
 	for (size_t i = 0; !out->gated && i < pol->nsecs; i++)
 		out->gated = pol->secs[i].kind == YG_SEC_BOX &&
 			     box_lists(pol, &pol->secs[i], user, groups,
@@ -312,6 +313,31 @@ bool yg_policy_may_enter(const yg_policy *pol, const yg_user_policy *up,
 		return true;
 	b = yg_policy_section(pol, YG_SEC_BOX, domain);
 	return b && box_lists(pol, b, up->user, groups, ngroups);
+}
+
+bool yg_policy_box_lists(const yg_policy *pol, const yg_user_policy *up,
+			 const char *domain, const char *const *groups,
+			 size_t ngroups)
+{
+	const struct yg_section *b;
+
+	if (!pol || !up || !up->gated || !up->enabled || !domain || !up->user)
+		return false;
+	b = yg_policy_section(pol, YG_SEC_BOX, domain);
+	return b && box_lists(pol, b, up->user, groups, ngroups);
+}
+
+bool yg_policy_may_attach(const yg_policy *pol, const yg_user_policy *up,
+			  const char *domain, const char *const *groups,
+			  size_t ngroups)
+{
+	const struct yg_section *b;
+
+	if (!yg_policy_box_lists(pol, up, domain, groups, ngroups))
+		return false;
+	b = yg_policy_section(pol, YG_SEC_BOX, domain);
+	return b->ent[YG_K_ATTACH] >= 0 &&
+	       !strcmp(pol->ents[b->ent[YG_K_ATTACH]].value, "yes");
 }
 
 int yg_policy_user_lookup(const yg_policy *pol, const char *user,

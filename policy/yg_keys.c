@@ -61,6 +61,7 @@ const struct yg_keydef yg_keys[YG_NKEYS] = {
 	[YG_K_NETWORK] = { "network", U, T_NETWORK, true, "none" },
 	[YG_K_USERS] = { "users", B, T_LIST, false, "" },
 	[YG_K_GROUPS] = { "groups", B, T_LIST, false, "" },
+	[YG_K_ATTACH] = { "attach", B, T_BOOL, false, "no" },
 };
 #undef G
 #undef U

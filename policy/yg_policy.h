@@ -105,6 +105,8 @@ struct yg_setting {
 
 typedef struct yg_user_policy {
 	bool gated;       /* some [user:]/[group:]/[box:] section applies */
+	bool own;         /* a [user:] or [group:] section applies: domain is
+			   * the user's own box (else only [box:] boxes) */
 	bool enabled;     /* enabled = yes|no (meaningful when gated) */
 	char *user;       /* user name, exact case */
 	char *group;      /* primary group name (NULL when none given) */
@@ -157,6 +159,18 @@ void yg_user_policy_clear(yg_user_policy *up);
 bool yg_policy_may_enter(const yg_policy *pol, const yg_user_policy *up,
 			 const char *domain, const char *const *groups,
 			 size_t ngroups);
+
+/* Does a [box:DOMAIN] section list this user (by name or one of groups)?
+ * Unlike yg_policy_may_enter, the user's own box does not count. */
+bool yg_policy_box_lists(const yg_policy *pol, const yg_user_policy *up,
+			 const char *domain, const char *const *groups,
+			 size_t ngroups);
+/* May this user join a running session of ANOTHER user in box domain
+ * (the holder's concurrent = attach)?  Only when a [box:DOMAIN] section
+ * lists them and says attach = yes. */
+bool yg_policy_may_attach(const yg_policy *pol, const yg_user_policy *up,
+			  const char *domain, const char *const *groups,
+			  size_t ngroups);
 
 /* ---- value parsers (also used for PAM module options) -------------- */
 

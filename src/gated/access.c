@@ -87,6 +87,7 @@ static void fill_user(struct yg_gd_user *u, const yg_user_policy *up)
 {
 	u->gated = up->gated;
 	u->enabled = up->enabled;
+	u->own = up->own;
 	copy_str(u->domain, sizeof(u->domain), up->domain);
 	copy_str(u->snapshot, sizeof(u->snapshot), up->snapshot);
 	copy_str(u->keys, sizeof(u->keys), up->keys);
@@ -176,4 +177,67 @@ bool yg_gd_may_enter(const yg_policy *pol, const struct yg_gd_user *u, const cha
 		return false;
 	return yg_policy_may_enter(pol, u->up, domain, (const char *const *)u->groups,
 				   u->ngroups);
+}
+
+/* The [box:] entries that list one user, for the default box. */
+struct box_scan {
+	const yg_policy *pol;
+	const struct yg_gd_user *u;
+	size_t n;
+	char first[YG_NAME_MAX + 1];
+	char list[256];		/* "a, b, c" (cut to fit) */
+};
+
+static int box_scan_one(void *ctx, const char *name)
+{
+	struct box_scan *b = ctx;
+	size_t off = strlen(b->list);
+
+	if (!yg_policy_box_lists(b->pol, b->u->up, name, (const char *const *)b->u->groups,
+				 b->u->ngroups))
+		return 0;
+	if (b->n++ == 0)
+		copy_str(b->first, sizeof(b->first), name);
+	if (off < sizeof(b->list))
+		snprintf(b->list + off, sizeof(b->list) - off, "%s%s", off ? ", " : "", name);
+	return 0;
+}
+
+uint32_t yg_gd_choose_box(const yg_policy *pol, struct yg_gd_user *u, const char *reqbox,
+			  char *why, size_t whylen)
+{
+	struct box_scan b = { .pol = pol, .u = u };
+
+	if (reqbox[0]) {
+		if ((u->own && strcmp(reqbox, u->domain) == 0) ||
+		    yg_policy_box_lists(pol, u->up, reqbox, (const char *const *)u->groups,
+					u->ngroups)) {
+			copy_str(u->domain, sizeof(u->domain), reqbox);
+			return 0;
+		}
+		snprintf(why, whylen, "user %s may not enter box %s; ask your administrator "
+			 "for a [box:%s] entry", u->user, reqbox, reqbox);
+		return YG_ERR_DENIED;
+	}
+	if (u->own)
+		return 0;
+	if (yg_policy_each_name(pol, "box", box_scan_one, &b) < 0 || b.n == 0) {
+		snprintf(why, whylen, "no box is configured for user %s; ask your administrator",
+			 u->user);
+		return YG_ERR_NOPOLICY;
+	}
+	if (b.n > 1) {
+		snprintf(why, whylen, "user %s may enter %zu boxes (%s) and has none of their own: "
+			 "choose one with YOLO_BOX=NAME (ssh -o SetEnv=YOLO_BOX=NAME) or "
+			 "yolo-shell --box NAME", u->user, b.n, b.list);
+		return YG_ERR_DENIED;
+	}
+	copy_str(u->domain, sizeof(u->domain), b.first);
+	return 0;
+}
+
+bool yg_gd_may_attach(const yg_policy *pol, const struct yg_gd_user *u, const char *domain)
+{
+	return u->up && yg_policy_may_attach(pol, u->up, domain, (const char *const *)u->groups,
+					     u->ngroups);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "yg_log.h"
+#include "yg_rundir.h"
 #include "session.h"
 
 static const char *end_text(enum yg_gd_end e)
@@ -48,9 +49,19 @@ static void take_next(struct yg_gd_sess *s, bool takeover)
 		yg_gd_winch(s, s->rows, s->cols);
 		return;
 	}
+	snprintf(s->from, sizeof(s->from), "%s", s->next.from);
 	yg_gd_resolve_user(s, s->next.uid, s->next.box);
 	yg_gd_new_id(s);
 	yg_gd_reclaim(s);
+}
+
+void yg_gd_send_session(int fd, const char *id)
+{
+	yg_msg r = { .type = YG_MSG_SESSION };
+
+	snprintf(r.u.session.session, sizeof(r.u.session.session), "%s", id);
+	(void)!yg_msg_send(fd, &r, YG_GD_SEND_TIMEOUT_MS);	/* PAM's loss */
+	close(fd);
 }
 
 /* ---- callbacks from the relay and the PREPARE wait ---- */
@@ -60,20 +71,38 @@ static void on_winch(void *opaque, uint16_t rows, uint16_t cols)
 	yg_gd_winch(opaque, rows, cols);
 }
 
-/* concurrent = attach: a later login of this box joins the running console
- * (its sender already checked that its user may enter the box). The policy
- * of the session's user decides; the newcomer's window size wins. */
-static enum yg_gd_end join(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h)
+/* concurrent = attach (the policy of the session's user): may login h join
+ * this session? Its sender already checked that its user may enter the box,
+ * and whether the policy (as it is now) lets that user attach to another
+ * user's session. The session's own user may; another user sees the console
+ * of a guest that holds this user's keys, so only where a [box:] entry of
+ * this box lists them with attach = yes. who gets the joiner's name. */
+static bool may_join(struct yg_gd_sess *s, const struct yg_gd_handoff *h, char *who,
+		     size_t len)
+{
+	snprintf(who, len, "%s", h->uid == s->u.uid ? s->u.user : h->user);
+	return s->u.attach && (h->uid == s->u.uid || h->attach_ok);
+}
+
+static void audit_attach(struct yg_gd_sess *s, const struct yg_gd_handoff *h, const char *who)
 {
 	char uid[16];
 
 	snprintf(uid, sizeof(uid), "%u", (unsigned)h->uid);
+	yg_gd_audit(YG_LOG_INFO, "attach", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "uid", uid, "joiner", who[0] ? who : NULL,
+		    "prepared", s->prepared ? "yes" : NULL, NULL);
+}
+
+/* A later login joins the running console; the newcomer's window size wins. */
+static enum yg_gd_end join(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h,
+			   const char *who)
+{
 	if (yg_gd_send_ready(s, fd) < 0) {
 		close(fd);
 		return YG_GD_END_NONE;
 	}
-	yg_gd_audit(YG_LOG_INFO, "attach", "session", s->id, "user", s->u.user,
-		    "box", s->u.domain, "uid", uid, NULL);
+	audit_attach(s, h, who);
 	yg_gd_winch(s, h->rows, h->cols);
 	return YG_GD_END_JOIN;
 }
@@ -96,11 +125,14 @@ static void on_detach(void *opaque, int fd, enum yg_gd_end why, size_t left)
 static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handoff *h)
 {
 	struct yg_gd_sess *s = opaque;
-	char since[128], uid[16];
+	char since[128], uid[16], who[YG_NAME_MAX + 1], id[YG_SESSION_ID_LEN + 1];
+	bool joinable;
 
 	snprintf(uid, sizeof(uid), "%u", (unsigned)h->uid);
 	if (h->type == YG_MSG_RELEASE) {
-		if (strcmp(h->session, s->id) == 0 && s->release_fd < 0) {
+		/* PAM's (root), or the user's shell giving back a box it did not open */
+		if (strcmp(h->session, s->id) == 0 && s->release_fd < 0 &&
+		    (h->uid == 0 || (h->uid == s->u.uid && s->prepared))) {
 			s->release_fd = fd;
 			return YG_GD_END_RELEASE;
 		}
@@ -108,36 +140,57 @@ static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handof
 		close(fd);
 		return YG_GD_END_NONE;
 	}
-	if (s->next_fd < 0 && s->prepared && ((h->uid == s->u.uid &&
-	    strcmp(h->session, s->id) == 0) || s->u.attach)) {
+	if (s->next_fd < 0 && s->prepared && h->type == YG_MSG_OPEN && h->uid == s->u.uid &&
+	    strcmp(h->session, s->id) == 0) {	/* the shell of the PREPAREd session */
 		s->next_fd = fd;
 		s->next = *h;
 		return YG_GD_END_ATTACH;
 	}
-	if (s->u.attach && s->st && !s->prepared)	/* concurrent = attach */
-		return join(s, fd, h);
+	joinable = may_join(s, h, who, sizeof(who));
+	if (joinable && h->type == YG_MSG_PREPARE && yg_session_id_new(id) == 0) {
+		/* nothing to prepare: the shell's OPEN that follows joins */
+		yg_log(YG_LOG_INFO, "event", "prepare_join", "session", s->id, "user", who,
+		       "box", s->u.domain, NULL);
+		yg_gd_send_session(fd, id);
+		return YG_GD_END_NONE;
+	}
+	if (joinable && h->type == YG_MSG_OPEN && s->prepared && s->next_fd < 0) {
+		audit_attach(s, h, who);	/* the first client of a PREPAREd box */
+		s->next_fd = fd;
+		s->next = *h;
+		return YG_GD_END_ATTACH;
+	}
+	if (joinable && h->type == YG_MSG_OPEN && s->st && !s->prepared)
+		return join(s, fd, h, who);
 	if (s->next_fd < 0 && s->u.takeover) {
 		yg_gd_audit(YG_LOG_INFO, "takeover", "session", s->id, "user", s->u.user,
-			    "box", s->u.domain, "new_uid", uid, NULL);
+			    "box", s->u.domain, "new_uid", uid,
+			    "via", h->type == YG_MSG_PREPARE ? "prepare" : NULL, NULL);
 		s->next_fd = fd;
 		s->next = *h;
 		return YG_GD_END_TAKEOVER;
 	}
 	yg_gd_describe(s, since, sizeof(since));
 	yg_gd_audit(YG_LOG_INFO, "refused", "reason", "busy", "session", s->id,
-		    "user", s->u.user, "box", s->u.domain, "refused_uid", uid, NULL);
-	yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use %s; log out there first, or "
-			 "try again later", s->u.domain, since);
+		    "user", s->u.user, "box", s->u.domain, "refused_uid", uid,
+		    "refused_user", who[0] ? who : NULL, NULL);
+	yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use %s; %s", s->u.domain, since,
+			 s->u.attach && h->uid != s->u.uid ? "only its user may attach to that "
+			 "session (an administrator can allow others with attach = yes in "
+			 "[box:] for this box)" : "log out there first, or try again later");
 	close(fd);
 	return YG_GD_END_NONE;
 }
 
-/* Keep one queued client for after the logout; refuse any other. */
+/* Keep one queued client for after the logout (told that it waits);
+ * refuse any other. */
 static void queue_next(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h)
 {
-	if (h->type == YG_MSG_OPEN && s->next_fd < 0) {
+	if ((h->type == YG_MSG_OPEN || h->type == YG_MSG_PREPARE) && s->next_fd < 0) {
 		s->next_fd = fd;
 		s->next = *h;
+		yg_gd_send_fmt(fd, YG_MSG_PROGRESS, 0, "box %s: waiting for its previous session "
+			       "to end (the box is being reverted) ...", s->u.domain);
 		return;
 	}
 	if (h->type == YG_MSG_RELEASE)
@@ -210,25 +263,16 @@ static const char *end_reason(struct yg_gd_sess *s, enum yg_gd_end e, char *buf,
 	return buf;
 }
 
-static void logout(struct yg_gd_sess *s, enum yg_gd_end e)
-{
-	char buf[YG_TEXT_MAX];
-
-	yg_gd_logout(s, e, end_reason(s, e, buf, sizeof(buf)));
-	s->end_msg[0] = '\0';
-}
-
-/* After a logout, with the lock still held: is a login waiting for this box?
- * New senders are stopped first (the socket is unlinked: they retry the
- * lock), then those already in flight are drained, so none is lost. */
-static bool next_queued(struct yg_gd_sess *s)
+/* Stop taking handoffs: new senders find no socket and wait for the lock
+ * (telling their client), those already in flight are drained into the
+ * queue, so none is lost. */
+static void stop_rendezvous(struct yg_gd_sess *s)
 {
 	struct yg_gd_handoff h;
-	yg_err err;
-	int fd, r;
+	int fd;
 
 	if (s->rdv_fd < 0)
-		return s->next_fd >= 0;
+		return;
 	unlink(s->rdv_path);
 	for (int n = 0; n < 64; n++) {	/* bounded: the backlog is small */
 		if (yg_gd_rdv_accept(s->rdv_fd, &fd, &h) == -EAGAIN)
@@ -238,6 +282,27 @@ static bool next_queued(struct yg_gd_sess *s)
 	}
 	close(s->rdv_fd);
 	s->rdv_fd = -1;
+}
+
+/* The logout (wipe, revert) runs with no rendezvous socket: a login that
+ * comes meanwhile waits for the lock instead of being refused. */
+static void logout(struct yg_gd_sess *s, enum yg_gd_end e)
+{
+	char buf[YG_TEXT_MAX];
+
+	stop_rendezvous(s);
+	yg_gd_logout(s, e, end_reason(s, e, buf, sizeof(buf)));
+	s->end_msg[0] = '\0';
+}
+
+/* After a logout, with the lock still held: is a login queued for this box?
+ * Then listen again for the next session. */
+static bool next_queued(struct yg_gd_sess *s)
+{
+	yg_err err;
+	int r;
+
+	stop_rendezvous(s);
 	if (s->next_fd < 0)
 		return false;
 	r = yg_gd_rdv_listen(s->gate->run_dir, s->u.domain, s->rdv_path, sizeof(s->rdv_path), &err);
@@ -245,6 +310,18 @@ static bool next_queued(struct yg_gd_sess *s)
 		yg_gd_fail(s, YG_ERR_INTERNAL, "rendezvous_failed", err.msg);
 	s->rdv_fd = r;
 	return true;
+}
+
+/* The queued (or taking-over) client becomes a new session of the box. */
+static void __attribute__((noreturn)) serve_next(struct yg_gd_sess *s)
+{
+	bool prepare = s->next.type == YG_MSG_PREPARE;
+
+	take_next(s, true);
+	if (prepare)
+		yg_gd_serve_prepare(s);
+	yg_gd_login_or_fail(s);
+	yg_gd_serve(s);
 }
 
 /* Relay, end, and serve the next client while one was handed over or is
@@ -258,6 +335,8 @@ void yg_gd_serve(struct yg_gd_sess *s)
 		logout(s, e);
 		if (e == YG_GD_END_SIGNAL || !next_queued(s))
 			yg_gd_exit(s, 0);
+		if (s->next.type == YG_MSG_PREPARE)
+			serve_next(s);
 		take_next(s, true);
 		yg_gd_login_or_fail(s);
 	}
@@ -270,19 +349,29 @@ void yg_gd_serve_prepared(struct yg_gd_sess *s)
 
 	s->prepared = true;
 	e = yg_gd_wait_handoff(s->rdv_fd, s->sig_fd, YG_GD_PREPARE_WAIT_MS, &yg_gd_sess_ops, s);
-	if (e == YG_GD_END_ATTACH || e == YG_GD_END_TAKEOVER) {
-		if (e == YG_GD_END_TAKEOVER)
-			logout(s, e);
-		take_next(s, e == YG_GD_END_TAKEOVER);
-		if (e == YG_GD_END_TAKEOVER)
-			yg_gd_login_or_fail(s);
+	if (e == YG_GD_END_ATTACH) {
+		take_next(s, false);
 		yg_gd_serve(s);
 	}
 	logout(s, e);
-	if (e != YG_GD_END_SIGNAL && next_queued(s)) {
-		take_next(s, true);
-		yg_gd_login_or_fail(s);
-		yg_gd_serve(s);
-	}
+	if (e != YG_GD_END_SIGNAL && next_queued(s))
+		serve_next(s);
 	yg_gd_exit(s, 0);
+}
+
+void yg_gd_serve_prepare(struct yg_gd_sess *s)
+{
+	uint32_t code;
+	yg_err err;
+	int pam_fd = s->fd;
+
+	s->fd = -1;	/* no PROGRESS to PAM: it waits for SESSION only */
+	if (yg_gd_login(s, &code, &err) < 0) {
+		s->fd = pam_fd;
+		yg_gd_fail(s, code, "prepare_failed", err.msg);
+	}
+	yg_gd_send_session(pam_fd, s->id);
+	yg_gd_audit(YG_LOG_INFO, "prepared", "session", s->id, "user", s->u.user,
+		    "box", s->u.domain, "from", s->from[0] ? s->from : NULL, NULL);
+	yg_gd_serve_prepared(s);
 }

@@ -14,11 +14,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,13 +53,91 @@ static void req_hello(struct yg_gd_sess *s, const yg_msg *m)
 		yg_gd_exit(s, 1);
 }
 
+/* Has the client on fd hung up (PAM gave up, the user pressed ^C)? */
+static bool client_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	return (p.revents & (POLLHUP | POLLERR)) ||
+	       recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* One box, one owner: either we take the lock, or we hand the client (h) to
+ * the child that has it, and exit. A locked box whose owner does not listen
+ * is starting (a moment) or ending: its logout revert runs. Then wait for the
+ * lock, with one PROGRESS line, up to YG_GD_ENDING_WAIT_MS. Returns once we
+ * hold the lock; exits otherwise. */
+static void lock_or_handoff(struct yg_gd_sess *s, const struct yg_gd_handoff *h)
+{
+	uint64_t t0 = yg_now_ms(), deadline = t0 + YG_GD_HANDOFF_WAIT_MS;
+	char busy[160], text[YG_TEXT_MAX];
+	bool told = false;
+	yg_err err;
+	int r;
+
+	while ((r = yg_gd_lock(s, busy, sizeof(busy), &err)) == -EWOULDBLOCK) {
+		r = yg_gd_rdv_send(s->gate->run_dir, s->u.domain, s->fd, h, 0);
+		if (r == 0) {
+			yg_log(YG_LOG_INFO, "event", "handoff", "user", s->u.user,
+			       "box", s->u.domain, "type", yg_msg_type_name(h->type), NULL);
+			close(s->fd);
+			s->fd = -1;
+			yg_gd_exit(s, 0);
+		}
+		if (client_gone(s->fd)) {
+			yg_log(YG_LOG_INFO, "event", "gave_up", "user", s->u.user,
+			       "box", s->u.domain, NULL);
+			yg_gd_exit(s, 0);
+		}
+		if (!told && (r == -ENOENT || r == -ECONNREFUSED) && yg_now_ms() - t0 >= 100) {
+			told = true;
+			deadline = t0 + YG_GD_ENDING_WAIT_MS;
+			yg_gd_progress(s, "box %s: waiting for its previous session to end (the box "
+				       "is being reverted) ...", s->u.domain);
+		}
+		if (yg_now_ms() > deadline || yg_gd_sigterm()) {
+			snprintf(text, sizeof(text), "box %s is in use %s; try again later",
+				 s->u.domain, busy);
+			yg_gd_fail(s, YG_ERR_BUSY, "busy", text);
+		}
+		usleep(50 * 1000);
+	}
+	if (r < 0)
+		yg_gd_fail(s, YG_ERR_INTERNAL, "lock_failed", err.msg);
+}
+
+/* The shell asks for another box than the one PAM prepared for it (YOLO_BOX):
+ * give the PREPAREd one back at once instead of after the prepare wait. Only
+ * a session of this user that no shell has opened yet is released. */
+static void release_prepared_elsewhere(struct yg_gd_sess *s, const char *session)
+{
+	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_RELEASE };
+	struct yg_rundir_session rec;
+	char path[PATH_MAX];
+	int sv[2];
+
+	if (!yg_session_id_valid(session) ||
+	    yg_rundir_session_path(path, sizeof(path), s->gate->run_dir, session, NULL) < 0 ||
+	    yg_rundir_session_read(AT_FDCWD, path, &rec, NULL) < 0 ||
+	    rec.uid != s->peer_uid || strcmp(rec.box, s->u.domain) == 0)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	snprintf(h.box, sizeof(h.box), "%s", rec.box);
+	snprintf(h.session, sizeof(h.session), "%s", session);
+	if (yg_gd_rdv_send(s->gate->run_dir, h.box, sv[1], &h, 0) == 0)
+		yg_log(YG_LOG_INFO, "event", "release_prepared", "session", session,
+		       "user", s->u.user, "box", rec.box, "for_box", s->u.domain, NULL);
+	close(sv[0]);	/* the owner's EXIT goes nowhere */
+	close(sv[1]);
+}
+
 static void req_open(struct yg_gd_sess *s, const yg_msg *m)
 {
 	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_OPEN };
-	char busy[160], text[YG_TEXT_MAX];
-	uint64_t deadline = yg_now_ms() + YG_GD_HANDOFF_WAIT_MS;
-	yg_err err;
-	int r;
 
 	s->rows = m->u.open.rows;
 	s->cols = m->u.open.cols;
@@ -70,37 +150,20 @@ static void req_open(struct yg_gd_sess *s, const yg_msg *m)
 	h.mode = m->u.open.mode;
 	h.rows = m->u.open.rows;
 	h.cols = m->u.open.cols;
-	/* One box, one owner: either we take the lock, or we hand the client
-	 * to the child that has it. Between the two (an owner starting up, or
-	 * ending and no longer listening), try again for a while. */
-	while ((r = yg_gd_lock(s, busy, sizeof(busy), &err)) == -EWOULDBLOCK) {
-		if (yg_gd_rdv_send(s->gate->run_dir, s->u.domain, s->fd, &h, 0) == 0) {
-			yg_log(YG_LOG_INFO, "event", "handoff", "user", s->u.user,
-			       "box", s->u.domain, NULL);
-			close(s->fd);
-			s->fd = -1;
-			yg_gd_exit(s, 0);
-		}
-		if (yg_now_ms() > deadline || yg_gd_sigterm()) {
-			snprintf(text, sizeof(text), "box %s is in use %s; try again later",
-				 s->u.domain, busy);
-			yg_gd_fail(s, YG_ERR_BUSY, "busy", text);
-		}
-		usleep(50 * 1000);
-	}
-	if (r < 0)
-		yg_gd_fail(s, YG_ERR_INTERNAL, "lock_failed", err.msg);
+	snprintf(h.user, sizeof(h.user), "%s", s->u.user);
+	h.attach_ok = yg_gd_may_attach(s->pol, &s->u, s->u.domain);
+	release_prepared_elsewhere(s, m->u.open.session);
+	lock_or_handoff(s, &h);
 	yg_gd_login_or_fail(s);
 	yg_gd_serve(s);
 }
 
 static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 {
-	yg_msg r = { .type = YG_MSG_SESSION };
-	char busy[160], text[YG_TEXT_MAX];
+	struct yg_gd_handoff h = { .type = YG_MSG_PREPARE };
+	char text[YG_TEXT_MAX];
 	uint32_t code;
 	yg_err err;
-	int pam_fd, k;
 
 	if (yg_gd_user_by_name(s->pol, m->u.prepare.user, &s->u, &err) < 0 || !s->u.gated) {
 		snprintf(text, sizeof(text), "no box is configured for user %s",
@@ -113,26 +176,23 @@ static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 	}
 	yg_gd_new_id(s);
 	snprintf(s->from, sizeof(s->from), "%s", m->u.prepare.from);
-	k = yg_gd_lock(s, busy, sizeof(busy), &err);
-	if (k == -EWOULDBLOCK) {
-		snprintf(text, sizeof(text), "box %s is in use %s", s->u.domain, busy);
-		yg_gd_fail(s, YG_ERR_BUSY, "busy", text);
+	code = yg_gd_choose_box(s->pol, &s->u, "", text, sizeof(text));
+	if (code == YG_ERR_DENIED) {
+		/* no default box: the shell names one (YOLO_BOX); nothing to prepare */
+		yg_log(YG_LOG_INFO, "event", "prepare_skipped", "session", s->id,
+		       "user", s->u.user, "reason", text, NULL);
+		yg_gd_send_session(s->fd, s->id);
+		yg_gd_exit(s, 0);
 	}
-	if (k < 0)
-		yg_gd_fail(s, YG_ERR_INTERNAL, "lock_failed", err.msg);
-	/* no PROGRESS to PAM: it waits for SESSION only */
-	pam_fd = s->fd;
-	s->fd = -1;
-	if (yg_gd_login(s, &code, &err) < 0) {
-		s->fd = pam_fd;
-		yg_gd_fail(s, code, "prepare_failed", err.msg);
-	}
-	snprintf(r.u.session.session, sizeof(r.u.session.session), "%s", s->id);
-	(void)!yg_msg_send(pam_fd, &r, YG_GD_SEND_TIMEOUT_MS);	/* PAM's loss */
-	close(pam_fd);
-	yg_gd_audit(YG_LOG_INFO, "prepared", "session", s->id, "user", s->u.user,
-		    "box", s->u.domain, "from", m->u.prepare.from, NULL);
-	yg_gd_serve_prepared(s);
+	if (code)
+		yg_gd_fail(s, code, "nopolicy", text);
+	h.uid = s->u.uid;
+	snprintf(h.box, sizeof(h.box), "%s", s->u.domain);
+	snprintf(h.from, sizeof(h.from), "%s", s->from);
+	snprintf(h.user, sizeof(h.user), "%s", s->u.user);
+	h.attach_ok = yg_gd_may_attach(s->pol, &s->u, s->u.domain);
+	lock_or_handoff(s, &h);
+	yg_gd_serve_prepare(s);
 }
 
 static void req_release(struct yg_gd_sess *s, const yg_msg *m)

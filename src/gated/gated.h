@@ -42,6 +42,7 @@ struct yg_user_policy;
 #define YG_GD_PREPARE_WAIT_MS    300000	/* PREPAREd box waiting for its shell */
 #define YG_GD_SEND_TIMEOUT_MS    5000	/* one frame to a client */
 #define YG_GD_HANDOFF_WAIT_MS    10000	/* box locked but its owner not listening */
+#define YG_GD_ENDING_WAIT_MS     120000	/* ... because its session ends (logout revert) */
 
 struct yg_gd_opts {
 	const char *confdir;	/* NULL = default */
@@ -67,6 +68,7 @@ struct yg_gd_gate {
 /* The effective policy of one user, copied out of yg_user_policy. */
 struct yg_gd_user {
 	bool gated, enabled;
+	bool own;			/* domain is the user's own box ([user:]/[group:]) */
 	uid_t uid;
 	char user[YG_NAME_MAX + 1];
 	char domain[YG_NAME_MAX + 1];
@@ -103,6 +105,14 @@ int yg_gd_user_by_name(const yg_policy *pol, const char *name, struct yg_gd_user
 		       yg_err *err) YG_MUST_CHECK;
 void yg_gd_user_clear(struct yg_gd_user *u);
 bool yg_gd_may_enter(const yg_policy *pol, const struct yg_gd_user *u, const char *domain);
+/* The box a login of u gets: reqbox when u may enter it, or with reqbox ""
+ * the default: u's own box, else the one [box:] entry that lists u. Sets
+ * u->domain and returns 0, or a YG_ERR_* code with a sentence in why. */
+uint32_t yg_gd_choose_box(const yg_policy *pol, struct yg_gd_user *u, const char *reqbox,
+			  char *why, size_t whylen) YG_MUST_CHECK;
+/* May u join a running session of another user in domain: a [box:domain]
+ * entry lists them with attach = yes. */
+bool yg_gd_may_attach(const yg_policy *pol, const struct yg_gd_user *u, const char *domain);
 
 /* ---- clients.c (the parent) ---- */
 
@@ -122,9 +132,14 @@ void yg_gd_clients_log_refusal(uid_t uid, int why);
 
 /* What a child that found the box locked hands to its owner. */
 struct yg_gd_handoff {
-	uid_t uid;		/* the client's uid (SO_PEERCRED at accept) */
-	uint8_t type;		/* YG_MSG_OPEN or YG_MSG_RELEASE */
+	uid_t uid;		/* the client's uid (SO_PEERCRED at accept); for
+				 * PREPARE, the uid of the user PAM named */
+	uint8_t type;		/* YG_MSG_OPEN, YG_MSG_PREPARE or YG_MSG_RELEASE */
 	char box[YG_NAME_MAX + 1];
+	char from[YG_NAME_MAX + 1];	/* PREPARE: the client's address */
+	char user[YG_NAME_MAX + 1];	/* the client's user name */
+	bool attach_ok;		/* the sender's policy lets this user join another
+				 * user's session here (yg_gd_may_attach) */
 	char session[YG_SESSION_MAX + 1];
 	uint8_t mode;
 	char term[YG_NAME_MAX + 1];

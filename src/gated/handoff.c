@@ -103,7 +103,9 @@ int yg_gd_rdv_accept(int lfd, int *fd, struct yg_gd_handoff *h)
 	h->box[sizeof(h->box) - 1] = '\0';
 	h->session[sizeof(h->session) - 1] = '\0';
 	h->term[sizeof(h->term) - 1] = '\0';
-	if (h->type != YG_MSG_OPEN && h->type != YG_MSG_RELEASE) {
+	h->from[sizeof(h->from) - 1] = '\0';
+	h->user[sizeof(h->user) - 1] = '\0';
+	if (h->type != YG_MSG_OPEN && h->type != YG_MSG_PREPARE && h->type != YG_MSG_RELEASE) {
 		close(*fd);
 		*fd = -1;
 		goto out;

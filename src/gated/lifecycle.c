@@ -321,10 +321,12 @@ void yg_gd_new_id(struct yg_gd_sess *s)
 }
 
 /* Resolve uid (the peer's, or a handed-off client's) and check it may have
- * box reqbox ("" = its own); on refusal, ERROR and exit. */
+ * box reqbox ("" = its default box, yg_gd_choose_box); on refusal, ERROR and
+ * exit. */
 void yg_gd_resolve_user(struct yg_gd_sess *s, uid_t uid, const char *reqbox)
 {
 	char text[YG_TEXT_MAX];
+	uint32_t code;
 	yg_err err;
 	int r;
 
@@ -342,14 +344,9 @@ void yg_gd_resolve_user(struct yg_gd_sess *s, uid_t uid, const char *reqbox)
 			 "administrator", s->u.user);
 		yg_gd_fail(s, YG_ERR_DISABLED, "disabled", text);
 	}
-	if (reqbox[0] && strcmp(reqbox, s->u.domain) != 0) {
-		if (!yg_gd_may_enter(s->pol, &s->u, reqbox)) {
-			snprintf(text, sizeof(text), "user %s may not enter box %s; ask your "
-				 "administrator for a [box:%s] entry", s->u.user, reqbox, reqbox);
-			yg_gd_fail(s, YG_ERR_DENIED, "denied", text);
-		}
-		snprintf(s->u.domain, sizeof(s->u.domain), "%s", reqbox);
-	}
+	code = yg_gd_choose_box(s->pol, &s->u, reqbox, text, sizeof(text));
+	if (code)
+		yg_gd_fail(s, code, code == YG_ERR_DENIED ? "denied" : "nopolicy", text);
 }
 
 void yg_gd_login_or_fail(struct yg_gd_sess *s)

@@ -130,5 +130,10 @@ void yg_gd_serve(struct yg_gd_sess *s) __attribute__((noreturn));
 /* After PREPARE answered: wait for the shell to attach (or a takeover, or
  * nobody), then serve; exits. */
 void yg_gd_serve_prepared(struct yg_gd_sess *s) __attribute__((noreturn));
+/* PREPARE with the box locked by us: log in (no PROGRESS), SESSION to PAM
+ * (s->fd), then yg_gd_serve_prepared; exits. */
+void yg_gd_serve_prepare(struct yg_gd_sess *s) __attribute__((noreturn));
+/* SESSION id to PAM on fd, then close fd (best effort). */
+void yg_gd_send_session(int fd, const char *id);
 
 #endif

@@ -49,3 +49,17 @@ void yg_shell_escape_name(uint16_t escape, char *out, size_t outsz)
 	else
 		snprintf(out, outsz, "\\x%02x", (unsigned)escape);
 }
+
+bool yg_shell_box_valid(const char *box)
+{
+	size_t n;
+
+	if (!box || !box[0] || box[0] == '.' || box[0] == '-')
+		return false;
+	for (n = 0; box[n]; n++)
+		if (n >= 64 || !((box[n] >= 'a' && box[n] <= 'z') ||
+				 (box[n] >= 'A' && box[n] <= 'Z') ||
+				 (box[n] >= '0' && box[n] <= '9') || strchr("_.+-", box[n])))
+			return false;
+	return true;
+}

@@ -21,6 +21,10 @@ ssize_t yg_shell_escape_find(const uint8_t *buf, size_t len, uint16_t escape);
  * else YG_SHELL_TERM_FALLBACK. Never NULL. */
 const char *yg_shell_term_scrub(const char *term);
 
+/* Is box a libvirt domain name as the policy accepts it: 1..64 characters
+ * of [A-Za-z0-9_.+-], not starting with '.' or '-'? */
+bool yg_shell_box_valid(const char *box);
+
 /* "^]" style name of an escape byte for messages: writes at most 8 bytes
  * into out (size >= 8). "none" for YG_ESCAPE_NONE. */
 void yg_shell_escape_name(uint16_t escape, char *out, size_t outsz);

@@ -1,8 +1,9 @@
 /* yolo-shell: the login shell of a gated user. It asks the broker
  * (yolo-gated) for the user's box and relays the terminal to the box's
  * console. Unprivileged by design: it refuses to run setuid/setgid or with
- * any capability, passes nothing from the environment but TERM (scrubbed)
- * and the PAM session id, and executes nothing. See yolo-shell(1). */
+ * any capability, passes nothing from the environment but TERM (scrubbed),
+ * the PAM session id (validated) and the box name YOLO_BOX (validated), and
+ * executes nothing. See yolo-shell(1). */
 #include <config.h>
 
 #include <errno.h>
@@ -55,18 +56,32 @@ static bool command_is_self(const char *cmd)
 
 static void usage(FILE *f)
 {
-	fputs("usage: yolo-shell\n"
-	      "yolo-shell is a login shell: it takes no arguments and connects you to\n"
-	      "your YOLO box. See yolo-shell(1).\n", f);
+	fputs("usage: yolo-shell [--box NAME]\n"
+	      "yolo-shell is a login shell: it connects you to your YOLO box, or to box\n"
+	      "NAME (also: the environment variable YOLO_BOX) when the policy lets you\n"
+	      "in. See yolo-shell(1).\n", f);
+}
+
+/* The box asked for: --box NAME, else $YOLO_BOX, else "" (the default one). */
+static const char *box_arg;
+
+static void set_box(const char *name, const char *from)
+{
+	if (!yg_shell_box_valid(name)) {
+		yg_shell_say("%s is not a box name (1 to 64 of A-Z a-z 0-9 _ . + -)", from);
+		exit(2);
+	}
+	box_arg = name;
 }
 
 static void parse_args(int argc, char **argv)
 {
 	const char *orig = getenv("SSH_ORIGINAL_COMMAND");
+	const char *env = getenv("YOLO_BOX");
 
 	if (argc >= 2 && strcmp(argv[1], "-c") == 0) {
 		if (argc == 3 && command_is_self(argv[2]))
-			return;
+			goto env;
 		yg_shell_say("remote commands are not enabled for this box");
 		exit(1);
 	}
@@ -78,8 +93,11 @@ static void parse_args(int argc, char **argv)
 		usage(stdout);
 		exit(0);
 	}
-	if (argc > 1) {
-		yg_shell_say("unknown argument '%s': yolo-shell takes no arguments "
+	if (argc == 3 && (strcmp(argv[1], "--box") == 0 || strcmp(argv[1], "-b") == 0)) {
+		set_box(argv[2], "the --box argument");
+		env = NULL;
+	} else if (argc > 1) {
+		yg_shell_say("unknown argument '%s': yolo-shell takes only --box NAME "
 			     "(see yolo-shell(1))", argv[1]);
 		exit(2);
 	}
@@ -87,6 +105,9 @@ static void parse_args(int argc, char **argv)
 		yg_shell_say("remote commands are not enabled for this box");
 		exit(1);
 	}
+env:
+	if (env && *env)
+		set_box(env, "YOLO_BOX");
 }
 
 static void say_progress(void *ctx, const char *text)
@@ -126,6 +147,7 @@ static int open_box(yg_client *c, bool tty, yg_client_ready *ready)
 		.tty = tty,
 		.term = yg_shell_term_scrub(getenv("TERM")),
 		.session = yg_session_id_valid(session) ? session : "",
+		.box = box_arg,
 	};
 	struct winsize ws;
 	yg_err err;

@@ -18,6 +18,11 @@
 #   e2e_conf OWNER [LINE...]  policy dir E2E_CONF + gate.conf for E2E_SOCK
 #   e2e_policy FILE PREFIX USER...  policy.d/FILE: the tests' [defaults], a box
 #                             PREFIX<user> for each USER
+#   e2e_pam_stack ARGS...     sshd's PAM stack with pam_yolo_gate.so (socket
+#                             E2E_SOCK, ARGS on its account line), bind-mounted
+#                             over /etc/pam.d: call in a private mount
+#                             namespace (see e2e_private_mounts)
+#   e2e_private_mounts "$@"   first line of such a test: re-exec under unshare -m
 
 # The binaries under test: the build tree by default; with YG_E2E_INSTALLED=1
 # the installed package's (CI runs the suite both ways).
@@ -290,4 +295,32 @@ e2e_policy() {
 		done
 	} > "$file"
 	chmod 0644 "$file"
+}
+
+# e2e_private_mounts "$@": re-execute the calling test in a private mount
+# namespace (root), so e2e_pam_stack never touches the host's /etc/pam.d.
+e2e_private_mounts() {
+	if [ "$(id -u)" = 0 ] && [ -z "${YG_PAM_E2E_NS:-}" ]; then
+		YG_PAM_E2E_NS=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
+	fi
+}
+
+# e2e_pam_stack [ACCOUNT_ARG...]: /etc/pam.d/sshd (in this mount namespace
+# only) with pam_unix and pam_yolo_gate.so in the account and session stacks;
+# may be called again to change the account arguments.
+e2e_pam_stack() {
+	local pamd=$E2E_DIR/pam.d
+	[ "${YG_PAM_E2E_NS:-}" = 1 ] || yg_fail "e2e_pam_stack needs e2e_private_mounts first"
+	if [ ! -d "$pamd" ]; then
+		cp -a /etc/pam.d "$pamd"
+		mount --bind "$pamd" /etc/pam.d || yg_fail "cannot bind-mount $pamd over /etc/pam.d"
+	fi
+	cat > "$pamd/sshd" <<EOS
+@include common-auth
+account  required pam_unix.so
+account  required $YG_PAM_MODULE socket=$E2E_SOCK $*
+session  required pam_unix.so
+session  required $YG_PAM_MODULE socket=$E2E_SOCK timeout=120s
+@include common-password
+EOS
 }

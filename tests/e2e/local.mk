@@ -10,3 +10,7 @@ EXTRA_DIST += \
 	tests/e2e/ssh-session.exp \
 	tests/e2e/sshd.sh \
 	tests/e2e/login.sh
+# share.sh: second logins through sshd + PAM (takeover, attach), [box:] boxes
+# over ssh (YOLO_BOX), a disabled user told why.
+E2E_TESTS += tests/e2e/share.sh
+EXTRA_DIST += tests/e2e/share.sh

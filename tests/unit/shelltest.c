@@ -110,6 +110,28 @@ static void test_term_scrub(void **state)
 	(void)state;
 }
 
+static void test_box_valid(void **state)
+{
+	char long_name[80];
+
+	(void)state;
+	assert_true(yg_shell_box_valid("yolo-alice"));
+	assert_true(yg_shell_box_valid("shared_1.lab+x"));
+	assert_false(yg_shell_box_valid(NULL));
+	assert_false(yg_shell_box_valid(""));
+	assert_false(yg_shell_box_valid("-box"));
+	assert_false(yg_shell_box_valid(".box"));
+	assert_false(yg_shell_box_valid("../etc"));
+	assert_false(yg_shell_box_valid("a b"));
+	assert_false(yg_shell_box_valid("box\x1b[2J"));
+	memset(long_name, 'a', 64);
+	long_name[64] = '\0';
+	assert_true(yg_shell_box_valid(long_name));
+	long_name[64] = 'a';
+	long_name[65] = '\0';
+	assert_false(yg_shell_box_valid(long_name));
+}
+
 static void test_sanitize(void **state)
 {
 	char out[64];
@@ -362,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_escape_none),
 		cmocka_unit_test(test_escape_name),
 		cmocka_unit_test(test_term_scrub),
+		cmocka_unit_test(test_box_valid),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_sanitize_bounds),
 		cmocka_unit_test(test_relay_escape_first),
