@@ -33,6 +33,7 @@ struct ssh_ctx {
 	const char *sshd_config;	/* NULL = sshd's default */
 	gid_t gid;			/* of YG_CTL_SSH_GROUP */
 	bool have_group;
+	bool group_warned;		/* its absence, once */
 	bool sshd_failed;		/* sshd -T could not run: noted once */
 	int warnings;
 	char **seen;
@@ -246,6 +247,11 @@ static int check_user(void *ctx, const char *user)
 	if (!pw)
 		return 0;	/* lint_user notes it */
 	snprintf(shell, sizeof(shell), "%s", pw->pw_shell ? pw->pw_shell : "");
+	if (!c->have_group && !c->group_warned)
+		warn(c, "the group %s does not exist, so the sshd snippet (Match Group %s) "
+		     "applies to nobody; fix: groupadd --system %s, then add every gated "
+		     "user to it", YG_CTL_SSH_GROUP, YG_CTL_SSH_GROUP, YG_CTL_SSH_GROUP);
+	c->group_warned = true;
 	member = c->have_group && in_group(pw, c->gid);
 	if (!member)
 		o = appendf(why, o, sizeof(why), "; not in group %s, so the sshd "
@@ -281,11 +287,6 @@ int yg_ctl_check_sshd(const yg_policy *pol, const char *user, const char *sshd_c
 	if (user) {
 		rc = check_user(&c, user);
 	} else {
-		if (!gr)
-			warn(&c, "the group %s does not exist, so the sshd snippet (Match Group "
-			     "%s) applies to nobody; fix: groupadd --system %s, then add every "
-			     "gated user to it", YG_CTL_SSH_GROUP, YG_CTL_SSH_GROUP,
-			     YG_CTL_SSH_GROUP);
 		rc = yg_ctl_each_user(pol, check_user, &c);
 		/* gated by chsh alone: names first, NSS is not re-entrant */
 		setpwent();
