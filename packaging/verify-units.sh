@@ -89,7 +89,9 @@ case $shell in
 */nologin|*/false) ;;
 *) fail "$user has a login shell ($shell)";;
 esac
-echo "$me: systemd-sysusers: $user created, member of libvirt, shell $shell"
+grep -q "^yolo-users:" "$tmp/root/etc/group" ||
+	fail "sysusers did not create the group yolo-users (the sshd snippet's Match Group)"
+echo "$me: systemd-sysusers: $user created, member of libvirt, shell $shell; group yolo-users"
 
 # tmpfiles: syntax always; creation with owners and modes needs root (chown).
 if [ "$(id -u)" != 0 ]; then

@@ -11,7 +11,7 @@
 #include "ctl_sessions.h"
 
 static const struct yg_ctl_cmd cmds[] = {
-	{ "check", yg_ctl_check, "[--config DIR] [--user NAME]",
+	{ "check", yg_ctl_check, "[--config DIR] [--user NAME] [--sshd-config FILE]",
 	  "lint the policy, or show a user's effective policy" },
 	{ "status", yg_ctl_status, "[--config DIR] [--json]",
 	  "every box the policy knows: state, clean, session holder" },

@@ -138,4 +138,19 @@ int yg_ctl_overlay_remove(virConnectPtr conn, const char *images_dir,
 int yg_ctl_each_user(const yg_policy *pol,
 		     int (*fn)(void *ctx, const char *user), void *ctx) YG_MUST_CHECK;
 
+/* ---- gated users and sshd (ctl_sshd.c) ------------------------------ */
+
+/* The group the shipped sshd snippet closes forwarding for. */
+#define YG_CTL_SSH_GROUP "yolo-users"
+#define YG_CTL_SSHD "/usr/sbin/sshd"
+
+/* Warn ("warning: ..." on stderr) about every gated user (user, or when
+ * NULL: every user the policy gives a box and every user whose login shell
+ * is yolo-shell) who is not in YG_CTL_SSH_GROUP, or whom `sshd -T -C`
+ * (sshd_config: NULL = sshd's default) would let forward or give a shell
+ * other than yolo-shell.  When sshd -T cannot run, one "note:" on stdout
+ * says so.  Returns the number of warnings, or -ENOMEM. */
+int yg_ctl_check_sshd(const yg_policy *pol, const char *user,
+		      const char *sshd_config) YG_MUST_CHECK;
+
 #endif

@@ -1,6 +1,7 @@
 /* yolo-gatectl check: lint the policy like `visudo -c`; with --user, print
  * the user's effective policy with the origin of every value, like
- * `sshd -T`. */
+ * `sshd -T`.  Both then warn about gated users that sshd would let tunnel
+ * past the box (ctl_sshd.c); warnings do not change the exit status. */
 #include "config.h"
 
 #include <errno.h>
@@ -71,21 +72,25 @@ int yg_ctl_check(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "sshd-config", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *confdir = NULL, *user = NULL;
+	const char *confdir = NULL, *user = NULL, *sshd_config = NULL;
 	yg_diags diags = { 0 };
 	yg_policy *pol = NULL;
 	int o, rc;
 
-	while ((o = getopt_long(argc, argv, "c:u:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:u:s:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			confdir = optarg;
 			break;
 		case 'u':
 			user = optarg;
+			break;
+		case 's':
+			sshd_config = optarg;
 			break;
 		default:
 			return yg_ctl_usage("check");
@@ -104,12 +109,16 @@ int yg_ctl_check(int argc, char **argv)
 	}
 	if (user) {
 		rc = show_user(pol, user);
+		if (rc == YG_CTL_EXIT_OK && yg_ctl_check_sshd(pol, user, sshd_config) < 0)
+			rc = yg_ctl_errf("check", "out of memory checking sshd");
 	} else {
 		struct lint_ctx c = { pol, &diags, YG_CTL_EXIT_OK };
 
 		rc = yg_policy_each_name(pol, "user", lint_user, &c) < 0 ?
 		     YG_CTL_EXIT_FAIL : c.rc;
 		yg_diags_print(&diags, stderr);
+		if (rc == 0 && yg_ctl_check_sshd(pol, NULL, sshd_config) < 0)
+			rc = yg_ctl_errf("check", "out of memory checking sshd");
 		for (size_t i = 0; rc == 0 && i < yg_policy_nfiles(pol); i++)
 			printf("read %s\n", yg_policy_file(pol, i));
 		if (rc == 0)

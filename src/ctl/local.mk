@@ -2,7 +2,7 @@
 # each subcommand is its own ctl_<name>.c.
 sbin_PROGRAMS += src/ctl/yolo-gatectl
 src_ctl_yolo_gatectl_SOURCES = src/ctl/ctl.h src/ctl/ctl.c \
-	src/ctl/ctl_check.c src/ctl/ctl_util.c src/ctl/ctl_lock.c \
+	src/ctl/ctl_check.c src/ctl/ctl_sshd.c src/ctl/ctl_util.c src/ctl/ctl_lock.c \
 	src/ctl/ctl_box.c src/ctl/ctl_provision.c \
 	src/ctl/ctl_template.c src/ctl/ctl_template.h \
 	src/ctl/ctl_status.c src/ctl/ctl_sweep.c src/ctl/ctl_keys.c \

@@ -48,3 +48,12 @@ tests_unit_relaytest_SOURCES = tests/unit/relaytest.c \
 tests_unit_relaytest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/gated
 tests_unit_relaytest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -pthread
 tests_unit_relaytest_LDADD = src/gated/libyggated.la $(CMOCKA_LIBS) -lpthread
+
+# Unit test (no root, no libvirt): recordings over record_max_size keep the
+# start, a marker and the end (audit.c).
+check_PROGRAMS += tests/unit/rectest
+UNIT_TESTS += tests/unit/rectest
+tests_unit_rectest_SOURCES = tests/unit/rectest.c
+tests_unit_rectest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/gated
+tests_unit_rectest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_rectest_LDADD = src/gated/libyggated.la $(CMOCKA_LIBS)

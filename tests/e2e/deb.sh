@@ -127,7 +127,8 @@ case $(cut -d: -f7 "$tmp/pw") in
 esac
 [ "$(cut -d: -f3 "$tmp/pw")" -lt 1000 ] || fail "$user is not a system user (uid >= 1000)"
 id -nG "$user" | tr ' ' '\n' | grep -qx libvirt || fail "$user is not in group libvirt"
-say "service user $user: system, no login shell, in libvirt"
+getent group yolo-users >/dev/null || fail "the group yolo-users (the sshd snippet's Match Group) was not created"
+say "service user $user: system, no login shell, in libvirt; group yolo-users"
 while read -r path mode owner; do
 	got=$(stat -c '%a %U:%G' "$path" 2>/dev/null) || fail "$path was not created"
 	[ "$got" = "$mode $owner" ] || fail "$path is '$got', want '$mode $owner'"

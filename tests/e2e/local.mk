@@ -4,11 +4,13 @@
 # gatedclient (a check program) and lib.sh.
 E2E_TESTS += \
 	tests/e2e/sshd.sh \
+	tests/e2e/forward.sh \
 	tests/e2e/login.sh
 EXTRA_DIST += \
 	tests/e2e/lib-e2e.sh \
 	tests/e2e/ssh-session.exp \
 	tests/e2e/sshd.sh \
+	tests/e2e/forward.sh \
 	tests/e2e/login.sh
 # share.sh: second logins through sshd + PAM (takeover, attach), [box:] boxes
 # over ssh (YOLO_BOX), a disabled user told why.
