@@ -71,6 +71,8 @@ chmod 0444 "$images/base.qcow2"
 
 say "demo user $user (login shell /usr/bin/yolo-shell), policy and key"
 id "$user" >/dev/null 2>&1 || useradd -m -s /usr/bin/yolo-shell "$user"
+# every gated user is in yolo-users: the sshd snippet closes forwarding for it
+usermod -aG yolo-users "$user"
 install -m 0644 -o root -g root /dev/stdin "$conf/policy.d/50-demo.conf" <<CONF
 # Written by packaging/demo.sh: the demo user's box.
 [user:$user]
