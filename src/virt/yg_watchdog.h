@@ -19,15 +19,17 @@
 
 #include "yg_err.h"
 
-/* The bounds of libvirt calls (see yolo-gated(8)). A connection is dead
- * when its daemon sent nothing for YG_VIRT_KEEPALIVE_S x YG_VIRT_KEEPALIVE_COUNT
- * seconds (libvirt's keepalive, yg_conn_open); a connect (virConnectOpen and
- * the keepalive setup) and a close get YG_VIRT_CONNECT_MS; one call of the box
- * layer (yg_box.c: state, revert, resume, ...) YG_VIRT_CALL_MS. */
+/* The bounds of libvirt calls (see yolo-gated(8)). libvirt's keepalive
+ * (yg_conn_open) probes a connection after YG_VIRT_KEEPALIVE_S s of silence,
+ * again every YG_VIRT_KEEPALIVE_S s, and closes it when YG_VIRT_KEEPALIVE_COUNT
+ * probes in a row went unanswered: YG_VIRT_DEAD_S s after the daemon's last
+ * byte (measured: 20.3 s for 5 x 3). A connect (virConnectOpen and the
+ * keepalive setup) and a close get as long, YG_VIRT_CONNECT_MS; one call of
+ * the box layer (yg_box.c: state, revert, resume, ...) YG_VIRT_CALL_MS. */
 #define YG_VIRT_KEEPALIVE_S	5
 #define YG_VIRT_KEEPALIVE_COUNT	3
-#define YG_VIRT_DEAD_S		((unsigned)(YG_VIRT_KEEPALIVE_S * YG_VIRT_KEEPALIVE_COUNT))
-#define YG_VIRT_CONNECT_MS	15000u
+#define YG_VIRT_DEAD_S		((unsigned)(YG_VIRT_KEEPALIVE_S * (YG_VIRT_KEEPALIVE_COUNT + 1)))
+#define YG_VIRT_CONNECT_MS	(YG_VIRT_DEAD_S * 1000u)
 #define YG_VIRT_CALL_MS		120000u
 
 /* What a user hears when a bound passed (a printf format: the seconds). */
