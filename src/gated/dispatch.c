@@ -309,7 +309,7 @@ void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 	s->gate = gate;
 	yg_gd_audit_setup(gate);
 	s->dirfd = s->lockfd = s->rdv_fd = s->next_fd = s->release_fd = -1;
-	s->sig_fd = yg_gd_child_signals();
+	s->sig_fd = yg_gd_child_signals(s);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	s->in = malloc(sizeof(*s->in));

@@ -63,9 +63,10 @@ struct yg_gd_sess {
 struct yg_gd_times;
 
 /* signals.c */
-/* Set up the child's signals; returns the fd that is readable once SIGTERM
- * came, or -1. */
-int yg_gd_child_signals(void) YG_MUST_CHECK;
+/* Set up the child's signals and the watchdog that bounds libvirt calls
+ * and the cleanup after SIGTERM (it tells s's clients when a bound passed);
+ * returns the fd that is readable once SIGTERM came, or -1. */
+int yg_gd_child_signals(struct yg_gd_sess *s) YG_MUST_CHECK;
 bool yg_gd_sigterm(void);
 /* yolo-gatectl end sent SIGUSR1 since the last call. */
 bool yg_gd_end_requested(void);

@@ -59,3 +59,13 @@ src_virt_libygvirt_la_SOURCES += \
 # libvirt, no vir* reference in src/gated or src/ctl objects.
 UNIT_TESTS += tests/unit/needed.sh
 dist_check_SCRIPTS += tests/unit/needed.sh
+
+# yg_watchdog: the bound on libvirt calls libvirt does not bound (issue 13)
+src_virt_libygvirt_la_SOURCES += src/virt/yg_watchdog.c src/virt/yg_watchdog.h
+src_virt_libygvirt_la_CFLAGS += -pthread
+src_virt_libygvirt_la_LIBADD += -lpthread
+UNIT_TESTS += tests/unit/watchdogtest
+check_PROGRAMS += tests/unit/watchdogtest
+tests_unit_watchdogtest_SOURCES = tests/unit/watchdogtest.c
+tests_unit_watchdogtest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_watchdogtest_LDADD = src/virt/libygvirt.la $(CMOCKA_LIBS)

@@ -10,8 +10,14 @@
 #include <libvirt/virterror.h>
 
 #include "yg_box.h"
+#include "yg_watchdog.h"
 
 #define YG_DEFAULT_URI "qemu:///system"
+
+/* Set when libvirt closed a connection because its daemon stopped answering
+ * keepalives; cleared by the next yg_conn_open. The errors that follow say
+ * so (one connection per process: a session child, yolo-gatectl). */
+static volatile int keepalive_dead;
 
 struct yg_box {
 	virConnectPtr conn;		/* borrowed */
@@ -76,6 +82,12 @@ void yg_box_err_clean(yg_err *err)
 			*p = '?';
 }
 
+/* The connection died of the keepalive: libvirt did not answer in time. */
+static bool yg_virt_unanswered(const virError *e)
+{
+	return keepalive_dead || (e && e->message && strstr(e->message, "keepalive"));
+}
+
 int yg_box_virt_err(yg_err *err, const char *what_fmt, ...)
 {
 	virErrorPtr e = virGetLastError();
@@ -86,7 +98,10 @@ int yg_box_virt_err(yg_err *err, const char *what_fmt, ...)
 	va_start(ap, what_fmt);
 	vsnprintf(what, sizeof(what), what_fmt, ap);
 	va_end(ap);
-	rc = yg_err_set(err, yg_virt_errno(e), "%s: %s", what, yg_virt_msg(e));
+	if (yg_virt_unanswered(e))
+		rc = yg_err_set(err, -ETIMEDOUT, "%s: " YG_VIRT_UNANSWERED, what, YG_VIRT_DEAD_S);
+	else
+		rc = yg_err_set(err, yg_virt_errno(e), "%s: %s", what, yg_virt_msg(e));
 	yg_box_err_clean(err);
 	return rc;
 }
@@ -98,6 +113,36 @@ static void yg_hint_suffix(const char *hint, char *buf, size_t len)
 		snprintf(buf, len, " (%s)", hint);
 	else if (len)
 		buf[0] = '\0';
+}
+
+static void yg_conn_closed(virConnectPtr conn, int reason, void *opaque)
+{
+	(void)conn;
+	(void)opaque;
+	if (reason == VIR_CONNECT_CLOSE_REASON_KEEPALIVE)
+		keepalive_dead = 1;
+}
+
+/* virConnectOpen has no timeout of its own: the watchdog bounds it, and the
+ * keepalive setup (one round trip) with it. Keepalive needs an event loop
+ * (yg_virtloop_register); without one (yolo-gatectl) the calls of yg_box.c
+ * are still bounded by the watchdog. */
+static virConnectPtr yg_conn_connect(const char *u)
+{
+	virConnectPtr conn;
+
+	yg_watchdog_arm(YG_VIRT_CONNECT_MS, "connecting to %s", u);
+	conn = virConnectOpen(u);
+	/* -1 without an event loop, or from a driver without keepalive
+	 * (test:///): nothing to bound there */
+	if (conn) {
+		if (virConnectSetKeepAlive(conn, YG_VIRT_KEEPALIVE_S, YG_VIRT_KEEPALIVE_COUNT) < 0)
+			virResetLastError();
+		if (virConnectRegisterCloseCallback(conn, yg_conn_closed, NULL, NULL) < 0)
+			virResetLastError();
+	}
+	yg_watchdog_disarm();
+	return conn;
 }
 
 int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err)
@@ -112,7 +157,7 @@ int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err)
 	virSetErrorFunc(NULL, yg_virt_silent);
 	if (virInitialize() < 0)
 		return yg_err_set(err, -EIO, "cannot initialise libvirt");
-	conn = virConnectOpen(u);
+	conn = yg_conn_connect(u);
 	if (!conn) {
 		e = virGetLastError();
 		msg = yg_virt_msg(e);
@@ -130,14 +175,19 @@ int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err)
 				  u, msg, fix);
 	}
 	virConnSetErrorFunc(conn, NULL, yg_virt_silent);
+	keepalive_dead = 0;
 	*out = conn;
 	return 0;
 }
 
 void yg_conn_close(virConnectPtr conn)
 {
-	if (conn)
-		virConnectClose(conn);
+	if (!conn)
+		return;
+	(void)virConnectUnregisterCloseCallback(conn, yg_conn_closed);
+	yg_watchdog_arm(YG_VIRT_CONNECT_MS, "closing the connection to libvirt");
+	virConnectClose(conn);
+	yg_watchdog_disarm();
 }
 
 int yg_conn_alive(virConnectPtr conn)
@@ -163,7 +213,8 @@ static int yg_box_lookup_snapshot(yg_box *box, virDomainSnapshotPtr *out,
 	char suffix[YG_ERR_MSG_MAX];
 	virErrorPtr e;
 
-	*out = virDomainSnapshotLookupByName(box->dom, box->snapshot, 0);
+	*out = YG_BOUND(virDomainSnapshotLookupByName(box->dom, box->snapshot, 0),
+			"looking up snapshot '%s' of box %s", box->snapshot, box->name);
 	if (*out)
 		return 0;
 	e = virGetLastError();
@@ -201,7 +252,7 @@ int yg_box_open(virConnectPtr conn, const char *domain, const char *snapshot,
 		rc = yg_err_set(err, -ENOMEM, "out of memory opening box %s", domain);
 		goto fail;
 	}
-	box->dom = virDomainLookupByName(conn, domain);
+	box->dom = YG_BOUND(virDomainLookupByName(conn, domain), "looking up box %s", domain);
 	if (!box->dom) {
 		e = virGetLastError();
 		if (e && e->code == VIR_ERR_NO_DOMAIN) {
@@ -245,7 +296,8 @@ int yg_box_state(yg_box *box, int *state, int *reason, yg_err *err)
 {
 	int st = 0, rs = 0;
 
-	if (virDomainGetState(box->dom, &st, &rs, 0) < 0)
+	if (YG_BOUND(virDomainGetState(box->dom, &st, &rs, 0), "reading the state of box %s",
+		     box->name) < 0)
 		return yg_box_virt_err(err, "cannot read the state of box %s", box->name);
 	if (state)
 		*state = st;
@@ -322,7 +374,8 @@ int yg_box_check_clean(yg_box *box, bool *clean, char *why, size_t whylen,
 		yg_why(why, whylen, "paused (%s)", yg_paused_reason(rs));
 		return 0;
 	}
-	cur = virDomainSnapshotCurrent(box->dom, 0);
+	cur = YG_BOUND(virDomainSnapshotCurrent(box->dom, 0), "reading the current snapshot of box %s",
+		       box->name);
 	if (!cur) {
 		e = virGetLastError();
 		if (e && e->code == VIR_ERR_NO_DOMAIN_SNAPSHOT) {
@@ -351,15 +404,16 @@ int yg_box_revert(yg_box *box, yg_err *err)
 	rc = yg_box_lookup_snapshot(box, &snap, err);
 	if (rc < 0)
 		return rc;
-	rc = virDomainRevertToSnapshot(snap, flags);
+	rc = YG_BOUND(virDomainRevertToSnapshot(snap, flags), "reverting box %s", box->name);
 	if (rc < 0) {
 		/* The policy names this snapshot as the clean state: a revert
 		 * libvirt calls risky (e.g. config changed since) is still the
 		 * one wanted. */
 		e = virGetLastError();
 		if (e && e->code == VIR_ERR_SNAPSHOT_REVERT_RISKY)
-			rc = virDomainRevertToSnapshot(snap,
-					flags | VIR_DOMAIN_SNAPSHOT_REVERT_FORCE);
+			rc = YG_BOUND(virDomainRevertToSnapshot(snap,
+					flags | VIR_DOMAIN_SNAPSHOT_REVERT_FORCE),
+				      "reverting box %s", box->name);
 	}
 	if (rc < 0)
 		rc = yg_box_virt_err(err,
@@ -372,7 +426,7 @@ int yg_box_revert(yg_box *box, yg_err *err)
 
 int yg_box_resume(yg_box *box, yg_err *err)
 {
-	if (virDomainResume(box->dom) < 0)
+	if (YG_BOUND(virDomainResume(box->dom), "resuming box %s", box->name) < 0)
 		return yg_box_virt_err(err, "cannot resume box %s", box->name);
 	return 0;
 }
@@ -386,7 +440,7 @@ int yg_box_suspend(yg_box *box, yg_err *err)
 		return rc;
 	if (st == VIR_DOMAIN_PAUSED || st == VIR_DOMAIN_SHUTOFF)
 		return 0;
-	if (virDomainSuspend(box->dom) < 0)
+	if (YG_BOUND(virDomainSuspend(box->dom), "pausing box %s", box->name) < 0)
 		return yg_box_virt_err(err, "cannot pause box %s", box->name);
 	return 0;
 }
@@ -400,7 +454,7 @@ int yg_box_destroy(yg_box *box, yg_err *err)
 		return rc;
 	if (st == VIR_DOMAIN_SHUTOFF)
 		return 0;
-	if (virDomainDestroy(box->dom) < 0)
+	if (YG_BOUND(virDomainDestroy(box->dom), "stopping box %s", box->name) < 0)
 		return yg_box_virt_err(err, "cannot destroy box %s", box->name);
 	return 0;
 }
@@ -415,8 +469,9 @@ int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
 	if (!st)
 		return yg_box_virt_err(err, "cannot create a console stream for box %s",
 				       box->name);
-	if (virDomainOpenConsole(box->dom, (dev && dev[0]) ? dev : NULL, st,
-				 VIR_DOMAIN_CONSOLE_FORCE) < 0) {
+	if (YG_BOUND(virDomainOpenConsole(box->dom, (dev && dev[0]) ? dev : NULL, st,
+					  VIR_DOMAIN_CONSOLE_FORCE),
+		     "opening the console of box %s", box->name) < 0) {
 		int rc = yg_box_virt_err(err, "cannot open the console %s of box %s "
 					 "(the domain needs a <console> or <serial> device)",
 					 (dev && dev[0]) ? dev : "(first)", box->name);

@@ -28,4 +28,9 @@ dist_check_SCRIPTS += tests/attack/end.sh
 # flood.sh: connection caps per user and in total; root always answered.
 INTEGRATION_TESTS += tests/attack/flood.sh
 dist_check_SCRIPTS += tests/attack/flood.sh
+# hung.sh: a libvirt that accepts and never answers, one that stops
+# answering mid-session (issue 13 item 4; it SIGSTOPs the shared libvirtd
+# for ~15 s).
+INTEGRATION_TESTS += tests/attack/hung.sh
+dist_check_SCRIPTS += tests/attack/hung.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
