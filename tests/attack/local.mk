@@ -28,4 +28,8 @@ dist_check_SCRIPTS += tests/attack/end.sh
 # flood.sh: connection caps per user and in total; root always answered.
 INTEGRATION_TESTS += tests/attack/flood.sh
 dist_check_SCRIPTS += tests/attack/flood.sh
+# keys.sh: keys only onto a tmpfs, never through a symlink, owned by
+# inject_owner; the broker non-dumpable, no core, no key copy (issue #13).
+INTEGRATION_TESTS += tests/attack/keys.sh
+dist_check_SCRIPTS += tests/attack/keys.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
