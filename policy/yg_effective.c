@@ -139,6 +139,7 @@ static int set_field(yg_user_policy *up, int k, const struct yg_val *v)
 	case YG_K_SNAPSHOT: str = &up->snapshot; break;
 	case YG_K_KEYS: str = &up->keys; break;
 	case YG_K_INJECT_PATH: str = &up->inject_path; break;
+	case YG_K_INJECT_OWNER: str = &up->inject_owner; break;
 	case YG_K_CONSOLE: str = &up->console; break;
 	case YG_K_ESCAPE: up->escape = (int)(long long)v->num; break;
 	case YG_K_REVERT: up->revert = (enum yg_revert)v->num; break;
@@ -295,6 +296,7 @@ void yg_user_policy_clear(yg_user_policy *up)
 	free(up->snapshot);
 	free(up->keys);
 	free(up->inject_path);
+	free(up->inject_owner);
 	free(up->console);
 	free(up->network);
 	memset(up, 0, sizeof(*up));

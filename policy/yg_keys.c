@@ -12,7 +12,7 @@
 
 enum { T_URI, T_SOCKET, T_PATH, T_LEVEL, T_POSIX, T_BOOL, T_NAME, T_ESCAPE,
        T_REVERT, T_CONCURRENT, T_DUR, T_DUR_POS, T_LIST, T_PATH_OPT, T_SIZE,
-       T_IDLE, T_VCPUS, T_MEMORY, T_COUNT, T_NETWORK };
+       T_IDLE, T_VCPUS, T_MEMORY, T_COUNT, T_NETWORK, T_OWNER };
 
 #define G YG_SCOPE_GATE
 #define U YG_SCOPE_USER
@@ -40,6 +40,7 @@ const struct yg_keydef yg_keys[YG_NKEYS] = {
 	[YG_K_KEYS] = { "keys", U, T_PATH, true, NULL },
 	[YG_K_INJECT_PATH] = { "inject_path", U, T_PATH, true,
 			       "/run/yolo/keys.env" },
+	[YG_K_INJECT_OWNER] = { "inject_owner", U, T_OWNER, true, "root" },
 	[YG_K_CONSOLE] = { "console", U, T_NAME, true, "serial0" },
 	[YG_K_ESCAPE] = { "escape", U, T_ESCAPE, false, "^]" },
 	[YG_K_REVERT] = { "revert", U, T_REVERT, false, "logout" },
@@ -146,6 +147,36 @@ static bool has_space_or_ctl(const char *v)
 		if ((unsigned char)*v <= ' ' || *v == 0x7f)
 			return true;
 	return false;
+}
+
+/* A user of the guest: a name or a uid, then optionally ':' and a group
+ * name or gid (inject_owner). The guest resolves names, so only their form
+ * is checked here. */
+static bool owner_part(const char *s, size_t n)
+{
+	char buf[64];
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (strspn(buf, "0123456789") == n)
+		return n <= 10 && strtoull(buf, NULL, 10) < 4294967295ULL;
+	return yg_valid_posix_name(buf);
+}
+
+static int check_owner(const char *v, char *why, size_t whylen)
+{
+	const char *colon = strchr(v, ':');
+	size_t u = colon ? (size_t)(colon - v) : strlen(v);
+
+	if (owner_part(v, u) && (!colon || owner_part(colon + 1, strlen(colon + 1))))
+		return 0;
+	snprintf(why, whylen, "'%s' is not valid: use a user of the guest, "
+		 "as a name (%s) or a uid, optionally followed by ':' and a "
+		 "group name or gid (agent, 1000, agent:agent)", v,
+		 yg_posix_name_rule);
+	return -EINVAL;
 }
 
 /* Whole numbers and sizes: T_SIZE, T_MEMORY, T_VCPUS, T_COUNT. */
@@ -262,6 +293,8 @@ static int check_typed(int type, const char *v, unsigned long long *num,
 			 type == T_DUR_POS ? "positive " : "",
 			 rc == -ERANGE ? ", small enough not to overflow" : "");
 		return -EINVAL;
+	case T_OWNER:
+		return check_owner(v, why, whylen);
 	case T_LIST: {
 		struct list_ck c = { why, whylen, 0 };
 

@@ -112,6 +112,7 @@ typedef struct yg_user_policy {
 	char *group;      /* primary group name (NULL when none given) */
 	uid_t uid;
 	char *domain, *snapshot, *keys, *inject_path, *console;
+	char *inject_owner;             /* guest user[:group] of the key file */
 	int escape;       /* byte value, -1 = none */
 	enum yg_revert revert;
 	bool warm;

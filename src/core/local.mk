@@ -19,7 +19,8 @@ src_core_libygcore_la_SOURCES = \
 	src/core/yg_time.c src/core/yg_time.h \
 	src/core/yg_path.c src/core/yg_path.h \
 	src/core/yg_groups.c src/core/yg_groups.h \
-	src/core/yg_text.c src/core/yg_text.h
+	src/core/yg_text.c src/core/yg_text.h \
+	src/core/yg_nodump.c src/core/yg_nodump.h
 src_core_libygcaps_la_SOURCES = src/core/yg_caps.c src/core/yg_caps.h
 src_core_libygcaps_la_CFLAGS = $(AM_CFLAGS) $(CAPNG_CFLAGS)
 src_core_libygcaps_la_LIBADD = src/core/libygcore.la $(CAPNG_LIBS)

@@ -22,6 +22,8 @@
 #include "yg_file.h"
 #include "yg_keyfile.h"
 #include "yg_log.h"
+#include "yg_nodump.h"
+#include "yg_policy.h"
 #include "yg_rundir.h"
 #include "session.h"
 
@@ -201,6 +203,12 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 	char count[16], names[512];
 	int r;
 
+	/* inherited from the parent; again here, as the keys are read next */
+	r = yg_nodump(err);
+	if (r < 0) {
+		*code = YG_ERR_KEYS;
+		return yg_err_prefix(err, "refusing to read the keys of %s", s->u.user);
+	}
 	r = s->u.keys[0] ? yg_keyfile_load(s->u.keys, geteuid(), &kf, err) : -ENOENT;
 	if (r == -ENOENT) {
 		yg_log(YG_LOG_INFO, "event", "keys_missing", "session", s->id, "user", s->u.user,
@@ -211,7 +219,8 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 		*code = YG_ERR_KEYS;
 		return r;
 	}
-	r = yg_agent_write_file(s->box, s->u.inject_path, kf.buf, kf.len, err);
+	r = yg_agent_inject(s->box, s->u.inject_path, s->u.up ? s->u.up->inject_owner : NULL,
+			    kf.buf, kf.len, err);
 	snprintf(count, sizeof(count), "%zu", kf.nnames);
 	names[0] = '\0';
 	for (size_t i = 0, o = 0; i < kf.nnames && o < sizeof(names) - 1; i++)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "yg_caps.h"
+#include "yg_nodump.h"
 #include "yg_file.h"
 #include "yg_log.h"
 #include "yg_rundir.h"
@@ -425,7 +426,8 @@ int main(int argc, char **argv)
 		lfd = 0;	/* not socket-activated: bind below */
 	if (lfd < 0 || setup_signals() < 0 || make_dirs(&gate, uid, gid, &err) < 0 ||
 	    (!activated && (lfd = bind_socket(gate.socket, &err)) < 0) ||
-	    (!o.stay_root && yg_caps_drop_to(gate.service_user, &err) < 0)) {
+	    (!o.stay_root && yg_caps_drop_to(gate.service_user, &err) < 0) ||
+	    yg_nodump(&err) < 0) {
 		fprintf(stderr, "yolo-gated: %s\n", err.msg[0] ? err.msg : strerror(errno));
 		yg_gd_policy_free(pol);
 		return 1;

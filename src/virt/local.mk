@@ -6,7 +6,8 @@
 noinst_LTLIBRARIES += src/virt/libygvirt.la
 src_virt_libygvirt_la_SOURCES = \
 	src/virt/yg_box.c src/virt/yg_box.h \
-	src/virt/yg_agent.c src/virt/yg_agent.h \
+	src/virt/yg_agent.c src/virt/yg_agent.h src/virt/yg_agent_int.h \
+	src/virt/yg_inject.c \
 	src/virt/yg_agent_tty.c \
 	src/virt/yg_domain.c src/virt/yg_domain.h \
 	src/virt/yg_volume.c src/virt/yg_volume.h \

@@ -18,17 +18,14 @@
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
-#include "yg_agent.h"
+#include "yg_agent_int.h"
 #include "yg_file.h"
 #include "yg_time.h"
 
-#define YG_AGENT_OP_TIMEOUT_S 10		/* one file/exec command */
-#define YG_AGENT_EXEC_TIMEOUT_MS 10000ul	/* helper execs (mkdir, rm, ...) */
 #define YG_AGENT_READ_MAX (64u * 1024 * 1024)	/* yg_agent_read_file */
-#define YG_AGENT_WIPE_MAX (16u * 1024 * 1024)	/* zero at most this much */
 #define YG_AGENT_FIX "is qemu-guest-agent running in the guest?"
 
-static void yg_wipe(void *p, size_t n)
+void yg_agent_wipe_mem(void *p, size_t n)
 {
 	if (!p)
 		return;
@@ -46,7 +43,7 @@ static void yg_wipe(void *p, size_t n)
 static void yg_reply_free(char *r)
 {
 	if (r)
-		yg_wipe(r, strlen(r));
+		yg_agent_wipe_mem(r, strlen(r));
 	free(r);
 }
 
@@ -80,7 +77,7 @@ static void yg_sb_release(const yg_sb *sb, char *buf, size_t cap)
 	if (sb->secure) {
 		yg_secure_free(buf, cap);
 	} else {
-		yg_wipe(buf, cap);
+		yg_agent_wipe_mem(buf, cap);
 		free(buf);
 	}
 }
@@ -142,11 +139,21 @@ static void yg_sb_quote(yg_sb *sb, const char *s)
 		sb->len += strlen(sb->buf + sb->len);
 }
 
+/* The base64 of n bytes, encoded straight into the buffer: the secret
+ * passes through no other memory (not printf's). */
+static void yg_sb_b64(yg_sb *sb, const void *p, size_t n)
+{
+	yg_sb_reserve(sb, yg_b64_enc_len(n) + 1);
+	if (sb->rc)
+		return;
+	sb->len += yg_b64_encode(p, n, sb->buf + sb->len);
+}
+
 /* Empty it for the next command, keeping (and wiping) the buffer. */
 static void yg_sb_reset(yg_sb *sb)
 {
 	if (sb->buf) {
-		yg_wipe(sb->buf, sb->len);
+		yg_agent_wipe_mem(sb->buf, sb->len);
 		sb->buf[0] = '\0';
 	}
 	sb->len = 0;
@@ -229,12 +236,12 @@ static int yg_agent_run(virDomainPtr dom, const char *box, const char *json, int
 		yg_make_printable(desc);
 		rc = yg_err_set(err, -EIO, "guest agent command %s failed in box %s: %s",
 				name, box, desc);
-		yg_wipe(desc, sizeof(desc));
+		yg_agent_wipe_mem(desc, sizeof(desc));
 	} else {
 		*reply = r;
 		return 0;
 	}
-	yg_wipe(r, len);
+	yg_agent_wipe_mem(r, len);
 	free(r);
 	return rc;
 }
@@ -418,13 +425,14 @@ int yg_agent_exec(yg_box *box, const char *const argv[],
 	return 0;
 }
 
-/* Run "/bin/sh -c script yg path" and require exit 0. */
-static int yg_agent_sh(yg_box *box, const char *script, const char *path,
-		       int *status, yg_err *err)
+int yg_agent_sh(yg_box *box, const char *script, const char *const args[], int *status,
+		yg_err *err)
 {
-	const char *argv[] = { "/bin/sh", "-c", script, "yg", path, NULL };
-	int code = -1, rc;
+	const char *argv[8] = { "/bin/sh", "-c", script, "yg" };
+	int code = -1, rc, i;
 
+	for (i = 0; args && args[i] && i < 4; i++)
+		argv[4 + i] = args[i];
 	rc = yg_agent_exec(box, argv, YG_AGENT_EXEC_TIMEOUT_MS, &code, err);
 	if (rc < 0)
 		return rc;
@@ -433,8 +441,8 @@ static int yg_agent_sh(yg_box *box, const char *script, const char *path,
 	return 0;
 }
 
-static int yg_agent_file_open(yg_box *box, const char *path, const char *mode,
-			      long long *handle, yg_err *err)
+int yg_agent_file_open(yg_box *box, const char *path, const char *mode, long long *handle,
+		       yg_err *err)
 {
 	yg_sb sb = { 0 };
 	int rc;
@@ -450,7 +458,7 @@ static int yg_agent_file_open(yg_box *box, const char *path, const char *mode,
 }
 
 /* guest-file-{flush,close} on handle */
-static int yg_agent_file_op(yg_box *box, const char *op, long long handle, yg_err *err)
+int yg_agent_file_op(yg_box *box, const char *op, long long handle, yg_err *err)
 {
 	yg_sb sb = { 0 };
 	int rc;
@@ -462,32 +470,35 @@ static int yg_agent_file_op(yg_box *box, const char *op, long long handle, yg_er
 	return rc;
 }
 
-/* Write len bytes (a secret) at the current offset, in chunks. The base64
- * of a chunk and the command that carries it are in locked memory; the
- * guest's error is withheld (it saw the data and could echo it), and the
- * whole of err->msg is wiped before it gets our sentence. */
-static int yg_agent_file_write(yg_box *box, long long handle, const unsigned char *data,
-			       size_t len, yg_err *err)
+/* Write len bytes (a secret) at the current offset, in chunks. The
+ * command that carries a chunk is built in locked memory, its base64
+ * encoded into it directly; the guest's error is withheld (it saw the data
+ * and could echo it), and the whole of err->msg is wiped before it gets
+ * our sentence. */
+int yg_agent_file_write(yg_box *box, long long handle, const unsigned char *data, size_t len,
+			yg_err *err)
 {
-	size_t b64max = yg_b64_enc_len(YG_AGENT_CHUNK) + 1, off = 0, n;
-	char *b64 = yg_secure_alloc(b64max);
 	yg_sb sb = { .secure = true };
+	size_t off = 0, n;
 	long long count;
 	int rc = 0;
 
-	if (!b64)
-		return yg_err_set(err, -ENOMEM, "out of locked memory writing a file in box %s",
-				  yg_box_name(box));
 	while (off < len) {
 		n = len - off < YG_AGENT_CHUNK ? len - off : YG_AGENT_CHUNK;
-		yg_b64_encode(data + off, n, b64);
 		yg_sb_reset(&sb);
 		yg_sb_add(&sb, "{\"execute\":\"guest-file-write\",\"arguments\":"
-			  "{\"handle\":%lld,\"buf-b64\":\"%s\"}}", handle, b64);
+			  "{\"handle\":%lld,\"buf-b64\":\"", handle);
+		yg_sb_b64(&sb, data + off, n);
+		yg_sb_add(&sb, "\"}}");
+		if (sb.rc) {
+			rc = yg_err_set(err, sb.rc, "out of locked memory writing a file in box %s",
+					yg_box_name(box));
+			break;
+		}
 		rc = yg_agent_cmd_int(box, &sb, YG_AGENT_OP_TIMEOUT_S, "return.count", &count, err);
 		if (rc < 0) {
 			if (err)
-				yg_wipe(err->msg, sizeof(err->msg));
+				yg_agent_wipe_mem(err->msg, sizeof(err->msg));
 			yg_err_set(err, rc, "guest agent of box %s failed to write %zu bytes "
 				   "(its message is withheld: it could quote the data)",
 				   yg_box_name(box), n);
@@ -501,11 +512,10 @@ static int yg_agent_file_write(yg_box *box, long long handle, const unsigned cha
 		off += (size_t)count;
 	}
 	yg_sb_free(&sb);
-	yg_secure_free(b64, b64max);
 	return rc;
 }
 
-static int yg_check_path(const char *path, yg_err *err)
+int yg_agent_check_path(const char *path, yg_err *err)
 {
 	if (!path || path[0] != '/')
 		return yg_err_set(err, -EINVAL, "guest path %s is not absolute (fix inject_path)",
@@ -513,28 +523,11 @@ static int yg_check_path(const char *path, yg_err *err)
 	return 0;
 }
 
-int yg_agent_write_file(yg_box *box, const char *path, const void *data,
-			size_t len, yg_err *err)
+int yg_agent_put(yg_box *box, const char *path, const void *data, size_t len, yg_err *err)
 {
-	/* umask 077: a missing parent is created 0700 and the file 0600,
-	 * empty, before any data byte exists; an old file is removed first so
-	 * its mode cannot leak into ours. */
-	static const char script[] =
-		"umask 077 && d=\"${1%/*}\" && "
-		"{ [ -z \"$d\" ] || [ -d \"$d\" ] || mkdir -p -- \"$d\"; } && "
-		"rm -f -- \"$1\" && : > \"$1\" && chmod 600 -- \"$1\"";
 	long long handle;
-	int status = -1, rc;
+	int rc;
 
-	rc = yg_check_path(path, err);
-	if (rc < 0)
-		return rc;
-	rc = yg_agent_sh(box, script, path, &status, err);
-	if (rc == 0 && status != 0)
-		rc = yg_err_set(err, -EIO, "cannot create %s mode 0600 in box %s (shell exit %d; "
-				"is its directory writable?)", path, yg_box_name(box), status);
-	if (rc < 0)
-		return rc;
 	rc = yg_agent_file_open(box, path, "w", &handle, err);
 	if (rc < 0) {
 		yg_err_prefix(err, "cannot open %s", path);
@@ -550,6 +543,31 @@ int yg_agent_write_file(yg_box *box, const char *path, const void *data,
 	if (rc < 0)
 		yg_err_prefix(err, "cannot write %s", path);
 	return rc;
+}
+
+int yg_agent_write_file(yg_box *box, const char *path, const void *data,
+			size_t len, yg_err *err)
+{
+	/* umask 077: a missing parent is created 0700 and the file 0600,
+	 * empty, before any data byte exists; an old file is removed first so
+	 * its mode cannot leak into ours. */
+	static const char script[] =
+		"umask 077 && d=\"${1%/*}\" && "
+		"{ [ -z \"$d\" ] || [ -d \"$d\" ] || mkdir -p -- \"$d\"; } && "
+		"rm -f -- \"$1\" && : > \"$1\" && chmod 600 -- \"$1\"";
+	const char *args[] = { path, NULL };
+	int status = -1, rc;
+
+	rc = yg_agent_check_path(path, err);
+	if (rc < 0)
+		return rc;
+	rc = yg_agent_sh(box, script, args, &status, err);
+	if (rc == 0 && status != 0)
+		rc = yg_err_set(err, -EIO, "cannot create %s mode 0600 in box %s (shell exit %d; "
+				"is its directory writable?)", path, yg_box_name(box), status);
+	if (rc < 0)
+		return rc;
+	return yg_agent_put(box, path, data, len, err);
 }
 
 /* One guest-file-read of at most want bytes into chunk; *got is its length. */
@@ -624,15 +642,15 @@ int yg_agent_read_file(yg_box *box, const char *path, size_t max, char **out,
 out:
 	if (rc < 0)
 		yg_err_prefix(err, "cannot read %s", path);
-	yg_wipe(buf, buf ? max + 1 : 0);
+	yg_agent_wipe_mem(buf, buf ? max + 1 : 0);
 	yg_secure_free(b64, b64max);
 	yg_secure_free(chunk, YG_AGENT_CHUNK);
 	free(buf);
 	return rc;
 }
 
-static int yg_agent_seek(yg_box *box, long long handle, const char *whence,
-			 long long *pos, yg_err *err)
+int yg_agent_seek(yg_box *box, long long handle, const char *whence, long long *pos,
+		  yg_err *err)
 {
 	yg_sb sb = { 0 };
 	int rc;
@@ -643,64 +661,5 @@ static int yg_agent_seek(yg_box *box, long long handle, const char *whence,
 	yg_sb_add(&sb, "}}");
 	rc = yg_agent_cmd_int(box, &sb, YG_AGENT_OP_TIMEOUT_S, "return.position", pos, err);
 	yg_sb_free(&sb);
-	return rc;
-}
-
-static int yg_agent_zero(yg_box *box, long long handle, yg_err *err)
-{
-	static const unsigned char zeros[YG_AGENT_CHUNK];
-	long long size = 0, pos;
-	int rc;
-
-	rc = yg_agent_seek(box, handle, "end", &size, err);
-	if (rc == 0)
-		rc = yg_agent_seek(box, handle, "set", &pos, err);
-	if (rc < 0)
-		return rc;
-	if (size < 0 || size > YG_AGENT_WIPE_MAX)
-		size = YG_AGENT_WIPE_MAX;
-	while (rc == 0 && size > 0) {
-		size_t n = size < (long long)sizeof(zeros) ? (size_t)size : sizeof(zeros);
-
-		rc = yg_agent_file_write(box, handle, zeros, n, err);
-		size -= (long long)n;
-	}
-	if (rc == 0)
-		rc = yg_agent_file_op(box, "flush", handle, err);
-	return rc;
-}
-
-int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err)
-{
-	static const char exists[] = "[ -e \"$1\" ] || [ -L \"$1\" ]";
-	static const char rm[] = "rm -f -- \"$1\"";
-	long long handle;
-	int status = -1, rc;
-	yg_err oerr;
-
-	rc = yg_check_path(path, err);
-	if (rc < 0)
-		return rc;
-	rc = yg_agent_file_open(box, path, "r+", &handle, &oerr);
-	if (rc < 0) {
-		/* missing is success; anything else is the open's error */
-		if (yg_agent_sh(box, exists, path, &status, NULL) == 0 && status != 0)
-			return 0;
-		if (err)
-			*err = oerr;
-		yg_err_prefix(err, "cannot wipe %s", path);
-		return rc;
-	}
-	rc = yg_agent_zero(box, handle, err);
-	if (rc == 0)
-		rc = yg_agent_file_op(box, "close", handle, err);
-	else
-		yg_agent_file_op(box, "close", handle, NULL);
-	if (rc == 0)
-		rc = yg_agent_sh(box, rm, path, &status, err);
-	if (rc == 0 && status != 0)
-		rc = yg_err_set(err, -EIO, "rm exited with %d in box %s", status, yg_box_name(box));
-	if (rc < 0)
-		yg_err_prefix(err, "cannot wipe %s", path);
 	return rc;
 }

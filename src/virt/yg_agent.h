@@ -59,9 +59,27 @@ int yg_agent_cmd(yg_box *box, const char *json, int timeout_s, char **reply,
 /* Write data to path in the guest: missing parent dir created 0700, the file
  * is created mode 0600 before any data byte is written, then written with
  * guest-file-open/write (chunks <= YG_AGENT_CHUNK)/flush/close. The data is
- * base64-encoded only into locked memory (yg_secure_alloc), wiped after. */
+ * base64-encoded only into locked memory (yg_secure_alloc), straight into
+ * the command that carries it, wiped after. It follows symlinks and checks
+ * no file system: for keys use yg_agent_inject. */
 int yg_agent_write_file(yg_box *box, const char *path, const void *data,
 			size_t len, yg_err *err) YG_MUST_CHECK;
+
+/* yg_inject.c: the keys. Put data at path in the guest only onto a tmpfs
+ * and never through a symlink: one guest-exec checks every directory of
+ * path (not a symlink, owned by root, not writable by others unless
+ * sticky; a missing one is made 0711), makes sure the file's directory is
+ * a tmpfs (ramfs too) or mounts a fresh tmpfs on it when it is empty,
+ * creates the file (O_EXCL, mode 0600) and gives it to owner (user or
+ * user:group, a name or id in the guest; NULL or "" = root; a non-root
+ * owner gets go+x on the directory); then guest-file-open/write/flush/close
+ * as yg_agent_write_file. Refused with a sentence that says which part of
+ * the rule failed and how to fix it: -ELOOP symlink, -EPERM a directory
+ * others can write, -EXDEV not a tmpfs and none could be mounted, -ENOENT
+ * the owner is unknown in the guest, -EINVAL a bad path or owner (nothing
+ * sent). */
+int yg_agent_inject(yg_box *box, const char *path, const char *owner, const void *data,
+		    size_t len, yg_err *err) YG_MUST_CHECK;
 
 /* Overwrite path with zeros, flush, remove. A missing file is success. */
 int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err) YG_MUST_CHECK;

@@ -33,4 +33,8 @@ dist_check_SCRIPTS += tests/attack/flood.sh
 # for ~15 s).
 INTEGRATION_TESTS += tests/attack/hung.sh
 dist_check_SCRIPTS += tests/attack/hung.sh
+# keys.sh: keys only onto a tmpfs, never through a symlink, owned by
+# inject_owner; the broker non-dumpable, no core, no key copy (issue #13).
+INTEGRATION_TESTS += tests/attack/keys.sh
+dist_check_SCRIPTS += tests/attack/keys.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md

@@ -376,6 +376,7 @@ yg_policy_dir() {
 
 # yg_gated_start CONF SOCK LOG [OPTION...]: start yolo-gated (YG_STAY_ROOT,
 # the OPTIONs) in the background, its stderr appended to LOG; YG_GATED_PID.
+# YG_GATED_AS=USER starts it as USER (with USER's groups), as systemd does.
 # Waits up to 10 s for SOCK. At cleanup it is stopped, and on failure LOG is
 # printed (its last YG_GATED_LOG_LINES lines when set, else all of it).
 yg_gated_start() {
@@ -383,8 +384,11 @@ yg_gated_start() {
 	_yg_gated_cleanup_once
 	YG_GATED_LOG=$3
 	shift 3
+	local as=()
+	[ -z "${YG_GATED_AS:-}" ] || as=(setpriv --reuid="$YG_GATED_AS" \
+		--regid="$(id -g "$YG_GATED_AS")" --init-groups)
 	# shellcheck disable=SC2086
-	"$top_builddir/src/gated/yolo-gated" --config "$conf" --socket "$sock" \
+	"${as[@]}" "$top_builddir/src/gated/yolo-gated" --config "$conf" --socket "$sock" \
 		--log-stderr $YG_STAY_ROOT "$@" 2>> "$YG_GATED_LOG" &
 	YG_GATED_PID=$!
 	for ((i = 0; i < 100; i++)); do

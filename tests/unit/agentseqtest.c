@@ -4,7 +4,9 @@
  * Each tests/data/agent/<case>.txt is a script:
  *
  *   # comment                    blank lines and comments are kept as they are
- *   op write_file PATH NBYTES    what to run (see run_op below for all ops)
+ *   op write_file PATH NBYTES    what to run (see run_op below for all ops;
+ *                                inject PATH NBYTES OWNER is write_file's
+ *                                data through yg_agent_inject)
  *   > {"execute":...}            a command the code must send, exactly
  *   >* {"execute":...}           the same, sent one or more times in a row
  *   < {"return":...}             the reply to it: text as the guest sends it
@@ -375,7 +377,8 @@ static int teardown(void **state)
 static const struct { const char *name; int code; } errnames[] = {
 	{ "0", 0 }, { "EIO", -EIO }, { "EPROTO", -EPROTO }, { "ETIMEDOUT", -ETIMEDOUT },
 	{ "EINVAL", -EINVAL }, { "ENOENT", -ENOENT }, { "ERANGE", -ERANGE },
-	{ "ENOMEM", -ENOMEM }, { "EOPNOTSUPP", -EOPNOTSUPP },
+	{ "ENOMEM", -ENOMEM }, { "EOPNOTSUPP", -EOPNOTSUPP }, { "ELOOP", -ELOOP },
+	{ "EXDEV", -EXDEV }, { "EPERM", -EPERM },
 };
 
 static const char *errname(int code)
@@ -444,6 +447,11 @@ static int run_op(struct script *sc, yg_box *box, yg_err *err, char **out)
 	if (!strcmp(w[1], "write_file")) {
 		need(sc, n, 4);
 		rc = yg_agent_write_file(box, w[2], sc->data, sc->datalen, err);
+	} else if (!strcmp(w[1], "inject")) {
+		/* op inject PATH NBYTES OWNER ("-": none given) */
+		need(sc, n, 5);
+		rc = yg_agent_inject(box, w[2], strcmp(w[4], "-") ? w[4] : NULL, sc->data,
+				     sc->datalen, err);
 	} else if (!strcmp(w[1], "wipe_file")) {
 		need(sc, n, 3);
 		rc = yg_agent_wipe_file(box, w[2], err);
@@ -634,7 +642,7 @@ static void run_case(void **state)
 	for (size_t i = 0; i < sc.nlines; i++)
 		if (sscanf(sc.lines[i], "op %31s %*s %lu", op, &nbytes) >= 1)
 			break;
-	if (!strcmp(op, "write_file")) {
+	if (!strcmp(op, "write_file") || !strcmp(op, "inject")) {
 		sc.datalen = nbytes;
 		sc.data = calloc(1, nbytes + 1);
 		assert_non_null(sc.data);
@@ -702,6 +710,15 @@ static void run_case(void **state)
 	X("garbage_trailing") \
 	X("garbage_truncated") \
 	X("garbage_wrong_type") \
+	X("inject_bad_owner") \
+	X("inject_dotdot") \
+	X("inject_mount_fails") \
+	X("inject_not_tmpfs") \
+	X("inject_ok") \
+	X("inject_owner_unknown") \
+	X("inject_root") \
+	X("inject_shared_dir") \
+	X("inject_symlink") \
 	X("read_bad_b64") \
 	X("read_ok") \
 	X("wait_garbage") \
