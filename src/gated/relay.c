@@ -397,9 +397,8 @@ static void console_cb(struct yg_ep *ep, int events, void *opaque)
 		finish(r, YG_GD_END_CONSOLE);
 	if (events & YG_EV_READ)
 		read_console(r, ep);
-	else if (events & (YG_EV_HUP | YG_EV_ERROR)) {
+	else if (events & (YG_EV_HUP | YG_EV_ERROR))
 		finish(r, YG_GD_END_CONSOLE);
-	}
 	all_frames(r);
 	update_masks(r);
 }
