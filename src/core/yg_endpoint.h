@@ -10,6 +10,7 @@
 #ifndef YG_ENDPOINT_H
 #define YG_ENDPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -36,6 +37,13 @@ struct yg_ep {
 	const struct yg_ep_ops *ops;
 	yg_ep_fn fn;		/* NULL: events are dropped */
 	void *opaque;
+	/* Not reading this endpoint holds nobody back: it takes in whatever its
+	 * peer sends, read or not (a libvirt stream: libvirt's client queues
+	 * every packet that arrives while the event loop runs, without bound).
+	 * Its owner must keep reading it and drop what it cannot pass on. An
+	 * fd endpoint pushes back (false): the kernel's queue fills and the
+	 * writer waits. */
+	bool no_backpressure;
 };
 
 static inline ssize_t yg_ep_read(struct yg_ep *ep, void *buf, size_t len)

@@ -9,12 +9,20 @@
  * relay stops reading from the side that fills it (interest masks), so a
  * slow client or a stuck guest costs bounded memory, never more.
  *
- * concurrent = attach: up to YG_GD_CLIENTS_MAX clients. The console is read
- * only when every client has room (backpressure), so one of several clients
- * that has had no room for YG_GD_SLOW_CLIENT_MS is dropped rather than
- * stall the others; a single client is never dropped for that. A client
- * that leaves while others stay is handed to ops->detach; the last one ends
- * the relay.
+ * Except from a console that does not push back (ep->no_backpressure: a
+ * libvirt stream, whose client library queues every packet while the event
+ * loop runs, read or not). That one is always read, and box output that does
+ * not fit in a client's buf is dropped for that client alone (counted); once
+ * it has taken half of its buf, it gets one line saying how many bytes it
+ * missed (notice), where the gap is, and its output goes on.
+ *
+ * concurrent = attach: up to YG_GD_CLIENTS_MAX clients. A console that
+ * pushes back is read only when every client has room, so one of several
+ * clients that has had no room for YG_GD_SLOW_CLIENT_MS is dropped rather
+ * than stall the others (from a console that does not push back, one that
+ * has been missing output that long); a single client is never dropped for
+ * that. A client that leaves while others stay is handed to ops->detach; the
+ * last one ends the relay.
  *
  * Callbacks only move bytes and set flags; anything that calls libvirt
  * synchronously (WINCH through the agent, a handoff that reverts the box) runs
@@ -32,12 +40,14 @@
 #include <unistd.h>
 
 #include "gated.h"
+#include "yg_log.h"
 #include "yg_loop.h"
 
 #define TOCLI_SIZE YG_GD_TOCLI_SIZE
 #define TOCON_SIZE YG_GD_TOCON_SIZE
 #define CONSOLE_CHUNK 16384
 #define CONSOLE_MIN_ROOM 256
+#define CONSOLE_READS 8		/* chunks per console event at most */
 
 /* One attached client: its endpoint, what it sent, what it is sent. */
 struct cli {
@@ -48,6 +58,8 @@ struct cli {
 	bool own_in;		/* in was allocated here (a joined client) */
 	enum yg_gd_end gone;	/* why it left, NONE while attached */
 	uint64_t full_since;	/* monotonic ms since its buffer is full, 0 = not */
+	bool missing;		/* box output it had no room for is dropped */
+	uint64_t missed;	/* bytes of it, not yet told (notice) */
 	uint8_t buf[TOCLI_SIZE];
 	size_t off, len;
 };
@@ -118,29 +130,35 @@ static void compact(uint8_t *buf, size_t *off, size_t *len)
 	*off = 0;
 }
 
-/* Room for one more console chunk in every client's buffer? A client that
- * has had none for a while is noted (full_since) for the tick to drop. */
-static size_t console_room(struct yg_gd_relay *r)
+/* Room for one more console chunk in every client's buffer? */
+static size_t console_room(const struct yg_gd_relay *r)
 {
-	size_t room = CONSOLE_CHUNK + 5, k;
+	size_t room = CONSOLE_CHUNK + 5;
+
+	for (size_t i = 0; i < r->ncli; i++)
+		if (!r->cli[i]->gone && TOCLI_SIZE - r->cli[i]->len < room)
+			room = TOCLI_SIZE - r->cli[i]->len;
+	return room;
+}
+
+/* A client without room for console output (or missing it) is noted
+ * (full_since) for the tick to drop if others are attached. */
+static void note_full(struct yg_gd_relay *r)
+{
 	uint64_t now = 0;
 
 	for (size_t i = 0; i < r->ncli; i++) {
 		struct cli *c = r->cli[i];
 
-		if (c->gone)
+		if (c->gone) {
 			continue;
-		k = TOCLI_SIZE - c->len;
-		if (k < 5 + CONSOLE_MIN_ROOM) {
+		} else if (c->missing || TOCLI_SIZE - c->len < 5 + CONSOLE_MIN_ROOM) {
 			if (!c->full_since)
 				c->full_since = now ? now : (now = yg_now_ms());
 		} else {
 			c->full_since = 0;
 		}
-		if (k < room)
-			room = k;
 	}
-	return room;
 }
 
 /* Room in tocon for one more full DATA from a client? */
@@ -167,7 +185,9 @@ static void update_masks(struct yg_gd_relay *r)
 	}
 	if (r->con) {
 		ev = 0;
-		if (!r->flushing && console_room(r) >= 5 + CONSOLE_MIN_ROOM)
+		note_full(r);
+		if (!r->flushing && (r->con->no_backpressure ||
+				     console_room(r) >= 5 + CONSOLE_MIN_ROOM))
 			ev |= YG_EV_READ;
 		if (!r->flushing && r->con_len > 0)
 			ev |= YG_EV_WRITE;
@@ -195,6 +215,40 @@ static int drain(struct yg_ep *ep, uint8_t *buf, size_t *off, size_t *len)
 static ssize_t ep_read(void *ep, void *buf, size_t len)
 {
 	return yg_ep_read(ep, buf, len);
+}
+
+/* Queue bytes as one DATA frame in c's buf; false when they do not fit. */
+static bool queue(struct cli *c, const uint8_t *bytes, size_t n)
+{
+	const yg_msg m = { .type = YG_MSG_DATA, .u.data = { .bytes = bytes, .len = n } };
+	size_t flen;
+
+	if (TOCLI_SIZE - c->off - c->len < 5 + n)
+		compact(c->buf, &c->off, &c->len);
+	if (yg_msg_encode_to(&m, c->buf + c->off + c->len, TOCLI_SIZE - c->off - c->len,
+			     &flen) < 0)
+		return false;
+	c->len += flen;
+	return true;
+}
+
+/* A client that missed box output is told how much once it has taken half
+ * of its buf: the line goes where the gap is, and its output goes on. */
+static void notice(struct cli *c)
+{
+	char text[160], num[24];
+	int n;
+
+	if (!c->missing || c->len > TOCLI_SIZE / 2)
+		return;
+	n = snprintf(text, sizeof(text), "\r\n[yolo-gate] %llu bytes of box output dropped "
+		     "while your terminal was not reading\r\n", (unsigned long long)c->missed);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)c->missed);
+	yg_log(YG_LOG_INFO, "event", "output_dropped", "bytes", num, NULL);
+	c->missing = false;
+	c->missed = 0;
+	if (n > 0)
+		(void)queue(c, (const uint8_t *)text, (size_t)n);
 }
 
 static void leave(struct cli *c, enum yg_gd_end e)
@@ -261,6 +315,8 @@ static void client_cb(struct yg_ep *ep, int events, void *opaque)
 		if ((events & (YG_EV_WRITE | YG_EV_ERROR | YG_EV_HUP)) &&
 		    (drain(ep, c->buf, &c->off, &c->len) < 0 || !(events & YG_EV_WRITE)))
 			c->len = 0;
+		else if (!c->gone)
+			notice(c);
 		update_masks(r);
 		return;
 	}
@@ -268,6 +324,7 @@ static void client_cb(struct yg_ep *ep, int events, void *opaque)
 		return;
 	if (events & YG_EV_WRITE && c->len > 0 && drain(ep, c->buf, &c->off, &c->len) < 0)
 		leave(c, YG_GD_END_CLIENT_EOF);
+	notice(c);
 	if (events & YG_EV_READ) {
 		/* a full tocon (another client filled it since the poll) waits:
 		 * this client's frames stay in its reader */
@@ -281,55 +338,67 @@ static void client_cb(struct yg_ep *ep, int events, void *opaque)
 	update_masks(r);
 }
 
-/* Queue bytes as one DATA frame to every client with room (a client
- * without room misses them: only the gate's own lines are sent that way). */
-static void to_clients(struct yg_gd_relay *r, const uint8_t *bytes, size_t n)
+/* Queue bytes (box: the box's output, else a line of the gate's) as one
+ * DATA frame to every client with room. One without room misses them: box
+ * output is counted for its notice, and dropped whole until then (only
+ * from a console that does not push back: else there is always room). */
+static void to_clients(struct yg_gd_relay *r, const uint8_t *bytes, size_t n, bool box)
 {
-	const yg_msg m = { .type = YG_MSG_DATA, .u.data = { .bytes = bytes, .len = n } };
-	size_t flen;
-
 	for (size_t i = 0; i < r->ncli; i++) {
 		struct cli *c = r->cli[i];
 
-		compact(c->buf, &c->off, &c->len);
-		if (c->gone)
+		if (c->gone || (!c->missing && queue(c, bytes, n)))
 			continue;
-		if (yg_msg_encode_to(&m, c->buf + c->len, TOCLI_SIZE - c->len, &flen) == 0)
-			c->len += flen;
+		if (box) {
+			c->missing = true;
+			c->missed += n;
+		}
 	}
 	if (r->ops->output)
 		r->ops->output(r->opaque, bytes, n);
 }
 
+/* Read what the console has, in chunks: as much as every client has room
+ * for, or from a console that does not push back, whatever they have. */
+static void read_console(struct yg_gd_relay *r, struct yg_ep *ep)
+{
+	size_t room;
+	ssize_t n;
+
+	for (int i = 0; i < CONSOLE_READS; i++) {
+		room = ep->no_backpressure ? CONSOLE_CHUNK + 5 : console_room(r);
+		if (room < 5 + CONSOLE_MIN_ROOM)
+			return;
+		room -= 5;
+		if (room > CONSOLE_CHUNK)
+			room = CONSOLE_CHUNK;
+		n = yg_ep_read(ep, r->chunk, room);
+		if (n <= 0) {
+			if (n != -EAGAIN)
+				finish(r, YG_GD_END_CONSOLE);
+			return;
+		}
+		if (r->lim.idle_output)
+			r->last_active = yg_now_ms();
+		to_clients(r, r->chunk, (size_t)n, true);
+		if ((size_t)n < room)
+			return;
+	}
+}
+
 static void console_cb(struct yg_ep *ep, int events, void *opaque)
 {
 	struct yg_gd_relay *r = opaque;
-	size_t room;
-	ssize_t n;
 
 	if (r->flushing)
 		return;
 	if (events & YG_EV_WRITE && r->con_len > 0 &&
 	    drain(ep, r->tocon, &r->con_off, &r->con_len) < 0)
 		finish(r, YG_GD_END_CONSOLE);
-	if (events & YG_EV_READ) {
-		room = console_room(r);
-		if (room >= 5 + CONSOLE_MIN_ROOM) {
-			room -= 5;
-			if (room > CONSOLE_CHUNK)
-				room = CONSOLE_CHUNK;
-			n = yg_ep_read(ep, r->chunk, room);
-			if (n > 0) {
-				if (r->lim.idle_output)
-					r->last_active = yg_now_ms();
-				to_clients(r, r->chunk, (size_t)n);
-			} else if (n != -EAGAIN) {
-				finish(r, YG_GD_END_CONSOLE);
-			}
-		}
-	} else if (events & (YG_EV_HUP | YG_EV_ERROR)) {
+	if (events & YG_EV_READ)
+		read_console(r, ep);
+	else if (events & (YG_EV_HUP | YG_EV_ERROR))
 		finish(r, YG_GD_END_CONSOLE);
-	}
 	all_frames(r);
 	update_masks(r);
 }
@@ -375,7 +444,7 @@ static void say(struct yg_gd_relay *r, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(text))
 		n = (int)sizeof(text) - 1;
-	to_clients(r, (const uint8_t *)text, (size_t)n);
+	to_clients(r, (const uint8_t *)text, (size_t)n, false);
 }
 
 static void fmt_left(char *buf, size_t len, uint64_t ms)

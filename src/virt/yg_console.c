@@ -92,6 +92,7 @@ int yg_console_open(yg_box *box, const char *dev, struct yg_ep **out, yg_err *er
 		return r;
 	}
 	c->ep.ops = &con_ops;
+	c->ep.no_backpressure = true;	/* see yg_endpoint.h */
 	*out = &c->ep;
 	return 0;
 }

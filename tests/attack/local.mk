@@ -38,3 +38,7 @@ dist_check_SCRIPTS += tests/attack/hung.sh
 INTEGRATION_TESTS += tests/attack/keys.sh
 dist_check_SCRIPTS += tests/attack/keys.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
+# stall.sh: a client that reads nothing while the guest writes at full speed
+# (issue 13, defect 2): the session child's memory stays bounded.
+INTEGRATION_TESTS += tests/attack/stall.sh
+dist_check_SCRIPTS += tests/attack/stall.sh

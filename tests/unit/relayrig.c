@@ -194,6 +194,7 @@ struct peer *start(unsigned long slow_ms)
 
 	pair(&g.con, &g.con_relay);
 	assert_int_equal(yg_ep_fd_new(g.con_relay, YG_EP_OWN_FD, &g.con_ep), 0);
+	g.con_ep->no_backpressure = g.con_nobp;
 	g.cl.fd = p->relay_fd;
 	g.cl.in = malloc(sizeof(*g.cl.in));
 	assert_non_null(g.cl.in);

@@ -47,6 +47,7 @@ struct peer {
 struct rig {
 	int con, con_relay;	/* the console's socketpair */
 	struct yg_ep *con_ep;
+	bool con_nobp;		/* the console does not push back (a libvirt stream's way) */
 	bool con_reading;
 	size_t con_target, con_sent;	/* pattern bytes to write / written */
 	struct bytes con_in;		/* what the relay wrote to the console */

@@ -4,18 +4,22 @@
  * What crosses is checked: bytes both ways, backpressure with bounded
  * buffers and a relay that sleeps meanwhile, fan-out to attached clients,
  * the slow-client drop (with a short bound) and a lone slow client that is
- * never dropped, the end reasons (EXIT, EOF, protocol error, console EOF,
+ * never dropped, a console that does not push back (as a libvirt stream:
+ * read all the same, output a stalled client has no room for dropped with
+ * one line of notice, other clients not held back), the end reasons (EXIT, EOF, protocol error, console EOF,
  * idle, SIGTERM), the bounded flush at the end, and that DATA is passed
  * through byte for byte, the escape byte 0x1d included (the escape is
  * yolo-shell's business).
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -157,6 +161,106 @@ static void test_backpressure_to_console(void **state)
 	con_close();
 	assert_true(ended(5000));
 	assert_int_equal(g.end, YG_GD_END_CONSOLE);
+}
+
+#define DROPPED " bytes of box output dropped while your terminal was not reading"
+
+/* N of the peer's gate line "[yolo-gate] N bytes of box output dropped". */
+static size_t dropped(const struct peer *p)
+{
+	char text[4096];
+	size_t n = p->gate.len < sizeof(text) - 1 ? p->gate.len : sizeof(text) - 1;
+	const char *at;
+
+	memcpy(text, p->gate.p, n);
+	text[n] = '\0';
+	at = strstr(text, DROPPED);
+	assert_non_null(at);
+	while (at > text && isdigit((unsigned char)at[-1]))
+		at--;
+	return (size_t)strtoull(at, NULL, 10);
+}
+
+static bool all_read(void)	/* by the relay, from the console */
+{
+	return locked(&g.output) >= g.con_target;
+}
+
+/* A console that does not push back and a client that reads nothing: the
+ * relay reads the console all the same (none of it waits in the socket),
+ * holds no more than the client's buffer and then sleeps; once the client
+ * reads, it gets what was held, one line with the number of bytes it
+ * missed (held + missed = all), and the output again. */
+static void test_nobp_stalled_client(void **state)
+{
+	const size_t n = 8u << 20;
+	struct peer *a;
+	size_t queued, k;
+	uint64_t cpu;
+
+	g.con_nobp = true;
+	a = start(200);
+	a->reading = false;
+	g.con_target = n;
+	assert_true(drive(20000, 0, all_read));
+	cpu = relay_cpu_ms();
+	assert_false(drive(1000, 0, NULL));
+	assert_true(relay_cpu_ms() - cpu < 200);
+	assert_int_equal(locked(&g.ndetach), 0);	/* alone: never dropped */
+	assert_false(ended(0));
+	queued = fionread(a->fd);
+	a->reading = true;
+	wait_gate(a, DROPPED);
+	k = a->data.len;
+	assert_true(k <= YG_GD_TOCLI_SIZE + queued);
+	assert_true(is_pat(a->data.p, 0, k));
+	assert_int_equal(dropped(a), n - k);
+	g.con_target = n + 100000;
+	wait_data(a, k + 100000);
+	assert_int_equal(a->data.len, k + 100000);
+	assert_true(is_pat(a->data.p + k, n, 100000));
+	con_close();
+	assert_true(ended(5000));
+	assert_int_equal(g.end, YG_GD_END_CONSOLE);
+}
+
+/* From a console that does not push back, one stalled client of two holds
+ * nobody back: the other, which keeps up with a console that writes at its
+ * pace (slices), gets every byte long before the stalled one could be
+ * dropped as slow; that one, reading again, is told what it missed. */
+static void test_nobp_one_of_two(void **state)
+{
+	const size_t n = 3 * YG_GD_TOCLI_SIZE, slice = 65536;
+	struct peer *a, *b;
+	uint64_t t0;
+	size_t k;
+
+	g.con_nobp = true;
+	a = start(0);
+	b = join();
+	wait_gate(a, "(2 clients)");
+	wait_gate(b, "(2 clients)");
+	b->reading = false;
+	t0 = yg_now_ms();
+	while (g.con_target < n) {
+		g.con_target += slice;
+		wait_data(a, g.con_target);
+	}
+	assert_true(yg_now_ms() - t0 < YG_GD_SLOW_CLIENT_MS);
+	assert_int_equal(a->data.len, n);
+	assert_true(is_pat(a->data.p, 0, n));
+	assert_false(bytes_has(&a->gate, DROPPED));
+	assert_int_equal(locked(&g.ndetach), 0);
+	b->reading = true;
+	wait_gate(b, DROPPED);
+	k = b->data.len;
+	assert_true(k < n);
+	assert_true(is_pat(b->data.p, 0, k));
+	assert_int_equal(dropped(b), n - k);
+	con_close();
+	assert_true(ended(5000));
+	assert_int_equal(g.end, YG_GD_END_CONSOLE);
+	assert_int_equal(g.cl.nrest, 1);
 }
 
 /* Three attached clients get the same output; one that leaves with EXIT is
@@ -354,6 +458,8 @@ int main(void)
 		T(test_backpressure_to_console),
 		T(test_fanout),
 		T(test_slow_client_dropped),
+		T(test_nobp_stalled_client),
+		T(test_nobp_one_of_two),
 		T(test_protocol_error),
 		T(test_console_eof_flush),
 		T(test_flush_bounded),
