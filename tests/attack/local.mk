@@ -28,4 +28,7 @@ dist_check_SCRIPTS += tests/attack/end.sh
 # flood.sh: connection caps per user and in total; root always answered.
 INTEGRATION_TESTS += tests/attack/flood.sh
 dist_check_SCRIPTS += tests/attack/flood.sh
+# killchild.sh: a session child killed with SIGKILL: its box is cleaned up.
+INTEGRATION_TESTS += tests/attack/killchild.sh
+dist_check_SCRIPTS += tests/attack/killchild.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
