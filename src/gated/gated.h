@@ -18,6 +18,8 @@
  * audit.c      the audit trail and session recordings.
  * reply.c      ERROR / EXIT / PROGRESS frames to clients.
  * signals.c    a session child's signals.
+ * cleanup.c    the box of a child that died without its logout, in a
+ *              process the parent forks for it.
  * session.h    the state of one session child, shared by the child's files.
  */
 #ifndef YG_GATED_H
@@ -36,6 +38,7 @@
 
 typedef struct yg_policy yg_policy;
 struct yg_user_policy;
+struct yg_rundir_session;
 
 /* Timeouts (ms). */
 #define YG_GD_HELLO_TIMEOUT_MS   30000	/* pre-session phases */
@@ -264,6 +267,22 @@ enum yg_gd_end yg_gd_wait_handoff(int rdv_fd, int sig_fd, unsigned long timeout_
 /* Serve one accepted connection in a forked child; never returns. */
 void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 			const struct yg_gd_gate *gate) __attribute__((noreturn));
+
+/* ---- cleanup.c ---- */
+
+/* Bounds of the cleanup of a dead child's box (ms). */
+#define YG_GD_CLEANUP_MS         30000	/* wipe + revert, or the box is destroyed */
+#define YG_GD_CLEANUP_AGENT_MS   3000	/* the agent must answer within this to wipe */
+#define YG_GD_CLEANUP_DESTROY_MS 15000	/* the destroy after an overrun */
+
+/* In a process forked by the parent for a child that ended (wait status
+ * status) leaving its session record rec (file name session, already
+ * removed): take the box lock, wipe the keys, revert or pause the box as
+ * its policy says, all within YG_GD_CLEANUP_MS, or destroy it; log
+ * event=cleanup. The caller has closed the parent's descriptors and
+ * dropped its signal handlers. Never returns. */
+void yg_gd_cleanup_main(const struct yg_rundir_session *rec, const char *session, int status,
+			yg_policy *pol, const struct yg_gd_gate *gate) __attribute__((noreturn));
 
 /* ---- reply.c ---- */
 

@@ -546,6 +546,11 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 	park(s);
 }
 
+void yg_gd_box_down(struct yg_gd_sess *s, bool revert)
+{
+	box_down(s, revert);
+}
+
 static void client_exit(int *fd, uint32_t status, const char *text)
 {
 	if (*fd < 0)

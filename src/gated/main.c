@@ -234,34 +234,72 @@ static void reload(const char *confdir, yg_policy **pol)
 	notify("READY=1");
 }
 
-/* A child that died without its cleanup (kill -9, OOM) leaves its session
- * record behind: yolo-gatectl would list it and `end` would signal whatever
- * process got its pid next. Remove the records that name the dead pid. */
-static void forget_child(const struct yg_gd_gate *gate, pid_t pid)
+/* At most this many records of one dead child are handled (it writes one). */
+#define YG_GD_DEAD_RECORDS 4
+
+/* A cleanup child for the box of a dead child's record (cleanup.c): the
+ * parent itself never calls libvirt. The parent's signal handlers write to
+ * its pipe, which the child closes: they go first. */
+static void start_cleanup(const struct yg_rundir_session *rec, const char *session, int status,
+			  yg_policy *pol, const struct yg_gd_gate *gate, int lfd)
 {
-	struct yg_rundir_session rec;
-	char dir[PATH_MAX], end[PATH_MAX];
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	static const int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		sigemptyset(&sa.sa_mask);
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			sigaction(sigs[i], &sa, NULL);
+		close(lfd);
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+		yg_gd_cleanup_main(rec, session, status, pol, gate);
+	}
+	if (pid < 0)
+		yg_log(YG_LOG_ERROR, "event", "cleanup_fork_failed", "session", session,
+		       "box", rec->box, "error", strerror(errno), NULL);
+}
+
+/* A child that ended without its own logout (kill -9, OOM, a crash) leaves
+ * its session record behind: yolo-gatectl would list it, `end` would signal
+ * whatever process got its pid next, and its box may still run with the
+ * user's processes and keys in it. Remove the records that name the dead
+ * pid, and start a cleanup child for each one's box. */
+static void forget_child(const struct yg_gd_gate *gate, yg_policy *pol, pid_t pid, int status,
+			 int lfd)
+{
+	struct yg_rundir_session rec[YG_GD_DEAD_RECORDS];
+	char dir[PATH_MAX], end[PATH_MAX], id[YG_GD_DEAD_RECORDS][YG_SESSION_ID_LEN + 1];
 	struct dirent *de;
+	size_t n = 0;
 	DIR *d;
 
 	if (yg_rundir_sessions_dir(dir, sizeof(dir), gate->run_dir, NULL) < 0 ||
 	    !(d = opendir(dir)))
 		return;
-	while ((de = readdir(d))) {
+	while (n < YG_GD_DEAD_RECORDS && (de = readdir(d))) {
 		if (yg_rundir_session_entry(de->d_name) != YG_RUNDIR_SESSION ||
-		    yg_rundir_session_read(dirfd(d), de->d_name, &rec, NULL) < 0 ||
-		    rec.pid != (int)pid)
+		    yg_rundir_session_read(dirfd(d), de->d_name, &rec[n], NULL) < 0 ||
+		    rec[n].pid != (int)pid)
 			continue;
 		if (yg_rundir_end_path(end, sizeof(end), gate->run_dir, de->d_name, NULL) == 0)
 			unlink(end);
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			yg_log(YG_LOG_INFO, "event", "stale_session_removed", "session",
-			       de->d_name, "box", rec.box, NULL);
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+			continue;
+		yg_log(YG_LOG_INFO, "event", "stale_session_removed", "session",
+		       de->d_name, "box", rec[n].box, NULL);
+		snprintf(id[n], sizeof(id[n]), "%.*s", YG_SESSION_ID_LEN, de->d_name);
+		n++;
 	}
 	closedir(d);
+	for (size_t i = 0; i < n; i++)
+		start_cleanup(&rec[i], id[i], status, pol, gate, lfd);
 }
 
-static void reap(const struct yg_gd_gate *gate)
+/* Every child is checked for records left behind: a killed one leaves
+ * them, and so would one that exited past its own cleanup. */
+static void reap(const struct yg_gd_gate *gate, yg_policy *pol, int lfd)
 {
 	int status;
 	pid_t pid;
@@ -275,8 +313,8 @@ static void reap(const struct yg_gd_gate *gate)
 			snprintf(sig, sizeof(sig), "%d", WTERMSIG(status));
 			yg_log(YG_LOG_WARNING, "event", "child_killed", "pid", p, "signal", sig,
 			       NULL);
-			forget_child(gate, pid);
 		}
+		forget_child(gate, pol, pid, status, lfd);
 	}
 }
 
@@ -350,7 +388,7 @@ static int serve(int lfd, const char *confdir, yg_policy **pol, const struct yg_
 			return -errno;
 		while (read(sig_pipe[0], &c, 1) == 1) {
 			if (c == SIGCHLD)
-				reap(gate);
+				reap(gate, *pol, lfd);
 			else if (c == SIGHUP)
 				reload(confdir, pol);
 			else

@@ -95,6 +95,9 @@ void yg_gd_reclaim(struct yg_gd_sess *s);
 void yg_gd_describe(struct yg_gd_sess *s, char *out, size_t outlen);
 /* Apply a window size to the guest's serial tty (best effort, logged once). */
 void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols);
+/* A logout's steps on the box alone (console, recording, keys, revert when
+ * revert and dirty, then pause or stop: see park), for cleanup.c. */
+void yg_gd_box_down(struct yg_gd_sess *s, bool revert);
 /* Close the console, wipe keys, revert (logout), EXIT to the client. */
 void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text);
 /* Release everything, log, exit. */

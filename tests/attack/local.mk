@@ -37,6 +37,9 @@ dist_check_SCRIPTS += tests/attack/hung.sh
 # inject_owner; the broker non-dumpable, no core, no key copy (issue #13).
 INTEGRATION_TESTS += tests/attack/keys.sh
 dist_check_SCRIPTS += tests/attack/keys.sh
+# killchild.sh: a session child killed with SIGKILL: its box is cleaned up.
+INTEGRATION_TESTS += tests/attack/killchild.sh
+dist_check_SCRIPTS += tests/attack/killchild.sh
 EXTRA_DIST += tests/attack/lib-attack.sh docs/SECURITY.md
 # stall.sh: a client that reads nothing while the guest writes at full speed
 # (issue 13, defect 2): the session child's memory stays bounded.
