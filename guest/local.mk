@@ -3,4 +3,4 @@
 # `yolo-gatectl image build` (src/ctl/ctl_image.c).
 guestdir = $(pkgdatadir)/guest
 dist_guest_SCRIPTS = guest/build-image.sh
-EXTRA_DIST += guest/README.md
+dist_guest_DATA = guest/README.md
