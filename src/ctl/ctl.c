@@ -39,6 +39,14 @@ static const struct yg_ctl_cmd cmds[] = {
 	  "running sessions: id, user, box, from, started, idle for, time left" },
 	{ "end", yg_ctl_end, "[--config DIR] [--message TEXT] SESSION",
 	  "end a session (the user sees TEXT), then its box is reverted" },
+	{ "image", yg_ctl_image,
+	  "build [--suite SUITE] [--packages LIST] [--size SIZE] [--out DIR]\n"
+	  "        [--force] NAME | build --inputs-hash [...]\n"
+	  "        | check [--config DIR | --uri URI] [--kernel FILE [--initrd FILE]]\n"
+	  "        [--cmdline ARGS] [--virt-type kvm|qemu] [--memory MIB]\n"
+	  "        [--boot-timeout SECS] [--key-dir DIR] IMAGE",
+	  "build a Debian base image (mmdebstrap), or boot an image once and "
+	  "check the guest contract" },
 	{ "keys", yg_ctl_keys, "[--config DIR] set|rm|list USER [NAME]",
 	  "manage USER's key file (set reads the value from stdin)" },
 };

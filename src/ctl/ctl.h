@@ -43,6 +43,7 @@ int yg_ctl_status(int argc, char **argv) YG_MUST_CHECK;
 int yg_ctl_revert(int argc, char **argv) YG_MUST_CHECK;
 int yg_ctl_sweep(int argc, char **argv) YG_MUST_CHECK;
 int yg_ctl_keys(int argc, char **argv) YG_MUST_CHECK;
+int yg_ctl_image(int argc, char **argv) YG_MUST_CHECK;
 
 /* ---- shared helpers (ctl_util.c) ----------------------------------- */
 

@@ -8,8 +8,12 @@ src_ctl_yolo_gatectl_SOURCES = src/ctl/ctl.h src/ctl/ctl.c \
 	src/ctl/ctl_status.c src/ctl/ctl_sweep.c src/ctl/ctl_keys.c \
 	src/ctl/ctl_sessions.c src/ctl/ctl_sessions.h \
 	src/ctl/ctl_network.c src/ctl/ctl_network.h
+# image build|check (the builder script is guest/build-image.sh)
+src_ctl_yolo_gatectl_SOURCES += src/ctl/ctl_image.c src/ctl/ctl_image.h \
+	src/ctl/ctl_image_check.c
 src_ctl_yolo_gatectl_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DYG_TEMPLATEDIR='"$(pkgdatadir)/templates"'
+	-DYG_TEMPLATEDIR='"$(pkgdatadir)/templates"' \
+	-DYG_GUESTDIR='"$(pkgdatadir)/guest"'
 src_ctl_yolo_gatectl_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) \
 	$(LIBVIRT_QEMU_CFLAGS)
 src_ctl_yolo_gatectl_LDADD = policy/libygpolicy.la src/virt/libygvirt.la src/core/libygcaps.la src/core/libygcore.la \

@@ -13,7 +13,9 @@ src_virt_libygvirt_la_SOURCES = \
 	src/virt/yg_volume.c src/virt/yg_volume.h \
 	src/virt/yg_net.c src/virt/yg_net.h \
 	src/virt/yg_limits.c src/virt/yg_limits.h \
-	src/virt/yg_xml.c src/virt/yg_xml.h
+	src/virt/yg_xml.c src/virt/yg_xml.h \
+	src/virt/yg_clock.c src/virt/yg_clock.h \
+	src/virt/yg_probe.c src/virt/yg_probe.h
 src_virt_libygvirt_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBVIRT_QEMU_CFLAGS)
 src_virt_libygvirt_la_LIBADD = src/core/libygcore.la $(LIBVIRT_LIBS) $(LIBVIRT_QEMU_LIBS)
 
@@ -70,3 +72,14 @@ check_PROGRAMS += tests/unit/watchdogtest
 tests_unit_watchdogtest_SOURCES = tests/unit/watchdogtest.c
 tests_unit_watchdogtest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_watchdogtest_LDADD = src/virt/libygvirt.la $(CMOCKA_LIBS)
+# the guest clock from the host (yg_clock.c) on libvirt's test driver
+UNIT_TESTS += tests/unit/clocktest
+check_PROGRAMS += tests/unit/clocktest
+tests_unit_clocktest_SOURCES = tests/unit/clocktest.c
+tests_unit_clocktest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_clocktest_CPPFLAGS = $(AM_CPPFLAGS) -DYG_BOX_TESTDATA='"$(abs_top_srcdir)/tests/data/box"'
+tests_unit_clocktest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/integration/settime
+tests_integration_settime_SOURCES = tests/integration/settime.c
+tests_integration_settime_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
+tests_integration_settime_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS)

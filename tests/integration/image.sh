@@ -1,0 +1,180 @@
+#!/bin/bash
+# image.sh: the real Debian box, from image build to a login through the
+# broker.
+#  - yolo-gatectl image build, cached by its inputs hash (image build
+#    --inputs-hash: builder script, suite, packages, size) in
+#    $YG_IMAGE_CACHE/<hash> (default /var/cache/yolo-gate-ci/images, which
+#    CI may keep); a cache hit is verified against its manifest (inputs,
+#    sha256 of disk, kernel, initrd) and rebuilt when it does not match;
+#  - image check on it: every point of the guest contract ok; image check
+#    on the tiny guest with a key directory it lacks: reported missing;
+#  - provision with the cloud template (TCG): boot, agent, snapshot, paused;
+#  - a login through the broker lands at agent@yolo-box, keys in
+#    /run/yolo/keys.env on a tmpfs owned by agent and in the shell's
+#    environment, python3 and git work, and after yg_box_set_time
+#    (tests/integration/settime) the guest's date is within 2 s of the
+#    host's.
+# Timings: image_build (cold) or image_cache_verify, image_check,
+# prov_boot_to_agent, prov_snapshot, prov_revert, login_ready, set_time,
+# logout_revert.
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+yg_init_guest
+command -v jq >/dev/null || yg_fail "this test needs jq (apt-get install jq)"
+ctl=$top_builddir/src/ctl/yolo-gatectl
+client=$top_builddir/tests/integration/gatedclient
+settime=$top_builddir/tests/integration/settime
+yg_require_built "$ctl" "$client" "$settime" "$top_builddir/src/gated/yolo-gated"
+export YG_GUEST_DIR=$top_srcdir/guest
+
+# ---- the image, cached by its inputs
+cache=${YG_IMAGE_CACHE:-/var/cache/yolo-gate-ci/images}
+hash=$("$ctl" image build --inputs-hash) || yg_fail "image build --inputs-hash failed"
+img=$cache/$hash/yg-ci
+# verified: the manifest's inputs are ours, its three files are the ones built
+verify() {
+	[ -f "$img/manifest" ] && grep -qx "inputs=$hash" "$img/manifest" &&
+		awk '$1 == "sha256" { print $3 "  " $2 }' "$img/manifest" |
+		(cd "$img" && sha256sum --status -c -)
+}
+mkdir -p "$cache"
+(
+	flock 9	# one build at a time; a second run waits and reuses it
+	t0=$(yg_now_ms)
+	if verify; then
+		yg_timing image_cache_verify "$(yg_since "$t0")"
+		exit 0
+	fi
+	[ ! -e "$img" ] || yg_log "cached image $img does not match its manifest: rebuilding"
+	"$ctl" image build --out "$cache/$hash" --force yg-ci > "$YG_TMP/build.log" 2>&1 ||
+		{ cat "$YG_TMP/build.log" >&2; yg_fail "image build failed"; }
+	cat "$YG_TMP/build.log" >&2
+	yg_timing image_build "$(yg_since "$t0")"
+	verify || yg_fail "the image just built does not match its manifest"
+	# older images of this cache, unused for a week
+	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" -mtime +7 \
+		-exec rm -rf {} + 2>/dev/null || true
+) 9> "$cache/.lock" || exit 1
+touch "$cache/$hash"
+printf 'image: %s, qcow2 %s MiB (disk %s), rootfs %s MiB, %s packages\n' "$img" \
+	"$(( $(stat -c %s "$img/yg-ci.qcow2") >> 20 ))" "$(sed -n 's/^size=//p' "$img/manifest")" \
+	"$(sed -n 's/^rootfs_mib=//p' "$img/manifest")" "$(grep -c '^package ' "$img/manifest")"
+
+# ---- image check, in the background while the box is provisioned (both
+# are cold boots; each QEMU is one TCG thread, the host has two cores)
+t_check=$(yg_now_ms)
+"$ctl" image check --uri "$YG_URI" --virt-type qemu --boot-timeout 300 "$img" \
+	> "$YG_TMP/check.out" 2> "$YG_TMP/check.err" &
+check_pid=$!
+yg_on_cleanup "kill $check_pid 2>/dev/null; wait $check_pid 2>/dev/null"
+
+# the tiny guest lacks the key directory asked for: missing, exit 1
+qemu-img create -q -f qcow2 "$YG_TMP/empty.qcow2" 64M
+chmod 0755 "$YG_TMP"
+rc=0
+"$ctl" image check --uri "$YG_URI" --virt-type qemu --boot-timeout 120 \
+	--kernel "$YG_GUEST_KERNEL" --initrd "$YG_GUEST_INITRD" --cmdline 'console=ttyS0 quiet panic=-1' \
+	--key-dir /run/yolo/none "$YG_TMP/empty.qcow2" > "$YG_TMP/tiny.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || yg_fail "image check of the tiny guest without the key directory exited $rc, not 1: $(cat "$YG_TMP/tiny.out")"
+grep -q '^missing  key tmpfs .*/run/yolo/none does not exist at boot' "$YG_TMP/tiny.out" ||
+	yg_fail "image check did not report the missing key directory: $(cat "$YG_TMP/tiny.out")"
+grep -q '^ok       serial console  sh as root' "$YG_TMP/tiny.out" ||
+	yg_fail "image check did not see the tiny guest's root shell on ttyS0: $(cat "$YG_TMP/tiny.out")"
+
+# ---- provision with the cloud template
+user=ygimg$$
+box=yg-img-$$
+images=$YG_IMAGES/img-$$
+conf=$YG_TMP/conf
+run=$YG_TMP/run
+sock=$YG_TMP/gated.sock
+log=$YG_TMP/gated.log
+yg_tmp_user "$user"
+yg_service_user "ygimgs$$"
+yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC"
+yg_user_policy "keys = $conf/keys.d/%u.env"
+mkdir -p "$conf/keys.d" "$images"
+secret=sk-img-$RANDOM$RANDOM
+printf 'YG_TEST_KEY=%s\n' "$secret" > "$conf/keys.d/$user.env"
+chmod 0600 "$conf/keys.d/$user.env"
+chown "$YG_SVC" "$conf/keys.d/$user.env"
+yg_on_cleanup "yg_virsh destroy $box >/dev/null 2>&1; yg_virsh undefine $box --snapshots-metadata >/dev/null 2>&1; yg_pool_forget $images; rm -rf $images"
+"$ctl" provision --config "$conf" --base "$img/yg-ci.qcow2" \
+	--template "$top_srcdir/src/ctl/templates/cloud.xml" --virt-type qemu \
+	--kernel "$img/vmlinuz" --initrd "$img/initrd.img" --images "$images" \
+	--boot-timeout 300 "$user" > "$YG_TMP/prov.out" 2> "$YG_TMP/prov.err" ||
+	{ cat "$YG_TMP/prov.err" >&2; yg_fail "provision with the cloud template failed" "$box"; }
+cat "$YG_TMP/prov.err" >&2
+stepsecs() { sed -n "s/.*$1.* \.\.\. \([0-9.]*\) s$/\1/p" "$YG_TMP/prov.err" | head -n 1; }
+yg_timing prov_boot_to_agent "$(awk -v a="$(stepsecs booting)" -v b="$(stepsecs 'waiting for the guest agent')" 'BEGIN { print a + b }')"
+yg_timing prov_snapshot "$(stepsecs 'taking snapshot')"
+yg_timing prov_revert "$(stepsecs reverting)"
+yg_expect_clean "$box"
+
+# ---- image check's verdict (it ran meanwhile)
+wait "$check_pid" || { cat "$YG_TMP/check.err" "$YG_TMP/check.out" >&2; yg_fail "image check of the built image failed"; }
+yg_timing image_check "$(yg_since "$t_check")"
+cat "$YG_TMP/check.out"
+for point in boot 'guest agent' 'serial console' 'key tmpfs' clock; do
+	grep -q "^ok       $point " "$YG_TMP/check.out" ||
+		yg_fail "image check did not report '$point' ok: $(cat "$YG_TMP/check.out")"
+done
+grep -q '^ok       serial console  bash as agent (uid 1000)' "$YG_TMP/check.out" ||
+	yg_fail "the serial console is not the agent's bash: $(cat "$YG_TMP/check.out")"
+
+# ---- a login through the broker
+yg_gated_start "$conf" "$sock" "$log"
+as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
+P='agent@yolo-box:~$ '
+t0=$(yg_now_ms)
+# shellcheck disable=SC2016 # the $ are the guest shell's
+as_user "$client" "$sock" open \
+	send '\r' expect "$P" \
+	send 'echo "K=$YG_TEST_KEY"\r' expect "K=$secret" \
+	send "python3 -c 'print(\"py\" + \"-ok\")'\r" expect 'py-ok' \
+	send 'git --version\r' expect 'git version 2.' \
+	send 'echo "fs=$(stat -f -c %T /run/yolo) own=$(stat -c %U:%a /run/yolo) f=$(stat -c %U:%a /run/yolo/keys.env)"\r' \
+	expect 'fs=tmpfs own=agent:700 f=' \
+	send 'id -un; sudo -n true && echo sudo-"ok"\r' expect 'sudo-ok' \
+	send 'sleep 8; echo "T=$(date +%s.%N)="\r' expect $'=\r' \
+	eof > "$YG_TMP/login.out" 2> "$YG_TMP/console.out" &
+login_pid=$!
+yg_on_cleanup "kill $login_pid 2>/dev/null"
+# READY: the box resumed, the agent answered, keys are in
+for ((i = 0; i < 1200; i++)); do
+	grep -q '^READY' "$YG_TMP/login.out" 2>/dev/null && break
+	kill -0 "$login_pid" 2>/dev/null || break
+	sleep 0.05
+done
+grep -q '^READY' "$YG_TMP/login.out" || yg_fail "no READY: $(cat "$YG_TMP/login.out")" "$box"
+yg_timing login_ready "$(yg_since "$t0")"
+# the clock is the snapshot's until it is set
+skew() { awk -v g="$(yg_virsh domtime "$box" | awk '{ print $2 }')" -v h="$(date +%s)" 'BEGIN { print g - h }'; }
+yg_log "guest clock before yg_box_set_time: $(skew) s from the host's (the snapshot's time)"
+out=$("$settime" "$YG_URI" "$box" clean-state) || yg_fail "yg_box_set_time failed" "$box"
+yg_timing set_time "$(awk '{ printf "%.2f", $2 / 1000 }' <<< "$out")"
+s=$(skew)
+[ "${s#-}" -le 2 ] || yg_fail "after yg_box_set_time the guest clock is $s s from the host's" "$box"
+# the user's date, 8 s later, seen as it arrives
+for ((i = 0; i < 600; i++)); do
+	g=$(tr -d '\r' < "$YG_TMP/console.out" | sed -n 's/^T=\([0-9.]*\)=$/\1/p' | tail -n 1)
+	[ -z "$g" ] || break
+	kill -0 "$login_pid" 2>/dev/null || break
+	sleep 0.05
+done
+h=$(date +%s.%N)
+[ -n "$g" ] || yg_fail "the box printed no date: $(cat "$YG_TMP/login.out" "$YG_TMP/console.out")" "$box"
+awk -v g="$g" -v h="$h" 'BEGIN { d = g - h; if (d < 0) d = -d; exit !(d <= 2) }' ||
+	yg_fail "the box's date $g is more than 2 s from the host's $h" "$box"
+yg_log "date in the box: $(awk -v g="$g" -v h="$h" 'BEGIN { printf "%+.2f", g - h }') s from the host"
+wait "$login_pid" || yg_fail "the login session failed: $(cat "$YG_TMP/login.out") $(tail -c 2000 "$YG_TMP/console.out")" "$box"
+for ((i = 0; i < 600; i++)); do
+	grep -q 'event=session_end' "$log" && break
+	sleep 0.1
+done
+grep 'event=session_ready' "$log" | sed 's/^/broker: /' || true
+ms=$(sed -n 's/.*event=reverted .*why=logout.* ms=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+[ -z "$ms" ] || yg_timing logout_revert "$(awk -v m="$ms" 'BEGIN { printf "%.2f", m / 1000 }')"
+yg_expect_clean "$box"
+echo "image.sh: ok: image built or verified ($img), image check ok on it and missing on a tiny guest without the key directory, provisioned with the cloud template, login at agent@yolo-box with the keys on a tmpfs, python3, git, sudo, and the clock within 2 s after yg_box_set_time"
