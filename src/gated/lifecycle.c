@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "yg_agent.h"
+#include "yg_clock.h"
 #include "yg_console.h"
 #include "yg_file.h"
 #include "yg_keyfile.h"
@@ -415,6 +416,25 @@ static void wake_console(struct yg_gd_sess *s)
 		       "box", s->u.domain, "error", "cannot write to the console", NULL);
 }
 
+/* The guest clock from the host (a revert left the snapshot's time), after
+ * READY so that it is not on the login's path; logged with its duration. */
+static void set_clock(struct yg_gd_sess *s)
+{
+	uint64_t t0 = yg_now_ms();
+	char ms[24];
+	yg_err err;
+	int r;
+
+	r = yg_box_set_time(s->box, &err);
+	fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
+	if (r < 0)
+		yg_log(r == -ENOTSUP ? YG_LOG_DEBUG : YG_LOG_INFO, "event", "clock_failed",
+		       "session", s->id, "box", s->u.domain, "ms_clock", ms, "error", err.msg, NULL);
+	else
+		yg_log(YG_LOG_INFO, "event", "clock_set", "session", s->id, "box", s->u.domain,
+		       "ms_clock", ms, NULL);
+}
+
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *ops)
 {
 	uint64_t t0 = yg_now_ms();
@@ -434,6 +454,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *
 	if (yg_gd_send_ready(s, s->fd) < 0)
 		return YG_GD_END_CLIENT_EOF;
 	log_ready(s);
+	set_clock(s);
 	lim.idle_ms = s->u.idle_timeout_ms;
 	lim.idle_warn_ms = s->u.idle_warning_ms;
 	lim.idle_output = s->u.idle_output;
