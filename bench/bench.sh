@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/bench.sh: yolo-gate logins against the seed's virsh workflow (issue #6).
 # Run as root through `make bench` (BENCH_QUICK=1 for a ~1 min smoke run).
 #

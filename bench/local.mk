@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/: yolo-gate logins against the seed's virsh workflow (issue #6).
 # `make bench` (root: libvirtd, QEMU, sshd) writes docs/BENCHMARKS.md and
 # prints a last machine-readable "bench: ..." line; BENCH_QUICK=1 is a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ptydrive: run a program on a pseudo-terminal and time what it prints.
  *
  *   ptydrive [-t SECS] [-o TRANSCRIPT] STEP... -- PROGRAM [ARG...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # bench/report.sh: statistics and docs/BENCHMARKS.md from bench.sh's samples.
 # Sourced by bench/bench.sh; bench_report SAMPLES OUT writes OUT and prints

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/soak.sh: many logins with faults injected at random points, then an
 # audit of what they left behind (issue 13's soak). Root; `make soak`
 # (SOAK_LOGINS=1000 by default; CI runs SOAK_LOGINS=150).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # docs: man pages are listed by the fragment of the component they document;
 # this test lints all of them.
 UNIT_TESTS += docs/manlint.sh

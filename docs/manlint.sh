@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Lints every man page in docs/ with mandoc: any warning fails the test.
 set -eu
 srcdir=${top_srcdir:-.}

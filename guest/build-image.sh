@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # build-image.sh: build a yolo-gate base image (a Debian box) with mmdebstrap.
 #
 #   build-image.sh [--suite SUITE] [--packages LIST] [--size SIZE] [--force]

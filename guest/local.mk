@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # guest/: what runs in or builds a box (guest/README.md is the contract).
 # The image builder is installed to $(pkgdatadir)/guest and run by
 # `yolo-gatectl image build` (src/ctl/ctl_image.c).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds the yolo-gate .deb from a source tree (default: this checkout) with
 # dpkg-buildpackage -us -uc -b, in a temporary copy of the tree (the tree
 # itself is never configured or modified), and leaves the .deb files in

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds the yolo-gate RPMs from a `make dist` tarball with rpmbuild, and
 # leaves them in OUTDIR. Without TARBALL, configures a temporary build of
 # this checkout (out of tree) and runs `make dist` first.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # yolo-gate demo, on a fresh Debian 12 machine, as root:
 #
 #   bash packaging/demo.sh            # ... and you are in the box; ^] or exit-the-shell returns

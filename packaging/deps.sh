@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs yolo-gate's build and test dependencies on Debian 12 (as root).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive

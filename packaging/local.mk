@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # packaging: systemd units, tmpfiles.d and sysusers.d (generated from *.in
 # with the configured paths and service user), the Debian and RPM packaging,
 # the sshd example, and their tests.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Checks the generated systemd units, tmpfiles.d and sysusers.d files offline:
 #  - `systemd-analyze verify` on the units (any message fails the test), with
 #    the binaries they run replaced by stubs so the check needs no install;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # pam fragment: pam_yolo_gate.so and its tests.
 #
 # The module must not pull libvirt (or libcap-ng) into sshd: it links

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pam_options.c: see pam_options.h. Pure: no PAM handle, no I/O, no globals. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pam_options.h: the module arguments of pam_yolo_gate.so, parsed by a pure
  * function (no PAM handle, no I/O) so it can be unit tested and fuzzed.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pam_yolo_gate.c: PAM module that puts gated users into their yolo-gate box.
  *
  *   account   ACCOUNT(user) -> POLICY: gated and enabled -> PAM_SUCCESS; no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # policy: the policy engine library, its unit test, examples and man page.
 noinst_LTLIBRARIES += policy/libygpolicy.la
 policy_libygpolicy_la_SOURCES = \

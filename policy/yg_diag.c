@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_diag.c: diagnostics list (see yg_policy.h). */
 #include "config.h"
 

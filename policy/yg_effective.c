@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_effective.c: the effective policy of one user, and box entry.
  *
  * Precedence: built-in default < [defaults] < [group:G] (any group of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_keys.c: the table of policy keys, their defaults and their checks. */
 #include "config.h"
 

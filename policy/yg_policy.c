@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_policy.c: load gate.conf and policy.d/NAME.conf into a yg_policy.
  *
  * Every file is opened through yg_trust (ownership, modes, no symlinks),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_policy.h: the yolo-gate policy engine (libygpolicy.la).
  *
  * Loads <confdir>/gate.conf, then <confdir>/policy.d/NAME.conf in lexical

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_policy_int.h: internals shared by the policy engine's files. */
 #ifndef YG_POLICY_INT_H
 #define YG_POLICY_INT_H

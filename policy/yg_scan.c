@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_scan.c: the policy file line scanner, and an iniparser cross-check.
  *
  * Why our own scanner: iniparser 4.1 lowercases section names and keys,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_trust.c: open policy files and directories only when they are safe
  * to trust, like OpenSSH's StrictModes and sudo's sudo_check_secure:
  *  - owned by root or by the effective uid of the reader (so that tests,

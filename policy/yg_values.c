@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_values.c: value parsers and checks shared by the policy engine, the
  * PAM module (durations) and yolo-gatectl. */
 #include "config.h"

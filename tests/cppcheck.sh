@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Static analysis: cppcheck over every C file of the project; any finding fails.
 # varFuncNullUB is suppressed: yg_log() is a sentinel-terminated variadic
 # function (checked by __attribute__((sentinel))), and NULL is ((void *)0) on

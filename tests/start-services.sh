@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Starts the services the integration and end-to-end tiers need when they are
 # not running: virtlogd and libvirtd (PID 1 is not systemd on CI machines).
 # The end-to-end tests start their own sshd on 127.0.0.1.

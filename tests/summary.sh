@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Prints one closing line for the tests the automake harness ran in BUILDDIR...:
 #   tests: N passed, N failed, N skipped
 # and fails when CI=true and any test was skipped, failed or errored.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # src/core: libygcore, the layer every program links and the only one
 # yolo-shell and the PAM module link. No libvirt here (tests/unit/needed.sh
 # checks it): errors, log, the wire codec, safe files and fds, key files,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_base64.c: RFC 4648 base64, see yg_base64.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_base64.h: base64 (RFC 4648, standard alphabet, padded), for the guest
  * agent's file calls. */
 #ifndef YG_BASE64_H

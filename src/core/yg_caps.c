@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_caps.c: dropping and refusing privileges, with libcap-ng. See yg_caps.h.
  *
  * As root we switch id by hand rather than with capng_change_id(): we need

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_caps.h: privileges, with libcap-ng. */
 #ifndef YG_CAPS_H
 #define YG_CAPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_client.c: see yg_client.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_client.h: the client side of the broker protocol, for every client
  * (yolo-shell, pam_yolo_gate.so, the test clients).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_endpoint.c: the fd endpoint (see yg_endpoint.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_endpoint.h: one end of a byte stream, as the relay sees it.
  *
  * An endpoint reads and writes without blocking and reports readiness on the

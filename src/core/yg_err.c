@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_err.c: see yg_err.h */
 #include "config.h"
 

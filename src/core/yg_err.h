@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_err.h: the error record every yolo-gate layer fills in.
  *
  * Convention (see docs/HACKING.md): functions return 0 on success or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_file.c: safe opening of files that cross a trust boundary, secure
  * buffers, runtime directories and lock files. See yg_file.h. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_file.h: opening files that cross a trust boundary.
  *
  * Every open uses O_NOFOLLOW|O_CLOEXEC (and O_NONBLOCK so a FIFO never hangs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_groups.c: see yg_groups.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_groups.h: a user's groups, the project's one group lookup (the broker
  * and `yolo-gatectl check --user` must see the same groups). */
 #ifndef YG_GROUPS_H

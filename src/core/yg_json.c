@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_json.c: the tiny, strict JSON reader and the one JSON string writer
  * (declared in yg_json.h). The reader treats its input as hostile: sizes are
  * bounded, nesting is bounded, anything that is not exactly one well-formed

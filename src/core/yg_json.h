@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_json.h: the project's one JSON reader (for guest agent replies and
  * other hostile input) and its one JSON string writer (audit log, status
  * and sessions --json, agent commands). No JSON library dependency. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_keyfile.c: keys.d/<user>.env parsing and loading. See yg_keyfile.h.
  *
  * Never echo a value: a message cites the file, the line number and at most

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_keyfile.h: the per-user key file, keys.d/<user>.env.
  *
  * Lines NAME=value; NAME matches [A-Za-z_][A-Za-z0-9_]*; blank lines and lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_log.c: key=value event lines to syslog (LOG_AUTHPRIV) or stderr. */
 #include "config.h"
 

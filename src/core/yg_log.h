@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_log.h: one key=value line per event, to syslog (LOG_AUTHPRIV) or stderr.
  *
  *   yg_log(YG_LOG_INFO, "event", "login_ready", "session", id, "user", name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_loop.c: the event-loop switch and its poll(2) implementation.
  *
  * The poll loop keeps its watches and timers in two small arrays (a relay

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_loop.h: the event loop the broker's relay runs on.
  *
  * One loop per process, chosen once at start-up through a table of

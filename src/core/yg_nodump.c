@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_nodump.c: see yg_nodump.h. */
 #include "config.h"
 

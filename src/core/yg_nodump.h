@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_nodump.h: keep a process that holds secrets out of core dumps and
  * away from same-uid debuggers. */
 #ifndef YG_NODUMP_H

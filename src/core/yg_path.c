@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_path.c: see yg_path.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_path.h: the project's one path formatter. */
 #ifndef YG_PATH_H
 #define YG_PATH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_proto.c: frame codec and message encode/decode, see yg_proto.h.
  *
  * Every message is described by a field table (kind, bound, offset into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_proto.h: the client <-> broker wire protocol.
  *
  * A unix SOCK_STREAM carries frames:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_rundir.c: the broker's run_dir paths and records. See yg_rundir.h. */
 #include "config.h"
 

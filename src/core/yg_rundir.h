@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_rundir.h: the broker's run_dir, its paths and its records.
  *
  * yolo-gated writes these files, yolo-gatectl reads them (and takes the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_text.c: see yg_text.h */
 #include "config.h"
 

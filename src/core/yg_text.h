@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_text.h: text from the broker or a guest, made safe for a terminal.
  * yolo-shell prints broker messages with it, the PAM module hands them to
  * the application's conversation (sshd writes them to the user's terminal)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_time.c: see yg_time.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_time.h: the project's one clock. Durations and deadlines use the
  * monotonic clock in milliseconds; wall-clock seconds appear only in records
  * a human or another process reads (run_dir records, audit lines). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yolo-gatectl: the admin CLI.  main() only dispatches through the table
  * below; each subcommand lives in its own ctl_<name>.c file. */
 #include "config.h"

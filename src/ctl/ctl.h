@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl.h: yolo-gatectl subcommands.  Each subcommand lives in its own file
  * (ctl_<name>.c) and is listed in the table in ctl.c.  A subcommand gets
  * argv starting at its own name and returns the process exit status:

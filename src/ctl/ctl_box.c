@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_box.c: yolo-gatectl revert and deprovision, and the box operations
  * that provision and sweep share. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yolo-gatectl check: lint the policy like `visudo -c`; with --user, print
  * the user's effective policy with the origin of every value, like
  * `sshd -T`.  Both then warn about gated users that sshd would let tunnel

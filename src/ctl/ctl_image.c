@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_image.c: yolo-gatectl image build|check.
  *
  * build runs the image builder shipped in the package's data directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_image.h: yolo-gatectl image build|check (ctl_image.c,
  * ctl_image_check.c).  The guest contract an image meets is
  * guest/README.md. */

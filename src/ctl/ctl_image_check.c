@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_image_check.c: yolo-gatectl image check IMAGE: boot an admin's image
  * once in a transient domain (yg_probe.h) and say, for each point of the
  * guest contract (guest/README.md), ok or missing and what to fix:

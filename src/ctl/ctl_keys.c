@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_keys.c: yolo-gatectl keys set|rm|list USER [NAME].
  *
  * The key file is the policy's `keys` path for the user, owned by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_lock.c: the broker's box locks, seen from the admin side.
  *
  * The broker's session child holds flock(LOCK_EX) on

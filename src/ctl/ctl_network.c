@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_network.c: yolo-gatectl network: a NAT-only libvirt network for boxes
  * and the nwfilter every box interface on it carries.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_network.h: yolo-gatectl network: the NAT network boxes use and the
  * nwfilter every box interface carries (see ctl_network.c). */
 #ifndef YG_CTL_NETWORK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_provision.c: yolo-gatectl provision: build a user's box from policy.
  *
  *   qcow2 overlay on a read-only base, a volume of the libvirt storage pool

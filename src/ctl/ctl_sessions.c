@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_sessions.c: yolo-gatectl sessions [--json] and yolo-gatectl end.
  *
  * The broker's session child keeps its session record run_dir/sessions/<id>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_sessions.h: yolo-gatectl sessions / end, and the reader of the
  * broker's run_dir/sessions/<id> records (also used by status). */
 #ifndef YG_CTL_SESSIONS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yolo-gatectl check: can a gated user get past the box through sshd?
  *
  * `ssh -N -D` / `-L` / `-R` open no session, so yolo-shell never runs to

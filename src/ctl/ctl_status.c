@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_status.c: yolo-gatectl status [--json]: every box the policy knows,
  * its libvirt state, whether it is provably clean, who holds it. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_sweep.c: yolo-gatectl sweep, for boot time (before yolo-gated
  * starts): revert every box that is not provably clean, then remove the
  * stale runtime files under run_dir/boxes and run_dir/sessions.  A file a

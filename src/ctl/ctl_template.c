@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_template.c: domain XML templates for provision.
  *
  * A template is a libvirt domain XML with placeholders @NAME@ where a value

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_template.h: domain XML templates (src/ctl/templates, installed to
  * $(pkgdatadir)/templates). */
 #ifndef YG_CTL_TEMPLATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl_util.c: what every admin subcommand shares: loading the policy,
  * resolving a user, connecting to libvirt, progress lines, the list of
  * users that have a box. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # src/ctl: yolo-gatectl, the admin CLI.  ctl.c holds the subcommand table;
 # each subcommand is its own ctl_<name>.c.
 sbin_PROGRAMS += src/ctl/yolo-gatectl

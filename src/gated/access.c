@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* access.c: the broker's view of the policy engine.
  *
  * The only file of yolo-gated that includes yg_policy.h: it copies what the

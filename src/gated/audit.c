@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* audit.c: the audit trail and session recordings of a session child.
  *
  * yg_gd_audit() logs one event to syslog/journal (yg_log, key=value) and,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cleanup.c: the box of a session child that ended without its logout
  * (SIGKILL, the OOM killer, a crash), in a process the parent forks for it.
  *

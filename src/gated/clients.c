@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clients.c: the parent's count of its session children, per uid and in
  * total, so that no user can take every child the host can give (and lock
  * everyone, admins included, out of ssh: sshd's PAM stack needs a child for

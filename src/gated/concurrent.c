@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* concurrent.c: a session child that holds a box: relay, log out, and what
  * happens when another login comes for the same box (the policy's
  * `concurrent`: refuse, takeover, attach; a login queued during a logout),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dispatch.c: one connection, in the child forked for it: the request table
  * and the requests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gated.h: internals of yolo-gated, the broker.
  *
  * main.c       options, start-up as root, the listening socket, accept +

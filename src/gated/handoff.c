@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* handoff.c: one box, one owner.
  *
  * The child that holds a box's lock listens on run_dir/boxes/<domain>.sock

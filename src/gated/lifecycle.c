@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lifecycle.c: one box from lock to final revert, in the session child.
  *
  *   lock -> check -> (revert) -> resume -> agent -> keys -> console -> relay

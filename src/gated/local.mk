@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # src/gated: yolo-gated, the broker. Everything but main.c is a convenience
 # library so that tests/unit/handofftest links the same code.
 noinst_LTLIBRARIES += src/gated/libyggated.la

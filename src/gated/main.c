@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c: yolo-gated's parent process.
  *
  * As root: load the policy, create run_dir (0755) and run_dir/boxes and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* relay.c: the console relay, between endpoints (yg_endpoint.h) on the
  * process's event loop (yg_loop.h): the console (a libvirt stream in the
  * broker, a socketpair in tests/unit/relaytest) and the client sockets.

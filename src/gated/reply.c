@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reply.c: the frames a session child writes to its clients (ERROR, EXIT,
  * PROGRESS), each best effort and bounded in time (YG_GD_SEND_TIMEOUT_MS),
  * through the codec. */

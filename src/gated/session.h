@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* session.h: one session child's state, shared by dispatch.c (requests),
  * concurrent.c (a held box and its other logins) and lifecycle.c (the box:
  * lock, revert, resume, agent, keys, console, end). */

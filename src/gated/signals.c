@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signals.c: a session child's signals and bounds. SIGPIPE and SIGHUP are
  * ignored (the child never depends on its client); SIGUSR1 is yolo-gatectl
  * end. The first SIGTERM (or SIGINT) sets a flag and makes a pipe readable

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # src/shell: yolo-shell, the gated user's login shell (unprivileged client).
 # Everything but main lives in a small library so tests/unit/shelltest.c links
 # the pure helpers and the relay alone. Calls go one way: yolo-shell.c ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_shell.h: internals shared by the files of yolo-shell (not a library):
  * yg_shell_say.c (messages), yg_shell_tty.c (terminal state) and
  * yg_shell_relay.c (the byte relay), used by yolo-shell.c (main). The

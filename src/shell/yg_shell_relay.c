@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_shell_relay.c: the byte relay between the user's terminal and the
  * broker, after READY.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_shell_say.c: yolo-shell's one way of telling the user something (see
  * yg_shell.h). Its own file so that the relay and main both call it without
  * calling each other. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_shell_text.c: pure helpers of yolo-shell (see yg_shell_text.h). */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_shell_text.h: pure helpers of yolo-shell (no I/O), unit-tested in
  * tests/unit/shelltest.c. */
 #ifndef YG_SHELL_TEXT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_shell_tty.c: yolo-shell's terminal state. Whatever happens (normal
  * exit, error, SIGTERM/SIGHUP/SIGINT/SIGQUIT), the terminal and the file
  * status flags of stdin/stdout are put back as they were. */

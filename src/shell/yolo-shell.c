@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yolo-shell: the login shell of a gated user. It asks the broker
  * (yolo-gated) for the user's box and relays the terminal to the box's
  * console. Unprivileged by design: it refuses to run setuid/setgid or with

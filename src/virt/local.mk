@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # src/virt: libygvirt, every libvirt call of the project: connections, the
 # box lifecycle (state, proof of cleanliness, revert, resume, console), the
 # guest agent, provisioning (domains, snapshots, storage pools and volumes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_agent.c: guest agent commands, see yg_agent.h.
  *
  * Every reply is untrusted: its size is bounded, it must be one well-formed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_agent.h: the QEMU guest agent, bounded in time; replies are untrusted
  * (read with yg_json.h, file data moved with yg_base64.h). Secret data
  * passed to yg_agent_write_file is never logged or put into an error message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_agent_int.h: what yg_agent.c shares with yg_inject.c (not part of the
  * library's interface: include yg_agent.h elsewhere). */
 #ifndef YG_AGENT_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_agent_tty.c: the guest side of the console, see yg_agent.h: which
  * guest tty a policy's console device is, its window size, and the wake
  * that makes QEMU notice a new console reader.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_box.c: the libvirt box layer, see yg_box.h */
 #include "config.h"
 

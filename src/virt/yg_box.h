@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_box.h: the libvirt box layer.
  *
  * A box is one libvirt domain plus the name of its clean snapshot. libvirt is

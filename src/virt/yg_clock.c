@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_clock.c: the guest clock from the host, see yg_clock.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_clock.h: the guest clock of a box, set from the host.
  *
  * After a revert the guest's clock is the snapshot's (minutes, or a week,

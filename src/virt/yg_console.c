@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_console.c: the console endpoint, see yg_console.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_console.h: a box's console as a relay endpoint (yg_endpoint.h).
  *
  * A non-blocking libvirt stream (yg_box_open_console); its events come from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_domain.c: a domain before it is a box, see yg_domain.h */
 #include "config.h"
 

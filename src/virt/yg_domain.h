@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_domain.h: a libvirt domain before it is a box, and the operations
  * provisioning needs on it: define from XML, start, wait for the guest
  * agent, take, delete and retake the clean snapshot, and

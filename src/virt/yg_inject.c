@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_inject.c: keys into a guest and out again, see yg_agent.h
  * (yg_agent_inject, yg_agent_wipe_file).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_limits.c: a box's resource limits through libvirt, see yg_limits.h */
 #include "config.h"
 

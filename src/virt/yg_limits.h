@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_limits.h: a box's resource limits, set through libvirt so that any
  * domain definition gets them:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_net.c: libvirt networks and nwfilters, see yg_net.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_net.h: libvirt networks and network filters (nwfilter) for boxes:
  * define, start, remove, and a box's interface on a network with a filter.
  * What the network and the filters contain is the caller's (yolo-gatectl

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_probe.c: boot an image once and look at it, see yg_probe.h.
  *
  * The guest's answers come through virDomainQemuAgentCommand here (not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_probe.h: boot an image once and look at it (`yolo-gatectl image
  * check`, the guest contract of guest/README.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_virtloop.c: yg_loop on libvirt's default event loop, see yg_virtloop.h.
  *
  * libvirt calls back with its own event bits and signatures: each watch or

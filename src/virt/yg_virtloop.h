@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_virtloop.h: yg_loop (src/core/yg_loop.h) on libvirt's default event
  * loop, so that libvirt streams (the console endpoint, yg_console.h) and the
  * connection's keepalive run in the same loop as the relay's fds and timers. */

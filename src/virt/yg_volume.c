@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_volume.c: box disks through libvirt's storage API, see yg_volume.h */
 #include "config.h"
 

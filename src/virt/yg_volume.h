@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_volume.h: box disks through libvirt's storage API.
  *
  * A directory that holds overlays is a libvirt dir storage pool: found by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_watchdog.c: the process's deadline thread, see yg_watchdog.h.
  *
  * The thread sleeps in poll() on a pipe until the earliest deadline. An arm

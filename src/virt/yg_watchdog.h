@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_watchdog.h: a bound on what libvirt itself does not bound.
  *
  * virConnectOpen has no timeout, and a call whose daemon answers keepalives

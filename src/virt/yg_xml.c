@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_xml.c: see yg_xml.h */
 #include "config.h"
 

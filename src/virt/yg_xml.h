@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yg_xml.h: the little XML text handling libygvirt needs to build the
  * documents it hands libvirt (snapshot, pool and volume definitions) and to
  * read one value back from the documents libvirt returns.  Not a parser:

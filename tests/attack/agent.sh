@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # agent.sh (attack suite, issue #7 item 9): a guest agent that never answers.
 # A snapshot of the box taken with qemu-ga stopped (SIGSTOP: its port stays
 # open, nothing answers). A login against it (agent_timeout = 3s) must fail

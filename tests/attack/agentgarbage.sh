@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # agentgarbage.sh (attack suite, issue #7 item 9, second half): a guest agent
 # that answers garbage (with or without NUL bytes), or one 100 MB line. Each
 # variant is its own box booted with yg_agent=garbage / nulgarbage / bigline

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* attackclient: hostile clients and a fake broker for the attack suite
  * (the scripts in tests/attack/). Exit 0 when the attacked side behaved, 1 when not,
  * 2 on a usage error, 4 when the broker could not be reached.

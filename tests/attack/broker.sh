@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # broker.sh (attack suite): one box, one broker (as a service user, privileges
 # dropped), hostile clients. Items of issue #7 covered here:
 #   14 the broker's CapEff, CapPrm and CapBnd are 0

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # end.sh: `yolo-gatectl end` and the broker's records of dead children.
 #  - a stale session record that names the broker's parent process: `end`
 #    refuses it (the lock is not held by that session) and the broker lives;

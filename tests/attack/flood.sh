@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # flood.sh: connections held open by unprivileged users cannot take every
 # process of the broker ([gate] max_clients, max_clients_per_user): the
 # connection over a share gets an ERROR that says why and no process; root's

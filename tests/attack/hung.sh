@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # hung.sh (attack suite, issue #13 item 4): a libvirtd that does not answer.
 #  1. [gate] uri names a socket that accepts and never answers: a login ends
 #     with the clear ERROR within the connect bound (20 s), and so does a

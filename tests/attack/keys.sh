@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # keys.sh (attack suite, issue #13 items 8 and 9): where keys may land in the
 # guest, and what of them the broker keeps.
 # The box's snapshot "disk" has its virtio disk formatted (ext2) and mounted

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # killchild.sh: a session child killed with SIGKILL (as the OOM killer or a
 # crash would end it) leaves no box running with the user's processes and
 # keys. For revert = logout and revert = login, a session with keys in the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # tests/attack/lib-attack.sh: a broker on one box for the attack scripts.
 # Source after tests/integration/lib.sh (yg_init, yg_start_libvirt and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # libvirtd.sh (attack suite, issue #7 item 8): libvirtd restarted mid-session
 # and mid-revert. The session must end with a message to the user within a
 # bound (or go on), the broker must live, and the next login must start from

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/attack: the fault-and-attack suite; see docs/SECURITY.md.
 # attackclient: hostile protocol clients and a fake broker.
 check_PROGRAMS += tests/attack/attackclient

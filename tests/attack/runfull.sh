@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # runfull.sh (attack suite, issue #7 item 12): the broker's run_dir on a full
 # file system. run_dir is a 64 KiB tmpfs; once the broker runs, it is filled
 # (dd until ENOSPC). A login must then fail with a clear ERROR naming run_dir

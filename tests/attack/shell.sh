@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shell.sh (attack suite, item 1 and the client half of item 14): yolo-shell
 # started with argc = 0, with a hostile environment (LD_PRELOAD,
 # BASH_FUNC_x%%, a 64 KiB TERM, TERM=../x, escape sequences), and (as root)

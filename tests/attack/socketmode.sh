@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # socketmode.sh: yolo-gated's socket gets its mode 0666 at bind(2), from the
 # umask; no chmod or chown of it by path afterwards (as root, in a directory
 # the service user owns, a path can be swapped for a symlink in between).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # stall.sh: issue 13, defect 2: a client that stops reading while the guest
 # writes at full speed to its console. libvirt queues every stream packet
 # that reaches the session child while its event loop runs, read or not, so

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/e2e/deb.sh: the Debian package, installed for real. Builds the .deb
 # with packaging/build-deb.sh, installs it with apt-get, checks files, modes,
 # the service user, the units, `yolo-gatectl check`, `yolo-shell -c`, the

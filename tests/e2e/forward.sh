@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/e2e/forward.sh: gated users cannot tunnel past the box (issue 13,
 # defect 11), behind a real sshd with the shipped snippet
 # (packaging/sshd/yolo-gate.conf), and yolo-gatectl check finds those who

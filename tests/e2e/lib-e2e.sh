@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/e2e/lib-e2e.sh: a real sshd on 127.0.0.1 for the end-to-end tier.
 # Source after tests/integration/lib.sh and yg_init. Everything made here is
 # undone by e2e_cleanup, which e2e_init chains before lib.sh's yg_cleanup.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/e2e: a real sshd on 127.0.0.1, real test users whose shell is
 # yolo-shell, a real ssh client through a pty (expect). Root; `make check-e2e`.
 # login.sh also needs libvirtd + QEMU, yolo-gated and the integration tier's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/e2e/login.sh: a login through a real sshd lands in a fresh VM.
 #
 # Real sshd on 127.0.0.1, real users ygalice/ygbob whose login shell is the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/e2e/pam.sh: pam_yolo_gate.so in a real sshd's PAM stack.
 #
 # sshd's service file is bind-mounted over /etc/pam.d inside a private mount

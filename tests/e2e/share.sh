@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/e2e/share.sh: second logins of a box through a real sshd and PAM
 # (issue #13, items 6 and 7), and [box:] boxes over ssh. sshd's PAM stack has
 # pam_yolo_gate.so (account + session: PREPARE), in a private mount namespace.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/e2e/sshd.sh: the e2e harness itself, and yolo-shell as a real login
 # shell behind a real sshd, without a broker:
 #  - a plain /bin/sh user logs in through the pty driver (harness works);

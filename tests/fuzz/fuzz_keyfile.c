@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_keyfile.c: the key file parser on arbitrary bytes (an admin's typo or
  * a hostile file). A parse that succeeds must yield valid names only. */
 #include "config.h"

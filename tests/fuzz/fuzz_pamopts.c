@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_pamopts.c: the PAM module's argument parser (pam.d lines are written
  * by admins, and a typo must give a clear error, never a crash). The input is
  * split on newlines into argv. A parse that succeeds must leave a socket path

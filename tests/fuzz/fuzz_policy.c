@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_policy.c: the policy loader on arbitrary gate.conf contents, through
  * the same path the broker uses (open, trust checks, scanner, iniparser
  * cross-check, validation). Every refusal must carry at least one message;

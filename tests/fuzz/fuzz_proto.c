@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_proto.c: the protocol frame reader and message decoder, on bytes as a
  * hostile client (or broker) would send them. Every frame decoded is encoded
  * again and must decode to the same message. */

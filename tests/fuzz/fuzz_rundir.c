@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_rundir.c: the run_dir record parsers (yg_rundir) on arbitrary bytes,
  * as a hostile process could leave them in run_dir. Parsing is canonical: a
  * record that parses formats back to exactly the same bytes; every refusal

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/fuzz: libFuzzer targets. In the ordinary build each target is linked
 # with replay.c, a stub main, and tests/fuzz/replay.sh feeds it its committed
 # corpus under `make check`. With --enable-fuzzing (CC=clang) libFuzzer

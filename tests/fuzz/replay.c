@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay.c: a stub main for the fuzz targets, so that every committed corpus
  * is a regression test in the ordinary (gcc) build: each argument is a file or
  * a directory of files, and each file is fed once to LLVMFuzzerTestOneInput.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Replays every committed fuzz corpus through its target (stub main build):
 # the corpora are regression tests in every build.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Runs each libFuzzer target for SECONDS (default 60) on a scratch copy of its
 # corpus, in a build configured with CC=clang --enable-fuzzing, JOBS targets
 # at a time (default: the number of CPUs). Fails on any crash, leak or

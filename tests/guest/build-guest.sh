@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # build-guest.sh OUTDIR: build the tiny yolo-gate test guest from Debian packages.
 #
 # Produces OUTDIR/vmlinuz (the Debian cloud kernel, for direct boot) and

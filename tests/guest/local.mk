@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/guest: the tiny test guest (kernel + initramfs from Debian packages)
 # and the libvirt domain template used by the integration and e2e tiers.
 # Built on demand by tests/integration/lib.sh into

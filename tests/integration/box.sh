@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # box.sh: run the box layer's real-libvirt test (boxrealtest) against a fresh
 # test box left PAUSED from its clean-state snapshot.
 set -euo pipefail

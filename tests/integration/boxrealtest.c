@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* boxrealtest: the box layer and guest agent against a real libvirtd + QEMU
  * box, made by tests/integration/box.sh and left PAUSED from its snapshot.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # ctl.sh: yolo-gatectl provision / status / revert / sweep / keys /
 # deprovision against a real libvirtd + QEMU (TCG) with the tiny guest.
 # Root: it adds a temporary user, defines a domain, writes under

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # gated.sh: yolo-gated against a real box (libvirtd + QEMU TCG + the test guest).
 #
 # A temp user gets the box; the broker drops to a temp service user (in the

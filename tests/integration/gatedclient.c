@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gatedclient: a tiny scripted client of yolo-gated, for tests/integration/gated.sh.
  *
  *   gatedclient SOCKET open [--box B] [--session S] [--rows R --cols C] STEP...

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # groups.sh: the broker and `yolo-gatectl check --user` see the same groups
 # (one group lookup, src/core/yg_groups.c) for a user in 300 groups, whose
 # box comes from the last of them: the broker used to cut the list at 256

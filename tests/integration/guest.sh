@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # guest.sh: the test guest and clean-state snapshot behave as the box layer
 # expects, checked with virsh and the guest agent only.
 set -euo pipefail

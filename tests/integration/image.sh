@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # image.sh: the real Debian box, from image build to a login through the
 # broker.
 #  - yolo-gatectl image build, cached by its inputs hash (image build

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # tests/integration/lib.sh: shared helpers for the integration and e2e tiers.
 # Source it from bash (`set -euo pipefail` friendly), then call yg_init.

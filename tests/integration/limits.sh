@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # limits.sh: provision applies the policy's limits and a guest cannot pass
 # them: cpu_quota=50 holds a busy box to about half a CPU (libvirt domain
 # stats), a write beyond disk_size fails inside the guest, iotune is set;

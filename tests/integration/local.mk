@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/integration: real libvirtd + QEMU (TCG) with the tiny test guest.
 # Run as root with `make check-integration`; see tests/integration/lib.sh.
 INTEGRATION_TESTS += \

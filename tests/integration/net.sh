@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # net.sh: a box on a `yolo-gatectl network create` network reaches the
 # internet (a stand-in) but not the LAN, the host, nor another box, and
 # cannot spoof its IP; proven from inside two tiny guests.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # session.sh: issue #8 against a real box: idle warning then end, idle =
 # output keeps a printing session alive, max_session, yolo-gatectl sessions
 # --json and end --message, the JSON audit log, a .cast recording.  One box,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* settime: yg_box_set_time (src/virt/yg_clock.c) on a real box, for
  * tests/integration/image.sh until the broker calls it after resume.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # share.sh: issue #13 items 6 and 7 against a real box, without sshd: who may
 # join whose session, PREPARE (PAM's request) on a busy box, a login while the
 # logout revert runs, and a user whom only a [box:] entry lets in.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # warm.sh: what a logout leaves behind, by policy.
 #  - revert = login: the box is not reverted at logout, but paused: nothing
 #    of the session keeps running until the next login reverts it;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # yolo-gated under systemd socket activation (LISTEN_FDS), without systemd as
 # PID 1: systemd-socket-activate binds the socket and passes it as fd 3, as
 # yolo-gated.socket does. The broker must serve on that socket, not bind its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* agentseqtest: the guest agent's command sequences against scripted agents
  * (the idea of libvirt's tests/qemuagenttest.c and its data directory).
  *

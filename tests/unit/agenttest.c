@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* agenttest: the guest agent's JSON reader and base64 codec, on good and
  * hostile input (agent replies are untrusted), and the guest tty of a
  * console device. The agent's command sequences: agentseqtest.c. */

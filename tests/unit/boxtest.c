@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* boxtest: the box layer against libvirt's test driver.
  *
  * Each test opens its own connection to test:///<abs>/tests/data/box/node.xml,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* capstest.c: yg_caps. The expectations come from /proc/self/status, an
  * oracle independent of libcap-ng. drop_to's root path runs in a forked
  * child, and only as root (skipped with a message otherwise). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clienttest: yg_client (src/core/yg_client.c) against a scripted fake broker
  * on a unix socket in a temp dir: HELLO both ways (good, version mismatch,
  * ERROR instead of HELLO, hang-up, silence, garbage), the bounded connect

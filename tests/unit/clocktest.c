@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clocktest: yg_box_set_time (src/virt/yg_clock.c) against libvirt's test
  * driver: virDomainSetTime with VIR_DOMAIN_TIME_SYNC on a running box
  * works; on a box that is not running it fails with a sentence that names

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # ctlkeystest.sh: yolo-gatectl keys set/list/rm in a temporary config dir.
 #
 # No root needed: the temporary gate.conf makes the current user the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # ctlprovtest.sh: yolo-gatectl provision against libvirt's test driver, no
 # root: template rendering and its errors, option checks, and the rollback
 # of a box whose guest agent never answers (the test driver has none).  The

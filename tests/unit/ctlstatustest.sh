@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # ctlstatustest.sh: yolo-gatectl status against libvirt's test driver
 # (test:///default: one running domain "test" without snapshots), no root:
 # which users are listed, the states, the lock holder, valid JSON.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # ctltest.sh: yolo-gatectl exit codes and output (check, help, usage).
 set -u
 ctl=${top_builddir:-.}/src/ctl/yolo-gatectl

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* filetest.c: yg_file: checked opens, secure buffers, dirs and lock files.
  * Runs as any user: the "right owner" is the caller's own uid. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* handofftest.c: the per-box rendezvous of yolo-gated (handoff.c), without
  * libvirt: an fd and a request really cross with SCM_RIGHTS, malformed
  * handoffs are refused, a stale socket is replaced, paths are bounded. */

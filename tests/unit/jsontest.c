@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jsontest.c: yg_json_escape, the project's one JSON string writer. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* keyfiletest.c: yg_keyfile parsing (from memory and tests/data/keyfile/)
  * and loading under the file rules. Never may a message echo a value: every
  * secret in the bad inputs contains "supersecret". */

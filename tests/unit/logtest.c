@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* logtest.c: yg_log escaping and the stderr target. */
 #include "config.h"
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # needed.sh: the layers, checked on what the linker made (in every build:
 # the plain one and the sanitizer one, where -fsanitize=undefined links more).
 #  - yolo-shell and pam_yolo_gate.so link libygcore only: they must not NEED

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pamfake.c: see pamfake.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pamfake.h: a scripted stand-in for yolo-gated, for the PAM module's tests.
  *
  * It listens on a unix socket in a thread; each accepted connection gets the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # pam_yolo_gate.so exports only pam_sm_* and does not pull libvirt into the
 # process that loads it (sshd, login, su).
 set -eu

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pamtest: pam_yolo_gate.so through the real libpam (pam_start_confdir) against
  * a scripted fake broker (pamfake.c), plus the pure option parser.
  *

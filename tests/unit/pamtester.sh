@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The account phase of pam_yolo_gate.so driven by Debian's pamtester against
 # the fake broker (pamtest --serve). pamtester has no confdir option, so the
 # test service is bind-mounted over /etc/pam.d inside a private mount (and,

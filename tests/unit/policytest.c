@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* policytest: unit tests of the policy engine (policy/).
  *
  * Data-driven part: every tests/data/policy/good/<case>/ and bad/<case>/ is

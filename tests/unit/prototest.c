@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* prototest.c: the wire codec (yg_proto). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* provtest: libygvirt's provisioning layer (yg_domain, yg_volume, yg_net,
  * yg_limits, yg_xml) against libvirt's test driver.
  *

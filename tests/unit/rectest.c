@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rectest.c: session recordings of yolo-gated (audit.c), without libvirt:
  * more output than record_max_size keeps the start of the session, a marker
  * that counts the dropped bytes and the end, in one .cast file of at most

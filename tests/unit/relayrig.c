@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* relayrig.c: the test rig of relaytest.c (see relayrig.h): the relay in a
  * thread on the poll loop, the console and the clients on this side. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* relayrig.h: the rig tests/unit/relaytest.c runs the relay in.
  *
  * The relay (yg_gd_relay_run) runs in a thread, as in the broker's session

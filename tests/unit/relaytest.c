@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* relaytest.c: the broker's relay (src/gated/relay.c) over socketpairs, on
  * the poll loop: no libvirt, no root (the rig: relayrig.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rundirtest.c: yg_rundir, the broker's run_dir paths and records. Golden
  * records in tests/data/rundir/: *.good parse and format back byte for byte;
  * *.bad are refused with the code and the words the table below names (a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shelltest: yolo-shell's pure helpers (escape scan, TERM scrub, session id
  * validation, sanitising broker text), and its relay (yg_shell_relay.c) run
  * between a fake terminal (pipes) and a fake broker (a socketpair served by a

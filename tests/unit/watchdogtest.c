@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* watchdogtest: yg_watchdog ends a process whose call outlived its bound,
  * spares one that disarmed in time, and turns yg_watchdog_final (from a
  * signal handler) into a deadline that no disarm lifts. Each case runs in a
