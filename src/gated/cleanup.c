@@ -18,9 +18,10 @@
  *   3. waits for the worker's result at most YG_GD_CLEANUP_MS. A worker over
  *      its bound is killed, and so is one whose box is still running after
  *      it: the box is then destroyed. Whatever hangs (the agent, QEMU, a
- *      revert), virDomainDestroy kills QEMU without waiting for a job and
- *      frees the guest memory the keys are in; the next login reverts the
- *      shut-off box. A pause could wait behind the stuck job.
+ *      pause waiting on QEMU's monitor), virDomainDestroy kills QEMU first
+ *      (the stuck call ends with it) and frees the guest memory the keys
+ *      are in; the next login reverts the shut-off box. Another pause would
+ *      wait behind the stuck call.
  * The outcome is one audit event, event=cleanup. If even libvirt hangs, an
  * alarm ends the cleanup child after YG_GD_CLEANUP_MS +
  * YG_GD_CLEANUP_DESTROY_MS, releasing the lock: the next login reverts.
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "yg_agent.h"
@@ -54,7 +56,8 @@ static const char *const outcome_names[] = {
 /* The worker's result: one write(2) on a pipe, smaller than PIPE_BUF. */
 struct result {
 	int outcome;
-	char wipe[16];		/* done, failed, no_agent, not_running */
+	char wipe[16];		/* done, failed, no_agent, not_running (and
+				 * unknown: the worker did not report) */
 	char error[YG_ERR_MSG_MAX];
 };
 

@@ -274,7 +274,8 @@ void yg_gd_session_main(int fd, uid_t peer_uid, pid_t peer_pid, yg_policy *pol,
 /* Bounds of the cleanup of a dead child's box (ms). */
 #define YG_GD_CLEANUP_MS         30000	/* wipe + revert, or the box is destroyed */
 #define YG_GD_CLEANUP_AGENT_MS   3000	/* the agent must answer within this to wipe */
-#define YG_GD_CLEANUP_DESTROY_MS 15000	/* the destroy after an overrun */
+#define YG_GD_CLEANUP_DESTROY_MS 30000	/* the destroy after an overrun: libvirt
+					 * gives a QEMU that ignores SIGTERM 10 s */
 
 /* In a process forked by the parent for a child that ended (wait status
  * status) leaving its session record rec (file name session, already
