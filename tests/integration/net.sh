@@ -138,7 +138,11 @@ for ns in "$ns_lan" "$ns_inet"; do
 	pids+=($!)
 done
 for port in 22 16509; do
-	if ! ss -Hltn "sport = :$port" | grep -q .; then
+	# Ours unless something already listens where the bridge address is
+	# covered (a wildcard or the bridge itself): an sshd of another test on
+	# 127.0.0.1:22 does not answer on the bridge.
+	if ! ss -Hltn "sport = :$port" | awk '{ print $4 }' |
+		grep -qE "^(0\.0\.0\.0|\*|\[::\]|${gw//./\\.}):$port\$"; then
 		timeout 600 python3 -c 'import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(16)
