@@ -93,6 +93,7 @@ static void fill_user(struct yg_gd_user *u, const yg_user_policy *up)
 	copy_str(u->snapshot, sizeof(u->snapshot), up->snapshot);
 	copy_str(u->keys, sizeof(u->keys), up->keys);
 	copy_str(u->inject_path, sizeof(u->inject_path), up->inject_path);
+	copy_str(u->inject_owner, sizeof(u->inject_owner), up->inject_owner);
 	copy_str(u->console, sizeof(u->console), up->console);
 	u->escape = up->escape;
 	u->revert_login = up->revert == YG_REVERT_LOGIN;

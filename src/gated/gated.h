@@ -79,6 +79,7 @@ struct yg_gd_user {
 	char snapshot[256];
 	char keys[PATH_MAX];
 	char inject_path[PATH_MAX];
+	char inject_owner[80];		/* guest user[:group]: at most 32:32 */
 	char console[64];
 	int escape;			/* -1 = none */
 	bool revert_login;		/* revert = login (else logout) */

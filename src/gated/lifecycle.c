@@ -25,7 +25,6 @@
 #include "yg_keyfile.h"
 #include "yg_log.h"
 #include "yg_nodump.h"
-#include "yg_policy.h"
 #include "yg_rundir.h"
 #include "session.h"
 
@@ -221,8 +220,7 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 		*code = YG_ERR_KEYS;
 		return r;
 	}
-	r = yg_agent_inject(s->box, s->u.inject_path, s->u.up ? s->u.up->inject_owner : NULL,
-			    kf.buf, kf.len, err);
+	r = yg_agent_inject(s->box, s->u.inject_path, s->u.inject_owner, kf.buf, kf.len, err);
 	snprintf(count, sizeof(count), "%zu", kf.nnames);
 	names[0] = '\0';
 	for (size_t i = 0, o = 0; i < kf.nnames && o < sizeof(names) - 1; i++)

@@ -432,7 +432,8 @@ int yg_agent_sh(yg_box *box, const char *script, const char *const args[], int *
 	const char *argv[8] = { "/bin/sh", "-c", script, "yg" };
 	int code = -1, rc, i;
 
-	for (i = 0; args && args[i] && i < 4; i++)
+	/* at most 3: argv[7] stays NULL */
+	for (i = 0; args && args[i] && i < 3; i++)
 		argv[4 + i] = args[i];
 	rc = yg_agent_exec(box, argv, YG_AGENT_EXEC_TIMEOUT_MS, &code, err);
 	if (rc < 0)

@@ -14,7 +14,7 @@ void yg_agent_wipe_mem(void *p, size_t n);
 /* path is absolute: 0, or -EINVAL with "(fix inject_path)" in err. */
 int yg_agent_check_path(const char *path, yg_err *err) YG_MUST_CHECK;
 
-/* Run /bin/sh -c script yg args... (args NULL-terminated, at most 4) in
+/* Run /bin/sh -c script yg args... (args NULL-terminated, at most 3) in
  * the guest and wait for it; *status is its exit code. */
 int yg_agent_sh(yg_box *box, const char *script, const char *const args[], int *status,
 		yg_err *err) YG_MUST_CHECK;

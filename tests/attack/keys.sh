@@ -10,7 +10,7 @@
 #     the login fails with ERROR 9 (KEYS) naming the symlink;
 #  2. inject_path = /mnt/disk/keys.env (a disk, not empty): refused, the
 #     error says it is not a tmpfs and how to fix it;
-#  3. inject_path = /mnt/disk/empty/keys.env, inject_owner = agent: a tmpfs
+#  3. inject_path = /mnt/disk/empty/keys.env, inject_owner = agent:agent: a tmpfs
 #     is mounted on the empty directory; the file is there, agent's, 0600,
 #     and not on the disk; meanwhile the broker (parent and session child)
 #     has a core limit of 0, is not dumpable (its /proc files are root's),
@@ -85,14 +85,15 @@ yg_timing refused_symlink "$(yg_since "$t0")"
 policy "inject_path = /mnt/disk/keys.env"
 refused disk "/mnt/disk in box $box is not on a tmpfs and is not empty.*fix: set inject_path"
 
-# 3. An empty directory on the disk gets a tmpfs; the owner is agent.
-policy "inject_path = /mnt/disk/empty/keys.env" "inject_owner = agent"
+# 3. An empty directory on the disk gets a tmpfs; the owner is agent:agent.
+policy "inject_path = /mnt/disk/empty/keys.env" "inject_owner = agent:agent"
 f=/mnt/disk/empty/keys.env
-as_user timeout 120 "$client" "$sock" open \
+# setpriv execs timeout, so $! is the process to signal
+setpriv --reuid="$user" --regid=nogroup --clear-groups timeout 120 "$client" "$sock" open \
 	send "stat -f -c t=%T ${f%/*}; stat -c o=%U:%G:%a $f\\r" expect 't=tmpfs' \
 	expect 'o=agent:agent:600' \
 	send "sync; grep -qF -f $f /dev/vda && echo on''disk || echo not''ondisk\\r" \
-	expect 'notondisk' pause 60 eof > "$out" 2> "$YG_TMP/console" &
+	expect 'notondisk' pause 30 eof > "$out" 2> "$YG_TMP/console" &
 cpid=$!
 for ((i = 0; i < 900; i++)); do
 	grep -q '^EXPECT-\(OK\|FAIL\) notondisk' "$out" && break
@@ -114,10 +115,12 @@ for pid in "$YG_GATED_PID" "$child"; do
 	uid=$(awk '$1 == "Uid:" { print $2 }' "/proc/$pid/status")
 	[ "$uid" = 0 ] || [ "$(stat -c %u "/proc/$pid/environ")" = 0 ] ||
 		yg_fail "pid $pid (uid $uid) is dumpable: /proc/$pid/environ is uid $(stat -c %u "/proc/$pid/environ")'s"
-	/usr/bin/python3 - "$pid" "$secret" "${b64:8:40}" <<'EOF' ||
+	# $user (in the policy) must be found: the scan reads the memory
+	/usr/bin/python3 - "$pid" "$user" "$secret" "${b64:8:40}" <<'EOF' ||
 import re, sys
-pid, needles = sys.argv[1], [s.encode() for s in sys.argv[2:]]
-found = []
+pid, control = sys.argv[1], sys.argv[2].encode()
+needles = [s.encode() for s in sys.argv[3:]]
+found, seen = [], False
 with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
     for line in maps:
         m = re.match(r"([0-9a-f]+)-([0-9a-f]+) r", line)
@@ -129,10 +132,11 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
             data = mem.read(b - a)
         except (OSError, ValueError, OverflowError):
             continue
+        seen = seen or control in data
         found += [f"{n[:12]!r}... in {line.split()[-1] if len(line.split()) > 5 else 'anon'}"
                   for n in needles if n in data]
-if found:
-    print("; ".join(found))
+if found or not seen:
+    print("; ".join(found) or f"the scan did not find {control!r}: it read nothing")
     sys.exit(1)
 EOF
 		yg_fail "pid $pid holds a copy of the key after the injection"
