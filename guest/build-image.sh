@@ -187,15 +187,17 @@ EOF
 mkdir -p "$R/etc/systemd/system/getty.target.wants"
 ln -sf /lib/systemd/system/serial-getty@.service \
 	"$R/etc/systemd/system/getty.target.wants/serial-getty@ttyS0.service"
-# /run/yolo: a tmpfs of its own, 0700, owned by agent: the keys live there
-# for one session and never reach a disk or a snapshot's disk state.
+# /run/yolo: a tmpfs of its own, 0711, owned by root (the broker writes keys
+# only into a directory no one else can write; the key file itself is the
+# agent's with inject_owner = agent): the keys live there for one session and
+# never reach a disk or a snapshot's disk state.
 cat >> "$R/etc/fstab" <<EOF
 /dev/vda	/	ext4	rw,discard,errors=remount-ro,x-systemd.growfs	0	0
-tmpfs	/run/yolo	tmpfs	rw,nosuid,nodev,noexec,size=1m,mode=0700,uid=$AGENT_UID,gid=$AGENT_UID	0	0
+tmpfs	/run/yolo	tmpfs	rw,nosuid,nodev,noexec,size=1m,mode=0711,uid=0,gid=0	0	0
 EOF
 here usr/lib/tmpfiles.d/yolo-gate.conf <<'EOF'
-# yolo-gate: the key directory (a tmpfs, /etc/fstab), 0700, the agent's.
-d /run/yolo 0700 agent agent -
+# yolo-gate: the key directory (a tmpfs, /etc/fstab), 0711, root's.
+d /run/yolo 0711 root root -
 EOF
 here etc/profile.d/yolo-keys.sh <<'EOF'
 # /etc/profile.d/yolo-keys.sh (yolo-gate): the session's keys in the agent's

@@ -7,7 +7,8 @@
  *   guest agent     qemu-ga answers on org.qemu.guest_agent.0
  *   serial console  a shell (or an autologin into one) on ttyS0
  *   key tmpfs       the key directory (/run/yolo) exists at boot, on a
- *                   tmpfs, mode 0700, a directory (no symlink)
+ *                   tmpfs, owned by root, not writable by others, a
+ *                   directory (no symlink)
  *   clock           guest-set-time from the RTC works (yg_clock.h)
  *   yolo-boxd       optional: not checked yet
  *
@@ -184,8 +185,9 @@ static void check_keys(struct check *c, const struct yg_probe_guest *g)
 
 	if (!g->dir)
 		report(c, "missing", "key tmpfs", "%s does not exist at boot: mount a tmpfs "
-		       "there (fstab: tmpfs %s tmpfs mode=0700,uid=AGENT,gid=AGENT 0 0) or "
-		       "create it on /run (tmpfiles.d: d %s 0700 AGENT AGENT -)", d, d, d);
+		       "there (fstab: tmpfs %s tmpfs mode=0711,uid=0,gid=0 0 0) or "
+		       "create it on /run (tmpfiles.d: d %s 0711 root root -), and give the "
+		       "key file to the agent user with inject_owner", d, d, d);
 	else if (!g->dir_is_dir)
 		report(c, "missing", "key tmpfs", "%s is not a directory (a symlink?); keys are "
 		       "never written through one: make it a directory", d);
@@ -193,9 +195,11 @@ static void check_keys(struct check *c, const struct yg_probe_guest *g)
 		report(c, "missing", "key tmpfs", "%s is on %s (%s): keys would reach a disk; "
 		       "mount a tmpfs on it", d, g->fs_type[0] ? g->fs_type : "?",
 		       g->fs_mount[0] ? g->fs_mount : "?");
-	else if (g->dir_mode & 077)
-		report(c, "missing", "key tmpfs", "%s is mode %04o: make it 0700 (others could "
-		       "read the keys)", d, g->dir_mode);
+	else if (g->dir_uid != 0 || (g->dir_mode & 022))
+		report(c, "missing", "key tmpfs", "%s is owned by uid %ld, mode %04o: the broker "
+		       "writes keys only into a directory owned by root that no one else can "
+		       "write (they could swap the key file): chown root and chmod 0711 it, "
+		       "and set inject_owner to the agent user", d, g->dir_uid, g->dir_mode);
 	else
 		report(c, "ok", "key tmpfs", "%s: %s (mounted on %s), mode %04o, owner %s "
 		       "(uid %ld)", d, g->fs_type, g->fs_mount, g->dir_mode,

@@ -11,7 +11,7 @@
 #    on the tiny guest with a key directory it lacks: reported missing;
 #  - provision with the cloud template (TCG): boot, agent, snapshot, paused;
 #  - a login through the broker lands at agent@yolo-box, keys in
-#    /run/yolo/keys.env on a tmpfs owned by agent and in the shell's
+#    /run/yolo/keys.env (the agent's) on a root-owned tmpfs and in the shell's
 #    environment, python3 and git work, and after yg_box_set_time
 #    (tests/integration/settime) the guest's date is within 2 s of the
 #    host's.
@@ -94,7 +94,7 @@ log=$YG_TMP/gated.log
 yg_tmp_user "$user"
 yg_service_user "ygimgs$$"
 yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC"
-yg_user_policy "keys = $conf/keys.d/%u.env"
+yg_user_policy "keys = $conf/keys.d/%u.env" "inject_owner = agent"
 mkdir -p "$conf/keys.d" "$images"
 secret=sk-img-$RANDOM$RANDOM
 printf 'YG_TEST_KEY=%s\n' "$secret" > "$conf/keys.d/$user.env"
@@ -136,7 +136,7 @@ as_user "$client" "$sock" open \
 	send "python3 -c 'print(\"py\" + \"-ok\")'\r" expect 'py-ok' \
 	send 'git --version\r' expect 'git version 2.' \
 	send 'echo "fs=$(stat -f -c %T /run/yolo) own=$(stat -c %U:%a /run/yolo) f=$(stat -c %U:%a /run/yolo/keys.env)"\r' \
-	expect 'fs=tmpfs own=agent:700 f=' \
+	expect 'fs=tmpfs own=root:711 f=agent:600' \
 	send 'id -un; sudo -n true && echo sudo-"ok"\r' expect 'sudo-ok' \
 	send 'sleep 8; echo "T=$(date +%s.%N)="\r' expect $'=\r' \
 	eof > "$YG_TMP/login.out" 2> "$YG_TMP/console.out" &
