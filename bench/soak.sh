@@ -164,10 +164,11 @@ soak_login() {
 	pd=$!
 	if [ "$fault" != none ] && [ "$fault" != agent ]; then
 		sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
+		# (no target found is a miss, not an error: || true under set -e)
 		case $fault in
-		client) target=$(client_pid "$method" "$u") ;;
-		sshd) target=$(pgrep -u "$u" -x sshd | head -n 1) ;;
-		child) target=$(child_pid "$u") ;;
+		client) target=$(client_pid "$method" "$u") || true ;;
+		sshd) target=$(pgrep -u "$u" -x sshd | head -n 1) || true ;;
+		child) target=$(child_pid "$u") || true ;;
 		esac
 		if [ -n "$target" ] && kill -0 "$pd" 2>/dev/null; then
 			kill -9 "$target" 2>/dev/null || target=
@@ -231,7 +232,7 @@ stop_global() { kill "$gpid" 2>/dev/null || true; rm -f "$run/soak-fill"; }
 yg_on_cleanup stop_global
 wpids=()
 for u in "${USERS[@]}"; do worker "$u" "$per" & wpids+=($!); done
-for p in "${wpids[@]}"; do wait "$p"; done
+for p in "${wpids[@]}"; do wait "$p" || yg_fail "a soak worker failed (see $RES/logins)"; done
 kill "$gpid" 2>/dev/null || true
 wait "$gpid" 2>/dev/null || true
 rm -f "$run/soak-fill"
