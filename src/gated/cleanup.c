@@ -44,6 +44,7 @@
 #include "yg_file.h"
 #include "yg_log.h"
 #include "yg_rundir.h"
+#include "yg_watchdog.h"
 #include "session.h"
 
 enum outcome { OUT_FAILED, OUT_REVERTED, OUT_PAUSED, OUT_STOPPED, OUT_CLEAN, OUT_DESTROYED };
@@ -266,6 +267,25 @@ static int run_worker(const struct cleanup *c, struct result *res)
 	return r;
 }
 
+/* When libvirt does not answer the destroy either, the watchdog ends this
+ * process: the audit line is written from its thread first (no libvirt). */
+struct destroy_wait {
+	const struct cleanup *c;
+	const struct result *res;
+};
+
+static void destroy_unanswered(enum yg_watchdog_why why, const char *what, unsigned secs,
+			       void *opaque)
+{
+	const struct destroy_wait *w = opaque;
+	char error[2 * YG_ERR_MSG_MAX + 64];
+
+	(void)why;
+	snprintf(error, sizeof(error), "%s; destroying the box failed too: libvirt did not "
+		 "answer within %u s (%s)", w->res->error, secs, what);
+	report(w->c, outcome_names[OUT_FAILED], w->res->wipe, error);
+}
+
 /* The worker's outcome; a failure or an overrun destroys the box. */
 static void supervise(const struct cleanup *c)
 {
@@ -278,6 +298,16 @@ static void supervise(const struct cleanup *c)
 	if (res.outcome != OUT_FAILED) {
 		report(c, outcome_names[res.outcome], res.wipe, NULL);
 		return;
+	}
+	{
+		static struct destroy_wait w;
+		yg_err werr;
+
+		w.c = c;
+		w.res = &res;
+		if (yg_watchdog_start(YG_GD_CLEANUP_DESTROY_MS, destroy_unanswered, &w, &werr) < 0)
+			yg_log(YG_LOG_WARNING, "event", "cleanup_watchdog_failed", "session",
+			       c->session, "error", werr.msg, NULL);
 	}
 	if (destroy(c, &err) == 0) {
 		yg_log(YG_LOG_WARNING, "event", "cleanup_failed", "session", c->session,
