@@ -263,7 +263,7 @@ ok=1
 	echo
 	echo "Written by \`bench/soak.sh\` on $(date -u +%Y-%m-%d) (seed $SEED): $total logins of $NUSERS users at once,"
 	echo "$FAULT_PCT % of them with a fault, on this machine (TCG, 256 MiB tiny guests). Reproduce:"
-	echo "\`SOAK_LOGINS=$N SOAK_SEED=$SEED make soak\` as root in a build tree. $(yg_since "$T_START") s in all."
+	echo "\`SOAK_LOGINS=$N SOAK_USERS=$NUSERS SOAK_FAULT_PCT=$FAULT_PCT SOAK_SEED=$SEED make soak\` as root in a build tree. $(yg_since "$T_START") s in all."
 	echo
 	echo "| what | result |"
 	echo "|---|---|"
