@@ -243,7 +243,7 @@ struct yg_gd_clients {
 /* The relay's bounded buffers: per client, DATA frames of console output
  * (its backlog: box output beyond it is dropped for that client, see
  * relay.c); to the console, DATA payloads from the clients. */
-#define YG_GD_TOCLI_SIZE (1024u * 1024)
+#define YG_GD_TOCLI_SIZE (2048u * 1024)
 #define YG_GD_TOCON_SIZE (2 * YG_DATA_MAX)
 /* After the end, output already read goes on to the clients this long. */
 #define YG_GD_FLUSH_MS 1000

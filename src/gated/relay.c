@@ -33,6 +33,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,8 @@ struct cli {
 	uint64_t full_since;	/* monotonic ms since its buffer is full, 0 = not */
 	bool missing;		/* box output it had no room for is dropped */
 	uint64_t missed;	/* bytes of it, not yet told (notice) */
+	size_t tail;		/* where the last frame in buf starts, */
+	bool tail_box;		/* if box output (extend) */
 	uint8_t buf[TOCLI_SIZE];
 	size_t off, len;
 };
@@ -218,17 +221,48 @@ static ssize_t ep_read(void *ep, void *buf, size_t len)
 	return yg_ep_read(ep, buf, len);
 }
 
-/* Queue bytes as one DATA frame in c's buf; false when they do not fit. */
-static bool queue(struct cli *c, const uint8_t *bytes, size_t n)
+/* Append box output to the last frame in c's buf, if that is box output
+ * not being sent yet, with room to grow: one frame rather than one per read
+ * (a serial console gives some 16 bytes a read), so that buf holds its size
+ * of output, not a third of frame headers. */
+static bool extend(struct cli *c, const uint8_t *bytes, size_t n)
+{
+	uint8_t *h = c->buf + c->tail;
+	uint32_t be, flen;
+
+	if (!c->tail_box || c->tail < c->off || c->tail >= c->off + c->len ||
+	    TOCLI_SIZE - c->off - c->len < n)
+		return false;
+	memcpy(&be, h, 4);
+	flen = ntohl(be);	/* the type byte and the payload */
+	if (flen - 1 + n > YG_DATA_MAX)
+		return false;
+	memcpy(c->buf + c->off + c->len, bytes, n);
+	c->len += n;
+	be = htonl(flen + (uint32_t)n);
+	memcpy(h, &be, 4);
+	return true;
+}
+
+/* Queue bytes (box: the box's output) in c's buf as DATA; false when they
+ * do not fit. */
+static bool queue(struct cli *c, const uint8_t *bytes, size_t n, bool box)
 {
 	const yg_msg m = { .type = YG_MSG_DATA, .u.data = { .bytes = bytes, .len = n } };
 	size_t flen;
 
-	if (TOCLI_SIZE - c->off - c->len < 5 + n)
+	if (TOCLI_SIZE - c->off - c->len < 5 + n) {
+		c->tail_box = c->tail_box && c->tail >= c->off;
+		c->tail -= c->tail_box ? c->off : 0;
 		compact(c->buf, &c->off, &c->len);
+	}
+	if (box && extend(c, bytes, n))
+		return true;
 	if (yg_msg_encode_to(&m, c->buf + c->off + c->len, TOCLI_SIZE - c->off - c->len,
 			     &flen) < 0)
 		return false;
+	c->tail = c->off + c->len;
+	c->tail_box = box;
 	c->len += flen;
 	return true;
 }
@@ -249,7 +283,7 @@ static void notice(struct cli *c)
 	c->missing = false;
 	c->missed = 0;
 	if (n > 0)
-		(void)queue(c, (const uint8_t *)text, (size_t)n);
+		(void)queue(c, (const uint8_t *)text, (size_t)n, false);
 }
 
 static void leave(struct cli *c, enum yg_gd_end e)
@@ -348,7 +382,7 @@ static void to_clients(struct yg_gd_relay *r, const uint8_t *bytes, size_t n, bo
 	for (size_t i = 0; i < r->ncli; i++) {
 		struct cli *c = r->cli[i];
 
-		if (c->gone || (!c->missing && queue(c, bytes, n)))
+		if (c->gone || (!c->missing && queue(c, bytes, n, box)))
 			continue;
 		if (box) {
 			c->missing = true;

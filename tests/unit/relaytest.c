@@ -7,10 +7,10 @@
  * the slow-client drop (with a short bound) and a lone slow client that is
  * never dropped, a console that does not push back (as a libvirt stream:
  * read all the same, output a stalled client has no room for dropped with
- * one line of notice, other clients not held back), the end reasons (EXIT, EOF, protocol error, console EOF,
- * idle, SIGTERM), the bounded flush at the end, and that DATA is passed
- * through byte for byte, the escape byte 0x1d included (the escape is
- * yolo-shell's business).
+ * one line of notice, other clients not held back), the end reasons (EXIT,
+ * EOF, protocol error, console EOF, idle, SIGTERM), the bounded flush at
+ * the end, and that DATA is passed through byte for byte, the escape byte
+ * 0x1d included (the escape is yolo-shell's business).
  */
 #include "config.h"
 
@@ -308,7 +308,7 @@ static void test_fanout(void **state)
  * stuck for the bound (not before), and the others go on with every byte. */
 static void test_slow_client_dropped(void **state)
 {
-	const size_t n = 2u << 20;
+	const size_t n = 2 * YG_GD_TOCLI_SIZE;	/* more than c's buffer holds */
 	struct peer *a = start(400), *b, *c;
 	uint64_t t0;
 
