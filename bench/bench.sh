@@ -20,6 +20,7 @@ set -euo pipefail
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/e2e/lib-e2e.sh"
+. "$top_srcdir/bench/lib-bench.sh"
 . "$top_srcdir/bench/report.sh"
 
 QUICK=${BENCH_QUICK:-0}
@@ -36,19 +37,8 @@ else
 fi
 NUSERS=1
 for n in $CONC; do [ "$n" -le "$NUSERS" ] || NUSERS=$n; done
-PD=$top_builddir/bench/ptydrive
-T_START=$(yg_now_ms)
-
 bench_log() { printf 'bench: %s\n' "$*" >&2; }
-
-[ "$(id -u)" = 0 ] || { echo "bench: make bench needs root (libvirtd, QEMU, sshd, test users)" >&2; exit 1; }
-[ -x "$PD" ] || { echo "bench: $PD is not built; run make bench" >&2; exit 1; }
-yg_init
-e2e_init
-bash "$top_srcdir/tests/start-services.sh" >&2
-yg_start_libvirt
-yg_guest_build >&2
-e2e_install_shell
+bench_begin bench bench
 RES=$YG_TMP/bench
 mkdir -p "$RES/tr"
 SAMPLES=$RES/samples

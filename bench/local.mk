@@ -6,7 +6,7 @@
 check_PROGRAMS += bench/ptydrive
 bench_ptydrive_SOURCES = bench/ptydrive.c
 bench_ptydrive_LDADD = -lutil
-EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md bench/soak.sh
+EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md bench/soak.sh bench/lib-bench.sh
 
 bench: all bench/ptydrive$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \

@@ -31,24 +31,15 @@ set -euo pipefail
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/e2e/lib-e2e.sh"
+. "$top_srcdir/bench/lib-bench.sh"
 
 N=${SOAK_LOGINS:-1000}
 NUSERS=${SOAK_USERS:-3}
 FAULT_PCT=${SOAK_FAULT_PCT:-30}
 SEED=${SOAK_SEED:-$(( $(date +%s) % 32768 ))}
 : "${SOAK_OUT:=$top_srcdir/docs/SOAK.md}"
-PD=$top_builddir/bench/ptydrive
-T_START=$(yg_now_ms)
 soak_log() { printf 'soak: %s\n' "$*" >&2; }
-
-[ "$(id -u)" = 0 ] || { echo "soak: needs root (libvirtd, QEMU, sshd, test users)" >&2; exit 1; }
-[ -x "$PD" ] || { echo "soak: $PD is not built; run make soak" >&2; exit 1; }
-yg_init
-e2e_init
-bash "$top_srcdir/tests/start-services.sh" >&2
-yg_start_libvirt
-yg_guest_build >&2
-e2e_install_shell
+bench_begin soak soak
 RES=$YG_TMP/soak
 mkdir -p "$RES/tr"
 keep_results() {
