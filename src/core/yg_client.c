@@ -165,6 +165,12 @@ static int yg_client_refused(yg_client *c, const yg_msg *m, yg_err *err)
 	return yg_err_set(err, -EREMOTEIO, "%s", m->u.error.text);
 }
 
+static int yg_client_unexpected(const yg_msg *m, uint8_t want, yg_err *err)
+{
+	return yg_err_set(err, -EBADMSG, "protocol error: the gate service sent %s before %s; "
+			  "ask your administrator", yg_msg_type_name(m->type), yg_msg_type_name(want));
+}
+
 /* Send req, then wait for the answer of type want: PROGRESS goes to the
  * callback, ERROR is a refusal, EXIT before READY ends an OPEN. */
 static int yg_client_call(yg_client *c, const yg_msg *req, uint8_t want, const char *doing,
@@ -194,18 +200,15 @@ static int yg_client_call(yg_client *c, const yg_msg *req, uint8_t want, const c
 		case YG_MSG_ERROR:
 			return yg_client_refused(c, m, err);
 		case YG_MSG_EXIT:
-			if (want == YG_MSG_READY) {
-				c->ended.status = m->u.exit.status;
-				memcpy(c->ended.reason, m->u.exit.reason, sizeof(c->ended.reason));
-				return yg_err_set(err, -ECONNABORTED, "%s", m->u.exit.reason[0] ?
-						  m->u.exit.reason : "the gate service ended the "
-						  "session before it began; try again");
-			}
-			/* fall through */
+			if (want != YG_MSG_READY)
+				return yg_client_unexpected(m, want, err);
+			c->ended.status = m->u.exit.status;
+			memcpy(c->ended.reason, m->u.exit.reason, sizeof(c->ended.reason));
+			return yg_err_set(err, -ECONNABORTED, "%s", m->u.exit.reason[0] ?
+					  m->u.exit.reason : "the gate service ended the "
+					  "session before it began; try again");
 		default:
-			return yg_err_set(err, -EBADMSG, "protocol error: the gate service sent %s "
-					  "before %s; ask your administrator",
-					  yg_msg_type_name(m->type), yg_msg_type_name(want));
+			return yg_client_unexpected(m, want, err);
 		}
 	}
 }

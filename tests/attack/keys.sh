@@ -121,20 +121,33 @@ import re, sys
 pid, control = sys.argv[1], sys.argv[2].encode()
 needles = [s.encode() for s in sys.argv[3:]]
 found, seen = [], False
-with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-    for line in maps:
-        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) r", line)
-        if not m:
+# Regions with nothing resident are skipped, and so are those over 4 GiB:
+# the ASan build's shadow maps terabytes (noreserve) and holds metadata, not
+# data. Each region is read in 4 MiB pieces that overlap by the longest needle.
+CHUNK, big = 4 << 20, max(len(n) for n in needles + [control])
+regions, cur = [], None
+with open(f"/proc/{pid}/smaps") as smaps:
+    for line in smaps:
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+        if m:
+            cur = [int(m.group(1), 16), int(m.group(2), 16), m.group(3), line.split()[-1] if len(line.split()) > 5 else "anon", 0]
+            regions.append(cur)
+        elif line.startswith("Rss:") and cur:
+            cur[4] = int(line.split()[1])
+with open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for a, b, perms, name, rss in regions:
+        if not perms.startswith("r") or rss == 0 or b - a > (4 << 30):
             continue
-        a, b = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(a)
-            data = mem.read(b - a)
-        except (OSError, ValueError, OverflowError):
-            continue
-        seen = seen or control in data
-        found += [f"{n[:12]!r}... in {line.split()[-1] if len(line.split()) > 5 else 'anon'}"
-                  for n in needles if n in data]
+        off, tail = a, b""
+        while off < b:
+            try:
+                mem.seek(off)
+                data = tail + mem.read(min(CHUNK, b - off))
+            except (OSError, ValueError, OverflowError):
+                break
+            seen = seen or control in data
+            found += [f"{n[:12]!r}... in {name}" for n in needles if n in data]
+            tail, off = data[-big:], off + CHUNK
 if found or not seen:
     print("; ".join(found) or f"the scan did not find {control!r}: it read nothing")
     sys.exit(1)
