@@ -225,9 +225,29 @@ yolo_keys_read() {
 if [ -n "${BASH_VERSION:-}" ] && case $- in *i*) true ;; *) false ;; esac; then
 	yolo_keys_trap() { if yolo_keys_load; then trap - DEBUG; fi; }
 	yolo_keys_load || trap yolo_keys_trap DEBUG
+	# The first prompt of the serial console's shell says "ready": the
+	# guest agent waits for it (qemu-guest-agent.service.d/yolo-gate.conf),
+	# so a box's snapshot holds a shell at its prompt.
+	if [ "$(tty 2>/dev/null)" = /dev/ttyS0 ]; then
+		yolo_ready() {
+			: > /dev/shm/yolo-shell-ready 2>/dev/null
+			PROMPT_COMMAND=${PROMPT_COMMAND#yolo_ready;}
+			unset -f yolo_ready
+		}
+		PROMPT_COMMAND="yolo_ready;${PROMPT_COMMAND:-}"
+	fi
 else
 	yolo_keys_load || true
 fi
+EOF
+# The agent answers once the console's shell is at its prompt (at most 60 s
+# after it starts): provision's snapshot then holds that prompt, and an
+# answer means the box is ready for a login.
+here etc/systemd/system/qemu-guest-agent.service.d/yolo-gate.conf <<'EOF'
+# yolo-gate: wait for the serial console's shell (/etc/profile.d/yolo-keys.sh).
+[Service]
+ExecStartPre=/bin/sh -c 'i=0; while [ ! -e /dev/shm/yolo-shell-ready ] && [ $$i -lt 300 ]; do sleep 0.2; i=$$((i + 1)); done'
+TimeoutStartSec=90
 EOF
 # Network: DHCP on the box's one interface (the policy's NAT network).
 here etc/systemd/network/80-yolo-gate.network <<'EOF'

@@ -33,6 +33,7 @@
 #include "yg_probe.h"
 
 #define CMD "image check"
+#define PROBE_SHELL_WAIT_MS 30000ul	/* for a shell on ttyS0 after the agent */
 
 struct check {
 	const char *confdir, *uri, *key_dir, *kernel_arg, *initrd_arg, *cmdline_arg;
@@ -92,7 +93,6 @@ static int resolve(struct check *c, const char *arg)
 	if (stat(arg, &st) < 0)
 		return yg_ctl_errf(CMD, "image %s: %s", arg, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
-		snprintf(tmp, sizeof(tmp), "%s", arg);
 		if (!realpath(arg, dir) ||
 		    yg_pathf(disk, sizeof(disk), "%s/%s.qcow2", dir, basename(dir)) < 0 ||
 		    !is_file(disk))
@@ -139,16 +139,25 @@ static bool one_of(const char *s, const char *const *list)
 	return false;
 }
 
+static const char *const shells[] = { "bash", "sh", "dash", "ash", "zsh", "ksh",
+				      "mksh", "fish", "busybox", "tcsh", "csh", NULL };
+
+/* The index of the first shell on ttyS0, or -1. */
+static int console_shell(const struct yg_probe_guest *g)
+{
+	for (size_t i = 0; i < g->ntty; i++)
+		if (one_of(g->tty[i].comm, shells))
+			return (int)i;
+	return -1;
+}
+
 static void check_console(struct check *c, const struct yg_probe_guest *g)
 {
-	static const char *const shells[] = { "bash", "sh", "dash", "ash", "zsh", "ksh",
-					      "mksh", "fish", "busybox", "tcsh", "csh", NULL };
-	static const char *const gettys[] = { "agetty", "getty", "login", "mingetty",
-					      "systemd-getty-g", NULL };
+	static const char *const gettys[] = { "agetty", "getty", "login", "mingetty", NULL };
 	const char *getty = NULL;
 
 	for (size_t i = 0; i < g->ntty; i++) {
-		if (one_of(g->tty[i].comm, shells)) {
+		if ((int)i == console_shell(g)) {
 			report(c, "ok", "serial console", "%s as %s (uid %ld) on ttyS0%s",
 			       g->tty[i].comm, g->tty[i].user[0] ? g->tty[i].user : "?",
 			       g->tty[i].uid, g->tty[i].uid == 0 ? " (root: an agent CLI may "
@@ -198,7 +207,8 @@ static int run(struct check *c, virConnectPtr conn)
 	struct yg_probe_guest g;
 	yg_probe *p = NULL;
 	char name[64];
-	uint64_t t0;
+	uint64_t t0, deadline;
+	double agent_s;
 	yg_err err;
 	int rc;
 
@@ -215,6 +225,7 @@ static int run(struct check *c, virConnectPtr conn)
 	yg_ctl_step_begin(&step, CMD, "waiting for the guest agent (at most %lu s)", c->timeout_s);
 	t0 = yg_now_ms();
 	rc = yg_probe_wait_agent(p, c->timeout_s * 1000ul, &err);
+	agent_s = (double)(yg_now_ms() - t0) / 1000.0;
 	yg_ctl_step_end(&step, rc);
 	if (rc < 0) {
 		report(c, "missing", "guest agent", "%s; install qemu-guest-agent and start it on "
@@ -225,9 +236,14 @@ static int run(struct check *c, virConnectPtr conn)
 		report(c, "unknown", "clock", "not checked: needs the guest agent");
 		goto out;
 	}
+	/* The agent may answer before the autologin's shell has started: ask
+	 * again for a while (PROBE_SHELL_WAIT_MS) while no shell is there. */
 	yg_ctl_step_begin(&step, CMD, "asking the guest what runs on ttyS0 and what %s is",
 			  c->key_dir);
-	rc = yg_probe_guest(p, c->key_dir, &g, &err);
+	deadline = yg_now_ms() + PROBE_SHELL_WAIT_MS;
+	while ((rc = yg_probe_guest(p, c->key_dir, &g, &err)) == 0 && console_shell(&g) < 0 &&
+	       yg_now_ms() < deadline)
+		yg_sleep_ms(1000);
 	yg_ctl_step_end(&step, rc);
 	if (rc < 0) {
 		report(c, "missing", "guest agent", "it answers, but guest-exec failed: %s "
@@ -236,8 +252,7 @@ static int run(struct check *c, virConnectPtr conn)
 		report(c, "unknown", "key tmpfs", "not checked: needs guest-exec");
 	} else {
 		report(c, "ok", "guest agent", "qemu-ga %s answers on org.qemu.guest_agent.0, "
-		       "%.1f s after the start", g.agent_version,
-		       (double)(yg_now_ms() - t0) / 1000.0);
+		       "%.1f s after the start", g.agent_version, agent_s);
 		check_console(c, &g);
 		check_keys(c, &g);
 	}
