@@ -124,7 +124,7 @@ static int domain_xml(const struct yg_probe_opts *o, const char *name, const cha
 		     "<on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot>"
 		     "<on_crash>destroy</on_crash><devices>"
 		     "<disk type='file' device='disk'><driver name='qemu' type='%s'/>"
-		     "<source file='%s'/><target dev='vda' bus='virtio'/><transient/></disk>"
+		     "<source file='%s'/><target dev='vda' bus='virtio'/><transient shareBacking='yes'/></disk>"
 		     "<controller type='usb' model='none'/>"
 		     "<controller type='virtio-serial' index='0'/>"
 		     "<serial type='pty'><log file='%s' append='off'/>"

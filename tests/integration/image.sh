@@ -99,7 +99,10 @@ secret=sk-img-$RANDOM$RANDOM
 printf 'YG_TEST_KEY=%s\n' "$secret" > "$conf/keys.d/$user.env"
 chmod 0600 "$conf/keys.d/$user.env"
 chown "$YG_SVC" "$conf/keys.d/$user.env"
-yg_on_cleanup "yg_virsh destroy $box >/dev/null 2>&1; yg_virsh undefine $box --snapshots-metadata >/dev/null 2>&1; yg_pool_forget $images; rm -rf $images"
+# the box goes with yg_cleanup's own (after the broker has stopped), its
+# overlay with the images directory and its pool
+YG_BOXES+=("$box")
+yg_on_cleanup "yg_pool_forget $images; rm -rf $images"
 "$ctl" provision --config "$conf" --base "$img/yg-ci.qcow2" \
 	--template "$top_srcdir/src/ctl/templates/cloud.xml" --virt-type qemu \
 	--kernel "$img/vmlinuz" --initrd "$img/initrd.img" --images "$images" \
@@ -158,7 +161,7 @@ s=$(skew)
 [ "${s#-}" -le 2 ] || yg_fail "after yg_box_set_time the guest clock is $s s from the host's" "$box"
 # the user's date, 8 s later, seen as it arrives
 for ((i = 0; i < 600; i++)); do
-	g=$(tr -d '\r' < "$YG_TMP/console.out" | sed -n 's/^T=\([0-9.]*\)=$/\1/p' | tail -n 1)
+	g=$(tr -d '\r' < "$YG_TMP/console.out" | sed -n 's/.*T=\([0-9][0-9.]*\)=$/\1/p' | tail -n 1)
 	[ -z "$g" ] || break
 	kill -0 "$login_pid" 2>/dev/null || break
 	sleep 0.05
@@ -173,7 +176,7 @@ for ((i = 0; i < 600; i++)); do
 	grep -q 'event=session_end' "$log" && break
 	sleep 0.1
 done
-grep 'event=session_ready' "$log" | sed 's/^/broker: /' || true
+grep -E 'event=(session_ready|keys_wipe_failed)' "$log" | sed 's/^/broker: /' || true
 ms=$(sed -n 's/.*event=reverted .*why=logout.* ms=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 [ -z "$ms" ] || yg_timing logout_revert "$(awk -v m="$ms" 'BEGIN { printf "%.2f", m / 1000 }')"
 yg_expect_clean "$box"
