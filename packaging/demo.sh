@@ -61,7 +61,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall "$work"/yolo-ga
 	{ tail -n 30 "$work/install.log" >&2; die "installing the .deb failed (log: $work/install.log)"; }
 
 say "building the tiny guest as the demo base image"
-bash tests/guest/build-guest.sh "$work/guest" > "$work/guest.log" 2>&1 ||
+bash guest/tiny/build-guest.sh "$work/guest" > "$work/guest.log" 2>&1 ||
 	{ tail -n 30 "$work/guest.log" >&2; die "building the guest failed (log: $work/guest.log)"; }
 images=/var/lib/libvirt/images/yolo-gate-demo
 install -d -m 0755 "$images"

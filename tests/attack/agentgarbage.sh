@@ -5,7 +5,7 @@
 # variant is its own box booted with yg_agent=garbage / nulgarbage / bigline
 # on the kernel command line: the
 # guest's init then runs a fake agent on the agent port from boot instead of
-# qemu-ga (tests/guest/init), so libvirt connects to it as to a real one.
+# qemu-ga (guest/tiny/init), so libvirt connects to it as to a real one.
 # A login against it (agent_timeout = 5s) must fail within a bound with ERROR
 # 8 (AGENT) naming the box; the session child's peak memory and libvirtd's
 # growth must stay bounded, the box must end paused at clean-state, and the

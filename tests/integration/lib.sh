@@ -156,16 +156,16 @@ yg_restart_libvirtd() {
 	yg_down_s=$(yg_since "$t0")
 }
 
-# Builds into $top_builddir/tests/guest/cache, then copies kernel and initrd
+# Builds guest/tiny into $top_builddir/tests/guest/cache, then copies kernel and initrd
 # into YG_IMAGES: libvirt relabels (chowns) the files it boots from, which
 # must not happen to a user's build tree; named by content so that running
 # boxes keep theirs when the guest is rebuilt.
 yg_guest_build() {
 	local out=$top_builddir/tests/guest/cache t0 sum
 	t0=$(yg_now_ms)
-	bash "$top_srcdir/tests/guest/build-guest.sh" "$out" >"${YG_TMP:-/tmp}/guest-build.log" 2>&1 || {
+	bash "$top_srcdir/guest/tiny/build-guest.sh" "$out" >"${YG_TMP:-/tmp}/guest-build.log" 2>&1 || {
 		cat "${YG_TMP:-/tmp}/guest-build.log" >&2
-		yg_fail "building the test guest failed (tests/guest/build-guest.sh $out)"
+		yg_fail "building the test guest failed (guest/tiny/build-guest.sh $out)"
 	}
 	yg_timing guest_build "$(yg_since "$t0")"
 	mkdir -p "$YG_IMAGES"
@@ -245,8 +245,8 @@ yg_guest_exec() {
 }
 
 # yg_box_define NAME [MIB] [CMDLINE_EXTRA]: create the disk and define NAME
-# from tests/guest/domain.xml.in, not started (CMDLINE_EXTRA: more kernel
-# arguments, e.g. yg_agent=garbage, see tests/guest/init); removed by yg_cleanup.
+# from guest/tiny/domain.xml.in, not started (CMDLINE_EXTRA: more kernel
+# arguments, e.g. yg_agent=garbage, see guest/tiny/init); removed by yg_cleanup.
 yg_box_define() {
 	local name=$1 mib=${2:-256} extra=${3:-} disk xml
 	[ -n "${YG_GUEST_KERNEL:-}" ] || yg_fail "yg_box_define needs yg_guest_build first"
@@ -259,7 +259,7 @@ yg_box_define() {
 	    -e "s|@KERNEL@|$YG_GUEST_KERNEL|g" -e "s|@INITRD@|$YG_GUEST_INITRD|g" \
 	    -e "s|@DISK@|$disk|g" -e "s|@SERIAL_LOG@|$YG_IMAGES/$name.serial.log|g" \
 	    -e "s|@CMDLINE_EXTRA@|${extra:+ $extra}|g" \
-	    "$top_srcdir/tests/guest/domain.xml.in" > "$xml"
+	    "$top_srcdir/guest/tiny/domain.xml.in" > "$xml"
 	yg_virsh define "$xml" >/dev/null || yg_fail "virsh define $xml failed"
 }
 
