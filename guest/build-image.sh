@@ -68,7 +68,7 @@ for p in $PACKAGES; do
 done
 
 # The inputs: this script, the suite, the package list, the size. The
-# same inputs give an image the cache may reuse (tests/integration/image.sh).
+# same inputs give an image the cache may reuse (tests/e2e/image.sh).
 SELF=$(readlink -f "$0")
 INPUTS=$({ sha256sum < "$SELF"; printf 'suite=%s\npackages=%s\nsize=%s\n' \
 	"$SUITE" "$PACKAGES" "$SIZE"; } | sha256sum | cut -c1-64)
@@ -88,8 +88,21 @@ done
 mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 DEST=$OUTDIR/$NAME
+# An image built from the same inputs whose files still match its manifest
+# is up to date: nothing to do (a rebuild, --force, makes the same image).
+up_to_date() {
+	[ -f "$DEST/manifest" ] && grep -qx "inputs=$INPUTS" "$DEST/manifest" &&
+		[ "$(grep -c '^sha256 ' "$DEST/manifest")" = 3 ] &&
+		awk '$1 == "sha256" { print $3 "  " $2 }' "$DEST/manifest" |
+			(cd "$DEST" && sha256sum --status -c -)
+}
 if [ -e "$DEST" ] && [ -z "$FORCE" ]; then
-	die "image $DEST exists; boxes provisioned from it use its disk as their backing file: pick another name, or replace it with --force (and re-provision those boxes)"
+	if up_to_date; then
+		printf '%s: image %s is up to date (inputs %.12s, built %s): nothing to do (--force rebuilds it)\n' \
+			"$PROG" "$DEST" "$INPUTS" "$(sed -n 's/^built=//p' "$DEST/manifest")" >&2
+		exit 0
+	fi
+	die "image $DEST exists and was built from other inputs (or its files changed); boxes provisioned from it use its disk as their backing file: pick another name, or replace it with --force (and re-provision those boxes)"
 fi
 
 T0=$(date +%s%N)

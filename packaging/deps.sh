@@ -10,7 +10,7 @@ pkgs=(
 	# run time: libvirt + QEMU (TCG), sshd for the end-to-end tier
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils openssh-server openssh-client dnsmasq-base
-	# yolo-gatectl image build (the real Debian box; tests/integration/image.sh)
+	# yolo-gatectl image build (the real Debian box; tests/e2e/image.sh)
 	mmdebstrap e2fsprogs
 	# tests and linting
 	mandoc pamtester cppcheck expect jq python3 libcap2-bin libcap-ng-utils cpio xz-utils zstd strace

@@ -80,7 +80,3 @@ tests_unit_clocktest_SOURCES = tests/unit/clocktest.c
 tests_unit_clocktest_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_clocktest_CPPFLAGS = $(AM_CPPFLAGS) -DYG_BOX_TESTDATA='"$(abs_top_srcdir)/tests/data/box"'
 tests_unit_clocktest_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS) $(CMOCKA_LIBS)
-check_PROGRAMS += tests/integration/settime
-tests_integration_settime_SOURCES = tests/integration/settime.c
-tests_integration_settime_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
-tests_integration_settime_LDADD = src/virt/libygvirt.la $(LIBVIRT_LIBS)

@@ -17,3 +17,8 @@ EXTRA_DIST += \
 # over ssh (YOLO_BOX), a disabled user told why.
 E2E_TESTS += tests/e2e/share.sh
 EXTRA_DIST += tests/e2e/share.sh
+# image.sh: the Debian 12 image (yolo-gatectl image build, cached by its
+# inputs), image check, provision with the cloud template, logins through
+# the broker and through sshd.
+E2E_TESTS += tests/e2e/image.sh
+EXTRA_DIST += tests/e2e/image.sh

@@ -6,13 +6,11 @@ INTEGRATION_TESTS += \
 	tests/integration/box.sh \
 	tests/integration/groups.sh \
 	tests/integration/warm.sh \
-	tests/integration/share.sh \
-	tests/integration/image.sh
+	tests/integration/share.sh
 EXTRA_DIST += \
 	tests/integration/lib.sh \
 	tests/integration/guest.sh \
 	tests/integration/box.sh \
 	tests/integration/groups.sh \
 	tests/integration/warm.sh \
-	tests/integration/share.sh \
-	tests/integration/image.sh
+	tests/integration/share.sh

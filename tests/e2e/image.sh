@@ -1,32 +1,35 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# image.sh: the real Debian box, from image build to a login through the
-# broker.
+# image.sh: the real Debian box, from image build to logins through the
+# broker and through a real sshd.
 #  - yolo-gatectl image build, cached by its inputs hash (image build
 #    --inputs-hash: builder script, suite, packages, size) in
 #    $YG_IMAGE_CACHE/<hash> (default /var/cache/yolo-gate-ci/images, which
-#    CI may keep); a cache hit is verified against its manifest (inputs,
-#    sha256 of disk, kernel, initrd) and rebuilt when it does not match;
+#    CI may keep); image build keeps an up-to-date image and refuses one whose
+#    files no longer match its manifest, which is then rebuilt here;
 #  - image check on it: every point of the guest contract ok; image check
 #    on the tiny guest with a key directory it lacks: reported missing;
 #  - provision with the cloud template (TCG): boot, agent, snapshot, paused;
 #  - a login through the broker lands at agent@yolo-box, keys in
 #    /run/yolo/keys.env (the agent's) on a root-owned tmpfs and in the shell's
-#    environment, python3 and git work, and after yg_box_set_time
-#    (tests/integration/settime) the guest's date is within 2 s of the
-#    host's.
+#    environment, python3 and git work, and the broker sets the guest clock
+#    after READY: the user's date is within 2 s of the host's;
+#  - a login through sshd (login shell yolo-shell) to the same box, reverted
+#    in between: the key in the environment, python3, git.
 # Timings: image_build (cold) or image_cache_verify, image_check,
-# prov_boot_to_agent, prov_snapshot, prov_revert, login_ready, set_time,
-# logout_revert.
+# prov_boot_to_agent, prov_snapshot, prov_revert, login_ready, clock_set,
+# logout_revert, ssh_login.
 set -euo pipefail
-. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib-e2e.sh"
 
 yg_init_guest
+e2e_init
+e2e_install_shell
 command -v jq >/dev/null || yg_fail "this test needs jq (apt-get install jq)"
 ctl=$top_builddir/src/ctl/yolo-gatectl
 client=$top_builddir/tests/integration/gatedclient
-settime=$top_builddir/tests/integration/settime
-yg_require_built "$ctl" "$client" "$settime" "$top_builddir/src/gated/yolo-gated"
+yg_require_built "$ctl" "$client" "$top_builddir/src/gated/yolo-gated"
 export YG_GUEST_DIR=$top_srcdir/guest
 
 # ---- the image, cached by its inputs
@@ -43,16 +46,22 @@ mkdir -p "$cache"
 (
 	flock 9	# one build at a time; a second run waits and reuses it
 	t0=$(yg_now_ms)
-	if verify; then
-		yg_timing image_cache_verify "$(yg_since "$t0")"
-		exit 0
+	# an up-to-date image is kept by image build itself; one whose files no
+	# longer match its manifest is refused, and rebuilt here
+	if ! "$ctl" image build --out "$cache/$hash" yg-ci > "$YG_TMP/build.log" 2>&1; then
+		grep -q 'exists and was built from other inputs' "$YG_TMP/build.log" ||
+			{ cat "$YG_TMP/build.log" >&2; yg_fail "image build failed"; }
+		yg_log "cached image $img does not match its manifest: rebuilding"
+		"$ctl" image build --out "$cache/$hash" --force yg-ci > "$YG_TMP/build.log" 2>&1 ||
+			{ cat "$YG_TMP/build.log" >&2; yg_fail "image build failed"; }
 	fi
-	[ ! -e "$img" ] || yg_log "cached image $img does not match its manifest: rebuilding"
-	"$ctl" image build --out "$cache/$hash" --force yg-ci > "$YG_TMP/build.log" 2>&1 ||
-		{ cat "$YG_TMP/build.log" >&2; yg_fail "image build failed"; }
 	cat "$YG_TMP/build.log" >&2
-	yg_timing image_build "$(yg_since "$t0")"
-	verify || yg_fail "the image just built does not match its manifest"
+	if grep -q 'is up to date' "$YG_TMP/build.log"; then
+		yg_timing image_cache_verify "$(yg_since "$t0")"
+	else
+		yg_timing image_build "$(yg_since "$t0")"
+	fi
+	verify || yg_fail "the image does not match its manifest"
 	# older images of this cache, unused for a week
 	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" -mtime +7 \
 		-exec rm -rf {} + 2>/dev/null || true
@@ -91,7 +100,7 @@ conf=$YG_TMP/conf
 run=$YG_TMP/run
 sock=$YG_TMP/gated.sock
 log=$YG_TMP/gated.log
-yg_tmp_user "$user"
+e2e_user "$user" "$E2E_SHELL"
 yg_service_user "ygimgs$$"
 yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC"
 yg_user_policy "keys = $conf/keys.d/%u.env" "inject_owner = agent"
@@ -153,13 +162,15 @@ for ((i = 0; i < 1200; i++)); do
 done
 grep -q '^READY' "$YG_TMP/login.out" || yg_fail "no READY: $(cat "$YG_TMP/login.out")" "$box"
 yg_timing login_ready "$(yg_since "$t0")"
-# the clock is the snapshot's until it is set
-skew() { awk -v g="$(yg_virsh domtime "$box" | awk '{ print $2 }')" -v h="$(date +%s)" 'BEGIN { print g - h }'; }
-yg_log "guest clock before yg_box_set_time: $(skew) s from the host's (the snapshot's time)"
-out=$("$settime" "$YG_URI" "$box" clean-state) || yg_fail "yg_box_set_time failed" "$box"
-yg_timing set_time "$(awk '{ printf "%.2f", $2 / 1000 }' <<< "$out")"
-s=$(skew)
-[ "${s#-}" -le 2 ] || yg_fail "after yg_box_set_time the guest clock is $s s from the host's" "$box"
+# the clock: the snapshot's until the broker sets it, right after READY
+for ((i = 0; i < 200; i++)); do
+	grep -qE 'event=clock_(set|failed)' "$log" && break
+	sleep 0.05
+done
+grep -q 'event=clock_set' "$log" ||
+	yg_fail "the broker did not set the guest clock after READY: $(grep -E 'event=clock' "$log")" "$box"
+yg_timing clock_set "$(sed -n 's/.*event=clock_set .*ms_clock=\([0-9]*\).*/\1/p' "$log" |
+	awk '{ printf "%.2f", $1 / 1000 }')"
 # the user's date, 8 s later, seen as it arrives
 for ((i = 0; i < 600; i++)); do
 	g=$(tr -d '\r' < "$YG_TMP/console.out" | sed -n 's/.*T=\([0-9][0-9.]*\)=$/\1/p' | tail -n 1)
@@ -181,4 +192,17 @@ grep -E 'event=(session_ready|keys_wipe_failed)' "$log" | sed 's/^/broker: /' ||
 ms=$(sed -n 's/.*event=reverted .*why=logout.* ms=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 [ -z "$ms" ] || yg_timing logout_revert "$(awk -v m="$ms" 'BEGIN { printf "%.2f", m / 1000 }')"
 yg_expect_clean "$box"
-echo "image.sh: ok: image built or verified ($img), image check ok on it and missing on a tiny guest without the key directory, provisioned with the cloud template, login at agent@yolo-box with the keys on a tmpfs, python3, git, sudo, and the clock within 2 s after yg_box_set_time"
+
+# ---- a login through sshd: yolo-shell is the user's login shell
+e2e_sshd "SetEnv YOLO_GATE_SOCKET=$sock"
+t0=$(yg_now_ms)
+# shellcheck disable=SC2016 # the $ are the guest shell's
+e2e_ssh "$E2E_DIR/ssh.log" "$user" expect 'connected to' send '\r' expect "$P" \
+	send 'echo "K=$YG_TEST_KEY"\r' expect "K=$secret" \
+	send "python3 -c 'print(\"py\" + \"-ssh\")'\r" expect 'py-ssh' \
+	send 'git --version\r' expect 'git version 2.' send '\x1d' eof ||
+	e2e_fail_log "the login through sshd failed" "$E2E_DIR/ssh.log" "$box"
+grep -q '^exit=0' "$E2E_DIR/ssh.log" || e2e_fail_log "the ssh session ended by ^] did not exit 0" "$E2E_DIR/ssh.log"
+yg_timing ssh_login "$(yg_since "$t0")"
+e2e_wait_clean "$box" 60 || yg_fail "$box is not clean 60 s after the ssh logout" "$box"
+echo "image.sh: ok: image built or verified ($img), image check ok on it and missing on a tiny guest without the key directory, provisioned with the cloud template, login at agent@yolo-box with the keys on a tmpfs, python3, git, sudo, the clock set by the broker within 2 s of the host's; through sshd: key, python3, git"
