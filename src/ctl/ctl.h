@@ -51,6 +51,15 @@ int yg_ctl_image(int argc, char **argv) YG_MUST_CHECK;
 /* Where provision puts overlays unless --images says otherwise. */
 #define YG_CTL_IMAGES_DIR LOCALSTATEDIR "/lib/yolo-gate/boxes"
 
+/* A set of names (users seen once): add returns 1 when name is new (copied
+ * in), 0 when it was there, -ENOMEM; free empties it. */
+struct yg_ctl_names {
+	char **v;
+	size_t n, cap;
+};
+int yg_ctl_names_add(struct yg_ctl_names *s, const char *name) YG_MUST_CHECK;
+void yg_ctl_names_free(struct yg_ctl_names *s);
+
 /* "yolo-gatectl CMD: message" on stderr; returns YG_CTL_EXIT_FAIL. */
 int yg_ctl_errf(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -37,8 +37,7 @@ struct ssh_ctx {
 	bool group_warned;		/* its absence, once */
 	bool sshd_failed;		/* sshd -T could not run: noted once */
 	int warnings;
-	char **seen;
-	size_t n, cap;
+	struct yg_ctl_names seen;
 };
 
 static bool is_yolo_shell(const char *path)
@@ -229,21 +228,10 @@ static int check_user(void *ctx, const char *user)
 	struct passwd *pw;
 	bool member;
 	size_t o = 0;
-	char **v;
+	int r = yg_ctl_names_add(&c->seen, user);
 
-	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->seen[i], user))
-			return 0;
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 16;
-		v = realloc(c->seen, c->cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		c->seen = v;
-	}
-	if (!(c->seen[c->n] = strdup(user)))
-		return -ENOMEM;
-	c->n++;
+	if (r <= 0)
+		return r;
 	pw = getpwnam(user);
 	if (!pw)
 		return 0;	/* lint_user notes it */
@@ -318,8 +306,6 @@ int yg_ctl_check_sshd(const yg_policy *pol, const char *user, const char *sshd_c
 		}
 		free(shelled);
 	}
-	for (size_t i = 0; i < c.n; i++)
-		free(c.seen[i]);
-	free(c.seen);
+	yg_ctl_names_free(&c.seen);
 	return rc < 0 ? rc : c.warnings;
 }

@@ -142,32 +142,46 @@ void yg_ctl_step_end(struct yg_ctl_step *s, int rc)
 
 /* ---- the users that have a box -------------------------------------- */
 
+int yg_ctl_names_add(struct yg_ctl_names *s, const char *name)
+{
+	char **v;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], name))
+			return 0;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		v = realloc(s->v, s->cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+	}
+	s->v[s->n] = strdup(name);
+	if (!s->v[s->n])
+		return -ENOMEM;
+	s->n++;
+	return 1;
+}
+
+void yg_ctl_names_free(struct yg_ctl_names *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	*s = (struct yg_ctl_names){ 0 };
+}
+
 struct each_ctx {
-	char **seen;
-	size_t n, cap;
+	struct yg_ctl_names seen;
 	int (*fn)(void *ctx, const char *user);
 	void *ctx;
 };
 
 static int visit(struct each_ctx *c, const char *user)
 {
-	char **v;
+	int r = yg_ctl_names_add(&c->seen, user);
 
-	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->seen[i], user))
-			return 0;
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 16;
-		v = realloc(c->seen, c->cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		c->seen = v;
-	}
-	c->seen[c->n] = strdup(user);
-	if (!c->seen[c->n])
-		return -ENOMEM;
-	c->n++;
-	return c->fn(c->ctx, user);
+	return r <= 0 ? r : c->fn(c->ctx, user);
 }
 
 static int collect(void *ctx, const char *user)
@@ -201,12 +215,9 @@ static int visit_group(void *ctx, const char *name)
 		if (pw->pw_gid == gid)
 			rc = visit(&list, pw->pw_name);
 	endpwent();
-	for (size_t i = 0; i < list.n; i++) {
-		if (rc == 0)
-			rc = visit(ctx, list.seen[i]);
-		free(list.seen[i]);
-	}
-	free(list.seen);
+	for (size_t i = 0; i < list.seen.n && rc == 0; i++)
+		rc = visit(ctx, list.seen.v[i]);
+	yg_ctl_names_free(&list.seen);
 	return rc;
 }
 
@@ -219,8 +230,6 @@ int yg_ctl_each_user(const yg_policy *pol,
 	rc = yg_policy_each_name(pol, "user", visit_user, &c);
 	if (rc == 0)
 		rc = yg_policy_each_name(pol, "group", visit_group, &c);
-	for (size_t i = 0; i < c.n; i++)
-		free(c.seen[i]);
-	free(c.seen);
+	yg_ctl_names_free(&c.seen);
 	return rc;
 }
