@@ -46,6 +46,7 @@ check_DATA = $(YG_PKG_UNITS) $(tmpfiles_DATA) $(sysusers_DATA)
 E2E_TESTS += tests/e2e/deb.sh
 
 EXTRA_DIST += packaging/demo.sh \
+	packaging/yolo-boxd.service \
 	$(YG_PKG_UNITS:=.in) \
 	packaging/tmpfiles.d/yolo-gate.conf.in \
 	packaging/sysusers.d/yolo-gate.conf.in \
