@@ -197,7 +197,8 @@ yg_expect_clean "$box"
 e2e_sshd "SetEnv YOLO_GATE_SOCKET=$sock"
 t0=$(yg_now_ms)
 # shellcheck disable=SC2016 # the $ are the guest shell's
-e2e_ssh "$E2E_DIR/ssh.log" "$user" expect 'connected to' send '\r' expect "$P" \
+# (ssh-session.exp takes regular expressions: the prompt's $ escaped)
+e2e_ssh "$E2E_DIR/ssh.log" "$user" expect 'connected to' send '\r' expect 'agent@yolo-box:~\$ ' \
 	send 'echo "K=$YG_TEST_KEY"\r' expect "K=$secret" \
 	send "python3 -c 'print(\"py\" + \"-ssh\")'\r" expect 'py-ssh' \
 	send 'git --version\r' expect 'git version 2.' send '\x1d' eof ||
