@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
 			kill "$(cat "$work/gated.pid")" 2>/dev/null || true
 		fi
 		userdel -r "$user" 2>/dev/null || true
-		rm -f "$conf/policy.d/50-demo.conf"
+		rm -f "$conf/policy.d/50-demo.conf" /etc/ssh/sshd_config.d/yolo-gate-demo.conf
 		rm -rf "$work"
 		apt-get purge -y -q yolo-gate >/dev/null 2>&1 || true
 		say "removed (the Debian image stays in $cache for the next demo: rm -rf $cache to free it)"
@@ -101,6 +101,14 @@ say "demo user $user (login shell /usr/bin/yolo-shell), policy and key"
 id "$user" >/dev/null 2>&1 || useradd -m -s /usr/bin/yolo-shell "$user"
 # every gated user is in yolo-users: the sshd snippet closes forwarding for it
 usermod -aG yolo-users "$user"
+snippet=/etc/ssh/sshd_config.d/yolo-gate-demo.conf
+if [ -d /etc/ssh/sshd_config.d ] && ! [ -e "$snippet" ]; then
+	say "sshd: the yolo-gate snippet for group yolo-users ($snippet)"
+	install -m 0644 /usr/share/doc/yolo-gate/examples/yolo-gate.conf "$snippet"
+	if [ -d /run/systemd/system ]; then
+		systemctl reload ssh 2>/dev/null || true
+	fi
+fi
 install -m 0644 -o root -g root /dev/stdin "$conf/policy.d/50-demo.conf" <<CONF
 # Written by packaging/demo.sh: the demo user's box.
 [user:$user]
@@ -126,7 +134,7 @@ fi
 
 say "provisioning the box (boots the guest, snapshots it clean, leaves it paused)"
 yolo-gatectl provision "$user" --base "$base" --virt-type qemu --kernel "$kernel" \
-	--initrd "$initrd" "${prov[@]}" ${reprov[@]+"${reprov[@]}"}
+	--initrd "$initrd" "${prov[@]}" ${reprov[@]+"${reprov[@]}"} >&2
 
 if [ -z "$run_cmd" ]; then
 	say "landing you in the box: su - $user  (leave with ^] )"
