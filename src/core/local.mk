@@ -13,6 +13,7 @@ src_core_libygcore_la_SOURCES = \
 	src/core/yg_err.c src/core/yg_err.h \
 	src/core/yg_log.c src/core/yg_log.h \
 	src/core/yg_proto.c src/core/yg_proto.h \
+	src/core/yg_chan.h \
 	src/core/yg_file.c src/core/yg_file.h \
 	src/core/yg_keyfile.c src/core/yg_keyfile.h \
 	src/core/yg_json.c src/core/yg_json.h \

@@ -20,15 +20,19 @@
 #include "yg_proto.h"
 #include "yg_time.h"
 
-enum field_kind { F_END = 0, F_U8, F_U16, F_U32, F_STR, F_REST };
+enum field_kind { F_END = 0, F_U8, F_SIG, F_U16, F_U32, F_STR, F_REST };
+
+#define NFIELDS 8
 
 struct field {
 	uint8_t kind;
 	uint32_t max;	/* F_U8: largest value; F_STR: bytes; F_REST: bytes */
+			/* F_SIG: a u8, one of the signals a client may forward */
 	size_t off;	/* offsetof(yg_msg, ...) */
 };
 
 #define FU8(m, lim)	{ F_U8, (lim), offsetof(yg_msg, u.m) }
+#define FSIG(m)		{ F_SIG, 0, offsetof(yg_msg, u.m) }
 #define FU16(m)		{ F_U16, 0, offsetof(yg_msg, u.m) }
 #define FU32(m)		{ F_U32, 0, offsetof(yg_msg, u.m) }
 #define FSTR(m, lim)	{ F_STR, (lim), offsetof(yg_msg, u.m) }
@@ -37,7 +41,7 @@ struct field {
 
 struct msg_desc {
 	const char *name;
-	struct field fields[6];
+	struct field fields[NFIELDS];
 };
 
 static const struct msg_desc descs[YG_MSG_MAX_TYPE + 1] = {
@@ -70,7 +74,21 @@ static const struct msg_desc descs[YG_MSG_MAX_TYPE + 1] = {
 	[YG_MSG_POLICY] = { "POLICY", {
 		FU8(policy.gated, 1), FU8(policy.enabled, 1),
 		FSTR(policy.text, YG_TEXT_MAX), FEND } },
+	[YG_MSG_RUN] = { "RUN", {
+		FU8(run.flags, YG_RUN_PTY), FSTR(run.term, YG_NAME_MAX),
+		FU16(run.rows), FU16(run.cols), FSTR(run.box, YG_NAME_MAX),
+		FSTR(run.session, YG_SESSION_MAX), FSTR(run.subsystem, YG_NAME_MAX),
+		FSTR(run.command, YG_CMD_MAX) } },
+	[YG_MSG_STDERR] = { "STDERR", { FREST(data, YG_DATA_MAX), FEND } },
+	[YG_MSG_EOF] = { "EOF", { FEND } },
+	[YG_MSG_SIGNAL] = { "SIGNAL", { FSIG(signal.signo), FEND } },
 };
+
+/* The signals a client may forward with SIGNAL. */
+static bool client_signal(uint8_t signo)
+{
+	return signo == SIGHUP || signo == SIGINT || signo == SIGQUIT || signo == SIGTERM;
+}
 
 static const struct msg_desc *desc_of(uint8_t type)
 {
@@ -114,7 +132,7 @@ int yg_msg_encode_to(const yg_msg *m, uint8_t *buf, size_t cap, size_t *len)
 	if (cap < pos)
 		return -ENOBUFS;
 	buf[4] = m->type;
-	for (const struct field *f = d->fields; f < d->fields + 6 && f->kind != F_END; f++) {
+	for (const struct field *f = d->fields; f < d->fields + NFIELDS && f->kind != F_END; f++) {
 		const void *src = base + f->off;
 		const uint8_t *bytes = NULL;
 		size_t n = 0, hdr = 0;
@@ -124,6 +142,11 @@ int yg_msg_encode_to(const yg_msg *m, uint8_t *buf, size_t cap, size_t *len)
 		switch (f->kind) {
 		case F_U8:
 			if (*(const uint8_t *)src > f->max)
+				return -EINVAL;
+			hdr = 1;
+			break;
+		case F_SIG:
+			if (!client_signal(*(const uint8_t *)src))
 				return -EINVAL;
 			hdr = 1;
 			break;
@@ -154,7 +177,7 @@ int yg_msg_encode_to(const yg_msg *m, uint8_t *buf, size_t cap, size_t *len)
 		}
 		if (cap - pos < hdr + n)
 			return -ENOBUFS;
-		if (f->kind == F_U8)
+		if (f->kind == F_U8 || f->kind == F_SIG)
 			buf[pos] = *(const uint8_t *)src;
 		else if (f->kind == F_U16)
 			put_be(buf + pos, *(const uint16_t *)src, 2);
@@ -190,13 +213,18 @@ int yg_msg_decode(uint8_t type, const uint8_t *payload, size_t len, yg_msg *m)
 		return -EPROTO;
 	memset(m, 0, sizeof(*m));
 	m->type = type;
-	for (const struct field *f = d->fields; f < d->fields + 6 && f->kind != F_END; f++) {
+	for (const struct field *f = d->fields; f < d->fields + NFIELDS && f->kind != F_END; f++) {
 		void *dst = base + f->off;
 		size_t n;
 
 		switch (f->kind) {
 		case F_U8:
 			if (len - pos < 1 || payload[pos] > f->max)
+				return -EPROTO;
+			*(uint8_t *)dst = payload[pos++];
+			break;
+		case F_SIG:
+			if (len - pos < 1 || !client_signal(payload[pos]))
 				return -EPROTO;
 			*(uint8_t *)dst = payload[pos++];
 			break;

@@ -31,6 +31,16 @@
  *   RELEASE    ->  str session id; uid 0 only; answered with EXIT
  *   ACCOUNT    ->  str user; uid 0 only
  *   POLICY    <-   u8 gated, u8 enabled, str message (answer to ACCOUNT)
+ *   RUN        ->  u8 flags (YG_RUN_PTY), str term, u16 rows, u16 cols, str box
+ *                  ("" = own), str session ("" or PAM's id), str subsystem
+ *                  ("" = a command, "sftp"), str command (<= YG_CMD_MAX; ""
+ *                  with a subsystem). Answered like OPEN: PROGRESS*, READY
+ *                  or ERROR; then DATA <- is stdout (with a pty all output),
+ *                  STDERR its stderr, EXIT ends it (status = exit status or
+ *                  128 + signal); DATA -> is stdin, WINCH resizes the pty.
+ *   STDERR    <-   raw bytes (rest, 0..YG_DATA_MAX), decoded into u.data
+ *   EOF        ->  (empty) the client's stdin ended
+ *   SIGNAL     ->  u8 signo: SIGHUP, SIGINT, SIGQUIT or SIGTERM
  */
 #ifndef YG_PROTO_H
 #define YG_PROTO_H
@@ -41,12 +51,13 @@
 #include <sys/types.h>
 #include "yg_err.h"
 
-#define YG_PROTO_VERSION 1u
+#define YG_PROTO_VERSION 2u
 #define YG_FRAME_MAX     65536u	/* type + payload */
 #define YG_DATA_MAX      32768u	/* DATA payload */
 #define YG_TEXT_MAX      1024u	/* PROGRESS, EXIT, ERROR, POLICY text */
 #define YG_NAME_MAX      64u	/* user, box, peer, term */
 #define YG_SESSION_MAX   40u	/* session id */
+#define YG_CMD_MAX       32768u	/* RUN command */
 #define YG_ESCAPE_NONE   0xffffu
 
 enum yg_msg_type {
@@ -63,10 +74,17 @@ enum yg_msg_type {
 	YG_MSG_RELEASE = 11,
 	YG_MSG_ACCOUNT = 12,
 	YG_MSG_POLICY = 13,
-	YG_MSG_MAX_TYPE = 13,
+	YG_MSG_RUN = 14,
+	YG_MSG_STDERR = 15,
+	YG_MSG_EOF = 16,
+	YG_MSG_SIGNAL = 17,
+	YG_MSG_MAX_TYPE = 17,
 };
 
 enum yg_open_mode { YG_OPEN_TTY = 0, YG_OPEN_PLAIN = 1 };
+
+/* RUN flags */
+#define YG_RUN_PTY 1u
 
 /* ERROR codes: what the client may tell the user / map to an exit status. */
 enum yg_err_code {
@@ -82,8 +100,9 @@ enum yg_err_code {
 	YG_ERR_INTERNAL = 10,
 };
 
-/* A decoded message. Strings are NUL-terminated copies; DATA points into the
- * frame it was decoded from (valid until the reader is advanced). */
+/* A decoded message. Strings are NUL-terminated copies; DATA (and STDERR,
+ * which uses u.data too) points into the frame it was decoded from (valid
+ * until the reader is advanced). EOF has no fields. */
 typedef struct yg_msg {
 	uint8_t type;
 	union {
@@ -110,6 +129,16 @@ typedef struct yg_msg {
 		struct { char session[YG_SESSION_MAX + 1]; } release;
 		struct { char user[YG_NAME_MAX + 1]; } account;
 		struct { uint8_t gated, enabled; char text[YG_TEXT_MAX + 1]; } policy;
+		struct {
+			uint8_t flags;
+			char term[YG_NAME_MAX + 1];
+			uint16_t rows, cols;
+			char box[YG_NAME_MAX + 1];
+			char session[YG_SESSION_MAX + 1];
+			char subsystem[YG_NAME_MAX + 1];
+			char command[YG_CMD_MAX + 1];
+		} run;
+		struct { uint8_t signo; } signal;
 	} u;
 } yg_msg;
 
