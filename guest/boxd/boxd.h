@@ -14,6 +14,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -77,6 +79,9 @@ struct boxd {
 };
 
 /* boxd.c */
+extern bool boxd_use_syslog;
+extern volatile sig_atomic_t boxd_stop_signal;
+int boxd_run(struct boxd *b);
 void boxd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define boxd_debug(b, ...) do { if ((b)->verbose) boxd_log(7, __VA_ARGS__); } while (0)
 size_t boxd_outq_room(const struct boxd *b);

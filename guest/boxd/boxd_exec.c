@@ -205,6 +205,8 @@ int boxd_exec(struct boxd *b, const yg_chan_msg *m)
 	for (size_t i = 0; i < YG_CHAN_STREAMS_MAX && !s; i++)
 		if (!b->streams[i].id)
 			s = &b->streams[i];
+	if (!s)
+		return -EPROTO;	/* cannot happen: nstreams counts the used slots */
 	memset(s, 0, sizeof(*s));
 	s->in_fd = s->out_fd[0] = s->out_fd[1] = -1;
 	if (boxd_spawn(m, &u, s, &f) < 0)

@@ -117,10 +117,10 @@ static int open_dir(const char *dir, bool mk, struct boxd_fail *f)
 			if (fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
 				f->code = YG_CHAN_E_SYMLINK;
 				snprintf(f->text, sizeof(f->text),
-					 "%s in the box has a symlink in its path (%s); refusing it", dir, part);
+					 "%.800s in the box has a symlink in its path (%.100s); refusing it", dir, part);
 			} else {
 				f->code = e == ENOENT ? YG_CHAN_E_NOENT : YG_CHAN_E_IO;
-				snprintf(f->text, sizeof(f->text), "cannot open directory %s in the box: %s",
+				snprintf(f->text, sizeof(f->text), "cannot open directory %.800s in the box: %s",
 					 dir, strerror(e));
 			}
 			close(fd);
@@ -175,7 +175,7 @@ static int key_dir(const char *dir, struct boxd_fail *f)
 	if (!is_empty(fd)) {
 		close(fd);
 		f->code = YG_CHAN_E_NOTTMPFS;
-		snprintf(f->text, sizeof(f->text), "%s in the box is not on a tmpfs and not empty; "
+		snprintf(f->text, sizeof(f->text), "%.800s in the box is not on a tmpfs and not empty; "
 			 "keys go only to a tmpfs (boxd mounts one on an empty directory)", dir);
 		return -1;
 	}
@@ -184,7 +184,7 @@ static int key_dir(const char *dir, struct boxd_fail *f)
 	    (errno != ENOENT ||
 	     mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0711,size=1m") < 0)) {
 		f->code = YG_CHAN_E_NOTTMPFS;
-		snprintf(f->text, sizeof(f->text), "%s in the box is not on a tmpfs, and mounting one "
+		snprintf(f->text, sizeof(f->text), "%.800s in the box is not on a tmpfs, and mounting one "
 			 "there failed: %s", dir, strerror(errno));
 		close(fd);
 		return -1;
@@ -194,7 +194,7 @@ static int key_dir(const char *dir, struct boxd_fail *f)
 	if (fd >= 0 && !on_tmpfs(fd)) {
 		close(fd);
 		f->code = YG_CHAN_E_NOTTMPFS;
-		snprintf(f->text, sizeof(f->text), "%s in the box is still not on a tmpfs after the "
+		snprintf(f->text, sizeof(f->text), "%.800s in the box is still not on a tmpfs after the "
 			 "mount (was it replaced?)", dir);
 		return -1;
 	}
@@ -217,7 +217,7 @@ static int split(const char *path, char *dir, const char **base, struct boxd_fai
 	}
 	if (!ok) {
 		f->code = YG_CHAN_E_PROTO;
-		snprintf(f->text, sizeof(f->text), "'%s' is not an absolute file path without "
+		snprintf(f->text, sizeof(f->text), "'%.800s' is not an absolute file path without "
 			 "empty, '.' or '..' parts", path);
 		return -1;
 	}
@@ -280,7 +280,7 @@ static int put_file(int dfd, const char *base, const yg_chan_msg *m, const struc
 	return 0;
 fail:
 	f->code = errno == EPERM || errno == EACCES ? YG_CHAN_E_PERM : YG_CHAN_E_IO;
-	snprintf(f->text, sizeof(f->text), "cannot write the key file %s in the box: %s",
+	snprintf(f->text, sizeof(f->text), "cannot write the key file %.800s in the box: %s",
 		 m->u.keys.path, strerror(errno));
 	return -1;
 }
@@ -303,7 +303,7 @@ int boxd_keys(struct boxd *b, const yg_chan_msg *m)
 	r = split(m->u.keys.path, dir, &base, &f);
 	if (r == 0 && boxd_user(oname, &owner) < 0) {
 		f.code = YG_CHAN_E_NOUSER;
-		snprintf(f.text, sizeof(f.text), "no user %s in the box to own %s", oname,
+		snprintf(f.text, sizeof(f.text), "no user %s in the box to own %.800s", oname,
 			 m->u.keys.path);
 		r = -1;
 	}
@@ -351,7 +351,7 @@ int boxd_wipe(struct boxd *b, const yg_chan_msg *m)
 		errno = EINVAL;
 	}
 	if (f.code)
-		snprintf(f.text, sizeof(f.text), "cannot wipe %s in the box: %s", m->u.wipe.path,
+		snprintf(f.text, sizeof(f.text), "cannot wipe %.800s in the box: %s", m->u.wipe.path,
 			 f.code == YG_CHAN_E_SYMLINK ? "it is a symlink" : strerror(errno));
 	if (fd >= 0)
 		close(fd);

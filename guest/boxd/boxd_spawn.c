@@ -215,13 +215,13 @@ static void explain(const yg_chan_msg *m, const struct boxd_user *u, struct repo
 	case ST_CHDIR:
 		if (r.err == ENOENT || r.err == ENOTDIR)
 			f->code = YG_CHAN_E_NOENT;
-		snprintf(f->text, sizeof(f->text), "cannot change to directory %s in the box: %s",
+		snprintf(f->text, sizeof(f->text), "cannot change to directory %.900s in the box: %s",
 			 dir, strerror(r.err));
 		return;
 	case ST_EXEC:
 		if (r.err == ENOENT)
 			f->code = YG_CHAN_E_NOENT;
-		snprintf(f->text, sizeof(f->text), "cannot run %s in the box: %s",
+		snprintf(f->text, sizeof(f->text), "cannot run %.900s in the box: %s",
 			 m->u.exec.argv[0], strerror(r.err));
 		return;
 	case ST_GROUPS: case ST_GID: case ST_UID:
