@@ -27,3 +27,11 @@ tests_unit_boxdkeystest_SOURCES = tests/unit/boxdkeystest.c tests/unit/boxdrig.c
 tests_unit_boxdkeystest_CFLAGS = $(BOXD_TEST_CFLAGS)
 tests_unit_boxdkeystest_LDADD = $(BOXD_TEST_LDADD)
 EXTRA_tests_unit_boxdkeystest_DEPENDENCIES = guest/boxd/yolo-boxd
+
+# The integration check: the tiny guest's yolo-boxd over the real port.
+INTEGRATION_TESTS += tests/integration/boxd.sh
+EXTRA_DIST += tests/integration/boxd.sh
+check_PROGRAMS += tests/integration/chanprobe
+tests_integration_chanprobe_SOURCES = tests/integration/chanprobe.c
+tests_integration_chanprobe_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
+tests_integration_chanprobe_LDADD = src/core/libygcore.la $(LIBVIRT_LIBS)
