@@ -14,27 +14,17 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <limits.h>
 #include <poll.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "boxd.h"
-#include "yg_time.h"
 
 #define PROBE_MS 100
 
@@ -286,8 +276,8 @@ static int dispatch(struct boxd *b, uint8_t type, const uint8_t *payload, size_t
 		return proto_error(b, "a %s frame, which only boxd sends", yg_chan_type_name(m->type));
 	}
 	if (r == -EPROTO)
-		return proto_error(b, "%s on stream %u breaks the rules of the channel",
-				   yg_chan_type_name(m->type), m->stream);
+		return proto_error(b, "%s (stream %u)", boxd_proto_why ? boxd_proto_why :
+				   "a request on stream 0", m->stream);
 	return 0;
 }
 

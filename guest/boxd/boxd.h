@@ -95,7 +95,10 @@ int boxd_send_ok(struct boxd *b, uint32_t stream);
 uint8_t *boxd_outq_tail(struct boxd *b, size_t need);
 void boxd_outq_commit(struct boxd *b, size_t len);
 
-/* boxd_exec.c: returns 0, or -EPROTO for a protocol error of the host */
+/* boxd_exec.c: returns 0, or -EPROTO for a protocol error of the host,
+ * with boxd_proto_why saying which (boxd_proto sets it) */
+extern const char *boxd_proto_why;
+int boxd_proto(const char *why);
 int boxd_exec(struct boxd *b, const yg_chan_msg *m);
 int boxd_stream_msg(struct boxd *b, const yg_chan_msg *m);
 struct boxd_stream *boxd_stream_find(struct boxd *b, uint32_t id);

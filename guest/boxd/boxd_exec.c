@@ -33,6 +33,14 @@ enum role { R_OUT = 0, R_ERR = 1, R_IN = 2, R_PTY = 3 };
 /* what each pollfd of boxd_streams_pollfds stands for */
 static struct { struct boxd_stream *s; enum role role; } poll_map[3 * YG_CHAN_STREAMS_MAX];
 
+const char *boxd_proto_why;
+
+int boxd_proto(const char *why)
+{
+	boxd_proto_why = why;
+	return -EPROTO;
+}
+
 struct boxd_stream *boxd_stream_find(struct boxd *b, uint32_t id)
 {
 	for (size_t i = 0; id && i < YG_CHAN_STREAMS_MAX; i++)
@@ -184,7 +192,7 @@ int boxd_exec(struct boxd *b, const yg_chan_msg *m)
 	int e;
 
 	if (!m->stream || boxd_stream_find(b, m->stream))
-		return -EPROTO;	/* stream 0, or one already open */
+		return boxd_proto("EXEC on stream 0 or on a stream already open");
 	if (b->nstreams >= YG_CHAN_STREAMS_MAX)
 		return boxd_send_failed(b, m->stream, YG_CHAN_E_BUSY,
 					"too many commands: %u are running in the box",
@@ -206,7 +214,7 @@ int boxd_exec(struct boxd *b, const yg_chan_msg *m)
 		if (!b->streams[i].id)
 			s = &b->streams[i];
 	if (!s)
-		return -EPROTO;	/* cannot happen: nstreams counts the used slots */
+		return boxd_proto("no free stream slot (a bug)");
 	memset(s, 0, sizeof(*s));
 	s->in_fd = s->out_fd[0] = s->out_fd[1] = -1;
 	if (boxd_spawn(m, &u, s, &f) < 0)
@@ -225,8 +233,10 @@ static int on_data(struct boxd *b, struct boxd_stream *s, const yg_chan_msg *m)
 {
 	size_t len = m->u.data.len, head;
 
-	if (m->u.data.fd != 0 || s->in_eof || !yg_chan_credit_take(&s->in_cr, len))
-		return -EPROTO;	/* stdin only, before its EOF, within the window */
+	if (m->u.data.fd != 0 || s->in_eof)
+		return boxd_proto("DATA for an fd other than stdin, or after its EOF");
+	if (!yg_chan_credit_take(&s->in_cr, len))
+		return boxd_proto("DATA beyond the credit boxd gave");
 	if (s->in_fd < 0) {
 		send_window(b, s, len);	/* the command closed stdin: dropped */
 		return 0;
@@ -237,7 +247,7 @@ static int on_data(struct boxd *b, struct boxd_stream *s, const yg_chan_msg *m)
 		return 0;
 	}
 	if (len > YG_CHAN_WINDOW - s->in_len)
-		return -EPROTO;
+		return boxd_proto("DATA beyond the stdin buffer");
 	head = (s->in_head + s->in_len) % YG_CHAN_WINDOW;
 	for (size_t done = 0; done < len;) {
 		size_t k = YG_CHAN_WINDOW - head;
@@ -268,13 +278,14 @@ int boxd_stream_msg(struct boxd *b, const yg_chan_msg *m)
 		return on_data(b, s, m);
 	case YG_CHAN_MSG_EOF:
 		if (m->u.eof.fd != 0 || s->in_eof)
-			return -EPROTO;
+			return boxd_proto("EOF for an fd other than stdin, or twice");
 		s->in_eof = true;
 		if (!s->in_len)
 			close_stdin(s);
 		return 0;
 	case YG_CHAN_MSG_WINDOW:
-		return yg_chan_credit_give(&s->out_cr, m->u.window.bytes) ? 0 : -EPROTO;
+		return yg_chan_credit_give(&s->out_cr, m->u.window.bytes) ? 0 :
+			boxd_proto("WINDOW giving back more than boxd sent");
 	case YG_CHAN_MSG_RESIZE:
 		ws = (struct winsize){ .ws_row = m->u.resize.rows, .ws_col = m->u.resize.cols };
 		if (s->pty && s->out_fd[0] >= 0)
@@ -285,13 +296,13 @@ int boxd_stream_msg(struct boxd *b, const yg_chan_msg *m)
 		case SIGHUP: case SIGINT: case SIGQUIT: case SIGTERM: case SIGKILL:
 			break;
 		default:
-			return -EPROTO;
+			return boxd_proto("SIGNAL other than HUP, INT, QUIT, TERM or KILL");
 		}
 		if (!s->reaped)
 			(void)kill(-s->pid, m->u.signal.signo);
 		return 0;
 	default:
-		return -EPROTO;
+		return boxd_proto("a message boxd does not take on a stream");
 	}
 }
 

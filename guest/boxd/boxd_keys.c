@@ -288,7 +288,7 @@ fail:
 static int answer(struct boxd *b, uint32_t stream, int r, const struct boxd_fail *f)
 {
 	if (!stream)
-		return -EPROTO;
+		return boxd_proto("a request on stream 0");
 	return r < 0 ? boxd_send_failed(b, stream, f->code, "%s", f->text) : boxd_send_ok(b, stream);
 }
 

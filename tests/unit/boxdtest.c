@@ -51,7 +51,7 @@ static void test_echo_env(void **state)
 	(void)state;
 	run_simple(7, "echo \"$BOXDTEST $USER $TERM $PATH\"; pwd", &r);
 	snprintf(want, sizeof(want), "1 %s dumb /usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin\n%s\n",
-		 me(), getpwuid(geteuid())->pw_dir);
+		 me(), access(getpwuid(geteuid())->pw_dir, X_OK) == 0 ? getpwuid(geteuid())->pw_dir : "/");
 	assert_string_equal((char *)outbuf, want);
 }
 
