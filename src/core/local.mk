@@ -13,7 +13,8 @@ src_core_libygcore_la_SOURCES = \
 	src/core/yg_err.c src/core/yg_err.h \
 	src/core/yg_log.c src/core/yg_log.h \
 	src/core/yg_proto.c src/core/yg_proto.h \
-	src/core/yg_chan.h \
+	src/core/yg_wire.c src/core/yg_wire.h \
+	src/core/yg_chan.c src/core/yg_chan.h \
 	src/core/yg_file.c src/core/yg_file.h \
 	src/core/yg_keyfile.c src/core/yg_keyfile.h \
 	src/core/yg_json.c src/core/yg_json.h \
@@ -96,3 +97,11 @@ EXTRA_DIST += tests/data/rundir
 src_core_libygcore_la_SOURCES += \
 	src/core/yg_loop.c src/core/yg_loop.h \
 	src/core/yg_endpoint.c src/core/yg_endpoint.h
+
+# The box channel codec (yg_chan, over the wire primitives of yg_wire.h).
+check_PROGRAMS += tests/unit/chantest
+UNIT_TESTS += tests/unit/chantest
+tests_unit_chantest_SOURCES = tests/unit/chantest.c
+tests_unit_chantest_CFLAGS = $(YG_CORE_TEST_CFLAGS)
+tests_unit_chantest_LDADD = $(YG_CORE_TEST_LDADD)
+EXTRA_DIST += tests/data/chan

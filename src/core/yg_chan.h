@@ -163,7 +163,9 @@ int yg_chan_encode_frame(const yg_chan_msg *m, yg_frame_out *out) YG_MUST_CHECK;
  * (stream 0 or over YG_CHAN_STREAM_MAX, fd > 2), -EMSGSIZE (len too big). */
 int yg_chan_data_header(uint8_t *buf, uint32_t stream, uint8_t fd, size_t len) YG_MUST_CHECK;
 
-/* Decode one frame's type and payload (from yg_frame_next): 0 or -EPROTO. */
+/* Decode one frame's type and payload (from yg_frame_next): 0 or -EPROTO.
+ * Only the fields of that type are set (the struct is not cleared); after
+ * -EPROTO its contents mean nothing. */
 int yg_chan_decode(uint8_t type, const uint8_t *payload, size_t len, yg_chan_msg *m) YG_MUST_CHECK;
 
 const char *yg_chan_type_name(uint8_t type);	/* "HELLO", ..., "unknown" */

@@ -2,8 +2,9 @@
 /* yg_proto.c: frame codec and message encode/decode, see yg_proto.h.
  *
  * Every message is described by a field table (kind, bound, offset into
- * yg_msg), so one encoder and one decoder serve all types: adding a message is
- * adding a table row, and the bounds are checked in exactly one place.
+ * yg_msg), so one encoder and one decoder (yg_wire.c, shared with the box
+ * channel's yg_chan.c) serve all types: adding a message is adding a table
+ * row, and the bounds are checked in exactly one place.
  */
 #include "config.h"
 
@@ -19,44 +20,30 @@
 
 #include "yg_proto.h"
 #include "yg_time.h"
+#include "yg_wire.h"
 
-enum field_kind { F_END = 0, F_U8, F_SIG, F_U16, F_U32, F_STR, F_REST };
+#define FU8(m, hi)	YG_FU8(yg_msg, u.m, hi)
+#define FU16(m)		YG_FU16(yg_msg, u.m)
+#define FU32(m)		YG_FU32(yg_msg, u.m)
+#define FSTR(m, hi)	YG_FSTR(yg_msg, u.m, hi)
+#define FDATA		YG_FREST(yg_msg, u.data.bytes, u.data.len, YG_DATA_MAX)
+#define FEND		YG_FEND
+/* The signals a client may forward with SIGNAL. */
+#define CLIENT_SIGNALS	(YG_BIT(SIGHUP) | YG_BIT(SIGINT) | YG_BIT(SIGQUIT) | YG_BIT(SIGTERM))
 
-#define NFIELDS 8
-
-struct field {
-	uint8_t kind;
-	uint32_t max;	/* F_U8: largest value; F_STR: bytes; F_REST: bytes */
-			/* F_SIG: a u8, one of the signals a client may forward */
-	size_t off;	/* offsetof(yg_msg, ...) */
-};
-
-#define FU8(m, lim)	{ F_U8, (lim), offsetof(yg_msg, u.m) }
-#define FSIG(m)		{ F_SIG, 0, offsetof(yg_msg, u.m) }
-#define FU16(m)		{ F_U16, 0, offsetof(yg_msg, u.m) }
-#define FU32(m)		{ F_U32, 0, offsetof(yg_msg, u.m) }
-#define FSTR(m, lim)	{ F_STR, (lim), offsetof(yg_msg, u.m) }
-#define FREST(m, lim)	{ F_REST, (lim), offsetof(yg_msg, u.m) }
-#define FEND		{ F_END, 0, 0 }
-
-struct msg_desc {
-	const char *name;
-	struct field fields[NFIELDS];
-};
-
-static const struct msg_desc descs[YG_MSG_MAX_TYPE + 1] = {
+static const struct yg_desc descs[YG_MSG_MAX_TYPE + 1] = {
 	[YG_MSG_HELLO] = { "HELLO", {
 		FU32(hello.version), FSTR(hello.peer, YG_NAME_MAX), FEND } },
 	[YG_MSG_OPEN] = { "OPEN", {
 		FU8(open.mode, YG_OPEN_PLAIN), FSTR(open.term, YG_NAME_MAX),
 		FU16(open.rows), FU16(open.cols), FSTR(open.box, YG_NAME_MAX),
-		FSTR(open.session, YG_SESSION_MAX) } },
+		FSTR(open.session, YG_SESSION_MAX), FEND } },
 	[YG_MSG_PROGRESS] = { "PROGRESS", {
 		FSTR(progress.text, YG_TEXT_MAX), FEND } },
 	[YG_MSG_READY] = { "READY", {
 		FSTR(ready.session, YG_SESSION_MAX), FSTR(ready.box, YG_NAME_MAX),
 		FU16(ready.escape), FEND } },
-	[YG_MSG_DATA] = { "DATA", { FREST(data, YG_DATA_MAX), FEND } },
+	[YG_MSG_DATA] = { "DATA", { FDATA, FEND } },
 	[YG_MSG_WINCH] = { "WINCH", {
 		FU16(winch.rows), FU16(winch.cols), FEND } },
 	[YG_MSG_EXIT] = { "EXIT", {
@@ -78,122 +65,25 @@ static const struct msg_desc descs[YG_MSG_MAX_TYPE + 1] = {
 		FU8(run.flags, YG_RUN_PTY), FSTR(run.term, YG_NAME_MAX),
 		FU16(run.rows), FU16(run.cols), FSTR(run.box, YG_NAME_MAX),
 		FSTR(run.session, YG_SESSION_MAX), FSTR(run.subsystem, YG_NAME_MAX),
-		FSTR(run.command, YG_CMD_MAX) } },
-	[YG_MSG_STDERR] = { "STDERR", { FREST(data, YG_DATA_MAX), FEND } },
+		FSTR(run.command, YG_CMD_MAX), FEND } },
+	[YG_MSG_STDERR] = { "STDERR", { FDATA, FEND } },
 	[YG_MSG_EOF] = { "EOF", { FEND } },
-	[YG_MSG_SIGNAL] = { "SIGNAL", { FSIG(signal.signo), FEND } },
+	[YG_MSG_SIGNAL] = { "SIGNAL", {
+		YG_FSET8(yg_msg, u.signal.signo, CLIENT_SIGNALS), FEND } },
 };
 
-/* The signals a client may forward with SIGNAL. */
-static bool client_signal(uint8_t signo)
-{
-	return signo == SIGHUP || signo == SIGINT || signo == SIGQUIT || signo == SIGTERM;
-}
-
-static const struct msg_desc *desc_of(uint8_t type)
-{
-	if (type == 0 || type > YG_MSG_MAX_TYPE || !descs[type].name)
-		return NULL;
-	return &descs[type];
-}
+static const struct yg_codec codec = { descs, YG_MSG_MAX_TYPE + 1 };
 
 const char *yg_msg_type_name(uint8_t type)
 {
-	const struct msg_desc *d = desc_of(type);
-
-	return d ? d->name : "unknown";
+	return yg_wire_name(&codec, type);
 }
 
-static void put_be(uint8_t *p, uint32_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint32_t get_be(const uint8_t *p, unsigned n)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* ---- encoder ---- */
+/* ---- encoder and decoder: the field walk of yg_wire.c ---- */
 
 int yg_msg_encode_to(const yg_msg *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	const struct msg_desc *d = desc_of(m->type);
-	const uint8_t *base = (const uint8_t *)m;
-	size_t pos = 5;
-
-	if (!d)
-		return -EINVAL;
-	if (cap < pos)
-		return -ENOBUFS;
-	buf[4] = m->type;
-	for (const struct field *f = d->fields; f < d->fields + NFIELDS && f->kind != F_END; f++) {
-		const void *src = base + f->off;
-		const uint8_t *bytes = NULL;
-		size_t n = 0, hdr = 0;
-
-		/* first check the value and size what it takes: n bytes after a
-		 * hdr-byte big-endian prefix (or the value itself) */
-		switch (f->kind) {
-		case F_U8:
-			if (*(const uint8_t *)src > f->max)
-				return -EINVAL;
-			hdr = 1;
-			break;
-		case F_SIG:
-			if (!client_signal(*(const uint8_t *)src))
-				return -EINVAL;
-			hdr = 1;
-			break;
-		case F_U16:
-			hdr = 2;
-			break;
-		case F_U32:
-			hdr = 4;
-			break;
-		case F_STR:
-			/* the array is max + 1 long: no NUL inside it = too long */
-			n = strnlen(src, (size_t)f->max + 1);
-			if (n > f->max)
-				return -EINVAL;
-			hdr = 2;
-			bytes = src;
-			break;
-		case F_REST:
-			n = m->u.data.len;
-			bytes = m->u.data.bytes;
-			if (n > f->max)
-				return -EMSGSIZE;
-			if (n && !bytes)
-				return -EINVAL;
-			break;
-		default:
-			return -EINVAL;
-		}
-		if (cap - pos < hdr + n)
-			return -ENOBUFS;
-		if (f->kind == F_U8 || f->kind == F_SIG)
-			buf[pos] = *(const uint8_t *)src;
-		else if (f->kind == F_U16)
-			put_be(buf + pos, *(const uint16_t *)src, 2);
-		else if (f->kind == F_U32)
-			put_be(buf + pos, *(const uint32_t *)src, 4);
-		else if (f->kind == F_STR)
-			put_be(buf + pos, (uint32_t)n, 2);
-		if (n)
-			memcpy(buf + pos + hdr, bytes, n);
-		pos += hdr + n;
-	}
-	if (pos - 4 > YG_FRAME_MAX)
-		return -EMSGSIZE;
-	put_be(buf, (uint32_t)(pos - 4), 4);
-	*len = pos;
-	return 0;
+	return yg_wire_encode(&codec, m->type, m, buf, cap, len);
 }
 
 int yg_msg_encode(const yg_msg *m, yg_frame_out *out)
@@ -201,69 +91,16 @@ int yg_msg_encode(const yg_msg *m, yg_frame_out *out)
 	return yg_msg_encode_to(m, out->buf, sizeof(out->buf), &out->len);
 }
 
-/* ---- decoder ---- */
-
 int yg_msg_decode(uint8_t type, const uint8_t *payload, size_t len, yg_msg *m)
 {
-	const struct msg_desc *d = desc_of(type);
-	uint8_t *base = (uint8_t *)m;
-	size_t pos = 0;
-
-	if (!d || len > YG_FRAME_MAX - 1 || (len && !payload))
-		return -EPROTO;
-	memset(m, 0, sizeof(*m));
+	/* DATA and STDERR are the hot path and set all they have: the rest
+	 * of a large yg_msg (RUN's command) is not cleared for them */
+	if (type == YG_MSG_DATA || type == YG_MSG_STDERR)
+		memset(m, 0, offsetof(yg_msg, u) + sizeof(m->u.data));
+	else
+		memset(m, 0, sizeof(*m));
 	m->type = type;
-	for (const struct field *f = d->fields; f < d->fields + NFIELDS && f->kind != F_END; f++) {
-		void *dst = base + f->off;
-		size_t n;
-
-		switch (f->kind) {
-		case F_U8:
-			if (len - pos < 1 || payload[pos] > f->max)
-				return -EPROTO;
-			*(uint8_t *)dst = payload[pos++];
-			break;
-		case F_SIG:
-			if (len - pos < 1 || !client_signal(payload[pos]))
-				return -EPROTO;
-			*(uint8_t *)dst = payload[pos++];
-			break;
-		case F_U16:
-			if (len - pos < 2)
-				return -EPROTO;
-			*(uint16_t *)dst = (uint16_t)get_be(payload + pos, 2);
-			pos += 2;
-			break;
-		case F_U32:
-			if (len - pos < 4)
-				return -EPROTO;
-			*(uint32_t *)dst = get_be(payload + pos, 4);
-			pos += 4;
-			break;
-		case F_STR:
-			if (len - pos < 2)
-				return -EPROTO;
-			n = get_be(payload + pos, 2);
-			pos += 2;
-			if (n > f->max || len - pos < n || memchr(payload + pos, 0, n))
-				return -EPROTO;
-			memcpy(dst, payload + pos, n);
-			((char *)dst)[n] = '\0';
-			pos += n;
-			break;
-		case F_REST:
-			n = len - pos;
-			if (n > f->max)
-				return -EPROTO;
-			m->u.data.bytes = payload + pos;
-			m->u.data.len = n;
-			pos = len;
-			break;
-		default:
-			return -EPROTO;
-		}
-	}
-	return pos == len ? 0 : -EPROTO;
+	return yg_wire_decode(&codec, type, m, payload, len, NULL, 0);
 }
 
 /* ---- incremental reader ---- */
@@ -291,7 +128,7 @@ static int check_head(const yg_frame_in *in)
 
 	if (in->have - in->done < 4)
 		return 0;
-	flen = get_be(in->buf + in->done, 4);
+	flen = (uint32_t)yg_get_be(in->buf + in->done, 4);
 	return (flen == 0 || flen > YG_FRAME_MAX) ? -EPROTO : 0;
 }
 
@@ -354,7 +191,7 @@ int yg_frame_next(yg_frame_in *in, uint8_t *type, const uint8_t **payload, size_
 		return r;
 	if (in->have < 4)
 		return 0;
-	flen = get_be(in->buf, 4);
+	flen = (uint32_t)yg_get_be(in->buf, 4);
 	if (in->have < 4 + (size_t)flen)
 		return 0;
 	*type = in->buf[4];

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -220,6 +221,75 @@ static void test_bad_values(void **state)
 	m.type = YG_MSG_POLICY;
 	m.u.policy.gated = 2;
 	assert_int_equal(yg_msg_encode(&m, &out), -EINVAL);
+}
+
+/* RUN, STDERR, EOF, SIGNAL (protocol version 2): their bounds. */
+static void test_run_bounds(void **state)
+{
+	static uint8_t p[2 * YG_CMD_MAX];
+	static yg_msg m, back;
+	static yg_frame_out out;
+	size_t len;
+
+	/* RUN: flags, term, rows, cols, box, session, subsystem, command */
+	for (size_t cmd = YG_CMD_MAX + 1; cmd >= YG_CMD_MAX; cmd--) {	/* over, then at the bound */
+		len = 0;
+		p[len++] = YG_RUN_PTY;
+		len += str_payload(p + len, 5);
+		memset(p + len, 0, 4);
+		len += 4;
+		len += str_payload(p + len, YG_NAME_MAX);
+		len += str_payload(p + len, YG_SESSION_MAX);
+		len += str_payload(p + len, YG_NAME_MAX);
+		len += str_payload(p + len, cmd);
+		assert_int_equal(yg_msg_decode(YG_MSG_RUN, p, len, &m), cmd <= YG_CMD_MAX ? 0 : -EPROTO);
+	}
+	assert_int_equal(strlen(m.u.run.command), YG_CMD_MAX);
+	assert_int_equal(strlen(m.u.run.subsystem), YG_NAME_MAX);
+	assert_int_equal(m.u.run.flags, YG_RUN_PTY);
+	assert_int_equal(yg_msg_encode(&m, &out), 0);
+	assert_int_equal(out.len, 4 + 1 + len);
+	assert_int_equal(yg_msg_decode(out.buf[4], out.buf + 5, out.len - 5, &back), 0);
+	assert_string_equal(back.u.run.command, m.u.run.command);
+	m.u.run.command[YG_CMD_MAX] = 'x';	/* no NUL in the field: too long */
+	assert_int_equal(yg_msg_encode(&m, &out), -EINVAL);
+	m.u.run.command[YG_CMD_MAX] = '\0';
+	m.u.run.flags = 2;
+	assert_int_equal(yg_msg_encode(&m, &out), -EINVAL);
+	p[0] = 2;
+	assert_int_equal(yg_msg_decode(YG_MSG_RUN, p, len, &m), -EPROTO);
+	/* a subsystem one byte over */
+	len = 0;
+	p[len++] = 0;
+	len += str_payload(p + len, 0);
+	memset(p + len, 0, 4);
+	len += 4;
+	len += str_payload(p + len, 0);
+	len += str_payload(p + len, 0);
+	len += str_payload(p + len, YG_NAME_MAX + 1);
+	len += str_payload(p + len, 0);
+	assert_int_equal(yg_msg_decode(YG_MSG_RUN, p, len, &m), -EPROTO);
+	/* SIGNAL: HUP INT QUIT TERM and nothing else (not even KILL) */
+	for (unsigned sig = 0; sig < 256; sig++) {
+		bool ok = sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;
+		uint8_t b = (uint8_t)sig;
+
+		assert_int_equal(yg_msg_decode(YG_MSG_SIGNAL, &b, 1, &m), ok ? 0 : -EPROTO);
+		memset(&m, 0, sizeof(m));
+		m.type = YG_MSG_SIGNAL;
+		m.u.signal.signo = b;
+		assert_int_equal(yg_msg_encode(&m, &out), ok ? 0 : -EINVAL);
+	}
+	/* EOF is empty; STDERR is DATA's shape and bound */
+	assert_int_equal(yg_msg_decode(YG_MSG_EOF, p, 0, &m), 0);
+	assert_int_equal(yg_msg_decode(YG_MSG_EOF, p, 1, &m), -EPROTO);
+	assert_int_equal(yg_msg_decode(YG_MSG_STDERR, p, YG_DATA_MAX, &m), 0);
+	assert_ptr_equal(m.u.data.bytes, p);
+	assert_int_equal(m.u.data.len, YG_DATA_MAX);
+	assert_int_equal(yg_msg_decode(YG_MSG_STDERR, p, YG_DATA_MAX + 1, &m), -EPROTO);
+	assert_string_equal(yg_msg_type_name(YG_MSG_RUN), "RUN");
+	assert_string_equal(yg_msg_type_name(YG_MSG_SIGNAL), "SIGNAL");
+	assert_int_equal(YG_PROTO_VERSION, 2);
 }
 
 static void test_unknown_type(void **state)
@@ -550,6 +620,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_and_trailing),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_run_bounds),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_frame_lengths),
 		cmocka_unit_test(test_two_frames_one_feed),
