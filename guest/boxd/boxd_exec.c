@@ -327,6 +327,8 @@ size_t boxd_streams_pollfds(struct boxd *b, struct pollfd *p, size_t cap)
 				ev |= POLLIN;
 			if (in_ok && s->in_len)
 				ev |= POLLOUT;
+			if (!ev)
+				continue;	/* not even for POLLHUP: it would spin */
 			poll_map[n].s = s;
 			poll_map[n].role = R_PTY;
 			p[n++] = (struct pollfd){ .fd = s->out_fd[0], .events = ev };
