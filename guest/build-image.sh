@@ -267,11 +267,13 @@ if [ -n "$BOXD" ]; then
 # yolo-gate: the guest end of the box channel (yolo-boxd(8)). Root: it runs
 # commands as their users, mounts the key tmpfs and sets the clock.
 [Unit]
-Description=yolo-gate box channel daemon (remote commands, key files)
+Description=yolo-gate guest daemon (commands and keys over virtio-serial)
 Documentation=man:yolo-boxd(8)
-After=systemd-udevd.service systemd-tmpfiles-setup.service
+After=dev-virtio\x2dports-org.yologate.boxd.0.device
+ConditionPathExists=/dev/virtio-ports/org.yologate.boxd.0
 
 [Service]
+Type=simple
 ExecStart=/usr/sbin/yolo-boxd --foreground --user agent
 Restart=always
 RestartSec=1

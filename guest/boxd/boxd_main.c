@@ -219,6 +219,9 @@ int main(int argc, char **argv)
 	}
 	if (!b->user)
 		b->user = getpwnam("agent") ? "agent" : "root";
+	/* a systemd service (Type=simple) is in the foreground already */
+	if (getenv("INVOCATION_ID"))
+		foreground = true;
 	if (!foreground) {
 		if (daemon(0, 0) < 0) {
 			fprintf(stderr, BOXD_NAME ": cannot become a daemon: %s\n", strerror(errno));
