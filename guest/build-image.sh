@@ -67,11 +67,18 @@ for p in $PACKAGES; do
 	[[ $p =~ ^[a-z0-9][a-z0-9.+-]+$ ]] || die "'$p' is not a Debian package name (--packages)"
 done
 
-# The inputs: this script, the suite, the package list, the size. The
-# same inputs give an image the cache may reuse (tests/e2e/image.sh).
+# yolo-boxd, the exec channel's guest daemon (yolo-boxd(8)): YG_BOXD=PATH,
+# else the one installed on this host (package yolo-gate-guest, or make
+# install); without it the image has console sessions only.
+BOXD=${YG_BOXD-$(command -v yolo-boxd 2>/dev/null || true)}
+[ -z "$BOXD" ] || [ -x "$BOXD" ] || die "YG_BOXD=$BOXD is not an executable yolo-boxd"
+
+# The inputs: this script, the suite, the package list, the size, yolo-boxd.
+# The same inputs give an image the cache may reuse (tests/e2e/image.sh).
 SELF=$(readlink -f "$0")
 INPUTS=$({ sha256sum < "$SELF"; printf 'suite=%s\npackages=%s\nsize=%s\n' \
-	"$SUITE" "$PACKAGES" "$SIZE"; } | sha256sum | cut -c1-64)
+	"$SUITE" "$PACKAGES" "$SIZE"; [ -z "$BOXD" ] || sha256sum < "$BOXD"; } |
+	sha256sum | cut -c1-64)
 if [ -n "$HASH_ONLY" ]; then
 	echo "$INPUTS"
 	exit 0
@@ -265,6 +272,34 @@ here etc/systemd/system/qemu-guest-agent.service.d/yolo-gate.conf <<'EOF'
 ExecStartPre=/bin/sh -c 'i=0; while [ ! -e /dev/shm/yolo-shell-ready ] && [ $$i -lt 300 ]; do sleep 0.2; i=$$((i + 1)); done'
 TimeoutStartSec=90
 EOF
+# yolo-boxd on the port org.yologate.boxd.0 (remote commands, key files in
+# one round trip); commands run as the agent unless the broker names a user.
+if [ -n "$BOXD" ]; then
+	install -m 0755 "$BOXD" "$R/usr/sbin/yolo-boxd"
+	here etc/systemd/system/yolo-boxd.service <<'EOF'
+# yolo-gate: the guest end of the box channel (yolo-boxd(8)). Root: it runs
+# commands as their users, mounts the key tmpfs and sets the clock.
+[Unit]
+Description=yolo-gate guest daemon (commands and keys over virtio-serial)
+Documentation=man:yolo-boxd(8)
+After=dev-virtio\x2dports-org.yologate.boxd.0.device
+ConditionPathExists=/dev/virtio-ports/org.yologate.boxd.0
+
+[Service]
+Type=simple
+ExecStart=/usr/sbin/yolo-boxd --foreground --user agent
+Restart=always
+RestartSec=1
+
+[Install]
+WantedBy=multi-user.target
+EOF
+	mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
+	ln -sf /etc/systemd/system/yolo-boxd.service \
+		"$R/etc/systemd/system/multi-user.target.wants/yolo-boxd.service"
+else
+	echo "$PROG: no yolo-boxd (set YG_BOXD=PATH or install yolo-gate-guest): the image gets no exec channel" >&2
+fi
 # Network: DHCP on the box's one interface (the policy's NAT network).
 here etc/systemd/network/80-yolo-gate.network <<'EOF'
 [Match]

@@ -4,13 +4,16 @@
 #
 # Produces OUTDIR/vmlinuz (the Debian cloud kernel, for direct boot) and
 # OUTDIR/initrd.img (newc cpio, gzip: busybox-static, the virtio modules,
-# qemu-guest-agent with every shared library it needs, and an /init).
+# qemu-guest-agent with every shared library it needs, this tree's
+# yolo-boxd ($top_builddir/guest/boxd/yolo-boxd, or YG_BOXD=PATH), the
+# host's sftp-server, scp and rsync (when installed) with their libraries,
+# and an /init).
 # No debootstrap: packages are fetched with `apt-get download` and unpacked
 # with `dpkg-deb -x`; works as root or as an ordinary user.
 #
 # Cached: OUTDIR/debs keeps the downloads; OUTDIR/stamp holds a hash of this
-# script, the guest files, the package versions and the host libraries copied
-# last time; when it matches, nothing is rebuilt.
+# script, the guest files, the package versions, yolo-boxd and the host
+# programs and libraries copied last time; when it matches, nothing is rebuilt.
 # Set YG_GUEST_REBUILD=1 to force a rebuild.
 set -euo pipefail
 
@@ -55,8 +58,18 @@ KPKG_VER=${KDEP##*= }
 KPKG_VER=${KPKG_VER%)}
 VERSIONS="$KPKG=$KPKG_VER $BB_PKG=$(pkg_version "$BB_PKG") $QGA_PKG=$(pkg_version "$QGA_PKG")"
 
-# Inputs: this script and the guest files next to it, package versions, and the
-# host libraries used last time.
+# yolo-boxd, the guest daemon of the exec channel, as built by this tree;
+# and the host's file transfer programs (the guest end of scp, sftp, rsync).
+BOXD=${YG_BOXD:-${top_builddir:-${SELF%/guest/tiny/*}}/guest/boxd/yolo-boxd}
+[ -x "$BOXD" ] || die "$BOXD is not built; run make first (or set YG_BOXD=PATH)"
+HOST_PROGS=""
+for p in /usr/lib/openssh/sftp-server /usr/bin/scp /usr/bin/rsync; do
+	if [ -x "$p" ]; then HOST_PROGS="$HOST_PROGS $p"
+	else echo "$PROG: $p is not installed on this host; the guest goes without it" >&2; fi
+done
+
+# Inputs: this script and the guest files next to it, package versions,
+# yolo-boxd, the host programs, and the host libraries used last time.
 GUEST_FILES="init profile shrc yolo-respawn-shell udhcpc.script"
 input_hash() {
 	{
@@ -65,6 +78,8 @@ input_hash() {
 			sha256sum "${SELF%/*}/$f" 2>/dev/null || echo "missing $f"
 		done
 		printf '%s\n' "$VERSIONS"
+		sha256sum "$BOXD" | cut -d' ' -f1
+		for p in $HOST_PROGS; do sha256sum "$p"; done
 		if [ -f "$OUTDIR/host-libs" ]; then
 			xargs -r sha256sum < "$OUTDIR/host-libs" 2>/dev/null || echo missing
 		fi
@@ -147,22 +162,38 @@ QX="$WORK/x-$QGA_PKG"
 QGA="$QX/usr/sbin/qemu-ga"
 [ -x "$QGA" ] || die "$QGA_PKG has no /usr/sbin/qemu-ga; the package layout changed"
 cp "$QGA" "$R/usr/sbin/qemu-ga"
-EXTRA_LIBS=$(find "$QX" -name '*.so*' -printf '%h\n' | sort -u | tr '\n' ':')
-LDD_OUT=$(LD_LIBRARY_PATH="${EXTRA_LIBS}${LD_LIBRARY_PATH:-}" ldd "$QGA") ||
-	die "ldd failed on qemu-ga; is this an amd64 host?"
-if grep -q 'not found' <<< "$LDD_OUT"; then
-	die "qemu-ga needs libraries absent on this host: $(grep 'not found' <<< "$LDD_OUT" |
-		awk '{print $1}' | tr '\n' ' ')- install $QGA_PKG's dependencies (apt-get install $QGA_PKG)"
-fi
+# copy_libs BIN [LIBPATH]: every shared object BIN needs (ldd, with LIBPATH
+# first), into the guest's /lib; host files are listed in host-libs.
 : > "$WORK/host-libs"
-while read -r lib; do
-	real=$(readlink -f "$lib")
-	dest="$R/lib/x86_64-linux-gnu/${lib##*/}"
-	case $lib in /lib64/*) dest="$R/lib64/${lib##*/}" ;; esac
-	mkdir -p "${dest%/*}"
-	cp "$real" "$dest"
-	case $real in "$WORK"/*) ;; *) echo "$real" >> "$WORK/host-libs" ;; esac
-done < <(awk '/=> \// { print $3 } /^\t\// { print $1 }' <<< "$LDD_OUT")
+copy_libs() {
+	local bin=$1 ldd_out lib real dest
+	ldd_out=$(LD_LIBRARY_PATH="${2:-}${LD_LIBRARY_PATH:-}" ldd "$bin") ||
+		die "ldd failed on ${bin##*/}; is this an amd64 host?"
+	if grep -q 'not found' <<< "$ldd_out"; then
+		die "${bin##*/} needs libraries absent on this host: $(grep 'not found' <<< "$ldd_out" |
+			awk '{print $1}' | tr '\n' ' ')- install its package's dependencies"
+	fi
+	while read -r lib; do
+		real=$(readlink -f "$lib")
+		dest="$R/lib/x86_64-linux-gnu/${lib##*/}"
+		case $lib in /lib64/*) dest="$R/lib64/${lib##*/}" ;; esac
+		mkdir -p "${dest%/*}"
+		cp "$real" "$dest"
+		case $real in "$WORK"/*) ;; *) echo "$real" >> "$WORK/host-libs" ;; esac
+	done < <(awk '/=> \// { print $3 } /^\t\// { print $1 }' <<< "$ldd_out")
+}
+copy_libs "$QGA" "$(find "$QX" -name '*.so*' -printf '%h\n' | sort -u | tr '\n' ':')"
+
+# yolo-boxd (libc only) and the host's file transfer programs, in the
+# paths the broker looks for them at.
+install -m 0755 "$BOXD" "$R/usr/sbin/yolo-boxd"
+copy_libs "$BOXD"
+for p in $HOST_PROGS; do
+	mkdir -p "$R${p%/*}"
+	cp "$p" "$R$p"
+	copy_libs "$p"
+done
+sort -u -o "$WORK/host-libs" "$WORK/host-libs"
 [ -e "$R/lib64/ld-linux-x86-64.so.2" ] || die "the dynamic loader was not found by ldd"
 
 # Minimal identity files (qemu-ga's guest-exec and `id` look them up).
