@@ -13,7 +13,8 @@ sysusersdir = $(prefix)/lib/sysusers.d
 YG_PKG_UNITS = \
 	packaging/systemd/yolo-gated.service \
 	packaging/systemd/yolo-gated.socket \
-	packaging/systemd/yolo-gate-sweep.service
+	packaging/systemd/yolo-gate-sweep.service \
+	packaging/systemd/yolo-boxd.service
 systemdsystemunit_DATA = $(YG_PKG_UNITS)
 tmpfiles_DATA = packaging/tmpfiles.d/yolo-gate.conf
 sysusers_DATA = packaging/sysusers.d/yolo-gate.conf
@@ -46,7 +47,6 @@ check_DATA = $(YG_PKG_UNITS) $(tmpfiles_DATA) $(sysusers_DATA)
 E2E_TESTS += tests/e2e/deb.sh
 
 EXTRA_DIST += packaging/demo.sh \
-	packaging/yolo-boxd.service \
 	$(YG_PKG_UNITS:=.in) \
 	packaging/tmpfiles.d/yolo-gate.conf.in \
 	packaging/sysusers.d/yolo-gate.conf.in \

@@ -27,7 +27,7 @@ for t in systemd-analyze systemd-sysusers systemd-tmpfiles; do
 		skip "$t not found (apt-get install systemd)"
 done
 
-units="yolo-gated.service yolo-gated.socket yolo-gate-sweep.service"
+units="yolo-gated.service yolo-gated.socket yolo-gate-sweep.service yolo-boxd.service"
 gen=$(cd "$builddir/packaging" && pwd)
 for u in $units; do
 	[ -f "$gen/systemd/$u" ] || fail "$gen/systemd/$u missing: run make first"

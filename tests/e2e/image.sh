@@ -31,6 +31,8 @@ ctl=$top_builddir/src/ctl/yolo-gatectl
 client=$top_builddir/tests/integration/gatedclient
 yg_require_built "$ctl" "$client" "$top_builddir/src/gated/yolo-gated"
 export YG_GUEST_DIR=$top_srcdir/guest
+# the image gets the yolo-boxd of this build (part of its inputs hash)
+export YG_BOXD=$top_builddir/guest/boxd/yolo-boxd
 
 # ---- the image, cached by its inputs
 cache=${YG_IMAGE_CACHE:-/var/cache/yolo-gate-ci/images}
