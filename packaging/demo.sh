@@ -59,7 +59,7 @@ fi
 
 mkdir -p "$work"
 say "building and installing the .deb"
-rm -f "$work"/yolo-gate_*.deb
+rm -f "$work"/yolo-gate_*.deb "$work"/yolo-gate-guest_*.deb
 DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
 	bash packaging/build-deb.sh "$work" "$top" > "$work/build-deb.log" 2>&1 ||
 	{ tail -n 30 "$work/build-deb.log" >&2; die "building the .deb failed (log: $work/build-deb.log)"; }
@@ -81,6 +81,10 @@ if [ -n "$tiny" ]; then
 	prov=(--template tiny --memory 256 --disk-size 64M)
 	prompt='yolo-box# '
 else
+	# the image gets yolo-boxd from the yolo-gate-guest package just built
+	rm -rf "$work/guest-pkg"
+	dpkg-deb -x "$(ls "$work"/yolo-gate-guest_*_amd64.deb)" "$work/guest-pkg"
+	export YG_BOXD=$work/guest-pkg/usr/sbin/yolo-boxd
 	say "building the Debian 12 base image (yolo-gatectl image build; 2-3 min the first time, cached in $cache)"
 	yolo-gatectl image build --out "$cache" demo 2>&1 | tee "$work/image.log" | sed 's/^/demo:   /' >&2
 	[ "${PIPESTATUS[0]}" = 0 ] || die "building the image failed (log: $work/image.log)"

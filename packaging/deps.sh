@@ -10,6 +10,8 @@ pkgs=(
 	# run time: libvirt + QEMU (TCG), sshd for the end-to-end tier
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-utils openssh-server openssh-client dnsmasq-base
+	# the tiny guest carries the host's scp, sftp-server and rsync (remote commands)
+	openssh-sftp-server rsync
 	# yolo-gatectl image build (the real Debian box; tests/e2e/image.sh)
 	mmdebstrap e2fsprogs
 	# tests and linting
