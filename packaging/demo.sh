@@ -86,7 +86,16 @@ else
 	dpkg-deb -x "$(ls "$work"/yolo-gate-guest_*_amd64.deb)" "$work/guest-pkg"
 	export YG_BOXD=$work/guest-pkg/usr/sbin/yolo-boxd
 	say "building the Debian 12 base image (yolo-gatectl image build; 2-3 min the first time, cached in $cache)"
-	yolo-gatectl image build --out "$cache" demo 2>&1 | tee "$work/image.log" | sed 's/^/demo:   /' >&2
+	# The cache is the demo's own: an image from other inputs (another
+	# checkout, a changed builder or yolo-boxd) is replaced, and the box
+	# made from it again (below).
+	force=()
+	if [ -f "$cache/demo/manifest" ] && ! grep -qx "inputs=$(yolo-gatectl image build --inputs-hash)" \
+		"$cache/demo/manifest"; then
+		force=(--force)
+	fi
+	yolo-gatectl image build --out "$cache" ${force[@]+"${force[@]}"} demo 2>&1 |
+		tee "$work/image.log" | sed 's/^/demo:   /' >&2
 	[ "${PIPESTATUS[0]}" = 0 ] || die "building the image failed (log: $work/image.log)"
 	base=$cache/demo/demo.qcow2 kernel=$cache/demo/vmlinuz initrd=$cache/demo/initrd.img
 	prov=(--template cloud --memory 1024 --boot-timeout 300)

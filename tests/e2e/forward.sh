@@ -56,12 +56,15 @@ while True:
 ' > "$E2E_DIR/target.port" &
 target_pid=$!
 yg_on_cleanup "kill $target_pid 2>/dev/null"
-for ((i = 0; i < 50; i++)); do
-	tport=$(cat "$E2E_DIR/target.port")
+# (the background shell makes the file when it starts: it may not be there yet;
+# python3 itself takes seconds to start on a loaded host)
+tport=
+for ((i = 0; i < 150; i++)); do
+	tport=$(cat "$E2E_DIR/target.port" 2>/dev/null || true)
 	[ -n "$tport" ] && break
 	sleep 0.1
 done
-[ -n "$tport" ] || yg_fail "the target service did not start"
+[ -n "$tport" ] || yg_fail "the target service did not start within 15 s"
 
 ssh_opts() {
 	echo -F /dev/null -i "$E2E_DIR/keys/$1.key" -p "$E2E_PORT" -o StrictHostKeyChecking=no \
