@@ -11,49 +11,35 @@
 #include <string.h>
 
 #include "yg_chan.h"
+#include "fuzz_frames.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void one_frame(uint8_t type, const uint8_t *payload, size_t len, void *ctx)
 {
-	static yg_frame_in in;
 	static yg_frame_out out;
 	static yg_chan_msg m;
+	yg_chan_credit *credit = ctx;
+
+	if (yg_chan_decode(type, payload, len, &m) != 0)
+		return;
+	if (yg_chan_encode_frame(&m, &out) != 0)
+		abort();
+	if (out.len != 5 + len || out.buf[4] != type || memcmp(out.buf + 5, payload, len) != 0)
+		abort();
+	if (type == YG_CHAN_MSG_DATA && !yg_chan_credit_take(credit, m.u.data.len))
+		(void)yg_chan_credit_passed(credit, YG_CHAN_WINDOW);
+	if (type == YG_CHAN_MSG_WINDOW)
+		(void)yg_chan_credit_give(credit, m.u.window.bytes);
+	if (yg_chan_credit_room(credit) > YG_CHAN_WINDOW)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
 	yg_chan_credit credit;
-	uint8_t type;
-	const uint8_t *payload;
-	size_t len;
 
-	yg_frame_in_init(&in);
 	yg_chan_credit_init(&credit);
-	while (size > 0) {
-		/* uneven slices, to exercise partial frames */
-		size_t chunk = size < 7 ? size : (size_t)(data[0] % 251) + 1;
-		int r;
-
-		if (chunk > size)
-			chunk = size;
-		if (yg_frame_in_feed(&in, data, chunk) != 0)
-			return 0;
-		data += chunk;
-		size -= chunk;
-		while ((r = yg_frame_next(&in, &type, &payload, &len)) == 1) {
-			if (yg_chan_decode(type, payload, len, &m) != 0)
-				continue;
-			if (yg_chan_encode_frame(&m, &out) != 0)
-				abort();
-			if (out.len != 5 + len || out.buf[4] != type ||
-			    memcmp(out.buf + 5, payload, len) != 0)
-				abort();
-			if (type == YG_CHAN_MSG_DATA && !yg_chan_credit_take(&credit, m.u.data.len))
-				(void)yg_chan_credit_passed(&credit, YG_CHAN_WINDOW);
-			if (type == YG_CHAN_MSG_WINDOW)
-				(void)yg_chan_credit_give(&credit, m.u.window.bytes);
-			if (yg_chan_credit_room(&credit) > YG_CHAN_WINDOW)
-				abort();
-		}
-		if (r < 0)
-			return 0;
-	}
+	fuzz_frames(data, size, 251, one_frame, &credit);
 	return 0;
 }

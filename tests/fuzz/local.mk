@@ -9,7 +9,7 @@ FUZZ_TARGETS = tests/fuzz/fuzz_proto tests/fuzz/fuzz_keyfile tests/fuzz/fuzz_pol
 check_PROGRAMS += $(FUZZ_TARGETS)
 FUZZ_LDADD = src/core/libygcore.la
 
-tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz_proto.c
+tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz_proto.c tests/fuzz/fuzz_frames.h
 tests_fuzz_fuzz_proto_LDADD = $(FUZZ_LDADD)
 tests_fuzz_fuzz_keyfile_SOURCES = tests/fuzz/fuzz_keyfile.c
 tests_fuzz_fuzz_keyfile_LDADD = $(FUZZ_LDADD)
@@ -20,7 +20,7 @@ tests_fuzz_fuzz_pamopts_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam
 tests_fuzz_fuzz_pamopts_LDADD = pam/libygpam.la
 tests_fuzz_fuzz_rundir_SOURCES = tests/fuzz/fuzz_rundir.c
 tests_fuzz_fuzz_rundir_LDADD = $(FUZZ_LDADD)
-tests_fuzz_fuzz_chan_SOURCES = tests/fuzz/fuzz_chan.c
+tests_fuzz_fuzz_chan_SOURCES = tests/fuzz/fuzz_chan.c tests/fuzz/fuzz_frames.h
 tests_fuzz_fuzz_chan_LDADD = $(FUZZ_LDADD)
 
 if YG_FUZZING
