@@ -52,6 +52,8 @@ for ((i = 0; i < 50; i++)); do
 done
 [ ! -e "$run/sessions/$live" ] || yg_fail "the record of the killed child $child is still there"
 grep -q "event=stale_session_removed session=$live" "$log" || yg_fail "no stale_session_removed: $(cat "$log")"
+# the client itself (setpriv's child, not $cpid's), still in its pause
+pkill -KILL -u "$user" 2>/dev/null || true
 kill "$cpid" 2>/dev/null || true
 wait "$cpid" 2>/dev/null || true
 kill -0 "$YG_GATED_PID" 2>/dev/null || yg_fail "the broker died"

@@ -455,6 +455,8 @@ _yg_gated_cleanup() {
 		sleep 0.1
 	done
 	for u in "${YG_USERS[@]}"; do
+		# what is left of the user's processes after the grace above
+		pkill -KILL -u "$u" 2>/dev/null && sleep 0.2
 		userdel "$u" 2>/dev/null || yg_log "could not remove the temporary user $u; remove it with: userdel $u"
 	done
 	if [ "${rc:-0}" != 0 ] && [ -n "$YG_GATED_LOG" ] && [ -f "$YG_GATED_LOG" ]; then
