@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # build-image.sh: build a yolo-gate base image (a Debian box) with mmdebstrap.
 #
-#   build-image.sh [--suite SUITE] [--packages LIST] [--size SIZE] [--force]
+#   build-image.sh [--suite SUITE] [--packages LIST] [--size SIZE] [--force | --update]
 #                  OUTDIR NAME
 #   build-image.sh --inputs-hash [--suite SUITE] [--packages LIST] [--size SIZE]
 #
@@ -31,7 +31,7 @@ die() {
 	exit 1
 }
 usage() {
-	echo "usage: $PROG [--suite SUITE] [--packages LIST] [--size SIZE] [--force] OUTDIR NAME" >&2
+	echo "usage: $PROG [--suite SUITE] [--packages LIST] [--size SIZE] [--force | --update] OUTDIR NAME" >&2
 	echo "       $PROG --inputs-hash [--suite SUITE] [--packages LIST] [--size SIZE]" >&2
 	exit 2
 }
@@ -45,13 +45,14 @@ DEFAULT_EXTRA="python3 python3-venv git curl less procps vim-tiny openssh-client
 ripgrep jq patch xz-utils unzip iproute2 iputils-ping netbase file"
 AGENT_UID=1000
 
-SUITE=bookworm SIZE=4G FORCE='' HASH_ONLY='' EXTRA=$DEFAULT_EXTRA
+SUITE=bookworm SIZE=4G FORCE='' UPDATE='' HASH_ONLY='' EXTRA=$DEFAULT_EXTRA
 while [ $# -gt 0 ]; do
 	case $1 in
 	--suite) [ $# -ge 2 ] || usage; SUITE=$2; shift 2 ;;
 	--packages) [ $# -ge 2 ] || usage; EXTRA=$2; shift 2 ;;
 	--size) [ $# -ge 2 ] || usage; SIZE=$2; shift 2 ;;
 	--force) FORCE=1; shift ;;
+	--update) UPDATE=1; shift ;;
 	--inputs-hash) HASH_ONLY=1; shift ;;
 	--) shift; break ;;
 	-*) usage ;;
@@ -109,7 +110,10 @@ if [ -e "$DEST" ] && [ -z "$FORCE" ]; then
 			"$PROG" "$DEST" "$INPUTS" "$(sed -n 's/^built=//p' "$DEST/manifest")" >&2
 		exit 0
 	fi
-	die "image $DEST exists and was built from other inputs (or its files changed); boxes provisioned from it use its disk as their backing file: pick another name, or replace it with --force (and re-provision those boxes)"
+	# --update: an image from other inputs (or whose files changed) is
+	# replaced, as with --force
+	[ -n "$UPDATE" ] ||
+		die "image $DEST exists and was built from other inputs (or its files changed); boxes provisioned from it use its disk as their backing file: pick another name, or replace it with --force (and re-provision those boxes)"
 fi
 
 T0=$(date +%s%N)

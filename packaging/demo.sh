@@ -87,14 +87,9 @@ else
 	export YG_BOXD=$work/guest-pkg/usr/sbin/yolo-boxd
 	say "building the Debian 12 base image (yolo-gatectl image build; 2-3 min the first time, cached in $cache)"
 	# The cache is the demo's own: an image from other inputs (another
-	# checkout, a changed builder or yolo-boxd) is replaced, and the box
-	# made from it again (below).
-	force=()
-	if [ -f "$cache/demo/manifest" ] && ! grep -qx "inputs=$(yolo-gatectl image build --inputs-hash)" \
-		"$cache/demo/manifest"; then
-		force=(--force)
-	fi
-	yolo-gatectl image build --out "$cache" ${force[@]+"${force[@]}"} demo 2>&1 |
+	# checkout, a changed builder or yolo-boxd) is replaced (--update), and
+	# the box made from it again (below).
+	yolo-gatectl image build --out "$cache" --update demo 2>&1 |
 		tee "$work/image.log" | sed 's/^/demo:   /' >&2
 	[ "${PIPESTATUS[0]}" = 0 ] || die "building the image failed (log: $work/image.log)"
 	base=$cache/demo/demo.qcow2 kernel=$cache/demo/vmlinuz initrd=$cache/demo/initrd.img

@@ -42,7 +42,7 @@ static const struct yg_ctl_cmd cmds[] = {
 	  "end a session (the user sees TEXT), then its box is reverted" },
 	{ "image", yg_ctl_image,
 	  "build [--suite SUITE] [--packages LIST] [--size SIZE] [--out DIR]\n"
-	  "        [--force] NAME | build --inputs-hash [...]\n"
+	  "        [--force | --update] NAME | build --inputs-hash [...]\n"
 	  "        | check [--config DIR | --uri URI] [--kernel FILE [--initrd FILE]]\n"
 	  "        [--cmdline ARGS] [--virt-type kvm|qemu] [--memory MIB]\n"
 	  "        [--boot-timeout SECS] [--key-dir DIR] IMAGE",

@@ -45,6 +45,7 @@ static int image_build(int argc, char **argv)
 		{ "size", required_argument, NULL, 'S' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "update", no_argument, NULL, 'u' },
 		{ "inputs-hash", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -53,7 +54,7 @@ static int image_build(int argc, char **argv)
 	const char *out = YG_CTL_IMAGE_DIR, *dir = getenv("YG_GUEST_DIR");
 	char script[PATH_MAX];
 	const char *av[16];
-	bool force = false, hash = false;
+	bool force = false, update = false, hash = false;
 	unsigned long long bytes;
 	int o, n = 0;
 
@@ -64,6 +65,7 @@ static int image_build(int argc, char **argv)
 		case 'S': size = optarg; break;
 		case 'o': out = optarg; break;
 		case 'f': force = true; break;
+		case 'u': update = true; break;
 		case 'H': hash = true; break;
 		default: return yg_ctl_usage("image");
 		}
@@ -109,6 +111,8 @@ static int image_build(int argc, char **argv)
 	}
 	if (force)
 		av[n++] = "--force";
+	if (update)
+		av[n++] = "--update";
 	if (hash) {
 		av[n++] = "--inputs-hash";
 	} else {

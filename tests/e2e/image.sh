@@ -48,15 +48,10 @@ mkdir -p "$cache"
 (
 	flock 9	# one build at a time; a second run waits and reuses it
 	t0=$(yg_now_ms)
-	# an up-to-date image is kept by image build itself; one whose files no
-	# longer match its manifest is refused, and rebuilt here
-	if ! "$ctl" image build --out "$cache/$hash" yg-ci > "$YG_TMP/build.log" 2>&1; then
-		grep -q 'exists and was built from other inputs' "$YG_TMP/build.log" ||
-			{ cat "$YG_TMP/build.log" >&2; yg_fail "image build failed"; }
-		yg_log "cached image $img does not match its manifest: rebuilding"
-		"$ctl" image build --out "$cache/$hash" --force yg-ci > "$YG_TMP/build.log" 2>&1 ||
-			{ cat "$YG_TMP/build.log" >&2; yg_fail "image build failed"; }
-	fi
+	# image build --update keeps an up-to-date image and rebuilds one whose
+	# files no longer match its manifest
+	"$ctl" image build --out "$cache/$hash" --update yg-ci > "$YG_TMP/build.log" 2>&1 ||
+		{ cat "$YG_TMP/build.log" >&2; yg_fail "image build failed"; }
 	cat "$YG_TMP/build.log" >&2
 	if grep -q 'is up to date' "$YG_TMP/build.log"; then
 		yg_timing image_cache_verify "$(yg_since "$t0")"
