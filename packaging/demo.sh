@@ -69,6 +69,10 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall "$work"/yolo-ga
 
 images=/var/lib/libvirt/images/yolo-gate-demo
 install -d -m 0755 "$images"
+# either guest gets yolo-boxd from the yolo-gate-guest package just built
+rm -rf "$work/guest-pkg"
+dpkg-deb -x "$(ls "$work"/yolo-gate-guest_*_amd64.deb)" "$work/guest-pkg"
+export YG_BOXD=$work/guest-pkg/usr/sbin/yolo-boxd
 if [ -n "$tiny" ]; then
 	say "building the tiny guest as the demo base image"
 	bash guest/tiny/build-guest.sh "$work/guest" > "$work/guest.log" 2>&1 ||
@@ -81,10 +85,6 @@ if [ -n "$tiny" ]; then
 	prov=(--template tiny --memory 256 --disk-size 64M)
 	prompt='yolo-box# '
 else
-	# the image gets yolo-boxd from the yolo-gate-guest package just built
-	rm -rf "$work/guest-pkg"
-	dpkg-deb -x "$(ls "$work"/yolo-gate-guest_*_amd64.deb)" "$work/guest-pkg"
-	export YG_BOXD=$work/guest-pkg/usr/sbin/yolo-boxd
 	say "building the Debian 12 base image (yolo-gatectl image build; 2-3 min the first time, cached in $cache)"
 	# The cache is the demo's own: an image from other inputs (another
 	# checkout, a changed builder or yolo-boxd) is replaced (--update), and
@@ -131,11 +131,19 @@ printf 'sk-demo-%s' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" |
 say "starting yolo-gated"
 if [ -d /run/systemd/system ]; then
 	systemctl enable --now yolo-gated.socket >/dev/null
+	# a broker already running reads the policy just written
+	systemctl try-reload-or-restart yolo-gated.service 2>/dev/null || true
 else
-	if ! [ -f "$work/gated.pid" ] || ! kill -0 "$(cat "$work/gated.pid")" 2>/dev/null; then
-		setsid /usr/sbin/yolo-gated --log-stderr >> /var/log/yolo-gated-demo.log 2>&1 < /dev/null &
-		echo $! > "$work/gated.pid"
+	# A broker an earlier demo started is the old package's: restart it, as
+	# the package's own scripts do under systemd (it reads the new policy too).
+	if [ -f "$work/gated.pid" ] && kill -0 "$(cat "$work/gated.pid")" 2>/dev/null; then
+		old=$(cat "$work/gated.pid")
+		kill -TERM "$old"
+		for _ in $(seq 1 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 	fi
+	rm -f /run/yolo-gate/gated.sock
+	setsid /usr/sbin/yolo-gated --log-stderr >> /var/log/yolo-gated-demo.log 2>&1 < /dev/null &
+	echo $! > "$work/gated.pid"
 	for _ in $(seq 1 50); do [ -S /run/yolo-gate/gated.sock ] && break; sleep 0.1; done
 	[ -S /run/yolo-gate/gated.sock ] || die "yolo-gated did not start (log: /var/log/yolo-gated-demo.log)"
 fi
