@@ -136,8 +136,10 @@ if [ -d /run/systemd/system ]; then
 else
 	# A broker an earlier demo started is the old package's: restart it, as
 	# the package's own scripts do under systemd (it reads the new policy too).
-	if [ -f "$work/gated.pid" ] && kill -0 "$(cat "$work/gated.pid")" 2>/dev/null; then
-		old=$(cat "$work/gated.pid")
+	# After a host restart the pid file is stale and its number may be
+	# another program's: only a yolo-gated is stopped.
+	old=$(cat "$work/gated.pid" 2>/dev/null || true)
+	if [ -n "$old" ] && [ "$(cat "/proc/$old/comm" 2>/dev/null)" = yolo-gated ]; then
 		kill -TERM "$old"
 		for _ in $(seq 1 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 	fi

@@ -222,13 +222,36 @@ static int existing(struct prov *p)
 	char why[128] = "";
 	yg_box *box = NULL;
 	bool clean = false, existed;
+	struct yg_ctl_step step;
 	yg_err err;
-	int rc;
+	int rc, st = 0, rs = 0;
 
 	rc = yg_box_open(p->conn, p->up.domain, p->up.snapshot, NULL, &box,
 			 &err);
 	if (rc == 0)
 		rc = yg_box_check_clean(box, &clean, why, sizeof(why), &err);
+	if (rc == 0)
+		rc = yg_box_state(box, &st, &rs, &err);
+	if (rc == 0 && !clean && st == VIR_DOMAIN_SHUTOFF && !p->force) {
+		/* Provisioned, but shut off: a host restart or a QEMU that
+		 * died. Nothing runs in it to lose; the broker would revert it
+		 * at the next login, provision does it now (provision holds
+		 * the box's lock: no session has it). A running box may be an
+		 * admin's at work: that one is refused below. */
+		fprintf(stderr, CMD ": box %s is provisioned but shut off\n",
+			p->up.domain);
+		yg_ctl_step_begin(&step, CMD, "reverting %s to '%s', paused",
+				  p->up.domain, p->up.snapshot);
+		rc = yg_box_revert(box, &err);
+		yg_ctl_step_end(&step, rc);
+		if (rc == 0)
+			rc = yg_box_check_clean(box, &clean, why, sizeof(why),
+						&err);
+		if (rc < 0) {
+			yg_box_free(box);
+			return yg_ctl_fail(CMD, &err);
+		}
+	}
 	yg_box_free(box);
 	if (rc == 0 && clean && !p->force) {
 		printf("box %s already provisioned\n", p->up.domain);

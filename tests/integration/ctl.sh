@@ -124,7 +124,17 @@ has "session 0123456789abcdef (pid 4242)" "$ctl" status --config "$conf" ||
 	yg_fail "status does not show the session holder"
 "$ctl" revert --config "$conf" "$user" >"$YG_TMP/busy" 2>&1 && yg_fail "revert under a session did not refuse"
 grep -q "in use by session 0123456789abcdef" "$YG_TMP/busy" || { cat "$YG_TMP/busy" >&2; yg_fail "busy refusal unclear"; }
+# a shut-off box (a host restart) under a session: provision does not revert it
+yg_virsh destroy "$dom" >/dev/null
+prov >"$YG_TMP/offbusy" 2>&1 && yg_fail "provision reverted a box a session holds"
+grep -q "in use by session 0123456789abcdef" "$YG_TMP/offbusy" || { cat "$YG_TMP/offbusy" >&2; yg_fail "provision's busy refusal unclear"; }
 exec 8>&-
+
+# --- a shut-off box, no session: provision reverts it and says so
+prov >"$YG_TMP/off" 2>&1 || { cat "$YG_TMP/off" >&2; yg_fail "provision of a shut-off box failed" "$dom"; }
+grep -q "box $dom is provisioned but shut off" "$YG_TMP/off" &&
+	grep -q "box $dom already provisioned" "$YG_TMP/off" || { cat "$YG_TMP/off" >&2; yg_fail "provision of a shut-off box did not say what it did"; }
+yg_expect_clean "$dom"
 
 # --- sweep: reverts a resumed box, removes stale runtime files
 yg_virsh resume "$dom" >/dev/null
