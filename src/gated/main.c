@@ -158,6 +158,26 @@ static int bind_socket(const char *path, yg_err *err)
 	return fd;
 }
 
+/* A broker keeps no descriptor it did not open but the activated socket:
+ * one inherited from whoever started it (a lock, a pipe, a terminal's
+ * other end) would be held for the broker's whole life, by a process
+ * with its privileges. 0-2 stay (it logs to stderr with --log-stderr). */
+static void close_inherited(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+	char *end;
+	int keep = 3, fd;
+	long max;
+
+	if (pid && strtol(pid, &end, 10) == (long)getpid() && !*end)
+		keep = 4;	/* fd 3: activated_socket() checks it */
+	if (close_range((unsigned int)keep, ~0U, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	for (fd = keep; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+		close(fd);
+}
+
 /* systemd socket activation without libsystemd (sd_listen_fds): when
  * LISTEN_PID is this process, LISTEN_FDS must be 1 and fd 3 is the listening
  * stream socket of yolo-gated.socket. Returns 3, -ENOENT when the broker was
@@ -431,6 +451,7 @@ int main(int argc, char **argv)
 	bool activated;
 	int lfd;
 
+	close_inherited();
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	yg_log_open("yolo-gated", o.log_stderr ? YG_LOG_STDERR : YG_LOG_SYSLOG,

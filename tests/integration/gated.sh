@@ -60,8 +60,15 @@ rc_bad=0
 [ ! -e "$YG_TMP/bad.sock" ] || yg_fail "yolo-gated bound its socket despite a bad policy"
 
 sock=$YG_TMP/gated.sock
+# fd 7 open in the starting shell: the broker must not keep it
+exec 7> "$YG_TMP/inherited"
 yg_gated_start "$conf" "$sock" "$YG_TMP/gated.log" --debug
+exec 7>&-
 gated_pid=$YG_GATED_PID
+for f in /proc/"$gated_pid"/fd/*; do
+	[ "$(readlink "$f")" != "$YG_TMP/inherited" ] ||
+		yg_fail "yolo-gated kept fd ${f##*/}, inherited from the shell that started it"
+done
 [ "$(stat -c %a "$sock")" = 666 ] || yg_fail "$sock should be mode 0666"
 if [ "$svc" != root ]; then
 	[ "$(ps -o uid= -p "$gated_pid" | tr -d ' ')" = "$(id -u "$svc")" ] ||
