@@ -147,7 +147,7 @@ as_user "$client" "$sock" open \
 	send 'echo "fs=$(stat -f -c %T /run/yolo) own=$(stat -c %U:%a /run/yolo) f=$(stat -c %U:%a /run/yolo/keys.env)"\r' \
 	expect 'fs=tmpfs own=root:711 f=agent:600' \
 	send 'id -un; sudo -n true && echo sudo-"ok"\r' expect 'sudo-ok' \
-	send 'sleep 8; echo "T=$(date +%s.%N)="\r' expect $'=\r' \
+	send 'sleep 8; echo "T=$(date +%s.%N)="\r' expect 'T=1' expect $'=\r' \
 	eof > "$YG_TMP/login.out" 2> "$YG_TMP/console.out" &
 login_pid=$!
 yg_on_cleanup "kill $login_pid 2>/dev/null"
