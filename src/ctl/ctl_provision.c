@@ -159,14 +159,37 @@ static int wait_agent(struct prov *p, yg_dom *dom, yg_err *err)
 }
 
 /* Define, boot, wait for the agent, snapshot, revert paused. */
+/* Revert box to its snapshot, paused (shown as a step with show), and check
+ * that it is clean: 0, or an error "not clean after the AFTER (why); FIX". */
+static int revert_checked(struct prov *p, yg_box *box, bool show, const char *after,
+			  const char *fix, yg_err *err)
+{
+	struct yg_ctl_step step;
+	char why[128];
+	bool clean = false;
+	int rc;
+
+	if (show)
+		yg_ctl_step_begin(&step, CMD, "reverting %s to '%s', paused",
+				  p->up.domain, p->up.snapshot);
+	rc = yg_box_revert(box, err);
+	if (show)
+		yg_ctl_step_end(&step, rc);
+	if (rc == 0)
+		rc = yg_box_check_clean(box, &clean, why, sizeof(why), err);
+	if (rc == 0 && !clean)
+		rc = yg_err_set(err, -EIO, "box %s is not clean after the %s (%s); %s",
+				p->up.domain, after, why, fix);
+	return rc;
+}
+
 static int build(struct prov *p, yg_err *err)
 {
 	struct yg_ctl_step step;
 	struct yg_limits lim;
 	yg_dom *dom = NULL;
 	yg_box *box = NULL;
-	char why[128], desc[256];
-	bool clean;
+	char desc[256];
 	int rc;
 
 	rc = yg_dom_define(p->conn, p->up.domain, p->xml, &dom, err);
@@ -197,18 +220,8 @@ static int build(struct prov *p, yg_err *err)
 	if (rc == 0)
 		rc = yg_box_open(p->conn, p->up.domain, p->up.snapshot, NULL,
 				 &box, err);
-	if (rc == 0) {
-		yg_ctl_step_begin(&step, CMD, "reverting %s to '%s', paused",
-				  p->up.domain, p->up.snapshot);
-		rc = yg_box_revert(box, err);
-		yg_ctl_step_end(&step, rc);
-	}
 	if (rc == 0)
-		rc = yg_box_check_clean(box, &clean, why, sizeof(why), err);
-	if (rc == 0 && !clean)
-		rc = yg_err_set(err, -EIO, "box %s is not clean after the "
-				"revert (%s); check the libvirtd log",
-				p->up.domain, why);
+		rc = revert_checked(p, box, true, "revert", "check the libvirtd log", err);
 	yg_box_free(box);
 	yg_dom_free(dom);
 	return rc;
@@ -222,7 +235,6 @@ static int existing(struct prov *p)
 	char why[128] = "";
 	yg_box *box = NULL;
 	bool clean = false, existed;
-	struct yg_ctl_step step;
 	yg_err err;
 	int rc, st = 0, rs = 0;
 
@@ -230,7 +242,7 @@ static int existing(struct prov *p)
 			 &err);
 	if (rc == 0)
 		rc = yg_box_check_clean(box, &clean, why, sizeof(why), &err);
-	if (rc == 0)
+	if (rc == 0 && !clean)
 		rc = yg_box_state(box, &st, &rs, &err);
 	if (rc == 0 && !clean && st == VIR_DOMAIN_SHUTOFF && !p->force) {
 		/* Provisioned, but shut off: a host restart or a QEMU that
@@ -240,17 +252,12 @@ static int existing(struct prov *p)
 		 * admin's at work: that one is refused below. */
 		fprintf(stderr, CMD ": box %s is provisioned but shut off\n",
 			p->up.domain);
-		yg_ctl_step_begin(&step, CMD, "reverting %s to '%s', paused",
-				  p->up.domain, p->up.snapshot);
-		rc = yg_box_revert(box, &err);
-		yg_ctl_step_end(&step, rc);
-		if (rc == 0)
-			rc = yg_box_check_clean(box, &clean, why, sizeof(why),
-						&err);
-		if (rc < 0) {
-			yg_box_free(box);
+		rc = revert_checked(p, box, true, "revert", "check the libvirtd log", &err);
+		yg_box_free(box);
+		if (rc < 0)
 			return yg_ctl_fail(CMD, &err);
-		}
+		printf("box %s already provisioned\n", p->up.domain);
+		return ALREADY;
 	}
 	yg_box_free(box);
 	if (rc == 0 && clean && !p->force) {
@@ -325,16 +332,8 @@ static int update_step(struct prov *p, yg_box *box, yg_dom *dom, int i,
 	case 2:
 		return retake(p, dom, err);
 	default:
-		rc = yg_box_revert(box, err);
-		if (rc == 0)
-			rc = yg_box_check_clean(box, &clean, why, sizeof(why),
-						err);
-		if (rc == 0 && !clean)
-			rc = yg_err_set(err, -EIO, "box %s is not clean after "
-					"the update (%s); rebuild it with "
-					"provision --force", p->up.domain,
-					why);
-		return rc;
+		return revert_checked(p, box, false, "update",
+				      "rebuild it with provision --force", err);
 	}
 }
 

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,14 +163,21 @@ static int bind_socket(const char *path, yg_err *err)
  * one inherited from whoever started it (a lock, a pipe, a terminal's
  * other end) would be held for the broker's whole life, by a process
  * with its privileges. 0-2 stay (it logs to stderr with --log-stderr). */
-static void close_inherited(void)
+/* LISTEN_PID names this process: systemd passed it sockets. */
+static bool listen_pid_is_us(void)
 {
 	const char *pid = getenv("LISTEN_PID");
 	char *end;
+
+	return pid && strtol(pid, &end, 10) == (long)getpid() && !*end;
+}
+
+static void close_inherited(void)
+{
 	int keep = 3, fd;
 	long max;
 
-	if (pid && strtol(pid, &end, 10) == (long)getpid() && !*end)
+	if (listen_pid_is_us())
 		keep = 4;	/* fd 3: activated_socket() checks it */
 	if (close_range((unsigned int)keep, ~0U, 0) == 0)
 		return;
@@ -185,13 +193,12 @@ static void close_inherited(void)
 #define YG_GD_LISTEN_FD 3
 static int activated_socket(yg_err *err)
 {
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *fds = getenv("LISTEN_FDS");
 	int type = 0, acc = 0, fl;
 	socklen_t len = sizeof(type), alen = sizeof(acc);
 	struct stat st;
-	char *end;
 
-	if (!pid || !fds || strtol(pid, &end, 10) != (long)getpid() || *end)
+	if (!fds || !listen_pid_is_us())
 		return -ENOENT;
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
