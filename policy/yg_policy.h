@@ -122,6 +122,8 @@ typedef struct yg_user_policy {
 	bool idle_output;               /* idle = output: guest output counts */
 	unsigned long idle_warning_ms;  /* warn this long before idle end */
 	bool record;                    /* record = yes: asciinema .cast */
+	bool remote;                    /* remote = yes: commands, file transfer */
+	unsigned long linger_ms;        /* a remote command's session stays */
 	/* Resources (issue #9). */
 	unsigned vcpus;                 /* 1..64, default 1 */
 	unsigned long long memory_bytes; /* default 512M, at least 64M */

@@ -348,6 +348,26 @@ int yg_client_release(yg_client *c, const char *session, yg_client_exit *out, yg
 	return 0;
 }
 
+static void take_ready(const yg_msg *m, yg_client_ready *ready)
+{
+	memcpy(ready->session, m->u.ready.session, sizeof(ready->session));
+	memcpy(ready->box, m->u.ready.box, sizeof(ready->box));
+	ready->escape = m->u.ready.escape;
+}
+
+/* The fields OPEN and RUN share: term, box, session. */
+static int req_fields(char *term, size_t tlen, char *box, size_t blen, char *session,
+		      size_t slen, const yg_client_open_req *req, yg_err *err)
+{
+	int r = yg_client_field(term, tlen, req->term, "TERM", err);
+
+	if (r == 0)
+		r = yg_client_field(box, blen, req->box, "box name", err);
+	if (r == 0)
+		r = yg_client_field(session, slen, req->session, "session id", err);
+	return r;
+}
+
 int yg_client_open(yg_client *c, const yg_client_open_req *req, yg_client_ready *ready,
 		   yg_err *err)
 {
@@ -357,19 +377,40 @@ int yg_client_open(yg_client *c, const yg_client_open_req *req, yg_client_ready 
 	o.u.open.mode = req->tty ? YG_OPEN_TTY : YG_OPEN_PLAIN;
 	o.u.open.rows = req->rows;
 	o.u.open.cols = req->cols;
-	r = yg_client_field(o.u.open.term, sizeof(o.u.open.term), req->term, "TERM", err);
-	if (r == 0)
-		r = yg_client_field(o.u.open.box, sizeof(o.u.open.box), req->box, "box name", err);
-	if (r == 0)
-		r = yg_client_field(o.u.open.session, sizeof(o.u.open.session), req->session,
-				    "session id", err);
+	r = req_fields(o.u.open.term, sizeof(o.u.open.term), o.u.open.box, sizeof(o.u.open.box),
+		       o.u.open.session, sizeof(o.u.open.session), req, err);
 	if (r == 0)
 		r = yg_client_call(c, &o, YG_MSG_READY, "preparing your box", &m, err);
 	if (r < 0)
 		return r;
-	memcpy(ready->session, m.u.ready.session, sizeof(ready->session));
-	memcpy(ready->box, m.u.ready.box, sizeof(ready->box));
-	ready->escape = m.u.ready.escape;
+	take_ready(&m, ready);
+	return 0;
+}
+
+int yg_client_run(yg_client *c, const yg_client_open_req *req, const char *subsystem,
+		  const char *command, yg_client_ready *ready, yg_err *err)
+{
+	static yg_msg o, m;	/* a RUN is 33 KB */
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.type = YG_MSG_RUN;
+	o.u.run.flags = req->tty ? YG_RUN_PTY : 0;
+	o.u.run.rows = req->rows;
+	o.u.run.cols = req->cols;
+	r = req_fields(o.u.run.term, sizeof(o.u.run.term), o.u.run.box, sizeof(o.u.run.box),
+		       o.u.run.session, sizeof(o.u.run.session), req, err);
+	if (r == 0)
+		r = yg_client_field(o.u.run.subsystem, sizeof(o.u.run.subsystem), subsystem,
+				    "subsystem", err);
+	if (r == 0)
+		r = yg_client_field(o.u.run.command, sizeof(o.u.run.command), command,
+				    "command", err);
+	if (r == 0)
+		r = yg_client_call(c, &o, YG_MSG_READY, "preparing your box", &m, err);
+	if (r < 0)
+		return r;
+	take_ready(&m, ready);
 	return 0;
 }
 

@@ -11,6 +11,8 @@
  *     yg_client_release    RELEASE(session)       -> EXIT
  *     yg_client_open       OPEN(mode, term, ...)  -> READY, the connection
  *                          then carries the relay (c->fd, c->in)
+ *     yg_client_run        RUN(command, ...)      -> READY, then the command's
+ *                          streams (DATA, STDERR, EXIT; EOF and SIGNAL out)
  *     yg_client_close
  *
  * PROGRESS frames before an answer go to cfg.progress. Every wait is bounded:
@@ -120,6 +122,11 @@ int yg_client_release(yg_client *c, const char *session, yg_client_exit *out, yg
 /* OPEN, then PROGRESS... until READY. DATA may already wait in c->in. */
 int yg_client_open(yg_client *c, const yg_client_open_req *req, yg_client_ready *ready,
 		   yg_err *err) YG_MUST_CHECK;
+
+/* RUN: command (or, with subsystem "sftp", none) in the box, with a pty
+ * when req->tty; PROGRESS... until READY, like yg_client_open. */
+int yg_client_run(yg_client *c, const yg_client_open_req *req, const char *subsystem,
+		  const char *command, yg_client_ready *ready, yg_err *err) YG_MUST_CHECK;
 
 /* True when r (from a yg_client call) means the broker is down or silent: no
  * socket, refused, timed out, or hung up before answering. */

@@ -102,6 +102,8 @@ static void fill_user(struct yg_gd_user *u, const yg_user_policy *up)
 	u->attach = up->concurrent == YG_CONCURRENT_ATTACH;
 	u->idle_output = up->idle_output;
 	u->record = up->record;
+	u->remote = up->remote;
+	u->linger_ms = up->linger_ms;
 	u->idle_warning_ms = up->idle_warning_ms;
 	u->agent_timeout_ms = up->agent_timeout_ms;
 	u->idle_timeout_ms = up->idle_timeout_ms;

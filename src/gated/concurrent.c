@@ -31,6 +31,8 @@ static const char *end_text(enum yg_gd_end e)
 	case YG_GD_END_ADMIN:		return "session ended by an administrator";
 	case YG_GD_END_LIBVIRT:		return "the virtualisation service (libvirtd) went away; "
 					       "the box is reverted, log in again";
+	case YG_GD_END_BOXD:		return "the box's yolo-boxd failed; the box is reverted";
+	case YG_GD_END_DONE:		return "the remote commands ended";
 	default:			return "session ended by an error";
 	}
 }
@@ -47,7 +49,8 @@ static void take_next(struct yg_gd_sess *s, bool takeover)
 	s->prepared = false;
 	yg_frame_in_init(s->in);
 	if (!takeover) {
-		yg_gd_winch(s, s->rows, s->cols);
+		if (!s->run_mode)
+			yg_gd_winch(s, s->rows, s->cols);
 		return;
 	}
 	snprintf(s->from, sizeof(s->from), "%s", s->next.from);
@@ -123,6 +126,26 @@ static void on_detach(void *opaque, int fd, enum yg_gd_end why, size_t left)
 	close(fd);
 }
 
+/* Keep one queued client for after the logout (told that it waits);
+ * refuse any other. */
+static void queue_next(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h)
+{
+	if ((h->type == YG_MSG_OPEN || h->type == YG_MSG_PREPARE || h->type == YG_MSG_RUN) &&
+	    s->next_fd < 0) {
+		s->next_fd = fd;
+		s->next = *h;
+		yg_gd_send_fmt(fd, YG_MSG_PROGRESS, 0, "box %s: waiting for its previous session "
+			       "to end (the box is being reverted) ...", s->u.domain);
+		return;
+	}
+	if (h->type == YG_MSG_RELEASE)
+		yg_gd_send_exit(fd, 0, "the session had already ended");
+	else
+		yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use by another login; try "
+				 "again later", h->box);
+	close(fd);
+}
+
 static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handoff *h)
 {
 	struct yg_gd_sess *s = opaque;
@@ -141,8 +164,27 @@ static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handof
 		close(fd);
 		return YG_GD_END_NONE;
 	}
-	if (s->next_fd < 0 && s->prepared && h->type == YG_MSG_OPEN && h->uid == s->u.uid &&
-	    strcmp(h->session, s->id) == 0) {	/* the shell of the PREPAREd session */
+	if (s->next_fd < 0 && s->prepared && (h->type == YG_MSG_OPEN || h->type == YG_MSG_RUN) &&
+	    h->uid == s->u.uid && strcmp(h->session, s->id) == 0) {	/* the shell of the PREPAREd session */
+		s->next_fd = fd;
+		s->next = *h;
+		return YG_GD_END_ATTACH;
+	}
+	if (h->type == YG_MSG_RUN && s->run_mode && !yg_gd_exec_count() && !s->u.linger_ms &&
+	    s->next_fd < 0) {
+		/* the last command ended (linger = 0): this one gets a new session */
+		queue_next(s, fd, h);
+		return YG_GD_END_DONE;
+	}
+	if (h->type == YG_MSG_RUN && !s->prepared && (s->st || s->run_mode) &&
+	    (h->uid == s->u.uid || (s->u.attach && h->attach_ok))) {
+		/* a command joins the live session */
+		(void)yg_gd_exec_add(s, fd, NULL, &h->run, h->user);
+		return YG_GD_END_NONE;
+	}
+	if (h->type == YG_MSG_OPEN && s->run_mode && s->next_fd < 0 &&
+	    (h->uid == s->u.uid || (s->u.attach && h->attach_ok))) {
+		/* a login joins a session of remote commands: it gets the console */
 		s->next_fd = fd;
 		s->next = *h;
 		return YG_GD_END_ATTACH;
@@ -183,25 +225,6 @@ static enum yg_gd_end on_handoff(void *opaque, int fd, const struct yg_gd_handof
 	return YG_GD_END_NONE;
 }
 
-/* Keep one queued client for after the logout (told that it waits);
- * refuse any other. */
-static void queue_next(struct yg_gd_sess *s, int fd, const struct yg_gd_handoff *h)
-{
-	if ((h->type == YG_MSG_OPEN || h->type == YG_MSG_PREPARE) && s->next_fd < 0) {
-		s->next_fd = fd;
-		s->next = *h;
-		yg_gd_send_fmt(fd, YG_MSG_PROGRESS, 0, "box %s: waiting for its previous session "
-			       "to end (the box is being reverted) ...", s->u.domain);
-		return;
-	}
-	if (h->type == YG_MSG_RELEASE)
-		yg_gd_send_exit(fd, 0, "the session had already ended");
-	else
-		yg_gd_send_error(fd, YG_ERR_BUSY, "box %s is in use by another login; try "
-				 "again later", h->box);
-	close(fd);
-}
-
 static void on_queued(void *opaque, int fd, const struct yg_gd_handoff *h)
 {
 	queue_next(opaque, fd, h);
@@ -232,6 +255,8 @@ static enum yg_gd_end on_tick(void *opaque, const struct yg_gd_times *t)
 		read_end_msg(s);
 		return YG_GD_END_ADMIN;
 	}
+	if (yg_gd_exec_dead())
+		return YG_GD_END_BOXD;
 	/* A libvirtd restart kills the connection but the console stream
 	 * reports nothing: notice it here, within one tick. */
 	if (yg_conn_alive(s->conn) == 0)
@@ -246,6 +271,24 @@ static void on_output(void *opaque, const uint8_t *buf, size_t len)
 	yg_gd_rec_output(((struct yg_gd_sess *)opaque)->rec, buf, len);
 }
 
+/* Remote commands alone: the session ends once none runs and linger has
+ * passed since the last one ended. */
+static enum yg_gd_end on_run_tick(void *opaque, const struct yg_gd_times *t)
+{
+	struct yg_gd_sess *s = opaque;
+	enum yg_gd_end e = on_tick(opaque, t);
+
+	if (e != YG_GD_END_NONE)
+		return e;
+	if (yg_gd_exec_count()) {
+		s->linger_end = 0;
+		return YG_GD_END_NONE;
+	}
+	if (!s->linger_end)
+		s->linger_end = t->now + s->u.linger_ms;
+	return t->now >= s->linger_end ? YG_GD_END_DONE : YG_GD_END_NONE;
+}
+
 static const struct yg_gd_relay_ops yg_gd_sess_ops = {
 	.winch = on_winch,
 	.handoff = on_handoff,
@@ -253,6 +296,12 @@ static const struct yg_gd_relay_ops yg_gd_sess_ops = {
 	.tick = on_tick,
 	.output = on_output,
 	.detach = on_detach,
+};
+
+static const struct yg_gd_relay_ops yg_gd_run_ops = {
+	.handoff = on_handoff,
+	.queued = on_queued,
+	.tick = on_run_tick,
 };
 
 /* The EXIT text for an end, with the administrator's message if any. */
@@ -325,22 +374,49 @@ static void __attribute__((noreturn)) serve_next(struct yg_gd_sess *s)
 	yg_gd_serve(s);
 }
 
-/* Relay, end, and serve the next client while one was handed over or is
- * queued. */
+/* Remote commands without a console, from the first (s->fd, s->run) on,
+ * until the last ends and linger passed, or a login joins (ATTACH). */
+static enum yg_gd_end run_commands(struct yg_gd_sess *s)
+{
+	if (s->fd >= 0) {
+		yg_gd_sessinfo(s, NULL);
+		(void)yg_gd_exec_add(s, s->fd, s->in, &s->run, s->u.user);
+		s->fd = -1;	/* the command's now */
+	}
+	s->linger_end = 0;
+	return yg_gd_wait_handoff(s->rdv_fd, s->sig_fd, 0, &yg_gd_run_ops, s);
+}
+
+/* Relay (or run commands), end, and serve the next client while one was
+ * handed over or is queued. */
 void yg_gd_serve(struct yg_gd_sess *s)
 {
 	enum yg_gd_end e;
 
 	for (;;) {
-		e = yg_gd_attach(s, &yg_gd_sess_ops);
+		e = s->run_mode ? run_commands(s) : yg_gd_attach(s, &yg_gd_sess_ops);
+		if (e == YG_GD_END_ATTACH) {	/* a login joined the commands */
+			s->run_mode = false;
+			take_next(s, false);
+			continue;
+		}
 		logout(s, e);
 		if (e == YG_GD_END_SIGNAL || !next_queued(s))
 			yg_gd_exit(s, 0);
 		if (s->next.type == YG_MSG_PREPARE)
 			serve_next(s);
+		s->run_mode = s->next.type == YG_MSG_RUN;
+		if (s->run_mode)
+			s->run = s->next.run;
 		take_next(s, true);
 		yg_gd_login_or_fail(s);
 	}
+}
+
+void yg_gd_serve_run(struct yg_gd_sess *s)
+{
+	s->run_mode = true;
+	yg_gd_serve(s);
 }
 
 /* After PREPARE: wait for the shell (attach), a takeover, or nobody. */
@@ -351,6 +427,9 @@ void yg_gd_serve_prepared(struct yg_gd_sess *s)
 	s->prepared = true;
 	e = yg_gd_wait_handoff(s->rdv_fd, s->sig_fd, YG_GD_PREPARE_WAIT_MS, &yg_gd_sess_ops, s);
 	if (e == YG_GD_END_ATTACH) {
+		s->run_mode = s->next.type == YG_MSG_RUN;
+		if (s->run_mode)
+			s->run = s->next.run;
 		take_next(s, false);
 		yg_gd_serve(s);
 	}

@@ -159,6 +159,49 @@ static void req_open(struct yg_gd_sess *s, const yg_msg *m)
 	yg_gd_serve(s);
 }
 
+/* A remote command: it joins the live session of its box (handoff), or
+ * starts one that ends with its last command (concurrent.c). */
+static void req_run(struct yg_gd_sess *s, const yg_msg *m)
+{
+	static struct yg_gd_handoff h;	/* 33 KB: not on the stack */
+	char text[YG_TEXT_MAX];
+
+	yg_gd_resolve_user(s, s->peer_uid, m->u.run.box);
+	if (!s->u.remote) {
+		snprintf(text, sizeof(text), "remote commands and file transfer are turned off "
+			 "for box %s (remote = no); ask your administrator", s->u.domain);
+		yg_gd_fail(s, YG_ERR_DISABLED, "remote_off", text);
+	}
+	if (m->u.run.subsystem[0] ? strcmp(m->u.run.subsystem, "sftp") != 0 :
+	    !m->u.run.command[0]) {
+		snprintf(text, sizeof(text), m->u.run.subsystem[0] ? "there is no subsystem "
+			 "'%.64s' (only sftp)" : "%sthe command is empty", m->u.run.subsystem);
+		yg_gd_fail(s, YG_ERR_PROTOCOL, "bad_run", text);
+	}
+	yg_gd_new_id(s);
+	memset(&h, 0, sizeof(h));
+	h.uid = s->peer_uid;
+	h.type = YG_MSG_RUN;
+	snprintf(h.box, sizeof(h.box), "%s", s->u.domain);
+	snprintf(h.session, sizeof(h.session), "%s", m->u.run.session);
+	snprintf(h.term, sizeof(h.term), "%s", m->u.run.term);
+	h.rows = m->u.run.rows;
+	h.cols = m->u.run.cols;
+	snprintf(h.user, sizeof(h.user), "%s", s->u.user);
+	h.attach_ok = yg_gd_may_attach(s->pol, &s->u, s->u.domain);
+	h.run.flags = m->u.run.flags;
+	memcpy(h.run.term, m->u.run.term, sizeof(h.run.term));
+	h.run.rows = m->u.run.rows;
+	h.run.cols = m->u.run.cols;
+	memcpy(h.run.subsystem, m->u.run.subsystem, sizeof(h.run.subsystem));
+	memcpy(h.run.command, m->u.run.command, sizeof(h.run.command));
+	release_prepared_elsewhere(s, m->u.run.session);
+	lock_or_handoff(s, &h);
+	s->run = h.run;
+	yg_gd_login_or_fail(s);
+	yg_gd_serve_run(s);
+}
+
 static void req_prepare(struct yg_gd_sess *s, const yg_msg *m)
 {
 	struct yg_gd_handoff h = { .type = YG_MSG_PREPARE };
@@ -247,6 +290,7 @@ static const struct request {
 } requests[] = {
 	{ YG_MSG_HELLO,   PH_HELLO,   0,             req_hello },
 	{ YG_MSG_OPEN,    PH_REQUEST, 0,             req_open },
+	{ YG_MSG_RUN,     PH_REQUEST, 0,             req_run },
 	{ YG_MSG_PREPARE, PH_REQUEST, REQ_ROOT_ONLY, req_prepare },
 	{ YG_MSG_RELEASE, PH_REQUEST, REQ_ROOT_ONLY, req_release },
 	{ YG_MSG_ACCOUNT, PH_REQUEST, REQ_ROOT_ONLY, req_account },

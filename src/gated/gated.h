@@ -88,6 +88,8 @@ struct yg_gd_user {
 	bool attach;			/* concurrent = attach */
 	bool idle_output;		/* idle = output */
 	bool record;			/* record = yes */
+	bool remote;			/* remote = yes: RUN allowed */
+	unsigned long linger_ms;	/* linger: a RUN session's wait after its last command */
 	unsigned long agent_timeout_ms, idle_timeout_ms, max_session_ms;
 	unsigned long idle_warning_ms;
 	/* for yg_gd_may_enter */
@@ -135,11 +137,20 @@ void yg_gd_clients_log_refusal(uid_t uid, int why);
 
 /* ---- handoff.c ---- */
 
+/* A remote command (RUN), as the client asked for it. */
+struct yg_gd_run {
+	uint8_t flags;		/* YG_RUN_PTY */
+	char term[YG_NAME_MAX + 1];
+	uint16_t rows, cols;
+	char subsystem[YG_NAME_MAX + 1];	/* "" or "sftp" */
+	char command[YG_CMD_MAX + 1];
+};
+
 /* What a child that found the box locked hands to its owner. */
 struct yg_gd_handoff {
 	uid_t uid;		/* the client's uid (SO_PEERCRED at accept); for
 				 * PREPARE, the uid of the user PAM named */
-	uint8_t type;		/* YG_MSG_OPEN, YG_MSG_PREPARE or YG_MSG_RELEASE */
+	uint8_t type;		/* YG_MSG_OPEN, YG_MSG_PREPARE, YG_MSG_RELEASE or YG_MSG_RUN */
 	char box[YG_NAME_MAX + 1];
 	char from[YG_NAME_MAX + 1];	/* PREPARE: the client's address */
 	char user[YG_NAME_MAX + 1];	/* the client's user name */
@@ -149,6 +160,7 @@ struct yg_gd_handoff {
 	uint8_t mode;
 	char term[YG_NAME_MAX + 1];
 	uint16_t rows, cols;
+	struct yg_gd_run run;	/* RUN only */
 };
 
 /* Owner side: bind run_dir/boxes/<domain>.sock (0600, stale one removed). */
@@ -182,6 +194,8 @@ enum yg_gd_end {
 	YG_GD_END_JOIN,		/* (handoff verdict) add the client to the relay */
 	YG_GD_END_SLOW,		/* one of several clients did not keep up */
 	YG_GD_END_LIBVIRT,	/* the libvirt connection died (libvirtd restarted) */
+	YG_GD_END_BOXD,		/* the box's yolo-boxd broke the exec channel */
+	YG_GD_END_DONE,		/* the remote commands ended (and linger passed) */
 };
 const char *yg_gd_end_name(enum yg_gd_end e);
 

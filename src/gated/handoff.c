@@ -91,8 +91,19 @@ int yg_gd_rdv_accept(int lfd, int *fd, struct yg_gd_handoff *h)
 		goto out;
 	}
 	n = recvmsg(cfd, &mh, MSG_CMSG_CLOEXEC);
-	if (n != (ssize_t)sizeof(*h) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+	if (n <= 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		goto out;
+	/* a RUN's handoff is 33 KB: the socket may hand it out in parts */
+	while (n < (ssize_t)sizeof(*h)) {
+		ssize_t k;
+
+		if (poll(&pfd, 1, 2000) <= 0)
+			break;
+		k = recv(cfd, (char *)h + n, sizeof(*h) - (size_t)n, 0);
+		if (k <= 0)
+			break;
+		n += k;
+	}
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 		    c->cmsg_len == CMSG_LEN(sizeof(int)))
@@ -100,13 +111,22 @@ int yg_gd_rdv_accept(int lfd, int *fd, struct yg_gd_handoff *h)
 	}
 	if (*fd < 0)
 		goto out;
+	if (n != (ssize_t)sizeof(*h)) {
+		close(*fd);
+		*fd = -1;
+		goto out;
+	}
 	/* strings must be terminated whatever the sender did */
 	h->box[sizeof(h->box) - 1] = '\0';
 	h->session[sizeof(h->session) - 1] = '\0';
 	h->term[sizeof(h->term) - 1] = '\0';
 	h->from[sizeof(h->from) - 1] = '\0';
 	h->user[sizeof(h->user) - 1] = '\0';
-	if (h->type != YG_MSG_OPEN && h->type != YG_MSG_PREPARE && h->type != YG_MSG_RELEASE) {
+	h->run.term[sizeof(h->run.term) - 1] = '\0';
+	h->run.subsystem[sizeof(h->run.subsystem) - 1] = '\0';
+	h->run.command[sizeof(h->run.command) - 1] = '\0';
+	if (h->type != YG_MSG_OPEN && h->type != YG_MSG_PREPARE && h->type != YG_MSG_RELEASE &&
+	    h->type != YG_MSG_RUN) {
 		close(*fd);
 		*fd = -1;
 		goto out;

@@ -533,6 +533,7 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 {
 	yg_err err;
 
+	yg_gd_exec_close("the session ended; the box is reverted");
 	yg_ep_close(s->st);	/* aborts the stream */
 	s->st = NULL;
 	yg_gd_rec_close(s->rec);

@@ -112,6 +112,8 @@ const char *yg_gd_end_name(enum yg_gd_end e)
 		[YG_GD_END_JOIN] = "attach",
 		[YG_GD_END_SLOW] = "slow_client",
 		[YG_GD_END_LIBVIRT] = "libvirt_lost",
+		[YG_GD_END_BOXD] = "boxd_failed",
+		[YG_GD_END_DONE] = "commands_done",
 	};
 
 	if ((size_t)e < sizeof(names) / sizeof(names[0]) && names[e])

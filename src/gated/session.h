@@ -25,6 +25,9 @@ struct yg_gd_sess {
 	struct yg_gd_user u;		/* the session's user */
 	char id[YG_SESSION_ID_LEN + 1];
 	uint16_t rows, cols;		/* from OPEN, applied once the agent is up */
+	bool run_mode;			/* remote commands, no console (exec.c) */
+	struct yg_gd_run run;		/* the RUN that started the session */
+	uint64_t linger_end;		/* run_mode: end once no command runs after this */
 
 	virConnectPtr conn;
 	yg_box *box;
@@ -107,6 +110,25 @@ void yg_gd_exit(struct yg_gd_sess *s, int status) __attribute__((noreturn));
 void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const char *text)
 	__attribute__((noreturn));
 
+/* exec.c: remote commands over the box's exec channel (yolo-boxd) */
+#define YG_GD_EXEC_MAX        16	/* commands at once in one session */
+#define YG_GD_BOXD_HELLO_MS   10000	/* the channel's HELLO answer */
+#define YG_GD_BOXD_PING_MS    10000	/* silence before a PING, while commands run */
+#define YG_GD_BOXD_PONG_MS    10000	/* PING unanswered this long: yolo-boxd is dead */
+extern unsigned long yg_gd_boxd_ping_ms, yg_gd_boxd_pong_ms;
+/* Run run for user on the box (the channel opened on first use, HELLO and
+ * CLOCK): READY to fd, then the command's streams on the event loop. fd is
+ * the stream's from now on (also on failure: ERROR sent, closed); in: what
+ * was already read from it (copied), NULL for nothing. 0 or -1. */
+int yg_gd_exec_add(struct yg_gd_sess *s, int fd, const yg_frame_in *in,
+		   const struct yg_gd_run *run, const char *user);
+size_t yg_gd_exec_count(void);
+/* The channel broke (garbage, overrun, silence): the session must end. */
+bool yg_gd_exec_dead(void);
+/* End every command (EXIT 255 why to its client, flushed for a moment) and
+ * close the channel: before the box goes down. */
+void yg_gd_exec_close(const char *why);
+
 /* audit.c */
 void yg_gd_audit_setup(const struct yg_gd_gate *gate);
 /* Log event (level: enum yg_log_level) with key/value pairs (NULL-terminated,
@@ -132,6 +154,9 @@ int yg_gd_send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
 /* Relay, log out, and serve the next client while one was handed over or is
  * queued; exits. */
 void yg_gd_serve(struct yg_gd_sess *s) __attribute__((noreturn));
+/* The box is ours, logged in for the RUN in s->run from s->fd: run it, and
+ * the commands and logins that join, until the last ends; exits. */
+void yg_gd_serve_run(struct yg_gd_sess *s) __attribute__((noreturn));
 /* After PREPARE answered: wait for the shell to attach (or a takeover, or
  * nobody), then serve; exits. */
 void yg_gd_serve_prepared(struct yg_gd_sess *s) __attribute__((noreturn));

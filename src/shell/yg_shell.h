@@ -34,4 +34,8 @@ bool yg_shell_tty_is_raw(void);
 int yg_shell_relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t escape,
 		   bool tty) YG_MUST_CHECK;
 
+/* The same for a remote command after RUN's READY: stdin, stdout and
+ * stderr; returns the command's exit status (or 1 with a message). */
+int yg_shell_exec_relay(int sock, yg_frame_in *in, bool tty) YG_MUST_CHECK;
+
 #endif

@@ -7,7 +7,12 @@
  * chunk plus a frame header; the socket: one whole DATA payload), so a slow
  * terminal or a slow broker stops the other side instead of growing memory.
  * The escape byte is looked for in every byte of every read; the bytes before
- * it are still sent. */
+ * it are still sent.
+ *
+ * For a remote command (yg_shell_exec_relay) the same loop with three
+ * differences: no escape, the end of stdin is an EOF frame (the command
+ * reads on), and STDERR frames go to stderr through a queue of their own;
+ * the session ends with the broker's EXIT, whose status is the command's. */
 #include <config.h>
 
 #include <errno.h>
@@ -41,6 +46,8 @@ struct relay {
 	int sock;
 	yg_frame_in *in;
 	int in_fd, out_fd;	/* the user's side: stdin and stdout */
+	bool exec;		/* a remote command (see the top) */
+	struct qbuf toerr;	/* exec: bytes for stderr */
 	uint16_t escape;
 	bool tty;
 	struct qbuf tosock;	/* encoded frames for the broker */
@@ -157,6 +164,14 @@ static void read_stdin(struct relay *r)
 	n = read(r->in_fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n == 0 && r->exec) {	/* the command's stdin ends; it goes on */
+		yg_msg eof = { .type = YG_MSG_EOF };
+
+		r->stdin_open = false;
+		if (queue_msg(r, &eof) < 0)
+			finish(r, 1, "internal error: cannot queue input for the gate service");
+		return;
+	}
 	if (n <= 0) {	/* EOF, or EIO after a terminal hangup */
 		start_leaving(r, n == 0 ? "eof" : "hangup");
 		return;
@@ -187,6 +202,19 @@ static void write_stdout(struct relay *r)
 	q_consume(&r->toout, (size_t)n);
 }
 
+static void write_stderr(struct relay *r)
+{
+	ssize_t n = write(STDERR_FILENO, r->toerr.b + r->toerr.off, r->toerr.len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {	/* nobody reads stderr: drop it, not the command */
+		r->toerr.len = r->toerr.off = 0;
+		return;
+	}
+	q_consume(&r->toerr, (size_t)n);
+}
+
 static void write_sock(struct relay *r)
 {
 	ssize_t n = send(r->sock, r->tosock.b + r->tosock.off, r->tosock.len,
@@ -208,6 +236,12 @@ static void handle_msg(struct relay *r, const yg_msg *m)
 		if (r->stdout_ok)
 			q_put(&r->toout, m->u.data.bytes, m->u.data.len);
 		break;
+	case YG_MSG_STDERR:
+		if (r->exec)
+			q_put(&r->toerr, m->u.data.bytes, m->u.data.len);
+		else
+			finish(r, 1, "protocol error: unexpected message from the gate service");
+		break;
 	case YG_MSG_PROGRESS:
 		yg_shell_say("%s", m->u.progress.text);
 		break;
@@ -227,7 +261,8 @@ static void handle_msg(struct relay *r, const yg_msg *m)
 /* Hand out complete frames while stdout has room for a whole DATA. */
 static void process_frames(struct relay *r)
 {
-	while (!r->done && !r->need_more && q_room(&r->toout) >= YG_DATA_MAX) {
+	while (!r->done && !r->need_more && q_room(&r->toout) >= YG_DATA_MAX &&
+	       (!r->exec || q_room(&r->toerr) >= YG_DATA_MAX)) {
 		const uint8_t *payload;
 		uint8_t type;
 		size_t len;
@@ -281,6 +316,12 @@ static void flush_stdout(struct relay *r)
 			break;
 		write_stdout(r);
 	}
+	p.fd = STDERR_FILENO;
+	while (r->toerr.len && ms_until(end) > 0) {
+		if (poll(&p, 1, ms_until(end)) <= 0)
+			break;
+		write_stderr(r);
+	}
 }
 
 static int setup_winch(void)
@@ -300,7 +341,7 @@ static int setup_winch(void)
 	return 0;
 }
 
-enum { P_STDIN, P_STDOUT, P_SOCK, P_WINCH, P_N };
+enum { P_STDIN, P_STDOUT, P_SOCK, P_WINCH, P_STDERR, P_N };
 
 static void relay_loop(struct relay *r)
 {
@@ -321,6 +362,8 @@ static void relay_loop(struct relay *r)
 		if (r->need_more && q_room(&r->toout) >= YG_DATA_MAX)
 			p[P_SOCK].events |= POLLIN;
 		p[P_WINCH] = (struct pollfd){ .fd = winch_pipe[0], .events = POLLIN };
+		p[P_STDERR] = (struct pollfd){ .fd = STDERR_FILENO,
+			.events = r->toerr.len ? POLLOUT : 0 };
 		/* An fd we are not waiting on must not wake us with POLLHUP. */
 		for (int i = 0; i < P_N; i++)
 			if (!p[i].events)
@@ -342,6 +385,8 @@ static void relay_loop(struct relay *r)
 			read_stdin(r);
 		if (!r->done && p[P_STDOUT].revents)
 			write_stdout(r);
+		if (!r->done && p[P_STDERR].revents)
+			write_stderr(r);
 		if (!r->done && (p[P_SOCK].revents & POLLOUT))
 			write_sock(r);
 		if (!r->done && (p[P_SOCK].revents & (POLLIN | POLLHUP | POLLERR)) &&
@@ -352,10 +397,10 @@ static void relay_loop(struct relay *r)
 	}
 }
 
-int yg_shell_relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t escape,
-		   bool tty)
+static int relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t escape,
+		 bool tty, bool exec)
 {
-	static uint8_t sockq[SOCK_Q], outq[OUT_Q];
+	static uint8_t sockq[SOCK_Q], outq[OUT_Q], errq[OUT_Q];
 	static struct relay r;
 	int fl;
 
@@ -366,8 +411,10 @@ int yg_shell_relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t es
 	r.out_fd = out_fd;
 	r.escape = escape;
 	r.tty = tty;
+	r.exec = exec;
 	r.tosock = (struct qbuf){ .b = sockq, .size = sizeof(sockq) };
 	r.toout = (struct qbuf){ .b = outq, .size = sizeof(outq) };
+	r.toerr = (struct qbuf){ .b = errq, .size = sizeof(errq) };
 	r.stdin_open = true;
 	r.stdout_ok = true;
 
@@ -388,4 +435,15 @@ int yg_shell_relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t es
 		yg_shell_say("%s", r.reason);
 	}
 	return r.status;
+}
+
+int yg_shell_relay(int sock, yg_frame_in *in, int in_fd, int out_fd, uint16_t escape,
+		   bool tty)
+{
+	return relay(sock, in, in_fd, out_fd, escape, tty, false);
+}
+
+int yg_shell_exec_relay(int sock, yg_frame_in *in, bool tty)
+{
+	return relay(sock, in, STDIN_FILENO, STDOUT_FILENO, YG_ESCAPE_NONE, tty, true);
 }

@@ -4,7 +4,8 @@
  * console. Unprivileged by design: it refuses to run setuid/setgid or with
  * any capability, passes nothing from the environment but TERM (scrubbed),
  * the PAM session id (validated) and the box name YOLO_BOX (validated), and
- * executes nothing. See yolo-shell(1). */
+ * executes nothing: a remote command (-c) goes to the broker, which runs it
+ * in the box. See yolo-shell(1). */
 #include <config.h>
 
 #include <errno.h>
@@ -58,13 +59,31 @@ static bool command_is_self(const char *cmd)
 static void usage(FILE *f)
 {
 	fputs("usage: yolo-shell [--box NAME]\n"
+	      "       yolo-shell -c COMMAND\n"
 	      "yolo-shell is a login shell: it connects you to your YOLO box, or to box\n"
 	      "NAME (also: the environment variable YOLO_BOX) when the policy lets you\n"
-	      "in. See yolo-shell(1).\n", f);
+	      "in; with -c (sshd's remote commands, scp, sftp, rsync) it runs COMMAND\n"
+	      "there. See yolo-shell(1).\n", f);
 }
 
 /* The box asked for: --box NAME, else $YOLO_BOX, else "" (the default one). */
 static const char *box_arg;
+/* A remote command (sshd's -c CMD, or ForceCommand's SSH_ORIGINAL_COMMAND):
+ * NULL for a login. An sftp-server command line is the sftp subsystem. */
+static const char *run_cmd;
+
+static bool is_sftp(const char *cmd)
+{
+	size_t n = strcspn(cmd, " \t");
+	const char *base = cmd;
+
+	for (size_t i = 0; i < n; i++)
+		if (cmd[i] == '/')
+			base = cmd + i + 1;
+	n -= (size_t)(base - cmd);
+	return (n == 11 && strncmp(base, "sftp-server", 11) == 0) ||
+	       (n == 13 && strncmp(base, "internal-sftp", 13) == 0);
+}
 
 static void set_box(const char *name, const char *from)
 {
@@ -83,8 +102,12 @@ static void parse_args(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "-c") == 0) {
 		if (argc == 3 && command_is_self(argv[2]))
 			goto env;
-		yg_shell_say("remote commands are not enabled for this box");
-		exit(1);
+		if (argc != 3 || !argv[2][0]) {
+			yg_shell_say("-c takes one command (as sshd passes it)");
+			exit(2);
+		}
+		run_cmd = argv[2];
+		goto env;
 	}
 	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
 		printf("yolo-shell %s (protocol %u)\n", PACKAGE_VERSION, YG_PROTO_VERSION);
@@ -102,10 +125,8 @@ static void parse_args(int argc, char **argv)
 			     "(see yolo-shell(1))", argv[1]);
 		exit(2);
 	}
-	if (orig && *orig) {	/* ForceCommand, and the user asked for a command */
-		yg_shell_say("remote commands are not enabled for this box");
-		exit(1);
-	}
+	if (orig && *orig)	/* ForceCommand, and the user asked for a command */
+		run_cmd = orig;
 env:
 	if (env && *env)
 		set_box(env, "YOLO_BOX");
@@ -114,7 +135,8 @@ env:
 static void say_progress(void *ctx, const char *text)
 {
 	(void)ctx;
-	yg_shell_say("%s", text);
+	if (!run_cmd)	/* a remote command's output stays its own (scp, rsync) */
+		yg_shell_say("%s", text);
 }
 
 /* Connect and HELLO; on any failure say why and exit 1. */
@@ -158,7 +180,11 @@ static int open_box(yg_client *c, bool tty, yg_client_ready *ready)
 		req.rows = ws.ws_row;
 		req.cols = ws.ws_col;
 	}
-	r = yg_client_open(c, &req, ready, &err);
+	if (run_cmd)
+		r = yg_client_run(c, &req, is_sftp(run_cmd) ? "sftp" : "",
+				  is_sftp(run_cmd) ? "" : run_cmd, ready, &err);
+	else
+		r = yg_client_open(c, &req, ready, &err);
 	if (r == 0)
 		return -1;
 	if (r == -ECONNABORTED) {	/* the broker ended it: its status is ours */
@@ -197,6 +223,14 @@ int main(int argc, char **argv)
 	if (e >= 0)
 		return e;
 
+	if (run_cmd) {
+		if (tty && (e = yg_shell_tty_raw()) < 0) {
+			yg_shell_say("cannot put the terminal in raw mode (%s); try again",
+				     strerror(-e));
+			return 1;
+		}
+		return yg_shell_exec_relay(c.fd, c.in, tty);
+	}
 	yg_shell_escape_name(ready.escape, esc, sizeof(esc));
 	if (ready.escape <= 0xff)
 		yg_shell_say("connected to %s (escape character is %s)", ready.box, esc);

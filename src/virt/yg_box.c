@@ -460,25 +460,47 @@ int yg_box_destroy(yg_box *box, yg_err *err)
 	return 0;
 }
 
-int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
-			yg_err *err)
+/* A non-blocking stream to the console dev or, with channel, to the
+ * virtio-serial port named dev. */
+static int open_stream(yg_box *box, const char *dev, bool channel, virStreamPtr *out,
+		       yg_err *err)
 {
+	const char *what = channel ? "channel" : "console";
 	virStreamPtr st;
+	int r;
 
 	*out = NULL;
 	st = virStreamNew(box->conn, VIR_STREAM_NONBLOCK);
 	if (!st)
-		return yg_box_virt_err(err, "cannot create a console stream for box %s",
+		return yg_box_virt_err(err, "cannot create a %s stream for box %s", what,
 				       box->name);
-	if (YG_BOUND(virDomainOpenConsole(box->dom, (dev && dev[0]) ? dev : NULL, st,
-					  VIR_DOMAIN_CONSOLE_FORCE),
-		     "opening the console of box %s", box->name) < 0) {
-		int rc = yg_box_virt_err(err, "cannot open the console %s of box %s "
-					 "(the domain needs a <console> or <serial> device)",
-					 (dev && dev[0]) ? dev : "(first)", box->name);
+	if (channel)
+		r = YG_BOUND(virDomainOpenChannel(box->dom, dev, st, VIR_DOMAIN_CHANNEL_FORCE),
+			     "opening the channel of box %s", box->name);
+	else
+		r = YG_BOUND(virDomainOpenConsole(box->dom, (dev && dev[0]) ? dev : NULL, st,
+						  VIR_DOMAIN_CONSOLE_FORCE),
+			     "opening the console of box %s", box->name);
+	if (r < 0) {
+		int rc = yg_box_virt_err(err, "cannot open the %s %s of box %s (%s)", what,
+					 (dev && dev[0]) ? dev : "(first)", box->name,
+					 channel ? "the domain needs the channel device that "
+					 "yolo-gatectl provision adds: provision it again" :
+					 "the domain needs a <console> or <serial> device");
 		virStreamFree(st);
 		return rc;
 	}
 	*out = st;
 	return 0;
+}
+
+int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
+			yg_err *err)
+{
+	return open_stream(box, dev, false, out, err);
+}
+
+int yg_box_open_channel(yg_box *box, const char *port, virStreamPtr *out, yg_err *err)
+{
+	return open_stream(box, port, true, out, err);
 }

@@ -69,6 +69,9 @@ int yg_box_destroy(yg_box *box, yg_err *err) YG_MUST_CHECK;
  * virEventRunDefaultImpl() (in a thread, or use virStreamEventAddCallback);
  * virStreamRecv then returns -2 when nothing is pending. Open it only after
  * the last revert: a revert starts a new QEMU process. */
+/* The same for the virtio-serial channel named port (virDomainOpenChannel,
+ * forced: an earlier holder loses it). */
+int yg_box_open_channel(yg_box *box, const char *port, virStreamPtr *out, yg_err *err) YG_MUST_CHECK;
 int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
 			yg_err *err) YG_MUST_CHECK;
 

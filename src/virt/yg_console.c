@@ -78,22 +78,42 @@ static const struct yg_ep_ops con_ops = {
 	.close = con_close,
 };
 
-int yg_console_open(yg_box *box, const char *dev, struct yg_ep **out, yg_err *err)
+static const struct yg_ep_ops chan_ops = {
+	.kind = "channel",
+	.read = con_read,
+	.write = con_write,
+	.interest = con_interest,
+	.close = con_close,
+};
+
+static int open_ep(yg_box *box, const char *dev, bool channel, struct yg_ep **out,
+		   yg_err *err)
 {
 	struct con_ep *c = calloc(1, sizeof(*c));
 	int r;
 
 	*out = NULL;
 	if (!c)
-		return yg_err_set(err, -ENOMEM, "out of memory opening the console of box %s",
+		return yg_err_set(err, -ENOMEM, "out of memory opening a stream of box %s",
 				  yg_box_name(box));
-	r = yg_box_open_console(box, dev, &c->st, err);
+	r = channel ? yg_box_open_channel(box, dev, &c->st, err) :
+		      yg_box_open_console(box, dev, &c->st, err);
 	if (r < 0) {
 		free(c);
 		return r;
 	}
-	c->ep.ops = &con_ops;
+	c->ep.ops = channel ? &chan_ops : &con_ops;
 	c->ep.no_backpressure = true;	/* see yg_endpoint.h */
 	*out = &c->ep;
 	return 0;
+}
+
+int yg_console_open(yg_box *box, const char *dev, struct yg_ep **out, yg_err *err)
+{
+	return open_ep(box, dev, false, out, err);
+}
+
+int yg_channel_open(yg_box *box, const char *port, struct yg_ep **out, yg_err *err)
+{
+	return open_ep(box, port, true, out, err);
 }

@@ -18,4 +18,9 @@
  * the last revert: a revert starts a new QEMU process. */
 int yg_console_open(yg_box *box, const char *dev, struct yg_ep **out, yg_err *err) YG_MUST_CHECK;
 
+/* The virtio-serial port named port (the exec channel, YG_CHAN_PORT) as
+ * the same kind of endpoint. Its peer (yolo-boxd) is bounded by the
+ * channel's credit, not by this endpoint: its owner reads it always. */
+int yg_channel_open(yg_box *box, const char *port, struct yg_ep **out, yg_err *err) YG_MUST_CHECK;
+
 #endif

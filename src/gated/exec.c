@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: MIT */
+/* exec.c: remote commands (RUN) in a session child, over the box's exec
+ * channel to yolo-boxd (the virtio-serial port YG_CHAN_PORT, opened through
+ * libvirt only: yg_channel_open; codec yg_chan.h).
+ *
+ * One channel per session child, opened at the first command and kept until
+ * the session ends; one channel stream per command, each tied to its
+ * client's socket (the client speaks yg_proto.h: DATA is stdin and stdout,
+ * STDERR, EOF, WINCH, SIGNAL, EXIT). Everything runs on the process's event
+ * loop, next to the console relay when a login holds the session.
+ *
+ * Every byte from the guest is hostile: frames go through the channel
+ * decoder, a guest that overruns a window, names a stream that is not open,
+ * sends a message the host does not take, or does not answer PING within
+ * YG_GD_BOXD_PONG_MS makes the channel dead: every command gets a line on its
+ * stderr and EXIT 255, and the session ends (yg_gd_exec_dead), which
+ * reverts the box. Memory is bounded: a client gets at most the stream's
+ * window in flight plus half of it buffered (credit is given back to the
+ * guest only while the client's buffer is at most half full); the guest
+ * gets stdin only as its credit allows.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "yg_chan.h"
+#include "yg_console.h"
+#include "yg_log.h"
+#include "yg_loop.h"
+#include "session.h"
+
+#define TOCLI_CAP   (2u * YG_CHAN_WINDOW)
+#define TOCHAN_CAP  (4u * (4u + YG_FRAME_MAX))
+#define CTL_ROOM    1024u	/* kept free in the channel queue for control frames */
+#define TICK_MS     1000u
+#define GONE_KILL_MS 10000u	/* client gone, no EXITED: SIGKILL after this */
+#define GONE_DROP_MS 20000u	/* ... and the stream is dropped after this */
+
+/* One command. */
+struct xs {
+	uint32_t id;		/* channel stream */
+	struct yg_ep *ep;	/* the client's socket (owned) */
+	yg_frame_in in;		/* what the client sent */
+	uint8_t *out;		/* frames for the client, TOCLI_CAP */
+	size_t off, len;
+	yg_chan_credit to_box, from_box;
+	size_t unpassed;	/* output taken but not yet given back as credit */
+	bool pty, exited, gone;
+	uint64_t gone_at;
+	uint32_t status;
+	uint64_t bytes_in, bytes_out, t0;
+	char user[YG_NAME_MAX + 1];
+};
+
+static struct {
+	struct yg_gd_sess *s;
+	struct yg_ep *ep;
+	yg_frame_in in;
+	yg_chan_msg m;		/* decoded guest message (large) */
+	uint8_t out[TOCHAN_CAP];
+	size_t off, len;
+	bool open, hello, dead;
+	uint32_t features;
+	char why[256];
+	uint32_t next_id;
+	struct xs *xs[YG_GD_EXEC_MAX];
+	size_t n;
+	int timer;
+	uint64_t ping_at, cookie;	/* a PING in flight since ping_at (0 = none) */
+	uint64_t last_heard;
+} X = { .timer = -1 };
+
+static void update(void);
+
+static void compact(uint8_t *buf, size_t *off, size_t *len)
+{
+	if (*off) {
+		memmove(buf, buf + *off, *len);
+		*off = 0;
+	}
+}
+
+static void kill_channel(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Queue one frame for the guest; false when it does not fit (then the
+ * channel is declared dead: control frames always have CTL_ROOM). */
+static bool to_box(const yg_chan_msg *m)
+{
+	size_t n;
+
+	compact(X.out, &X.off, &X.len);
+	if (X.dead || yg_chan_encode(m, X.out + X.len, sizeof(X.out) - X.len, &n) < 0)
+		return false;
+	X.len += n;
+	return true;
+}
+
+static bool chan_room(size_t n)
+{
+	return sizeof(X.out) - X.len >= n + CTL_ROOM;
+}
+
+static void send_ctl(uint8_t type, uint32_t stream, uint32_t num)
+{
+	yg_chan_msg m = { .type = type, .stream = stream };
+
+	if (type == YG_CHAN_MSG_WINDOW)
+		m.u.window.bytes = num;
+	else if (type == YG_CHAN_MSG_SIGNAL)
+		m.u.signal.signo = (uint8_t)num;
+	else if (type == YG_CHAN_MSG_EOF)
+		m.u.eof.fd = (uint8_t)num;
+	if (!to_box(&m))
+		kill_channel("its queue is full (it does not read)");
+}
+
+/* ---- the client side ---- */
+
+static bool to_cli(struct xs *x, const yg_msg *m)
+{
+	size_t n;
+
+	if (x->gone)
+		return true;
+	compact(x->out, &x->off, &x->len);
+	if (yg_msg_encode_to(m, x->out + x->len, TOCLI_CAP - x->len, &n) < 0)
+		return false;
+	x->len += n;
+	return true;
+}
+
+static void cli_text(struct xs *x, uint8_t type, uint32_t status, const char *text)
+{
+	yg_msg m = { .type = type };
+
+	if (type == YG_MSG_EXIT) {
+		m.u.exit.status = status;
+		snprintf(m.u.exit.reason, sizeof(m.u.exit.reason), "%s", text);
+	} else {
+		m.u.data.bytes = (const uint8_t *)text;
+		m.u.data.len = strlen(text);
+	}
+	(void)to_cli(x, &m);
+}
+
+/* Give output credit back while the client's buffer is at most half full. */
+static void give_credit(struct xs *x)
+{
+	uint32_t w;
+
+	if (x->exited || !x->unpassed || (!x->gone && x->len > TOCLI_CAP / 4))
+		return;
+	w = yg_chan_credit_passed(&x->from_box, x->unpassed);
+	x->unpassed = 0;
+	if (w)
+		send_ctl(YG_CHAN_MSG_WINDOW, x->id, w);
+}
+
+static void stream_end(struct xs *x, uint32_t status, const char *why)
+{
+	yg_msg m = { .type = YG_MSG_EXIT };
+
+	if (x->exited)
+		return;
+	x->exited = true;
+	x->status = status;
+	m.u.exit.status = status;
+	snprintf(m.u.exit.reason, sizeof(m.u.exit.reason), "%s", why);
+	if (!to_cli(x, &m))	/* no room: the output is cut, the EXIT goes */
+		x->len = x->off = 0, (void)to_cli(x, &m);
+}
+
+static void client_gone(struct xs *x)
+{
+	if (x->gone)
+		return;
+	x->gone = true;
+	x->gone_at = yg_now_ms();
+	x->len = x->off = 0;
+	if (!x->exited && !X.dead)
+		send_ctl(YG_CHAN_MSG_SIGNAL, x->id, SIGHUP);
+	give_credit(x);
+}
+
+static ssize_t ep_read(void *ep, void *buf, size_t len)
+{
+	return yg_ep_read(ep, buf, len);
+}
+
+/* The client's frames, as far as the guest's credit and the channel's
+ * queue take them (a DATA is taken only when a whole one fits). */
+static void client_frames(struct xs *x)
+{
+	const uint8_t *payload;
+	uint8_t type;
+	size_t len;
+	yg_msg m;
+	int k;
+
+	while (!x->gone && !x->exited && !X.dead && chan_room(YG_FRAME_MAX) &&
+	       yg_chan_credit_room(&x->to_box) >= YG_DATA_MAX) {
+		k = yg_frame_next(&x->in, &type, &payload, &len);
+		if (k == 0)
+			return;
+		if (k < 0 || yg_msg_decode(type, payload, len, &m) < 0) {
+			client_gone(x);
+			return;
+		}
+		switch (m.type) {
+		case YG_MSG_DATA: {
+			yg_chan_msg d = { .type = YG_CHAN_MSG_DATA, .stream = x->id };
+
+			if (!m.u.data.len)
+				break;
+			d.u.data.fd = 0;
+			d.u.data.bytes = m.u.data.bytes;
+			d.u.data.len = m.u.data.len;
+			(void)yg_chan_credit_take(&x->to_box, m.u.data.len);
+			x->bytes_in += m.u.data.len;
+			if (!to_box(&d))
+				kill_channel("its queue is full (it does not read)");
+			break;
+		}
+		case YG_MSG_EOF:
+			send_ctl(YG_CHAN_MSG_EOF, x->id, 0);
+			break;
+		case YG_MSG_WINCH:
+			if (x->pty) {
+				yg_chan_msg r = { .type = YG_CHAN_MSG_RESIZE, .stream = x->id };
+
+				r.u.resize.rows = m.u.winch.rows;
+				r.u.resize.cols = m.u.winch.cols;
+				if (!to_box(&r))
+					kill_channel("its queue is full (it does not read)");
+			}
+			break;
+		case YG_MSG_SIGNAL:
+			send_ctl(YG_CHAN_MSG_SIGNAL, x->id, m.u.signal.signo);
+			break;
+		default:	/* EXIT (the user left) or out of phase */
+			client_gone(x);
+			return;
+		}
+	}
+}
+
+static void client_cb(struct yg_ep *ep, int events, void *opaque)
+{
+	struct xs *x = opaque;
+	ssize_t n;
+
+	if (x->gone)
+		return;
+	if ((events & YG_EV_WRITE) && x->len) {
+		n = yg_ep_write(ep, x->out + x->off, x->len);
+		if (n > 0) {
+			x->off += (size_t)n;
+			x->len -= (size_t)n;
+		} else if (n != -EAGAIN) {
+			client_gone(x);
+		}
+		give_credit(x);
+	}
+	if (!x->gone && !x->exited && (events & YG_EV_READ)) {
+		n = yg_frame_in_read(&x->in, ep_read, ep);
+		if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS))
+			client_gone(x);
+	} else if (!(events & (YG_EV_READ | YG_EV_WRITE)) && (events & (YG_EV_HUP | YG_EV_ERROR))) {
+		client_gone(x);
+	}
+	client_frames(x);
+	update();
+}
+
+/* ---- the guest side ---- */
+
+static struct xs *find(uint32_t id)
+{
+	for (size_t i = 0; i < X.n; i++)
+		if (X.xs[i]->id == id)
+			return X.xs[i];
+	return NULL;
+}
+
+static void kill_channel(const char *fmt, ...)
+{
+	char line[YG_TEXT_MAX];
+	va_list ap;
+
+	if (X.dead)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(X.why, sizeof(X.why), fmt, ap);
+	va_end(ap);
+	X.dead = true;
+	X.len = X.off = 0;
+	yg_gd_audit(YG_LOG_ERROR, "boxd_failed", "session", X.s->id, "user", X.s->u.user,
+		    "box", X.s->u.domain, "error", X.why, NULL);
+	snprintf(line, sizeof(line), "yolo-gate: the box's yolo-boxd %s; the session ends "
+		 "and box %s is reverted\n", X.why, X.s->u.domain);
+	for (size_t i = 0; i < X.n; i++) {
+		cli_text(X.xs[i], YG_MSG_STDERR, 0, line);
+		stream_end(X.xs[i], 255, "yolo-boxd failed");
+	}
+}
+
+/* EXITED or FAILED of a command. */
+static void guest_end(struct xs *x, const yg_chan_msg *m)
+{
+	char line[YG_TEXT_MAX + 16];
+	uint32_t st;
+
+	if (m->type == YG_CHAN_MSG_EXITED) {
+		st = m->u.exited.how == YG_CHAN_EXIT_SIGNAL ? 128u + m->u.exited.value :
+			m->u.exited.value;
+		stream_end(x, st, "");
+		return;
+	}
+	snprintf(line, sizeof(line), "%s%s\n", m->u.failed.code == YG_CHAN_E_NOENT ? "" :
+		 "yolo-gate: ", m->u.failed.text);
+	cli_text(x, YG_MSG_STDERR, 0, line);
+	stream_end(x, m->u.failed.code == YG_CHAN_E_NOENT ? 127 :
+		   m->u.failed.code == YG_CHAN_E_PERM ? 126 : 1, "");
+}
+
+static void guest_data(struct xs *x, const yg_chan_msg *m)
+{
+	yg_msg d = { .type = m->u.data.fd == 2 ? YG_MSG_STDERR : YG_MSG_DATA };
+
+	if (m->u.data.fd == 0 || !yg_chan_credit_take(&x->from_box, m->u.data.len)) {
+		kill_channel("sent more output than its window allows (stream %u)", x->id);
+		return;
+	}
+	x->bytes_out += m->u.data.len;
+	x->unpassed += m->u.data.len;
+	d.u.data.bytes = m->u.data.bytes;
+	d.u.data.len = m->u.data.len;
+	if (!to_cli(x, &d))	/* cannot happen within the window: be safe */
+		kill_channel("sent output beyond what the host buffers (stream %u)", x->id);
+	give_credit(x);
+}
+
+static void guest_msg(const yg_chan_msg *m)
+{
+	struct xs *x = m->stream ? find(m->stream) : NULL;
+
+	X.last_heard = yg_now_ms();
+	switch (m->type) {
+	case YG_CHAN_MSG_HELLO:
+		if (!X.hello && m->stream == 0) {
+			X.hello = true;
+			X.features = m->u.hello.features;
+			return;
+		}
+		break;
+	case YG_CHAN_MSG_PONG:
+		if (m->u.ping.cookie == X.cookie)
+			X.ping_at = 0;
+		return;
+	case YG_CHAN_MSG_OK:
+		if (!x)		/* a request (CLOCK): done */
+			return;
+		break;
+	case YG_CHAN_MSG_STARTED:
+	case YG_CHAN_MSG_EOF:
+		if (x)
+			return;
+		break;
+	case YG_CHAN_MSG_DATA:
+		if (x && !x->exited) {
+			guest_data(x, m);
+			return;
+		}
+		break;
+	case YG_CHAN_MSG_WINDOW:
+		if (x && (x->exited || yg_chan_credit_give(&x->to_box, m->u.window.bytes)))
+			return;
+		break;
+	case YG_CHAN_MSG_EXITED:
+		if (x && !x->exited) {
+			guest_end(x, m);
+			return;
+		}
+		break;
+	case YG_CHAN_MSG_FAILED:
+		if (x && !x->exited) {
+			guest_end(x, m);
+			return;
+		}
+		if (!x && m->stream) {	/* a request the guest refused */
+			yg_log(YG_LOG_INFO, "event", "boxd_refused", "session", X.s->id,
+			       "error", m->u.failed.text, NULL);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	kill_channel("sent %s on stream %u, which the host does not take",
+		     yg_chan_type_name(m->type), m->stream);
+}
+
+static void guest_frames(void)
+{
+	const uint8_t *payload;
+	uint8_t type;
+	size_t len;
+	int k;
+
+	while (!X.dead) {
+		k = yg_frame_next(&X.in, &type, &payload, &len);
+		if (k == 0)
+			return;
+		if (k < 0 || yg_chan_decode(type, payload, len, &X.m) < 0) {
+			kill_channel("sent a malformed frame (type %u, %zu bytes)", type, len);
+			return;
+		}
+		guest_msg(&X.m);
+	}
+}
+
+static void chan_cb(struct yg_ep *ep, int events, void *opaque)
+{
+	ssize_t n;
+
+	(void)opaque;
+	if (X.dead)
+		return;
+	if ((events & YG_EV_WRITE) && X.len) {
+		n = yg_ep_write(ep, X.out + X.off, X.len);
+		if (n > 0) {
+			X.off += (size_t)n;
+			X.len -= (size_t)n;
+		} else if (n != -EAGAIN) {
+			kill_channel("channel closed");
+		}
+	}
+	for (int i = 0; !X.dead && (events & YG_EV_READ) && i < 16; i++) {
+		n = yg_frame_in_read(&X.in, ep_read, ep);
+		if (n == -EAGAIN)
+			break;
+		if (n == -ENOBUFS) {
+			guest_frames();
+			continue;
+		}
+		if (n <= 0) {
+			kill_channel(n == -EPROTO ? "sent a frame with a bad length" :
+				     "channel closed (the guest daemon stopped?)");
+			break;
+		}
+		guest_frames();
+	}
+	if (!(events & (YG_EV_READ | YG_EV_WRITE)) && (events & (YG_EV_HUP | YG_EV_ERROR)))
+		kill_channel("channel closed (the guest daemon stopped?)");
+	for (size_t i = 0; i < X.n; i++)
+		client_frames(X.xs[i]);
+	update();
+}
+
+/* ---- bookkeeping ---- */
+
+static void audit_end(struct xs *x)
+{
+	char id[16], st[16], in[24], out[24], ms[24];
+
+	snprintf(id, sizeof(id), "%u", x->id);
+	snprintf(st, sizeof(st), "%u", x->status);
+	snprintf(in, sizeof(in), "%llu", (unsigned long long)x->bytes_in);
+	snprintf(out, sizeof(out), "%llu", (unsigned long long)x->bytes_out);
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(yg_now_ms() - x->t0));
+	yg_gd_audit(YG_LOG_INFO, "exec_end", "session", X.s->id, "user", x->user,
+		    "box", X.s->u.domain, "stream", id, "status", x->exited ? st : "none",
+		    "bytes_in", in, "bytes_out", out, "ms", ms, NULL);
+}
+
+static void xs_free(size_t i)
+{
+	struct xs *x = X.xs[i];
+
+	audit_end(x);
+	yg_ep_close(x->ep);
+	free(x->out);
+	free(x);
+	X.xs[i] = X.xs[--X.n];
+}
+
+/* Streams that are over: exited and flushed, or gone and exited (or
+ * overdue). */
+static void reap(void)
+{
+	uint64_t now = yg_now_ms();
+
+	for (size_t i = 0; i < X.n;) {
+		struct xs *x = X.xs[i];
+
+		if (x->gone && !x->exited && !X.dead && now - x->gone_at >= GONE_KILL_MS &&
+		    now - x->gone_at < GONE_KILL_MS + TICK_MS)
+			send_ctl(YG_CHAN_MSG_SIGNAL, x->id, SIGKILL);
+		if ((x->exited && (x->gone || !x->len)) ||
+		    (x->gone && (X.dead || now - x->gone_at >= GONE_DROP_MS)))
+			xs_free(i);
+		else
+			i++;
+	}
+}
+
+static void update(void)
+{
+	reap();
+	for (size_t i = 0; i < X.n; i++) {
+		struct xs *x = X.xs[i];
+		int ev = 0;
+
+		if (!x->gone && x->len)
+			ev |= YG_EV_WRITE;
+		if (!x->gone && !x->exited && !X.dead && chan_room(YG_FRAME_MAX) &&
+		    yg_chan_credit_room(&x->to_box) >= YG_DATA_MAX)
+			ev |= YG_EV_READ;
+		(void)yg_ep_interest(x->ep, ev);
+	}
+	if (X.ep)
+		(void)yg_ep_interest(X.ep, X.dead ? 0 : YG_EV_READ | (X.len ? YG_EV_WRITE : 0));
+}
+
+static void tick_cb(int timer, void *opaque)
+{
+	uint64_t now = yg_now_ms();
+
+	(void)timer;
+	(void)opaque;
+	X.timer = yg_loop_timer_add(TICK_MS, tick_cb, NULL);
+	if (X.ping_at && now - X.ping_at >= yg_gd_boxd_pong_ms)
+		kill_channel("did not answer for %lu s", yg_gd_boxd_pong_ms / 1000);
+	else if (!X.ping_at && X.n && now - X.last_heard >= yg_gd_boxd_ping_ms) {
+		yg_chan_msg p = { .type = YG_CHAN_MSG_PING };
+
+		p.u.ping.cookie = ++X.cookie;
+		X.ping_at = now;
+		if (!to_box(&p))
+			kill_channel("its queue is full (it does not read)");
+	}
+	update();
+}
+
+/* ---- the channel ---- */
+
+unsigned long yg_gd_boxd_ping_ms = YG_GD_BOXD_PING_MS;
+unsigned long yg_gd_boxd_pong_ms = YG_GD_BOXD_PONG_MS;
+
+static void chan_close(void)
+{
+	yg_ep_close(X.ep);
+	X.ep = NULL;
+	yg_loop_timer_remove(X.timer);
+	X.timer = -1;
+	X.open = X.hello = false;
+}
+
+static void hello_over(int timer, void *opaque)
+{
+	(void)timer;
+	*(bool *)opaque = true;
+}
+
+/* Open the channel and exchange HELLOs within YG_GD_BOXD_HELLO_MS; then
+ * set the guest clock (CLOCK, before any command). 0, or -1 with why. */
+static int chan_open(struct yg_gd_sess *s, char *why, size_t len)
+{
+	yg_chan_msg h = { .type = YG_CHAN_MSG_HELLO };
+	bool over = false;
+	yg_err err;
+	int t;
+
+	if (X.open && !X.dead)
+		return 0;
+	if (X.dead) {
+		snprintf(why, len, "the box's yolo-boxd %s", X.why);
+		return -1;
+	}
+	X.s = s;
+	if (yg_channel_open(s->box, YG_CHAN_PORT, &X.ep, &err) < 0) {
+		snprintf(why, len, "%s", err.msg);
+		return -1;
+	}
+	X.open = true;
+	yg_frame_in_init(&X.in);
+	X.next_id = 1;
+	X.last_heard = yg_now_ms();
+	yg_ep_bind(X.ep, chan_cb, NULL);
+	h.u.hello.version = YG_CHAN_VERSION;
+	snprintf(h.u.hello.peer, sizeof(h.u.hello.peer), "yolo-gated %s", PACKAGE_VERSION);
+	(void)to_box(&h);
+	update();
+	t = yg_loop_timer_add(YG_GD_BOXD_HELLO_MS, hello_over, &over);
+	while (t >= 0 && !over && !X.hello && !X.dead && yg_loop_run_once() == 0)
+		;
+	yg_loop_timer_remove(t);
+	if (!X.hello) {
+		snprintf(why, len, "box %s has no yolo-boxd answering on its channel (%s)%s: "
+			 "install the yolo-gate-guest package in its image (see yolo-boxd(8))",
+			 s->u.domain, YG_CHAN_PORT, X.dead ? "" : " within 10 s");
+		X.dead = false;
+		chan_close();
+		return -1;
+	}
+	if (X.features & YG_CHAN_F_CLOCK) {
+		yg_chan_msg c = { .type = YG_CHAN_MSG_CLOCK, .stream = X.next_id++ };
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		c.u.clock.ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		(void)to_box(&c);
+	}
+	X.timer = yg_loop_timer_add(TICK_MS, tick_cb, NULL);
+	update();
+	return 0;
+}
+
+/* The sftp subsystem: the box's own sftp-server, wherever its distribution
+ * puts it. */
+static const char sftp_cmd[] =
+	"for p in /usr/lib/openssh/sftp-server /usr/libexec/sftp-server "
+	"/usr/libexec/openssh/sftp-server /usr/lib/sftp-server; do "
+	"[ -x \"$p\" ] && exec \"$p\"; done; "
+	"echo 'yolo-gate: this box has no sftp-server: install openssh-sftp-server in "
+	"its image' >&2; exit 127";
+
+static int send_exec(struct xs *x, const struct yg_gd_run *run)
+{
+	static yg_chan_msg e;
+	char term[YG_NAME_MAX + 8];
+	int envc = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.type = YG_CHAN_MSG_EXEC;
+	e.stream = x->id;
+	e.u.exec.flags = x->pty ? YG_CHAN_EXEC_PTY : 0;
+	e.u.exec.rows = run->rows;
+	e.u.exec.cols = run->cols;
+	snprintf(e.u.exec.term, sizeof(e.u.exec.term), "%s", x->pty ? run->term : "");
+	e.u.exec.argc = 3;
+	e.u.exec.argv[0] = "/bin/sh";
+	e.u.exec.argv[1] = "-c";
+	e.u.exec.argv[2] = run->subsystem[0] ? sftp_cmd : run->command;
+	if (x->pty && run->term[0]) {
+		snprintf(term, sizeof(term), "TERM=%s", run->term);
+		e.u.exec.envp[envc++] = term;
+	}
+	e.u.exec.envc = (uint16_t)envc;
+	return to_box(&e) ? 0 : -1;
+}
+
+int yg_gd_exec_add(struct yg_gd_sess *s, int fd, const yg_frame_in *in,
+		   const struct yg_gd_run *run, const char *user)
+{
+	char why[YG_TEXT_MAX], id[16];
+	struct xs *x;
+
+	if (X.n >= YG_GD_EXEC_MAX) {
+		yg_gd_send_error(fd, YG_ERR_BUSY, "box %s runs %u commands already; try again "
+				 "when one has ended", s->u.domain, YG_GD_EXEC_MAX);
+		close(fd);
+		return -1;
+	}
+	if (chan_open(s, why, sizeof(why)) < 0 || !chan_room(YG_FRAME_MAX)) {
+		yg_gd_audit(YG_LOG_WARNING, "exec_failed", "session", s->id, "user", user,
+			    "box", s->u.domain, "error", why, NULL);
+		yg_gd_send_error(fd, YG_ERR_AGENT, "%s", X.open ? "the box's yolo-boxd does not "
+				 "keep up; try again" : why);
+		close(fd);
+		return -1;
+	}
+	x = calloc(1, sizeof(*x));
+	if (x)
+		x->out = malloc(TOCLI_CAP);
+	if (!x || !x->out || yg_ep_fd_new(fd, YG_EP_OWN_FD, &x->ep) < 0) {
+		if (x)
+			free(x->out);
+		free(x);
+		yg_gd_send_error(fd, YG_ERR_INTERNAL, "out of memory; try again");
+		close(fd);
+		return -1;
+	}
+	if (in)
+		memcpy(&x->in, in, sizeof(x->in));
+	else
+		yg_frame_in_init(&x->in);
+	x->id = X.next_id++;
+	x->pty = (run->flags & YG_RUN_PTY) && !run->subsystem[0];
+	x->t0 = yg_now_ms();
+	snprintf(x->user, sizeof(x->user), "%s", user);
+	yg_chan_credit_init(&x->to_box);
+	yg_chan_credit_init(&x->from_box);
+	X.xs[X.n++] = x;
+	yg_ep_bind(x->ep, client_cb, x);
+	if (yg_gd_send_ready(s, fd) < 0) {
+		client_gone(x);
+		x->exited = true;
+	} else if (send_exec(x, run) < 0) {
+		kill_channel("cannot take a command now");
+	}
+	snprintf(id, sizeof(id), "%u", x->id);
+	yg_gd_audit(YG_LOG_INFO, "exec_start", "session", s->id, "user", user,
+		    "box", s->u.domain, "stream", id,
+		    "subsystem", run->subsystem[0] ? run->subsystem : NULL,
+		    "command", run->subsystem[0] ? NULL : run->command,
+		    "pty", x->pty ? "yes" : "no", NULL);
+	client_frames(x);
+	update();
+	return 0;
+}
+
+size_t yg_gd_exec_count(void)
+{
+	return X.n;
+}
+
+bool yg_gd_exec_dead(void)
+{
+	return X.dead;
+}
+
+void yg_gd_exec_close(const char *why)
+{
+	uint64_t t0;
+
+	for (size_t i = 0; i < X.n; i++) {
+		stream_end(X.xs[i], 255, why);
+	}
+	/* what is queued for the clients goes out, for a moment at most */
+	t0 = yg_now_ms();
+	for (bool owed = true; owed && yg_now_ms() - t0 < YG_GD_FLUSH_MS;) {
+		owed = false;
+		for (size_t i = 0; i < X.n; i++)
+			owed |= !X.xs[i]->gone && X.xs[i]->len;
+		update();
+		if (owed && yg_loop_run_once() < 0)
+			break;
+	}
+	while (X.n) {
+		X.xs[0]->gone = true;
+		xs_free(0);
+	}
+	if (X.open)
+		chan_close();
+	X.dead = false;
+}

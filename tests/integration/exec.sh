@@ -1,0 +1,123 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# exec.sh: remote commands through the broker and the box's yolo-boxd, the
+# way sshd starts them (`yolo-shell -c CMD` as the user), on a real tiny
+# guest: stdout, stderr and the exit status apart; stdin byte-exact; the
+# shell's 127; four commands at once in one session; a command joins the
+# session a command keeps open with linger, and without linger the next
+# command finds a reverted box; remote = no; the audit trail.
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+shell=$top_builddir/src/shell/yolo-shell
+yg_require_built "$shell"
+yg_box_broker exec
+audit=$YG_TMP/audit.log
+yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC" "audit_log = $audit"
+touch "$audit"; chmod 0600 "$audit"
+chown "$YG_SVC" "$audit" 2>/dev/null || true
+yg_user_policy "linger = 0"
+yg_gated_start "$conf" "$sock" "$log"
+
+# as_user CMD: `yolo-shell -c CMD` as $user, stdin from ours
+as_user() {
+	setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups \
+		env -i PATH=/usr/bin:/bin YOLO_GATE_SOCKET="$sock" "$shell" -c "$1"
+}
+
+out=$YG_TMP/out
+err=$YG_TMP/err
+
+# 1. stdout, stderr, status
+rc=0
+t0=$(yg_now_ms)
+as_user 'echo out; echo err >&2; exit 3' </dev/null >"$out" 2>"$err" || rc=$?
+yg_timing exec_cold "$(yg_since "$t0")"
+[ "$rc" = 3 ] || yg_fail "exit 3 in the box gave status $rc (stderr: $(cat "$err"))" "$box"
+[ "$(cat "$out")" = out ] || yg_fail "stdout was '$(cat "$out")', not 'out'" "$box"
+grep -qx err "$err" || yg_fail "stderr lacks 'err': $(cat "$err")" "$box"
+grep -q . <(grep -v '^err$' "$err") && yg_fail "stderr has more than the command's: $(cat "$err")" "$box"
+yg_log "ok: stdout, stderr and status 3 apart"
+yg_wait_clean() {
+	local i
+	for ((i = 0; i < ${2:-30} * 10; i++)); do
+		[ "$(yg_domstate "$1")" = "paused (from snapshot)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+yg_wait_clean "$box" 30 || yg_fail "the box is not clean 30 s after its only command" "$box"
+
+# 2. stdin, binary, 4 MiB both ways
+head -c 4194304 /dev/urandom > "$YG_TMP/blob"
+printf 'a\0b\377' >> "$YG_TMP/blob"
+chmod 0644 "$YG_TMP/blob"
+as_user 'cat' < "$YG_TMP/blob" > "$out" 2>"$err" || yg_fail "cat of 4 MiB failed: $(cat "$err")" "$box"
+cmp -s "$YG_TMP/blob" "$out" ||
+	yg_fail "4 MiB through 'cat' in the box came back different ($(stat -c %s "$out") bytes)" "$box"
+yg_log "ok: 4 MiB of binary stdin came back byte-exact"
+
+# 3. command not found
+rc=0
+as_user 'no-such-command-yg' </dev/null >"$out" 2>"$err" || rc=$?
+[ "$rc" = 127 ] || yg_fail "a missing command gave status $rc, not 127" "$box"
+grep -q 'not found' "$err" || yg_fail "a missing command's stderr lacks 'not found': $(cat "$err")" "$box"
+yg_log "ok: command not found is 127 with the shell's message"
+
+# 4. without linger the next command finds a reverted box
+as_user 'echo x > /tmp/yg-mark' </dev/null || yg_fail "writing a file in the box failed" "$box"
+rc=0
+as_user 'cat /tmp/yg-mark' </dev/null >"$out" 2>/dev/null || rc=$?
+[ "$rc" != 0 ] || yg_fail "with linger = 0 a file of the previous command survived" "$box"
+yg_log "ok: linger = 0: each command has a fresh box"
+
+# 5. four at once, in one session (linger keeps it between the commands)
+yg_wait_clean "$box" 30 || yg_fail "the box is not clean 30 s after its command" "$box"
+yg_user_policy "linger = 10s"
+kill -HUP "$YG_GATED_PID"
+sleep 0.5
+as_user 'echo warm' </dev/null >/dev/null || yg_fail "the first command with linger failed" "$box"
+t0=$(yg_now_ms)
+pids=()
+for n in 1 2 3 4; do
+	as_user "sleep 2; echo n$n" </dev/null >"$YG_TMP/c$n" 2>&1 &
+	pids+=($!)
+done
+for n in 1 2 3 4; do
+	wait "${pids[$((n - 1))]}" || yg_fail "concurrent command $n failed: $(cat "$YG_TMP/c$n")" "$box"
+	[ "$(cat "$YG_TMP/c$n")" = "n$n" ] || yg_fail "concurrent command $n printed '$(cat "$YG_TMP/c$n")'" "$box"
+done
+secs=$(yg_since "$t0")
+yg_timing exec_4_concurrent "$secs"
+awk -v s="$secs" 'BEGIN { exit !(s < 6) }' ||
+	yg_fail "four 'sleep 2' commands took $secs s: they did not run at once" "$box"
+yg_log "ok: four 'sleep 2' commands at once took $secs s"
+
+# 6. linger: a file of one command is there for the next
+as_user 'echo kept > /tmp/yg-mark' </dev/null || yg_fail "writing a file in the box failed" "$box"
+[ "$(as_user 'cat /tmp/yg-mark' </dev/null)" = kept ] ||
+	yg_fail "with linger = 10s the next command did not see the file" "$box"
+t0=$(yg_now_ms)
+as_user 'true' </dev/null
+yg_timing exec_warm_true "$(yg_since "$t0")"
+yg_wait_clean "$box" 40 || yg_fail "the box is not clean 40 s after the last command (linger 10s)" "$box"
+yg_log "ok: linger keeps the session for the next command, then the box is reverted"
+
+# 7. remote = no
+yg_user_policy "remote = no"
+kill -HUP "$YG_GATED_PID"
+sleep 0.5
+rc=0
+as_user 'true' </dev/null 2>"$err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'remote = no' "$err" ||
+	yg_fail "remote = no: status $rc, stderr: $(cat "$err")" "$box"
+yg_log "ok: remote = no refuses with the key's name"
+
+# 8. the audit trail
+grep -q '"event":"exec_start".*"command":"echo out; echo err >&2; exit 3"' "$audit" ||
+	yg_fail "no exec_start for the first command in the audit log: $(head -c 2000 "$audit")"
+grep -q '"event":"exec_end".*"status":"3"' "$audit" ||
+	yg_fail "no exec_end with status 3 in the audit log"
+grep -q '"event":"exec_end".*"bytes_in":"4194308"' "$audit" ||
+	yg_fail "no exec_end counting the 4 MiB of stdin in the audit log"
+echo "exec.sh: ok"
