@@ -32,6 +32,7 @@
 
 #include "yg_chan.h"
 #include "yg_console.h"
+#include "yg_keyfile.h"
 #include "yg_log.h"
 #include "yg_loop.h"
 #include "session.h"
@@ -79,10 +80,13 @@ static struct {
 
 static void update(void);
 
+/* Move the pending bytes to the front; the copy they leave behind is
+ * zeroed (an EXEC carries key values). */
 static void compact(uint8_t *buf, size_t *off, size_t *len)
 {
 	if (*off) {
 		memmove(buf, buf + *off, *len);
+		memset(buf + *len, 0, *off);
 		*off = 0;
 	}
 }
@@ -436,6 +440,7 @@ static void chan_cb(struct yg_ep *ep, int events, void *opaque)
 	if ((events & YG_EV_WRITE) && X.len) {
 		n = yg_ep_write(ep, X.out + X.off, X.len);
 		if (n > 0) {
+			memset(X.out + X.off, 0, (size_t)n);	/* EXEC carried key values */
 			X.off += (size_t)n;
 			X.len -= (size_t)n;
 		} else if (n != -EAGAIN) {
@@ -632,11 +637,34 @@ static const char sftp_cmd[] =
 	"echo 'yolo-gate: this box has no sftp-server: install openssh-sftp-server in "
 	"its image' >&2; exit 127";
 
-static int send_exec(struct xs *x, const struct yg_gd_run *run)
+/* The session's keys as environment entries (the lines of kf, made
+ * NUL-terminated in place): the key file the login put into the box is
+ * read by login shells; a command's shell is none. */
+static void keys_env(struct yg_gd_sess *s, yg_keyfile *kf, yg_chan_msg *e)
+{
+	yg_err err;
+	char *p, *end;
+
+	if (!s->u.keys[0] || yg_keyfile_load(s->u.keys, geteuid(), kf, &err) < 0)
+		return;
+	for (p = kf->buf, end = kf->buf + kf->len; p < end && e->u.exec.envc < YG_CHAN_ARGS_MAX;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl)
+			break;
+		*nl = '\0';
+		e->u.exec.envp[e->u.exec.envc++] = p;
+		p = nl + 1;
+	}
+}
+
+static int send_exec(struct yg_gd_sess *s, struct xs *x, const struct yg_gd_run *run)
 {
 	static yg_chan_msg e;
 	char term[YG_NAME_MAX + 8];
+	yg_keyfile kf = { 0 };
 	int envc = 0;
+	bool ok;
 
 	memset(&e, 0, sizeof(e));
 	e.type = YG_CHAN_MSG_EXEC;
@@ -654,7 +682,11 @@ static int send_exec(struct xs *x, const struct yg_gd_run *run)
 		e.u.exec.envp[envc++] = term;
 	}
 	e.u.exec.envc = (uint16_t)envc;
-	return to_box(&e) ? 0 : -1;
+	keys_env(s, &kf, &e);
+	ok = to_box(&e);
+	yg_keyfile_clear(&kf);
+	memset(&e.u.exec, 0, sizeof(e.u.exec));
+	return ok ? 0 : -EMSGSIZE;
 }
 
 int yg_gd_exec_add(struct yg_gd_sess *s, int fd, const yg_frame_in *in,
@@ -703,8 +735,10 @@ int yg_gd_exec_add(struct yg_gd_sess *s, int fd, const yg_frame_in *in,
 	if (yg_gd_send_ready(s, fd) < 0) {
 		client_gone(x);
 		x->exited = true;
-	} else if (send_exec(x, run) < 0) {
-		kill_channel("cannot take a command now");
+	} else if (send_exec(s, x, run) < 0) {
+		cli_text(x, YG_MSG_STDERR, 0, "yolo-gate: the command, with your keys as its "
+			 "environment, is larger than one channel frame (64 KiB): shorten it\n");
+		stream_end(x, 1, "");
 	}
 	snprintf(id, sizeof(id), "%u", x->id);
 	yg_gd_audit(YG_LOG_INFO, "exec_start", "session", s->id, "user", user,

@@ -35,10 +35,10 @@ yg_log "ok: yolo-shell as login shell without a broker: message, exit 1"
 rc=0
 out=$(e2e_ssh_cmd ygnogate cat /etc/passwd 2>&1) || rc=$?
 [ "$rc" = 1 ] || yg_fail "ssh ygnogate CMD exited $rc, expected 1: $out"
-grep -q 'remote commands are not enabled for this box' <<< "$out" ||
-	yg_fail "ssh ygnogate CMD did not say remote commands are disabled: $out"
-! grep -q '^root:' <<< "$out" || yg_fail "ssh ygnogate CMD ran the command: $out"
-yg_log "ok: remote command refused"
+grep -q 'gate service is not running' <<< "$out" ||
+	yg_fail "ssh ygnogate CMD without a broker did not say the gate service is down: $out"
+! grep -q '^root:' <<< "$out" || yg_fail "ssh ygnogate CMD ran the command on the host: $out"
+yg_log "ok: remote command without a broker: refused, not run on the host"
 
 for proto in -O -s; do
 	rc=0

@@ -17,6 +17,10 @@ yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC" "audit_log = $aud
 touch "$audit"; chmod 0600 "$audit"
 chown "$YG_SVC" "$audit" 2>/dev/null || true
 yg_user_policy "linger = 0"
+mkdir -p "$conf/keys.d"
+printf 'YG_TEST_KEY=sk-exec-%s\n' "$$" > "$conf/keys.d/$user.env"
+chown "$YG_SVC" "$conf/keys.d/$user.env"
+chmod 0600 "$conf/keys.d/$user.env"
 yg_gated_start "$conf" "$sock" "$log"
 
 # as_user CMD: `yolo-shell -c CMD` as $user, stdin from ours
@@ -56,6 +60,11 @@ as_user 'cat' < "$YG_TMP/blob" > "$out" 2>"$err" || yg_fail "cat of 4 MiB failed
 cmp -s "$YG_TMP/blob" "$out" ||
 	yg_fail "4 MiB through 'cat' in the box came back different ($(stat -c %s "$out") bytes)" "$box"
 yg_log "ok: 4 MiB of binary stdin came back byte-exact"
+
+# 2b. the session's keys are in the command's environment
+[ "$(as_user 'echo "k=$YG_TEST_KEY"' </dev/null)" = "k=sk-exec-$$" ] ||
+	yg_fail "the key YG_TEST_KEY is not in the remote command's environment" "$box"
+yg_log "ok: the session's keys are in the command's environment"
 
 # 3. command not found
 rc=0
@@ -113,7 +122,25 @@ as_user 'true' </dev/null 2>"$err" || rc=$?
 	yg_fail "remote = no: status $rc, stderr: $(cat "$err")" "$box"
 yg_log "ok: remote = no refuses with the key's name"
 
-# 8. the audit trail
+# 8. a yolo-boxd that stops answering: the command ends (255, a message)
+# within the PING bound, and the box is reverted
+yg_user_policy "linger = 0"
+kill -HUP "$YG_GATED_PID"
+sleep 0.5
+yg_wait_clean "$box" 30 || yg_fail "the box is not clean before the stopped-boxd case" "$box"
+rc=0
+t0=$(yg_now_ms)
+timeout 60 setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups \
+	env -i PATH=/usr/bin:/bin YOLO_GATE_SOCKET="$sock" "$shell" -c \
+	'kill -STOP $(pidof yolo-boxd); sleep 120' </dev/null >"$out" 2>"$err" || rc=$?
+secs=$(yg_since "$t0")
+[ "$rc" = 255 ] && grep -q 'yolo-boxd did not answer' "$err" ||
+	yg_fail "a stopped yolo-boxd: status $rc after $secs s, stderr: $(cat "$err")" "$box"
+yg_wait_clean "$box" 30 || yg_fail "the box is not clean 30 s after its yolo-boxd stopped" "$box"
+yg_timing exec_boxd_stopped "$secs"
+yg_log "ok: a stopped yolo-boxd ends the command after $secs s (255, said why), box reverted"
+
+# 9. the audit trail
 grep -q '"event":"exec_start".*"command":"echo out; echo err >&2; exit 3"' "$audit" ||
 	yg_fail "no exec_start for the first command in the audit log: $(head -c 2000 "$audit")"
 grep -q '"event":"exec_end".*"status":"3"' "$audit" ||
