@@ -80,11 +80,13 @@ static struct {
 
 static void update(void);
 
-/* Move the pending bytes to the front; the copy they leave behind is
- * zeroed (an EXEC carries key values). */
-static void compact(uint8_t *buf, size_t *off, size_t *len)
+/* Move the pending bytes to the front when fewer than need bytes are free
+ * behind them (not on every frame: a buffer of many frames would be copied
+ * over and over); the copy they leave behind is zeroed (an EXEC carries key
+ * values). */
+static void compact(uint8_t *buf, size_t cap, size_t *off, size_t *len, size_t need)
 {
-	if (*off) {
+	if (*off && cap - *off - *len < need) {
 		memmove(buf, buf + *off, *len);
 		memset(buf + *len, 0, *off);
 		*off = 0;
@@ -99,8 +101,9 @@ static bool to_box(const yg_chan_msg *m)
 {
 	size_t n;
 
-	compact(X.out, &X.off, &X.len);
-	if (X.dead || yg_chan_encode(m, X.out + X.len, sizeof(X.out) - X.len, &n) < 0)
+	compact(X.out, sizeof(X.out), &X.off, &X.len, 4 + YG_FRAME_MAX);
+	if (X.dead || yg_chan_encode(m, X.out + X.off + X.len, sizeof(X.out) - X.off - X.len,
+				     &n) < 0)
 		return false;
 	X.len += n;
 	return true;
@@ -108,7 +111,7 @@ static bool to_box(const yg_chan_msg *m)
 
 static bool chan_room(size_t n)
 {
-	return sizeof(X.out) - X.len >= n + CTL_ROOM;
+	return sizeof(X.out) - X.len >= n + CTL_ROOM;	/* after a compact */
 }
 
 static void send_ctl(uint8_t type, uint32_t stream, uint32_t num)
@@ -133,8 +136,8 @@ static bool to_cli(struct xs *x, const yg_msg *m)
 
 	if (x->gone)
 		return true;
-	compact(x->out, &x->off, &x->len);
-	if (yg_msg_encode_to(m, x->out + x->len, TOCLI_CAP - x->len, &n) < 0)
+	compact(x->out, TOCLI_CAP, &x->off, &x->len, 4 + YG_FRAME_MAX);
+	if (yg_msg_encode_to(m, x->out + x->off + x->len, TOCLI_CAP - x->off - x->len, &n) < 0)
 		return false;
 	x->len += n;
 	return true;
@@ -540,9 +543,16 @@ static void tick_cb(int timer, void *opaque)
 
 	(void)timer;
 	(void)opaque;
-	X.timer = yg_loop_timer_add(TICK_MS, tick_cb, NULL);
-	if (X.ping_at && now - X.ping_at >= yg_gd_boxd_pong_ms)
+	if (X.dead)
+		return;
+	if (X.ping_at && now - X.ping_at >= yg_gd_boxd_pong_ms) {
+		char q[24], room[24];
+
+		snprintf(q, sizeof(q), "%zu", X.len);
+		snprintf(room, sizeof(room), "%zu", X.n ? yg_chan_credit_room(&X.xs[0]->to_box) : 0);
+		yg_log(YG_LOG_DEBUG, "event", "boxd_silent", "queued", q, "credit", room, NULL);
 		kill_channel("did not answer for %lu s", yg_gd_boxd_pong_ms / 1000);
+	}
 	else if (!X.ping_at && X.n && now - X.last_heard >= yg_gd_boxd_ping_ms) {
 		yg_chan_msg p = { .type = YG_CHAN_MSG_PING };
 

@@ -30,8 +30,9 @@
 #include "yg_shell_text.h"
 #include "yg_time.h"
 
-#define READ_CHUNK	4096u
-#define SOCK_Q		(16u * 1024u)
+#define READ_CHUNK	4096u		/* a terminal's input */
+#define EXEC_CHUNK	YG_DATA_MAX	/* a remote command's stdin (scp, tar) */
+#define SOCK_Q		(2u * YG_DATA_MAX + 1024u)
 #define OUT_Q		(2u * YG_DATA_MAX)
 #define CTL_RESERVE	(4u + 1u + 4u + 2u + 64u)	/* room kept for WINCH/EXIT */
 #define LEAVE_WAIT_MS	3000	/* after escape/EOF: wait this long for EXIT */
@@ -157,11 +158,11 @@ static void finish(struct relay *r, int status, const char *reason)
 
 static void read_stdin(struct relay *r)
 {
-	uint8_t buf[READ_CHUNK];
+	static uint8_t buf[EXEC_CHUNK];
 	yg_msg m = { .type = YG_MSG_DATA };
 	ssize_t n, esc;
 
-	n = read(r->in_fd, buf, sizeof(buf));
+	n = read(r->in_fd, buf, r->exec ? EXEC_CHUNK : READ_CHUNK);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n == 0 && r->exec) {	/* the command's stdin ends; it goes on */
@@ -353,7 +354,8 @@ static void relay_loop(struct relay *r)
 		if (r->winch_pending && q_room(&r->tosock) >= CTL_RESERVE)
 			queue_winch(r);
 		p[P_STDIN] = (struct pollfd){ .fd = r->in_fd };
-		if (r->stdin_open && q_room(&r->tosock) >= READ_CHUNK + 5 + CTL_RESERVE)
+		if (r->stdin_open && q_room(&r->tosock) >= (r->exec ? EXEC_CHUNK : READ_CHUNK) +
+		    5 + CTL_RESERVE)
 			p[P_STDIN].events = POLLIN;
 		p[P_STDOUT] = (struct pollfd){ .fd = r->out_fd,
 			.events = r->toout.len ? POLLOUT : 0 };
