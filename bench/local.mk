@@ -6,7 +6,8 @@
 check_PROGRAMS += bench/ptydrive
 bench_ptydrive_SOURCES = bench/ptydrive.c
 bench_ptydrive_LDADD = -lutil
-EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md bench/soak.sh bench/lib-bench.sh
+EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md bench/soak.sh bench/lib-bench.sh \
+	bench/remote.sh
 
 bench: all bench/ptydrive$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
@@ -19,3 +20,11 @@ soak: all bench/ptydrive$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/soak.sh'
 .PHONY: soak
+
+# `make bench-remote` (root): remote commands and file transfer against
+# virsh guest-exec and loopback scp (bench/remote.sh); its section of
+# docs/BENCHMARKS.md.
+bench-remote: all bench/ptydrive$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/remote.sh'
+.PHONY: bench-remote

@@ -42,7 +42,7 @@ util-linux-extra passwd sudo ca-certificates systemd-resolved"
 # What an LLM coding agent needs and costs little; --packages replaces this
 # list (no compiler: add build-essential, about 200 MiB).
 DEFAULT_EXTRA="python3 python3-venv git curl less procps vim-tiny openssh-client
-ripgrep jq patch xz-utils unzip iproute2 iputils-ping netbase file"
+openssh-sftp-server rsync ripgrep jq patch xz-utils unzip iproute2 iputils-ping netbase file"
 AGENT_UID=1000
 
 SUITE=bookworm SIZE=4G FORCE='' UPDATE='' HASH_ONLY='' EXTRA=$DEFAULT_EXTRA

@@ -153,6 +153,8 @@ e2e_sshd() {
 		echo "PrintMotd no"
 		echo "PrintLastLog no"
 		echo "LogLevel VERBOSE"
+		# as Debian's sshd_config: sshd runs it through the login shell
+		echo "Subsystem sftp /usr/lib/openssh/sftp-server"
 		for line in "$@"; do echo "$line"; done
 	} > "$conf"
 	/usr/sbin/sshd -t -f "$conf" || yg_fail "sshd -t rejected $conf"
