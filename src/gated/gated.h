@@ -14,6 +14,8 @@
  *              agent, keys, console, logout.
  * relay.c      the relay between endpoints (console, client sockets) on the
  *              process's event loop (yg_loop).
+ * exec.c       remote commands (RUN): the box's exec channel to yolo-boxd,
+ *              one stream per command, on the same loop.
  * handoff.c    the per-box rendezvous socket (SCM_RIGHTS) that keeps one
  *              owner per box.
  * audit.c      the audit trail and session recordings.

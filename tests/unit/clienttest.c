@@ -592,6 +592,40 @@ static void test_open_progress_ready(void **state)
 	assert_string_equal(f->got_req.u.open.session, "s-9");
 }
 
+/* RUN: a command with a pty, then the subsystem; a command over
+ * YG_CMD_MAX is refused before anything is sent. */
+static void test_run(void **state)
+{
+	fake *f = *state;
+	yg_client_cfg cfg = cfg_of(f);
+	yg_client_open_req req = { .tty = true, .term = "xterm", .rows = 30, .cols = 100 };
+	static char big[YG_CMD_MAX + 2];
+	yg_client_ready ready;
+	yg_client c;
+	yg_err err;
+
+	f->replies[0] = (yg_msg){ .type = YG_MSG_READY };
+	strcpy(f->replies[0].u.ready.session, "00112233445566ff");
+	strcpy(f->replies[0].u.ready.box, "yolo-alice");
+	f->nreplies = 1;
+	fake_start(f);
+	assert_int_equal(yg_client_connect(&c, &cfg, &err), 0);
+	memset(big, 'x', sizeof(big) - 1);
+	assert_int_equal(yg_client_run(&c, &req, "", big, &ready, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "command"));
+	assert_int_equal(yg_client_run(&c, &req, "", "cd work && make test", &ready, &err), 0);
+	assert_string_equal(ready.box, "yolo-alice");
+	yg_client_close(&c);
+	fake_stop(f);
+	assert_int_equal(f->got_req.type, YG_MSG_RUN);
+	assert_int_equal(f->got_req.u.run.flags, YG_RUN_PTY);
+	assert_string_equal(f->got_req.u.run.term, "xterm");
+	assert_int_equal(f->got_req.u.run.rows, 30);
+	assert_int_equal(f->got_req.u.run.cols, 100);
+	assert_string_equal(f->got_req.u.run.subsystem, "");
+	assert_string_equal(f->got_req.u.run.command, "cd work && make test");
+}
+
 static void test_open_refused(void **state)
 {
 	fake *f = *state;
@@ -778,6 +812,7 @@ int main(void)
 		T(test_prepare_no_from),
 		T(test_release),
 		T(test_open_progress_ready),
+		T(test_run),
 		T(test_open_refused),
 		T(test_open_exit_before_ready),
 		T(test_wrong_answer),
