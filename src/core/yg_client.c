@@ -348,11 +348,19 @@ int yg_client_release(yg_client *c, const char *session, yg_client_exit *out, yg
 	return 0;
 }
 
-static void take_ready(const yg_msg *m, yg_client_ready *ready)
+/* OPEN or RUN (o), when its fields were good (r == 0): PROGRESS... READY. */
+static int call_ready(yg_client *c, int r, const yg_msg *o, yg_client_ready *ready, yg_err *err)
 {
-	memcpy(ready->session, m->u.ready.session, sizeof(ready->session));
-	memcpy(ready->box, m->u.ready.box, sizeof(ready->box));
-	ready->escape = m->u.ready.escape;
+	yg_msg m;
+
+	if (r == 0)
+		r = yg_client_call(c, o, YG_MSG_READY, "preparing your box", &m, err);
+	if (r < 0)
+		return r;
+	memcpy(ready->session, m.u.ready.session, sizeof(ready->session));
+	memcpy(ready->box, m.u.ready.box, sizeof(ready->box));
+	ready->escape = m.u.ready.escape;
+	return 0;
 }
 
 /* The fields OPEN and RUN share: term, box, session. */
@@ -371,7 +379,7 @@ static int req_fields(char *term, size_t tlen, char *box, size_t blen, char *ses
 int yg_client_open(yg_client *c, const yg_client_open_req *req, yg_client_ready *ready,
 		   yg_err *err)
 {
-	yg_msg o = { .type = YG_MSG_OPEN }, m;
+	yg_msg o = { .type = YG_MSG_OPEN };
 	int r;
 
 	o.u.open.mode = req->tty ? YG_OPEN_TTY : YG_OPEN_PLAIN;
@@ -379,18 +387,13 @@ int yg_client_open(yg_client *c, const yg_client_open_req *req, yg_client_ready 
 	o.u.open.cols = req->cols;
 	r = req_fields(o.u.open.term, sizeof(o.u.open.term), o.u.open.box, sizeof(o.u.open.box),
 		       o.u.open.session, sizeof(o.u.open.session), req, err);
-	if (r == 0)
-		r = yg_client_call(c, &o, YG_MSG_READY, "preparing your box", &m, err);
-	if (r < 0)
-		return r;
-	take_ready(&m, ready);
-	return 0;
+	return call_ready(c, r, &o, ready, err);
 }
 
 int yg_client_run(yg_client *c, const yg_client_open_req *req, const char *subsystem,
 		  const char *command, yg_client_ready *ready, yg_err *err)
 {
-	static yg_msg o, m;	/* a RUN is 33 KB */
+	static yg_msg o;	/* a RUN is 33 KB */
 	int r;
 
 	memset(&o, 0, sizeof(o));
@@ -406,12 +409,7 @@ int yg_client_run(yg_client *c, const yg_client_open_req *req, const char *subsy
 	if (r == 0)
 		r = yg_client_field(o.u.run.command, sizeof(o.u.run.command), command,
 				    "command", err);
-	if (r == 0)
-		r = yg_client_call(c, &o, YG_MSG_READY, "preparing your box", &m, err);
-	if (r < 0)
-		return r;
-	take_ready(&m, ready);
-	return 0;
+	return call_ready(c, r, &o, ready, err);
 }
 
 bool yg_client_unreachable(int r)
