@@ -4,3 +4,4 @@
 UNIT_TESTS += docs/manlint.sh
 dist_check_SCRIPTS += docs/manlint.sh
 EXTRA_DIST += docs/HACKING.md
+EXTRA_DIST += docs/examples/coordinator.sh

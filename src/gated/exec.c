@@ -346,6 +346,7 @@ static void guest_data(struct xs *x, const yg_chan_msg *m)
 		return;
 	}
 	x->bytes_out += m->u.data.len;
+	yg_gd_rec_output(X.s->rec, m->u.data.bytes, m->u.data.len);
 	x->unpassed += m->u.data.len;
 	d.u.data.bytes = m->u.data.bytes;
 	d.u.data.len = m->u.data.len;
@@ -474,6 +475,24 @@ static void chan_cb(struct yg_ep *ep, int events, void *opaque)
 
 /* ---- bookkeeping ---- */
 
+/* record = yes: a line in the session's recording (with its output). */
+static void rec_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void rec_line(const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+	int n;
+
+	if (!X.s->rec)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		yg_gd_rec_output(X.s->rec, (const uint8_t *)line,
+				 (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 static void audit_end(struct xs *x)
 {
 	char id[16], st[16], in[24], out[24], ms[24];
@@ -483,6 +502,8 @@ static void audit_end(struct xs *x)
 	snprintf(in, sizeof(in), "%llu", (unsigned long long)x->bytes_in);
 	snprintf(out, sizeof(out), "%llu", (unsigned long long)x->bytes_out);
 	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(yg_now_ms() - x->t0));
+	rec_line("\r\n[yolo-gate: %s command %u: status %s]\r\n", x->user, x->id,
+		 x->exited ? st : "none");
 	yg_gd_audit(YG_LOG_INFO, "exec_end", "session", X.s->id, "user", x->user,
 		    "box", X.s->u.domain, "stream", id, "status", x->exited ? st : "none",
 		    "bytes_in", in, "bytes_out", out, "ms", ms, NULL);
@@ -751,6 +772,15 @@ int yg_gd_exec_add(struct yg_gd_sess *s, int fd, const yg_frame_in *in,
 		stream_end(x, 1, "");
 	}
 	snprintf(id, sizeof(id), "%u", x->id);
+	if (s->u.record && !s->rec) {
+		yg_err rerr;
+
+		if (yg_gd_rec_open(s, &s->rec, &rerr) < 0)
+			yg_gd_audit(YG_LOG_ERROR, "record_failed", "session", s->id, "user",
+				    s->u.user, "error", rerr.msg, NULL);
+	}
+	rec_line("\r\n[yolo-gate: %s command %u: %.400s]\r\n", user, x->id,
+		 run->subsystem[0] ? run->subsystem : run->command);
 	yg_gd_audit(YG_LOG_INFO, "exec_start", "session", s->id, "user", user,
 		    "box", s->u.domain, "stream", id,
 		    "subsystem", run->subsystem[0] ? run->subsystem : NULL,

@@ -45,15 +45,16 @@ static void refuse_privileged(void)
 	}
 }
 
-/* sshd runs "SHELL -c CMD" for a remote command, scp and sftp. The one
- * command we take is ourselves: a ForceCommand of yolo-shell for a user whose
- * login shell is also yolo-shell. */
+/* sshd runs "SHELL -c CMD" for a remote command, scp and sftp; with a
+ * ForceCommand of yolo-shell for a user whose login shell is also
+ * yolo-shell, CMD is ourselves and the user's command (if any) is in
+ * SSH_ORIGINAL_COMMAND. */
 static bool command_is_self(const char *cmd)
 {
 	const char *base = strrchr(cmd, '/');
 
 	base = base ? base + 1 : cmd;
-	return strcmp(base, "yolo-shell") == 0 && !getenv("SSH_ORIGINAL_COMMAND");
+	return strcmp(base, "yolo-shell") == 0;
 }
 
 static void usage(FILE *f)
@@ -100,13 +101,14 @@ static void parse_args(int argc, char **argv)
 	const char *env = getenv("YOLO_BOX");
 
 	if (argc >= 2 && strcmp(argv[1], "-c") == 0) {
-		if (argc == 3 && command_is_self(argv[2]))
-			goto env;
 		if (argc != 3 || !argv[2][0]) {
 			yg_shell_say("-c takes one command (as sshd passes it)");
 			exit(2);
 		}
-		run_cmd = argv[2];
+		if (!command_is_self(argv[2]))
+			run_cmd = argv[2];
+		else if (orig && *orig)	/* ForceCommand yolo-shell, and a command */
+			run_cmd = orig;
 		goto env;
 	}
 	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {

@@ -22,3 +22,9 @@ EXTRA_DIST += tests/e2e/share.sh
 # the broker and through sshd.
 E2E_TESTS += tests/e2e/image.sh
 EXTRA_DIST += tests/e2e/image.sh
+# remote.sh: remote commands and file transfer through sshd into the box
+# (issue 14): ssh CMD (stdout, stderr, status, binary stdin, ssh -tt),
+# scp (both protocols), sftp, rsync, tar; linger and the session rule;
+# concurrent commands; remote = no; ForceCommand; the audit events.
+E2E_TESTS += tests/e2e/remote.sh
+EXTRA_DIST += tests/e2e/remote.sh

@@ -13,7 +13,10 @@ shell=$top_builddir/src/shell/yolo-shell
 yg_require_built "$shell"
 yg_box_broker exec
 audit=$YG_TMP/audit.log
-yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC" "audit_log = $audit"
+yg_gate_conf "$conf" "run_dir = $run" "service_user = $YG_SVC" "audit_log = $audit" \
+	"record_dir = $YG_TMP/rec"
+mkdir -m 0700 "$YG_TMP/rec"
+chown "$YG_SVC" "$YG_TMP/rec"
 touch "$audit"; chmod 0600 "$audit"
 chown "$YG_SVC" "$audit" 2>/dev/null || true
 yg_user_policy "linger = 0"
@@ -86,21 +89,23 @@ yg_user_policy "linger = 10s"
 kill -HUP "$YG_GATED_PID"
 sleep 0.5
 as_user 'echo warm' </dev/null >/dev/null || yg_fail "the first command with linger failed" "$box"
+# through the documented coordinator example (docs/examples/coordinator.sh)
 t0=$(yg_now_ms)
-pids=()
-for n in 1 2 3 4; do
-	as_user "sleep 2; echo n$n" </dev/null >"$YG_TMP/c$n" 2>&1 &
-	pids+=($!)
-done
-for n in 1 2 3 4; do
-	wait "${pids[$((n - 1))]}" || yg_fail "concurrent command $n failed: $(cat "$YG_TMP/c$n")" "$box"
-	[ "$(cat "$YG_TMP/c$n")" = "n$n" ] || yg_fail "concurrent command $n printed '$(cat "$YG_TMP/c$n")'" "$box"
-done
+setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups \
+	env -i PATH=/usr/bin:/bin YOLO_GATE_SOCKET="$sock" YOLO_SHELL="$shell" \
+	bash "$top_srcdir/docs/examples/coordinator.sh" 'sleep 2; echo n1' 'sleep 2; echo n2' \
+	'sleep 2; echo n3' 'sleep 2; echo n4; exit 4' > "$out" 2>&1 && rc=0 || rc=$?
 secs=$(yg_since "$t0")
+[ "$rc" = 1 ] || yg_fail "the coordinator exited $rc, not 1 (worker 4 exits 4): $(cat "$out")" "$box"
+for n in 1 2 3 4; do
+	grep -qx "\[w$n\] n$n" "$out" || yg_fail "worker $n's output is missing: $(cat "$out")" "$box"
+done
+grep -qx '\[w3\] exit 0' "$out" && grep -qx '\[w4\] exit 4' "$out" ||
+	yg_fail "the workers' exit statuses are wrong: $(cat "$out")" "$box"
 yg_timing exec_4_concurrent "$secs"
 awk -v s="$secs" 'BEGIN { exit !(s < 6) }' ||
 	yg_fail "four 'sleep 2' commands took $secs s: they did not run at once" "$box"
-yg_log "ok: four 'sleep 2' commands at once took $secs s"
+yg_log "ok: the coordinator example ran four 'sleep 2' workers at once in $secs s, with their output and statuses"
 
 # 6. linger: a file of one command is there for the next
 as_user 'echo kept > /tmp/yg-mark' </dev/null || yg_fail "writing a file in the box failed" "$box"
@@ -140,7 +145,19 @@ yg_wait_clean "$box" 30 || yg_fail "the box is not clean 30 s after its yolo-box
 yg_timing exec_boxd_stopped "$secs"
 yg_log "ok: a stopped yolo-boxd ends the command after $secs s (255, said why), box reverted"
 
-# 9. the audit trail
+# 9. record = yes: the command line, its output and its status in the recording
+yg_user_policy "linger = 0" "record = yes"
+kill -HUP "$YG_GATED_PID"
+sleep 0.5
+yg_wait_clean "$box" 30 || yg_fail "the box is not clean before the recording case" "$box"
+as_user 'echo "rec-$((6*7))"; exit 2' </dev/null >/dev/null 2>&1 || true
+cast=$(grep -rl 'rec-42' "$YG_TMP/rec" 2>/dev/null | head -n 1)
+[ -n "$cast" ] || yg_fail "record = yes: no recording under $YG_TMP/rec has the command's output"
+grep -q 'command [0-9]*: echo' "$cast" && grep -q 'status 2' "$cast" ||
+	yg_fail "the recording lacks the command line or its status: $(head -c 1500 "$cast")"
+yg_log "ok: record = yes: command, output and status in $(basename "$cast")"
+
+# 10. the audit trail
 grep -q '"event":"exec_start".*"command":"echo out; echo err >&2; exit 3"' "$audit" ||
 	yg_fail "no exec_start for the first command in the audit log: $(head -c 2000 "$audit")"
 grep -q '"event":"exec_end".*"status":"3"' "$audit" ||
