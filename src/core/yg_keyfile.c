@@ -126,8 +126,9 @@ int yg_keyfile_parse(const char *path, const char *text, size_t len, yg_keyfile 
 	if (len > YG_KEYFILE_MAX)
 		return yg_err_set(err, -EFBIG, "key file %s is larger than %u KiB (fix: check that "
 				  "it is the right file)", path, YG_KEYFILE_MAX / 1024);
-	/* normalised lines are never longer than the input, plus a final \n */
-	out->cap = len + 2;
+	/* normalised lines are never longer than the input, plus a final \n;
+	 * and room for one line the broker adds (TERM) */
+	out->cap = len + 2 + YG_KEYFILE_SPARE;
 	out->buf = yg_secure_alloc(out->cap);
 	if (!out->buf)
 		return yg_err_set(err, -ENOMEM, "key file %s: cannot allocate locked memory", path);

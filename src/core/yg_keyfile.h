@@ -18,9 +18,11 @@
 
 #define YG_KEYFILE_MAX (64u * 1024u)
 #define YG_KEYFILE_NAME_MAX 128u	/* bytes in a key name */
+#define YG_KEYFILE_SPARE 80u		/* free bytes at the end of buf (cap - len) */
 
 typedef struct yg_keyfile {
-	char *buf;		/* secure buffer: normalised "NAME=value\n" lines */
+	char *buf;		/* secure buffer: normalised "NAME=value\n" lines, with
+				 * at least YG_KEYFILE_SPARE bytes free behind them */
 	size_t len, cap;
 	char **names;		/* key names, in file order (plain heap) */
 	size_t nnames;

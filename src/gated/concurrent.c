@@ -46,6 +46,7 @@ static void take_next(struct yg_gd_sess *s, bool takeover)
 	s->peer_uid = s->next.uid;
 	s->rows = s->next.rows;
 	s->cols = s->next.cols;
+	snprintf(s->term, sizeof(s->term), "%s", s->next.term);
 	s->prepared = false;
 	yg_frame_in_init(s->in);
 	if (!takeover) {

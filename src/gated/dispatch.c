@@ -142,6 +142,7 @@ static void req_open(struct yg_gd_sess *s, const yg_msg *m)
 
 	s->rows = m->u.open.rows;
 	s->cols = m->u.open.cols;
+	snprintf(s->term, sizeof(s->term), "%s", m->u.open.term);
 
 	yg_gd_resolve_user(s, s->peer_uid, m->u.open.box);
 	yg_gd_new_id(s);

@@ -197,6 +197,38 @@ void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
 	apply_winsize(s, rows, cols);
 }
 
+/* A terminal name as TERM may carry it into the box's environment. */
+static bool term_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (!n || n > 64)
+		return false;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		      (*t >= '0' && *t <= '9') || *t == '-' || *t == '_' || *t == '.' ||
+		      *t == '+'))
+			return false;
+	return true;
+}
+
+/* The client's TERM as the key file's last line, so that the box's shell
+ * takes it with the keys (the console's getty set vt100 or vt220). */
+static void add_term(struct yg_gd_sess *s, yg_keyfile *kf)
+{
+	int n;
+
+	s->term_in[0] = '\0';
+	if (!term_ok(s->term) || yg_keyfile_value(kf, "TERM", &(size_t){ 0 }) ||
+	    kf->cap - kf->len < strlen(s->term) + 7)
+		return;
+	n = snprintf(kf->buf + kf->len, kf->cap - kf->len, "TERM=%s\n", s->term);
+	if (n > 0 && (size_t)n < kf->cap - kf->len) {
+		kf->len += (size_t)n;
+		snprintf(s->term_in, sizeof(s->term_in), "%s", s->term);
+	}
+}
+
 static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 {
 	uint64_t t0 = yg_now_ms();
@@ -220,6 +252,7 @@ static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 		*code = YG_ERR_KEYS;
 		return r;
 	}
+	add_term(s, &kf);
 	r = yg_agent_inject(s->box, s->u.inject_path, s->u.inject_owner, kf.buf, kf.len, err);
 	snprintf(count, sizeof(count), "%zu", kf.nnames);
 	names[0] = '\0';
@@ -442,6 +475,14 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *
 	enum yg_gd_end e;
 	yg_err err;
 
+	/* a PREPAREd box got its keys before the shell said its TERM */
+	if (s->keys_in && term_ok(s->term) && strcmp(s->term, s->term_in) != 0) {
+		uint32_t code;
+
+		if (inject_keys(s, &code, &err) < 0)
+			yg_log(YG_LOG_WARNING, "event", "term_failed", "session", s->id,
+			       "error", err.msg, NULL);
+	}
 	if (yg_console_open(s->box, s->u.console, &s->st, &err) < 0)
 		yg_gd_fail(s, YG_ERR_BOX, "console_failed", err.msg);
 	wake_console(s);

@@ -25,6 +25,8 @@ struct yg_gd_sess {
 	struct yg_gd_user u;		/* the session's user */
 	char id[YG_SESSION_ID_LEN + 1];
 	uint16_t rows, cols;		/* from OPEN, applied once the agent is up */
+	char term[YG_NAME_MAX + 1];	/* the client's TERM (OPEN), "" = none */
+	char term_in[YG_NAME_MAX + 1];	/* the TERM the key file in the box carries */
 	bool run_mode;			/* remote commands, no console (exec.c) */
 	struct yg_gd_run run;		/* the RUN that started the session */
 	uint64_t linger_end;		/* run_mode: end once no command runs after this */

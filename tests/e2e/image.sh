@@ -142,6 +142,7 @@ t0=$(yg_now_ms)
 as_user "$client" "$sock" open \
 	send '\r' expect "$P" \
 	send 'echo "K=$YG_TEST_KEY"\r' expect "K=$secret" \
+	send 'echo "T=$TERM"\r' expect 'T=vt100\r' \
 	send "python3 -c 'print(\"py\" + \"-ok\")'\r" expect 'py-ok' \
 	send 'git --version\r' expect 'git version 2.' \
 	send 'echo "fs=$(stat -f -c %T /run/yolo) own=$(stat -c %U:%a /run/yolo) f=$(stat -c %U:%a /run/yolo/keys.env)"\r' \
@@ -197,6 +198,7 @@ t0=$(yg_now_ms)
 # (ssh-session.exp takes regular expressions: the prompt's $ escaped)
 e2e_ssh "$E2E_DIR/ssh.log" "$user" expect 'connected to' send '\r' expect 'agent@yolo-box:~\$ ' \
 	send 'echo "K=$YG_TEST_KEY"\r' expect "K=$secret" \
+	send 'echo "T=$TERM"\r' expect 'T=xterm\r' \
 	send "python3 -c 'print(\"py\" + \"-ssh\")'\r" expect 'py-ssh' \
 	send 'git --version\r' expect 'git version 2.' send '\x1d' eof ||
 	e2e_fail_log "the login through sshd failed" "$E2E_DIR/ssh.log" "$box"
@@ -221,6 +223,19 @@ mkdir -p "$YG_TMP/proj/sub" && echo a > "$YG_TMP/proj/sub/a.txt"
 timeout 120 rsync -a -e "ssh ${scp_opts[*]/-P/-p}" "$YG_TMP/proj/" "$user@127.0.0.1:work/" &&
 	[ "$(e2e_ssh_cmd "$user" 'cat work/sub/a.txt')" = a ] ||
 	yg_fail "rsync into the real image (then ssh cat) failed" "$box"
-yg_log "ok: ssh CMD (status, stdout, stderr, key, python3), scp both ways, rsync on the real image"
+# git over ssh: clone a repository made in the box, push a commit back
+e2e_ssh_cmd "$user" 'git init -q r && cd r && echo a > a && git add a &&
+	git -c user.email=a@box -c user.name=a commit -qm one && echo made' | grep -qx made ||
+	yg_fail "making a git repository in the box failed" "$box"
+export GIT_SSH_COMMAND="ssh ${scp_opts[*]/-P/-p}"
+timeout 120 git clone -q "$user@127.0.0.1:r" "$YG_TMP/r" &&
+	echo b > "$YG_TMP/r/b" && git -C "$YG_TMP/r" add b &&
+	git -C "$YG_TMP/r" -c user.email=h@host -c user.name=h commit -qm two &&
+	timeout 120 git -C "$YG_TMP/r" push -q origin HEAD:refs/heads/from-host ||
+	yg_fail "git clone from the box or push to it failed" "$box"
+unset GIT_SSH_COMMAND
+[ "$(e2e_ssh_cmd "$user" 'git -C r log --oneline from-host | wc -l')" = 2 ] ||
+	yg_fail "the commit pushed to the box is not in its repository" "$box"
+yg_log "ok: ssh CMD (status, stdout, stderr, key, python3), scp both ways, rsync, git clone and push on the real image"
 e2e_wait_clean "$box" 90 || yg_fail "$box is not clean 90 s after its last remote command (linger 20s)" "$box"
 echo "image.sh: ok: image built or verified ($img), image check ok on it and missing on a tiny guest without the key directory, provisioned with the cloud template, login at agent@yolo-box with the keys on a tmpfs, python3, git, sudo, the clock set by the broker within 2 s of the host's; through sshd: key, python3, git"

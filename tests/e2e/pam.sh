@@ -64,7 +64,8 @@ root_conns() { grep -c 'event=accept uid=0 ' "$E2E_DIR/gated.log" || true; }
 log=$E2E_DIR/p1.log
 t0=$(yg_now_ms)
 e2e_ssh "$log" ygpalice expect 'connected to' send '\r' expect 'yolo-box# ' \
-	send 'echo PAM-$((40+2))\r' expect 'PAM-42' send '\x1d' eof ||
+	send 'echo PAM-$((40+2))\r' expect 'PAM-42' \
+	send 'grep -c "^TERM=xterm$" /run/yolo/keys.env\r' expect '\r\n1\r\n' send '\x1d' eof ||
 	e2e_fail_log "the gated login through PAM failed" "$log" "$box"
 yg_timing pam_login_session "$(yg_since "$t0")"
 prep=$(grep -n 'event=prepared .*user=ygpalice' "$E2E_DIR/gated.log" | head -1 | cut -d: -f1)
