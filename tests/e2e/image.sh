@@ -142,7 +142,7 @@ t0=$(yg_now_ms)
 as_user "$client" "$sock" open \
 	send '\r' expect "$P" \
 	send 'echo "K=$YG_TEST_KEY"\r' expect "K=$secret" \
-	send 'echo "T=$TERM"\r' expect 'T=vt100\r' \
+	send 'echo "T=$TERM"\r' expect 'T=vt100' \
 	send "python3 -c 'print(\"py\" + \"-ok\")'\r" expect 'py-ok' \
 	send 'git --version\r' expect 'git version 2.' \
 	send 'echo "fs=$(stat -f -c %T /run/yolo) own=$(stat -c %U:%a /run/yolo) f=$(stat -c %U:%a /run/yolo/keys.env)"\r' \
