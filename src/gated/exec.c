@@ -392,17 +392,12 @@ static void guest_msg(const yg_chan_msg *m)
 			return;
 		break;
 	case YG_CHAN_MSG_EXITED:
-		if (x && !x->exited) {
-			guest_end(x, m);
-			return;
-		}
-		break;
 	case YG_CHAN_MSG_FAILED:
 		if (x && !x->exited) {
 			guest_end(x, m);
 			return;
 		}
-		if (!x && m->stream) {	/* a request the guest refused */
+		if (!x && m->stream && m->type == YG_CHAN_MSG_FAILED) {	/* a request the guest refused */
 			yg_log(YG_LOG_INFO, "event", "boxd_refused", "session", X.s->id,
 			       "error", m->u.failed.text, NULL);
 			return;
@@ -566,14 +561,8 @@ static void tick_cb(int timer, void *opaque)
 	(void)opaque;
 	if (X.dead)
 		return;
-	if (X.ping_at && now - X.ping_at >= yg_gd_boxd_pong_ms) {
-		char q[24], room[24];
-
-		snprintf(q, sizeof(q), "%zu", X.len);
-		snprintf(room, sizeof(room), "%zu", X.n ? yg_chan_credit_room(&X.xs[0]->to_box) : 0);
-		yg_log(YG_LOG_DEBUG, "event", "boxd_silent", "queued", q, "credit", room, NULL);
+	if (X.ping_at && now - X.ping_at >= yg_gd_boxd_pong_ms)
 		kill_channel("did not answer for %lu s", yg_gd_boxd_pong_ms / 1000);
-	}
 	else if (!X.ping_at && X.n && now - X.last_heard >= yg_gd_boxd_ping_ms) {
 		yg_chan_msg p = { .type = YG_CHAN_MSG_PING };
 
