@@ -418,16 +418,6 @@ static void log_ready(struct yg_gd_sess *s)
 	       "ms_resume", rs, "ms_agent", a, "ms_inject", k, "ms_console", co, NULL);
 }
 
-int yg_gd_send_ready(struct yg_gd_sess *s, int fd)
-{
-	yg_msg m = { .type = YG_MSG_READY };
-
-	snprintf(m.u.ready.session, sizeof(m.u.ready.session), "%s", s->id);
-	snprintf(m.u.ready.box, sizeof(m.u.ready.box), "%s", s->u.domain);
-	m.u.ready.escape = s->u.escape < 0 ? YG_ESCAPE_NONE : (uint16_t)s->u.escape;
-	return yg_msg_send(fd, &m, YG_GD_SEND_TIMEOUT_MS);
-}
-
 /* QEMU's pty chardev notices a new reader (us, just attached) at once only
  * when the guest writes to the serial port; otherwise up to a second later,
  * and until then it neither shows guest output nor reads typed input. So make

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* reply.c: the frames a session child writes to its clients (ERROR, EXIT,
- * PROGRESS), each best effort and bounded in time (YG_GD_SEND_TIMEOUT_MS),
- * through the codec. */
+/* reply.c: the frames a session child writes to its clients (READY, ERROR,
+ * EXIT, PROGRESS), each bounded in time (YG_GD_SEND_TIMEOUT_MS), through
+ * the codec. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -67,4 +67,14 @@ void yg_gd_progress(struct yg_gd_sess *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	send_text(s->fd, YG_MSG_PROGRESS, 0, fmt, ap);	/* best effort */
 	va_end(ap);
+}
+
+int yg_gd_send_ready(struct yg_gd_sess *s, int fd)
+{
+	yg_msg m = { .type = YG_MSG_READY };
+
+	snprintf(m.u.ready.session, sizeof(m.u.ready.session), "%s", s->id);
+	snprintf(m.u.ready.box, sizeof(m.u.ready.box), "%s", s->u.domain);
+	m.u.ready.escape = s->u.escape < 0 ? YG_ESCAPE_NONE : (uint16_t)s->u.escape;
+	return yg_msg_send(fd, &m, YG_GD_SEND_TIMEOUT_MS);
 }

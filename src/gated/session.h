@@ -90,8 +90,6 @@ void yg_gd_login_or_fail(struct yg_gd_sess *s);
 int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err) YG_MUST_CHECK;
 /* Everything from the lock to "agent up, keys in" (no console). */
 int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err) YG_MUST_CHECK;
-/* READY (session id, box, escape) to a client of this session. */
-int yg_gd_send_ready(struct yg_gd_sess *s, int fd) YG_MUST_CHECK;
 /* Open the console, READY, relay until the end (ops: the session's
  * callbacks, which the caller owns). */
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *ops);
@@ -147,6 +145,8 @@ void yg_gd_rec_close(struct yg_gd_rec *r);
 void yg_gd_sessinfo(struct yg_gd_sess *s, const struct yg_gd_times *t);
 
 /* reply.c (and yg_gd_send_error, yg_gd_send_exit in gated.h) */
+/* READY (session id, box, escape) to a client of this session. */
+int yg_gd_send_ready(struct yg_gd_sess *s, int fd) YG_MUST_CHECK;
 void yg_gd_progress(struct yg_gd_sess *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int yg_gd_send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
