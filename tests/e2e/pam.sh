@@ -84,6 +84,18 @@ e2e_wait_clean "$box" "$E2E_REVERT_BOUND" ||
 	yg_fail "$box is not clean ${E2E_REVERT_BOUND}s after logout" "$box"
 yg_log "ok: RELEASE at logout; box clean"
 
+# ---- 1b. a remote command through PAM: it runs in the box PAM prepared
+rc=0
+n0=$(grep -c 'event=prepared .*user=ygpalice' "$E2E_DIR/gated.log" || true)
+out=$(e2e_ssh_cmd ygpalice 'echo "PAMRUN-$((40+2))"; exit 6' 2>/dev/null) || rc=$?
+[ "$rc" = 6 ] && [ "$out" = PAMRUN-42 ] ||
+	yg_fail "ssh ygpalice CMD through PAM: status $rc, output '$out'"
+[ "$(grep -c 'event=prepared .*user=ygpalice' "$E2E_DIR/gated.log")" -gt "$n0" ] ||
+	yg_fail "the remote command's box was not PREPAREd by PAM"
+e2e_wait_clean "$box" "$E2E_REVERT_BOUND" ||
+	yg_fail "$box is not clean ${E2E_REVERT_BOUND}s after the remote command" "$box"
+yg_log "ok: ssh CMD through PAM: the prepared box ran it (status 6), then clean"
+
 # ---- 2. no policy: a normal host shell
 log=$E2E_DIR/p2.log
 e2e_ssh "$log" ygpadmin expect '\$ ' send 'echo HOST-$((6*7)) $YOLO_GATE_SESSION.\r' expect 'HOST-42 \.' \
