@@ -65,3 +65,20 @@ size_t yg_text_safe(const char *text, char *out, size_t outsz)
 	out[o] = '\0';
 	return o;
 }
+
+bool yg_text_term_ok(const char *term)
+{
+	size_t i;
+
+	if (!term || !*term)
+		return false;
+	for (i = 0; term[i]; i++) {
+		unsigned char c = (unsigned char)term[i];
+
+		if (i >= YG_TEXT_TERM_MAX ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '+' || c == '-'))
+			return false;
+	}
+	return true;
+}

@@ -6,6 +6,7 @@
 #ifndef YG_TEXT_H
 #define YG_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Copy text into out (size outsz >= 1, always NUL-terminated) so that it is
@@ -14,5 +15,10 @@
  * become '?'; well-formed printable UTF-8 (e.g. an ellipsis) is kept whole or
  * not at all. Returns strlen(out). */
 size_t yg_text_safe(const char *text, char *out, size_t outsz);
+
+/* A terminal type that may travel as TERM (the client's, into the box):
+ * 1 to YG_TEXT_TERM_MAX characters of [A-Za-z0-9._+-]. */
+#define YG_TEXT_TERM_MAX 64u
+bool yg_text_term_ok(const char *term);
 
 #endif

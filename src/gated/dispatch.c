@@ -173,12 +173,13 @@ static void req_run(struct yg_gd_sess *s, const yg_msg *m)
 			 "for box %s (remote = no); ask your administrator", s->u.domain);
 		yg_gd_fail(s, YG_ERR_DISABLED, "remote_off", text);
 	}
-	if (m->u.run.subsystem[0] ? strcmp(m->u.run.subsystem, "sftp") != 0 :
-	    !m->u.run.command[0]) {
-		snprintf(text, sizeof(text), m->u.run.subsystem[0] ? "there is no subsystem "
-			 "'%.64s' (only sftp)" : "%sthe command is empty", m->u.run.subsystem);
+	if (m->u.run.subsystem[0] && strcmp(m->u.run.subsystem, "sftp") != 0) {
+		snprintf(text, sizeof(text), "there is no subsystem '%.64s' (only sftp)",
+			 m->u.run.subsystem);
 		yg_gd_fail(s, YG_ERR_PROTOCOL, "bad_run", text);
 	}
+	if (!m->u.run.subsystem[0] && !m->u.run.command[0])
+		yg_gd_fail(s, YG_ERR_PROTOCOL, "bad_run", "the command is empty");
 	yg_gd_new_id(s);
 	memset(&h, 0, sizeof(h));
 	h.uid = s->peer_uid;

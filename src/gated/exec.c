@@ -180,8 +180,10 @@ static void stream_end(struct xs *x, uint32_t status, const char *why)
 	x->status = status;
 	m.u.exit.status = status;
 	snprintf(m.u.exit.reason, sizeof(m.u.exit.reason), "%s", why);
-	if (!to_cli(x, &m))	/* no room: the output is cut, the EXIT goes */
-		x->len = x->off = 0, (void)to_cli(x, &m);
+	if (!to_cli(x, &m)) {	/* no room: the output is cut, the EXIT goes */
+		x->len = x->off = 0;
+		(void)to_cli(x, &m);
+	}
 }
 
 static void client_gone(struct xs *x)
@@ -681,9 +683,7 @@ static void keys_env(struct yg_gd_sess *s, yg_keyfile *kf, yg_chan_msg *e)
 static int send_exec(struct yg_gd_sess *s, struct xs *x, const struct yg_gd_run *run)
 {
 	static yg_chan_msg e;
-	char term[YG_NAME_MAX + 8];
 	yg_keyfile kf = { 0 };
-	int envc = 0;
 	bool ok;
 
 	memset(&e, 0, sizeof(e));
@@ -697,12 +697,7 @@ static int send_exec(struct yg_gd_sess *s, struct xs *x, const struct yg_gd_run 
 	e.u.exec.argv[0] = "/bin/sh";
 	e.u.exec.argv[1] = "-c";
 	e.u.exec.argv[2] = run->subsystem[0] ? sftp_cmd : run->command;
-	if (x->pty && run->term[0]) {
-		snprintf(term, sizeof(term), "TERM=%s", run->term);
-		e.u.exec.envp[envc++] = term;
-	}
-	e.u.exec.envc = (uint16_t)envc;
-	keys_env(s, &kf, &e);
+	keys_env(s, &kf, &e);	/* TERM: yolo-boxd's, from e.u.exec.term */
 	ok = to_box(&e);
 	yg_keyfile_clear(&kf);
 	memset(&e.u.exec, 0, sizeof(e.u.exec));

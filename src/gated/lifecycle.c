@@ -26,6 +26,7 @@
 #include "yg_log.h"
 #include "yg_nodump.h"
 #include "yg_rundir.h"
+#include "yg_text.h"
 #include "session.h"
 
 static void fmt_ms(char *buf, size_t len, long ms)
@@ -197,21 +198,6 @@ void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
 	apply_winsize(s, rows, cols);
 }
 
-/* A terminal name as TERM may carry it into the box's environment. */
-static bool term_ok(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (!n || n > 64)
-		return false;
-	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		      (*t >= '0' && *t <= '9') || *t == '-' || *t == '_' || *t == '.' ||
-		      *t == '+'))
-			return false;
-	return true;
-}
-
 /* The client's TERM as the key file's last line, so that the box's shell
  * takes it with the keys (the console's getty set vt100 or vt220). */
 static void add_term(struct yg_gd_sess *s, yg_keyfile *kf)
@@ -219,9 +205,9 @@ static void add_term(struct yg_gd_sess *s, yg_keyfile *kf)
 	int n;
 
 	s->term_in[0] = '\0';
-	if (!term_ok(s->term) || yg_keyfile_value(kf, "TERM", &(size_t){ 0 }) ||
-	    kf->cap - kf->len < strlen(s->term) + 7)
+	if (!yg_text_term_ok(s->term) || yg_keyfile_value(kf, "TERM", &(size_t){ 0 }))
 		return;
+	/* YG_KEYFILE_SPARE bytes are free behind the lines: enough for it */
 	n = snprintf(kf->buf + kf->len, kf->cap - kf->len, "TERM=%s\n", s->term);
 	if (n > 0 && (size_t)n < kf->cap - kf->len) {
 		kf->len += (size_t)n;
@@ -466,7 +452,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *
 	yg_err err;
 
 	/* a PREPAREd box got its keys before the shell said its TERM */
-	if (s->keys_in && term_ok(s->term) && strcmp(s->term, s->term_in) != 0) {
+	if (s->keys_in && yg_text_term_ok(s->term) && strcmp(s->term, s->term_in) != 0) {
 		uint32_t code;
 
 		if (inject_keys(s, &code, &err) < 0)

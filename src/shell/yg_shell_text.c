@@ -18,23 +18,9 @@ ssize_t yg_shell_escape_find(const uint8_t *buf, size_t len, uint16_t escape)
 	return p ? (ssize_t)(p - buf) : -1;
 }
 
-static bool term_char_ok(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+' ||
-	       c == '-';
-}
-
 const char *yg_shell_term_scrub(const char *term)
 {
-	size_t i;
-
-	if (!term || !*term)
-		return YG_SHELL_TERM_FALLBACK;
-	for (i = 0; term[i]; i++)
-		if (i >= YG_SHELL_TERM_MAX || !term_char_ok((unsigned char)term[i]))
-			return YG_SHELL_TERM_FALLBACK;
-	return term;
+	return yg_text_term_ok(term) ? term : YG_SHELL_TERM_FALLBACK;
 }
 
 void yg_shell_escape_name(uint16_t escape, char *out, size_t outsz)

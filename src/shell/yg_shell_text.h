@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "yg_text.h"
+
 /* The TERM sent to the broker when the caller's is missing or unsafe. */
 #define YG_SHELL_TERM_FALLBACK "vt100"
-#define YG_SHELL_TERM_MAX 64u
+#define YG_SHELL_TERM_MAX YG_TEXT_TERM_MAX
 
 /* Index of the first escape byte in buf[0..len), or -1 when there is none.
  * escape is READY.escape: 0..255 is a byte; anything else (YG_ESCAPE_NONE)
