@@ -228,7 +228,8 @@ static int on_hello(struct boxd *b, const yg_chan_msg *m)
 	b->hello = true;
 	boxd_log(LOG_INFO, "host '%s' said HELLO", m->u.hello.peer);
 	r.u.hello.version = YG_CHAN_VERSION;
-	r.u.hello.features = YG_CHAN_F_EXEC | YG_CHAN_F_PTY | YG_CHAN_F_KEYS | YG_CHAN_F_CLOCK;
+	r.u.hello.features = YG_CHAN_F_EXEC | YG_CHAN_F_PTY | YG_CHAN_F_KEYS | YG_CHAN_F_CLOCK |
+			     YG_CHAN_F_WAKE;
 	snprintf(r.u.hello.peer, sizeof(r.u.hello.peer), "%s", BOXD_PEER);
 	return boxd_send(b, &r);
 }
@@ -271,6 +272,9 @@ static int dispatch(struct boxd *b, uint8_t type, const uint8_t *payload, size_t
 		break;
 	case YG_CHAN_MSG_CLOCK:
 		r = boxd_clock(b, m);
+		break;
+	case YG_CHAN_MSG_WAKE:
+		r = boxd_wake(b, m);
 		break;
 	default:
 		return proto_error(b, "a %s frame, which only boxd sends", yg_chan_type_name(m->type));

@@ -2,12 +2,12 @@
 /* boxd.h: yolo-boxd, the guest end of the box channel (yg_chan.h).
  *
  * One process, one poll loop (boxd.c): the port to the host, the pipes or
- * pty of every command (boxd_exec.c), key files and the clock
- * (boxd_keys.c). Every byte from the host is bounded: frames by the reader
- * (yg_frame_in), streams by YG_CHAN_STREAMS_MAX, what the host may send on a
- * stream by its credit window, what boxd queues for the host by the output
- * queue's size (a command's output is read only while the stream has credit
- * and the queue has room).
+ * pty of every command (boxd_exec.c), key files, the clock and console
+ * wakes (boxd_keys.c). Every byte from the host is bounded: frames by the
+ * reader (yg_frame_in), streams by YG_CHAN_STREAMS_MAX, what the host may
+ * send on a stream by its credit window, what boxd queues for the host by
+ * the output queue's size (a command's output is read only while the
+ * stream has credit and the queue has room).
  */
 #ifndef BOXD_H
 #define BOXD_H
@@ -116,6 +116,8 @@ int boxd_keys_init(void);
 int boxd_keys(struct boxd *b, const yg_chan_msg *m);
 int boxd_wipe(struct boxd *b, const yg_chan_msg *m);
 int boxd_clock(struct boxd *b, const yg_chan_msg *m);
+/* Write "\r\n" to a console tty (the path rule is boxd_keys.c's). */
+int boxd_wake(struct boxd *b, const yg_chan_msg *m);
 void boxd_keys_forget(void);
 /* The NAME=value lines of the last key file, NULL-terminated. */
 const char *const *boxd_keys_env(void);

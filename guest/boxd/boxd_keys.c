@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* boxd_keys.c: KEYS, WIPE and CLOCK, and the key lines kept for EXEC.
+/* boxd_keys.c: KEYS, WIPE, CLOCK and WAKE, and the key lines kept for EXEC.
  *
  * KEYS writes a key file in one round trip: every component of its
  * directory is opened with O_NOFOLLOW from / (a symlink anywhere is
@@ -11,6 +11,12 @@
  * place. Its NAME=value lines are kept, in locked memory, for the
  * environment of later commands (as a login would load them) until WIPE or
  * the next host HELLO.
+ *
+ * WAKE writes "\r\n" to a console tty (/dev/ttyS<n>, /dev/hvc<n>,
+ * /dev/tty<n> or /dev/console, and no other path), opened without
+ * following a symlink and checked to be a character device: QEMU's pty
+ * chardev notices a newly attached host-side reader only when the guest
+ * writes to the port. It waits at most 100 ms for the bytes to go out.
  */
 #include "config.h"
 
@@ -20,18 +26,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "boxd.h"
 #include "boxd_spawn.h"
+#include "yg_time.h"
 
 #define TMPFS_MAGIC_ 0x01021994ul
 #define RAMFS_MAGIC_ 0x858458f6ul
+#define WAKE_DRAIN_MS 100u	/* a WAKE waits at most this long for its bytes to go out */
 
 /* the key lines: NAME=value strings in store, pointed to by env */
 static struct {
@@ -371,5 +381,96 @@ int boxd_clock(struct boxd *b, const yg_chan_msg *m)
 		f.code = errno == EPERM ? YG_CHAN_E_PERM : YG_CHAN_E_IO;
 		snprintf(f.text, sizeof(f.text), "cannot set the box's clock: %s", strerror(errno));
 	}
+	return answer(b, m->stream, r, &f);
+}
+
+/* /dev/console, or PREFIX<digits> for one of the console prefixes */
+static bool console_path(const char *path)
+{
+	static const char *const prefixes[] = { "/dev/ttyS", "/dev/hvc", "/dev/tty" };
+
+	if (strcmp(path, "/dev/console") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (strncmp(path, prefixes[i], n) == 0 && path[n] &&
+		    strspn(path + n, "0123456789") == strlen(path + n))
+			return true;
+	}
+	return false;
+}
+
+/* The last close of a serial tty waits (up to its closing_wait, 30 s by
+ * default) until its output has gone out, which it does not while the host
+ * end reads nothing: wait at most WAKE_DRAIN_MS, then drop what is left, so
+ * that the one poll loop never stalls for a console. */
+static void drain_or_drop(int fd)
+{
+	int left = 0;
+
+	for (unsigned ms = 0; ms < WAKE_DRAIN_MS; ms += 5) {
+		if (ioctl(fd, TIOCOUTQ, &left) < 0 || left == 0)
+			return;		/* not a tty with a queue, or it is out */
+		yg_sleep_ms(5);
+	}
+	(void)tcflush(fd, TCOFLUSH);
+}
+
+/* Open the console path, give it the window size rows x cols (when both
+ * are set) and write a line break to it: 0, or -1 with f set. */
+static int wake_tty(const char *path, uint16_t rows, uint16_t cols, struct boxd_fail *f)
+{
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+
+		f->code = e == ENOENT ? YG_CHAN_E_NOENT : YG_CHAN_E_IO;
+		snprintf(f->text, sizeof(f->text), "cannot open the console %.800s in the box: %s%s",
+			 path, strerror(e), e == ELOOP ? " (a symlink, which boxd does not follow)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		f->code = YG_CHAN_E_IO;
+		snprintf(f->text, sizeof(f->text), "%.800s in the box is not a character device; "
+			 "refusing to write to it", path);
+		close(fd);
+		return -1;
+	}
+	if (rows && cols && ioctl(fd, TIOCSWINSZ, &ws) < 0)	/* best effort, as stty's */
+		boxd_log(6, "cannot set the window size of %s: %s", path, strerror(errno));
+	do
+		n = write(fd, "\r\n", 2);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != EAGAIN) {
+		f->code = YG_CHAN_E_IO;
+		snprintf(f->text, sizeof(f->text), "cannot write to the console %.800s in the box: %s",
+			 path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	drain_or_drop(fd);	/* ours, or (EAGAIN) what was stuck there before */
+	close(fd);	/* EAGAIN, a short write: the wake is best effort */
+	return 0;
+}
+
+int boxd_wake(struct boxd *b, const yg_chan_msg *m)
+{
+	static struct boxd_fail f;
+	int r = -1;
+
+	if (!console_path(m->u.wake.path)) {
+		f.code = YG_CHAN_E_PERM;
+		snprintf(f.text, sizeof(f.text), "WAKE refused for %.800s: boxd writes only to a "
+			 "console tty, /dev/ttyS<n>, /dev/hvc<n>, /dev/tty<n> or /dev/console",
+			 m->u.wake.path);
+	} else {
+		r = wake_tty(m->u.wake.path, m->u.wake.rows, m->u.wake.cols, &f);
+	}
+	boxd_debug(b, "wake %s: %s", m->u.wake.path, r == 0 ? "done" : f.text);
 	return answer(b, m->stream, r, &f);
 }

@@ -11,7 +11,7 @@
  * length + bytes, no NUL inside, at most the field's maximum. A payload must
  * be consumed exactly. Stream 0 is control (HELLO, PING, PONG and only they);
  * every other message names a stream 1..YG_CHAN_STREAM_MAX chosen by the
- * host (for KEYS, WIPE, CLOCK and their OK/FAILED it is a request id).
+ * host (for KEYS, WIPE, WAKE, CLOCK and their OK/FAILED it is a request id).
  *
  * Messages (H = host, G = guest), payload after u32 stream:
  *   HELLO    H<->G u32 version (YG_CHAN_VERSION), u32 features (YG_CHAN_F_*),
@@ -35,6 +35,10 @@
  *   KEYS     H->G  str path (<= 1024, absolute), str owner (<= 64, "" = root),
  *                  u32 mode (<= 07777), bytes content (rest)
  *   WIPE     H->G  str path (<= 1024, absolute)
+ *   WAKE     H->G  str path (<= 1024, absolute), u16 rows, u16 cols: a
+ *                  console tty that boxd gives that window size (0 0: left
+ *                  as it is) and writes "\r\n" to (YG_CHAN_F_WAKE), so that
+ *                  the host end of a pty chardev sees output from the guest
  *   CLOCK    H->G  u64 unix time in ns
  *   OK       G->H  (empty)
  * The decoder checks the shape and every bound above; which direction a
@@ -56,7 +60,7 @@
 #define YG_CHAN_STREAMS_MAX 64u		/* open at once */
 #define YG_CHAN_DATA_MAX    32768u	/* DATA bytes in one frame */
 #define YG_CHAN_WINDOW      262144u	/* initial credit, each direction of a stream */
-#define YG_CHAN_PATH_MAX    1024u	/* cwd, KEYS and WIPE path */
+#define YG_CHAN_PATH_MAX    1024u	/* cwd, KEYS, WIPE and WAKE path */
 #define YG_CHAN_ARGS_MAX    256u	/* argc (at least 1) and envc */
 #define YG_CHAN_ARG_MAX     32768u	/* one argument or environment entry */
 /* u32 length, u8 type, u32 stream, u8 fd: what precedes DATA's bytes */
@@ -67,6 +71,7 @@
 #define YG_CHAN_F_PTY   (1u << 1)
 #define YG_CHAN_F_KEYS  (1u << 2)
 #define YG_CHAN_F_CLOCK (1u << 3)
+#define YG_CHAN_F_WAKE  (1u << 4)	/* takes WAKE */
 
 /* EXEC flags */
 #define YG_CHAN_EXEC_PTY 1u
@@ -88,7 +93,8 @@ enum yg_chan_type {
 	YG_CHAN_MSG_WIPE = 14,
 	YG_CHAN_MSG_CLOCK = 15,
 	YG_CHAN_MSG_OK = 16,
-	YG_CHAN_MSG_MAX_TYPE = 16,
+	YG_CHAN_MSG_WAKE = 17,
+	YG_CHAN_MSG_MAX_TYPE = 17,
 };
 
 /* EXITED how */
@@ -145,6 +151,7 @@ typedef struct yg_chan_msg {
 			size_t len;
 		} keys;
 		struct { char path[YG_CHAN_PATH_MAX + 1]; } wipe;
+		struct { char path[YG_CHAN_PATH_MAX + 1]; uint16_t rows, cols; } wake;
 		struct { uint64_t ns; } clock;
 	} u;
 } yg_chan_msg;

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* exec.c: remote commands (RUN) in a session child, over the box's exec
- * channel to yolo-boxd (the virtio-serial port YG_CHAN_PORT, opened through
- * libvirt only: yg_channel_open; codec yg_chan.h).
+/* exec.c: remote commands (RUN) in a session child, over the box's channel
+ * to yolo-boxd (boxd.c owns the channel; codec yg_chan.h).
  *
- * One channel per session child, opened at the first command and kept until
- * the session ends; one channel stream per command, each tied to its
+ * The channel is opened by the login (keys) or the first command and kept
+ * until the session ends; one channel stream per command, each tied to its
  * client's socket (the client speaks yg_proto.h: DATA is stdin and stdout,
  * STDERR, EOF, WINCH, SIGNAL, EXIT). Everything runs on the process's event
  * loop, next to the console relay when a login holds the session.
@@ -38,9 +37,7 @@
 #include "session.h"
 
 #define TOCLI_CAP   (2u * YG_CHAN_WINDOW)
-#define TOCHAN_CAP  (4u * (4u + YG_FRAME_MAX))
-#define CTL_ROOM    1024u	/* kept free in the channel queue for control frames */
-#define TICK_MS     1000u
+#define TICK_MS     1000u	/* boxd.c's tick: how often reap runs */
 #define GONE_KILL_MS 10000u	/* client gone, no EXITED: SIGKILL after this */
 #define GONE_DROP_MS 20000u	/* ... and the stream is dropped after this */
 
@@ -62,21 +59,10 @@ struct xs {
 
 static struct {
 	struct yg_gd_sess *s;
-	struct yg_ep *ep;
-	yg_frame_in in;
-	yg_chan_msg m;		/* decoded guest message (large) */
-	uint8_t out[TOCHAN_CAP];
-	size_t off, len;
-	bool open, hello, dead;
-	uint32_t features;
-	char why[256];
-	uint32_t next_id;
 	struct xs *xs[YG_GD_EXEC_MAX];
 	size_t n;
-	int timer;
-	uint64_t ping_at, cookie;	/* a PING in flight since ping_at (0 = none) */
-	uint64_t last_heard;
-} X = { .timer = -1 };
+	bool failed;		/* the channel died under commands: the session ends */
+} X;
 
 static void update(void);
 
@@ -91,41 +77,6 @@ static void compact(uint8_t *buf, size_t cap, size_t *off, size_t *len, size_t n
 		memset(buf + *len, 0, *off);
 		*off = 0;
 	}
-}
-
-static void kill_channel(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Queue one frame for the guest; false when it does not fit (then the
- * channel is declared dead: control frames always have CTL_ROOM). */
-static bool to_box(const yg_chan_msg *m)
-{
-	size_t n;
-
-	compact(X.out, sizeof(X.out), &X.off, &X.len, 4 + YG_FRAME_MAX);
-	if (X.dead || yg_chan_encode(m, X.out + X.off + X.len, sizeof(X.out) - X.off - X.len,
-				     &n) < 0)
-		return false;
-	X.len += n;
-	return true;
-}
-
-static bool chan_room(size_t n)
-{
-	return sizeof(X.out) - X.len >= n + CTL_ROOM;	/* after a compact */
-}
-
-static void send_ctl(uint8_t type, uint32_t stream, uint32_t num)
-{
-	yg_chan_msg m = { .type = type, .stream = stream };
-
-	if (type == YG_CHAN_MSG_WINDOW)
-		m.u.window.bytes = num;
-	else if (type == YG_CHAN_MSG_SIGNAL)
-		m.u.signal.signo = (uint8_t)num;
-	else if (type == YG_CHAN_MSG_EOF)
-		m.u.eof.fd = (uint8_t)num;
-	if (!to_box(&m))
-		kill_channel("its queue is full (it does not read)");
 }
 
 /* ---- the client side ---- */
@@ -167,7 +118,7 @@ static void give_credit(struct xs *x)
 	w = yg_chan_credit_passed(&x->from_box, x->unpassed);
 	x->unpassed = 0;
 	if (w)
-		send_ctl(YG_CHAN_MSG_WINDOW, x->id, w);
+		yg_gd_boxd_ctl(YG_CHAN_MSG_WINDOW, x->id, w);
 }
 
 static void stream_end(struct xs *x, uint32_t status, const char *why)
@@ -193,8 +144,8 @@ static void client_gone(struct xs *x)
 	x->gone = true;
 	x->gone_at = yg_now_ms();
 	x->len = x->off = 0;
-	if (!x->exited && !X.dead)
-		send_ctl(YG_CHAN_MSG_SIGNAL, x->id, SIGHUP);
+	if (!x->exited && !yg_gd_boxd_dead())
+		yg_gd_boxd_ctl(YG_CHAN_MSG_SIGNAL, x->id, SIGHUP);
 	give_credit(x);
 }
 
@@ -213,7 +164,7 @@ static void client_frames(struct xs *x)
 	yg_msg m;
 	int k;
 
-	while (!x->gone && !x->exited && !X.dead && chan_room(YG_FRAME_MAX) &&
+	while (!x->gone && !x->exited && !yg_gd_boxd_dead() && yg_gd_boxd_room(YG_FRAME_MAX) &&
 	       yg_chan_credit_room(&x->to_box) >= YG_DATA_MAX) {
 		k = yg_frame_next(&x->in, &type, &payload, &len);
 		if (k == 0)
@@ -233,12 +184,12 @@ static void client_frames(struct xs *x)
 			d.u.data.len = m.u.data.len;
 			(void)yg_chan_credit_take(&x->to_box, m.u.data.len);
 			x->bytes_in += m.u.data.len;
-			if (!to_box(&d))
-				kill_channel("its queue is full (it does not read)");
+			if (!yg_gd_boxd_send(&d))
+				yg_gd_boxd_kill("its queue is full (it does not read)");
 			break;
 		}
 		case YG_MSG_EOF:
-			send_ctl(YG_CHAN_MSG_EOF, x->id, 0);
+			yg_gd_boxd_ctl(YG_CHAN_MSG_EOF, x->id, 0);
 			break;
 		case YG_MSG_WINCH:
 			if (x->pty) {
@@ -246,12 +197,12 @@ static void client_frames(struct xs *x)
 
 				r.u.resize.rows = m.u.winch.rows;
 				r.u.resize.cols = m.u.winch.cols;
-				if (!to_box(&r))
-					kill_channel("its queue is full (it does not read)");
+				if (!yg_gd_boxd_send(&r))
+					yg_gd_boxd_kill("its queue is full (it does not read)");
 			}
 			break;
 		case YG_MSG_SIGNAL:
-			send_ctl(YG_CHAN_MSG_SIGNAL, x->id, m.u.signal.signo);
+			yg_gd_boxd_ctl(YG_CHAN_MSG_SIGNAL, x->id, m.u.signal.signo);
 			break;
 		default:	/* EXIT (the user left) or out of phase */
 			client_gone(x);
@@ -298,22 +249,11 @@ static struct xs *find(uint32_t id)
 	return NULL;
 }
 
-static void kill_channel(const char *fmt, ...)
+/* boxd.c: the channel died; every command gets line on its stderr and 255.
+ * With commands running (or a session of commands), the session ends. */
+static void on_dead(const char *line)
 {
-	char line[YG_TEXT_MAX];
-	va_list ap;
-
-	if (X.dead)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(X.why, sizeof(X.why), fmt, ap);
-	va_end(ap);
-	X.dead = true;
-	X.len = X.off = 0;
-	yg_gd_audit(YG_LOG_ERROR, "boxd_failed", "session", X.s->id, "user", X.s->u.user,
-		    "box", X.s->u.domain, "error", X.why, NULL);
-	snprintf(line, sizeof(line), "yolo-gate: the box's yolo-boxd %s; the session ends "
-		 "and box %s is reverted\n", X.why, X.s->u.domain);
+	X.failed |= X.n > 0 || (X.s && X.s->run_mode);
 	for (size_t i = 0; i < X.n; i++) {
 		cli_text(X.xs[i], YG_MSG_STDERR, 0, line);
 		stream_end(X.xs[i], 255, "yolo-boxd failed");
@@ -344,7 +284,7 @@ static void guest_data(struct xs *x, const yg_chan_msg *m)
 	yg_msg d = { .type = m->u.data.fd == 2 ? YG_MSG_STDERR : YG_MSG_DATA };
 
 	if (m->u.data.fd == 0 || !yg_chan_credit_take(&x->from_box, m->u.data.len)) {
-		kill_channel("sent more output than its window allows (stream %u)", x->id);
+		yg_gd_boxd_kill("sent more output than its window allows (stream %u)", x->id);
 		return;
 	}
 	x->bytes_out += m->u.data.len;
@@ -353,122 +293,59 @@ static void guest_data(struct xs *x, const yg_chan_msg *m)
 	d.u.data.bytes = m->u.data.bytes;
 	d.u.data.len = m->u.data.len;
 	if (!to_cli(x, &d))	/* cannot happen within the window: be safe */
-		kill_channel("sent output beyond what the host buffers (stream %u)", x->id);
+		yg_gd_boxd_kill("sent output beyond what the host buffers (stream %u)", x->id);
 	give_credit(x);
 }
 
-static void guest_msg(const yg_chan_msg *m)
+/* boxd.c: a message on a stream that is not a request; false: the host
+ * does not take it (the channel dies). */
+static bool on_stream(const yg_chan_msg *m)
 {
-	struct xs *x = m->stream ? find(m->stream) : NULL;
+	struct xs *x = find(m->stream);
 
-	X.last_heard = yg_now_ms();
+	if (!x)
+		return false;
 	switch (m->type) {
-	case YG_CHAN_MSG_HELLO:
-		if (!X.hello && m->stream == 0) {
-			X.hello = true;
-			X.features = m->u.hello.features;
-			return;
-		}
-		break;
-	case YG_CHAN_MSG_PONG:
-		if (m->u.ping.cookie == X.cookie)
-			X.ping_at = 0;
-		return;
-	case YG_CHAN_MSG_OK:
-		if (!x)		/* a request (CLOCK): done */
-			return;
-		break;
 	case YG_CHAN_MSG_STARTED:
 	case YG_CHAN_MSG_EOF:
-		if (x)
-			return;
-		break;
+		return true;
 	case YG_CHAN_MSG_DATA:
-		if (x && !x->exited) {
-			guest_data(x, m);
-			return;
-		}
-		break;
+		if (x->exited)
+			return false;
+		guest_data(x, m);
+		return true;
 	case YG_CHAN_MSG_WINDOW:
-		if (x && (x->exited || yg_chan_credit_give(&x->to_box, m->u.window.bytes)))
-			return;
-		break;
+		return x->exited || yg_chan_credit_give(&x->to_box, m->u.window.bytes);
 	case YG_CHAN_MSG_EXITED:
 	case YG_CHAN_MSG_FAILED:
-		if (x && !x->exited) {
-			guest_end(x, m);
-			return;
-		}
-		if (!x && m->stream && m->type == YG_CHAN_MSG_FAILED) {	/* a request the guest refused */
-			yg_log(YG_LOG_INFO, "event", "boxd_refused", "session", X.s->id,
-			       "error", m->u.failed.text, NULL);
-			return;
-		}
-		break;
+		if (x->exited)
+			return false;
+		guest_end(x, m);
+		return true;
 	default:
-		break;
-	}
-	kill_channel("sent %s on stream %u, which the host does not take",
-		     yg_chan_type_name(m->type), m->stream);
-}
-
-static void guest_frames(void)
-{
-	const uint8_t *payload;
-	uint8_t type;
-	size_t len;
-	int k;
-
-	while (!X.dead) {
-		k = yg_frame_next(&X.in, &type, &payload, &len);
-		if (k == 0)
-			return;
-		if (k < 0 || yg_chan_decode(type, payload, len, &X.m) < 0) {
-			kill_channel("sent a malformed frame (type %u, %zu bytes)", type, len);
-			return;
-		}
-		guest_msg(&X.m);
+		return false;
 	}
 }
 
-static void chan_cb(struct yg_ep *ep, int events, void *opaque)
+/* boxd.c: after channel I/O and on its tick */
+static void on_pump(void)
 {
-	ssize_t n;
-
-	(void)opaque;
-	if (X.dead)
-		return;
-	if ((events & YG_EV_WRITE) && X.len) {
-		n = yg_ep_write(ep, X.out + X.off, X.len);
-		if (n > 0) {
-			memset(X.out + X.off, 0, (size_t)n);	/* EXEC carried key values */
-			X.off += (size_t)n;
-			X.len -= (size_t)n;
-		} else if (n != -EAGAIN) {
-			kill_channel("channel closed");
-		}
-	}
-	for (int i = 0; !X.dead && (events & YG_EV_READ) && i < 16; i++) {
-		n = yg_frame_in_read(&X.in, ep_read, ep);
-		if (n == -EAGAIN)
-			break;
-		if (n == -ENOBUFS) {
-			guest_frames();
-			continue;
-		}
-		if (n <= 0) {
-			kill_channel(n == -EPROTO ? "sent a frame with a bad length" :
-				     "channel closed (the guest daemon stopped?)");
-			break;
-		}
-		guest_frames();
-	}
-	if (!(events & (YG_EV_READ | YG_EV_WRITE)) && (events & (YG_EV_HUP | YG_EV_ERROR)))
-		kill_channel("channel closed (the guest daemon stopped?)");
 	for (size_t i = 0; i < X.n; i++)
 		client_frames(X.xs[i]);
 	update();
 }
+
+static bool on_busy(void)
+{
+	return X.n > 0;
+}
+
+const struct yg_gd_boxd_hooks yg_gd_exec_hooks = {
+	.stream_msg = on_stream,
+	.dead = on_dead,
+	.pump = on_pump,
+	.busy = on_busy,
+};
 
 /* ---- bookkeeping ---- */
 
@@ -526,11 +403,11 @@ static void reap(void)
 	for (size_t i = 0; i < X.n;) {
 		struct xs *x = X.xs[i];
 
-		if (x->gone && !x->exited && !X.dead && now - x->gone_at >= GONE_KILL_MS &&
+		if (x->gone && !x->exited && !yg_gd_boxd_dead() && now - x->gone_at >= GONE_KILL_MS &&
 		    now - x->gone_at < GONE_KILL_MS + TICK_MS)
-			send_ctl(YG_CHAN_MSG_SIGNAL, x->id, SIGKILL);
+			yg_gd_boxd_ctl(YG_CHAN_MSG_SIGNAL, x->id, SIGKILL);
 		if ((x->exited && (x->gone || !x->len)) ||
-		    (x->gone && (X.dead || now - x->gone_at >= GONE_DROP_MS)))
+		    (x->gone && (yg_gd_boxd_dead() || now - x->gone_at >= GONE_DROP_MS)))
 			xs_free(i);
 		else
 			i++;
@@ -546,107 +423,31 @@ static void update(void)
 
 		if (!x->gone && x->len)
 			ev |= YG_EV_WRITE;
-		if (!x->gone && !x->exited && !X.dead && chan_room(YG_FRAME_MAX) &&
+		if (!x->gone && !x->exited && !yg_gd_boxd_dead() && yg_gd_boxd_room(YG_FRAME_MAX) &&
 		    yg_chan_credit_room(&x->to_box) >= YG_DATA_MAX)
 			ev |= YG_EV_READ;
 		(void)yg_ep_interest(x->ep, ev);
 	}
-	if (X.ep)
-		(void)yg_ep_interest(X.ep, X.dead ? 0 : YG_EV_READ | (X.len ? YG_EV_WRITE : 0));
+	yg_gd_boxd_update();
 }
 
-static void tick_cb(int timer, void *opaque)
-{
-	uint64_t now = yg_now_ms();
-
-	(void)timer;
-	(void)opaque;
-	if (X.dead)
-		return;
-	if (X.ping_at && now - X.ping_at >= yg_gd_boxd_pong_ms)
-		kill_channel("did not answer for %lu s", yg_gd_boxd_pong_ms / 1000);
-	else if (!X.ping_at && X.n && now - X.last_heard >= yg_gd_boxd_ping_ms) {
-		yg_chan_msg p = { .type = YG_CHAN_MSG_PING };
-
-		p.u.ping.cookie = ++X.cookie;
-		X.ping_at = now;
-		if (!to_box(&p))
-			kill_channel("its queue is full (it does not read)");
-	}
-	update();
-}
-
-/* ---- the channel ---- */
-
-unsigned long yg_gd_boxd_ping_ms = YG_GD_BOXD_PING_MS;
-unsigned long yg_gd_boxd_pong_ms = YG_GD_BOXD_PONG_MS;
-
-static void chan_close(void)
-{
-	yg_ep_close(X.ep);
-	X.ep = NULL;
-	yg_loop_timer_remove(X.timer);
-	X.timer = -1;
-	X.open = X.hello = false;
-}
-
-static void hello_over(int timer, void *opaque)
-{
-	(void)timer;
-	*(bool *)opaque = true;
-}
-
-/* Open the channel and exchange HELLOs within YG_GD_BOXD_HELLO_MS; then
- * set the guest clock (CLOCK, before any command). 0, or -1 with why. */
+/* The channel up (opened by the login, or now: HELLO within
+ * YG_GD_BOXD_HELLO_MS, then CLOCK, before any command). 0, or -1 with why. */
 static int chan_open(struct yg_gd_sess *s, char *why, size_t len)
 {
-	yg_chan_msg h = { .type = YG_CHAN_MSG_HELLO };
-	bool over = false;
-	yg_err err;
-	int t;
-
-	if (X.open && !X.dead)
-		return 0;
-	if (X.dead) {
-		snprintf(why, len, "the box's yolo-boxd %s", X.why);
-		return -1;
-	}
 	X.s = s;
-	if (yg_channel_open(s->box, YG_CHAN_PORT, &X.ep, &err) < 0) {
-		snprintf(why, len, "%s", err.msg);
+	if (yg_gd_boxd_up())
+		return 0;
+	yg_gd_boxd_hooks(&yg_gd_exec_hooks);
+	if (yg_gd_boxd_start(s, why, len) < 0)
+		return -1;
+	if (yg_gd_boxd_settle(YG_GD_BOXD_HELLO_MS, why, len) < 0) {
+		if (!yg_gd_boxd_dead())
+			yg_gd_boxd_close();	/* the next command tries again */
 		return -1;
 	}
-	X.open = true;
-	yg_frame_in_init(&X.in);
-	X.next_id = 1;
-	X.last_heard = yg_now_ms();
-	yg_ep_bind(X.ep, chan_cb, NULL);
-	h.u.hello.version = YG_CHAN_VERSION;
-	snprintf(h.u.hello.peer, sizeof(h.u.hello.peer), "yolo-gated %s", PACKAGE_VERSION);
-	(void)to_box(&h);
-	update();
-	t = yg_loop_timer_add(YG_GD_BOXD_HELLO_MS, hello_over, &over);
-	while (t >= 0 && !over && !X.hello && !X.dead && yg_loop_run_once() == 0)
-		;
-	yg_loop_timer_remove(t);
-	if (!X.hello) {
-		snprintf(why, len, "box %s has no yolo-boxd answering on its channel (%s)%s: "
-			 "install the yolo-gate-guest package in its image (see yolo-boxd(8))",
-			 s->u.domain, YG_CHAN_PORT, X.dead ? "" : " within 10 s");
-		X.dead = false;
-		chan_close();
-		return -1;
-	}
-	if (X.features & YG_CHAN_F_CLOCK) {
-		yg_chan_msg c = { .type = YG_CHAN_MSG_CLOCK, .stream = X.next_id++ };
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		c.u.clock.ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-		(void)to_box(&c);
-	}
-	X.timer = yg_loop_timer_add(TICK_MS, tick_cb, NULL);
-	update();
+	if (yg_gd_boxd_features() & YG_CHAN_F_CLOCK)
+		(void)yg_gd_boxd_clock();
 	return 0;
 }
 
@@ -667,6 +468,8 @@ static void keys_env(struct yg_gd_sess *s, yg_keyfile *kf, yg_chan_msg *e)
 	yg_err err;
 	char *p, *end;
 
+	if (s->keys_boxd)	/* yolo-boxd has them (KEYS) and adds them itself */
+		return;
 	if (!s->u.keys[0] || yg_keyfile_load(s->u.keys, geteuid(), kf, &err) < 0)
 		return;
 	for (p = kf->buf, end = kf->buf + kf->len; p < end && e->u.exec.envc < YG_CHAN_ARGS_MAX;) {
@@ -698,7 +501,7 @@ static int send_exec(struct yg_gd_sess *s, struct xs *x, const struct yg_gd_run 
 	e.u.exec.argv[1] = "-c";
 	e.u.exec.argv[2] = run->subsystem[0] ? sftp_cmd : run->command;
 	keys_env(s, &kf, &e);	/* TERM: yolo-boxd's, from e.u.exec.term */
-	ok = to_box(&e);
+	ok = yg_gd_boxd_send(&e);
 	yg_keyfile_clear(&kf);
 	memset(&e.u.exec, 0, sizeof(e.u.exec));
 	return ok ? 0 : -EMSGSIZE;
@@ -716,11 +519,11 @@ int yg_gd_exec_add(struct yg_gd_sess *s, int fd, const yg_frame_in *in,
 		close(fd);
 		return -1;
 	}
-	if (chan_open(s, why, sizeof(why)) < 0 || !chan_room(YG_FRAME_MAX)) {
+	if (chan_open(s, why, sizeof(why)) < 0 || !yg_gd_boxd_room(YG_FRAME_MAX)) {
 		yg_gd_audit(YG_LOG_WARNING, "exec_failed", "session", s->id, "user", user,
 			    "box", s->u.domain, "error", why, NULL);
-		yg_gd_send_error(fd, YG_ERR_AGENT, "%s", X.open ? "the box's yolo-boxd does not "
-				 "keep up; try again" : why);
+		yg_gd_send_error(fd, YG_ERR_AGENT, "%s", yg_gd_boxd_up() ? "the box's yolo-boxd "
+				 "does not keep up; try again" : why);
 		close(fd);
 		return -1;
 	}
@@ -739,7 +542,7 @@ int yg_gd_exec_add(struct yg_gd_sess *s, int fd, const yg_frame_in *in,
 		memcpy(&x->in, in, sizeof(x->in));
 	else
 		yg_frame_in_init(&x->in);
-	x->id = X.next_id++;
+	x->id = yg_gd_boxd_stream();
 	x->pty = (run->flags & YG_RUN_PTY) && !run->subsystem[0];
 	x->t0 = yg_now_ms();
 	snprintf(x->user, sizeof(x->user), "%s", user);
@@ -782,7 +585,7 @@ size_t yg_gd_exec_count(void)
 
 bool yg_gd_exec_dead(void)
 {
-	return X.dead;
+	return X.failed;
 }
 
 void yg_gd_exec_close(const char *why)
@@ -806,7 +609,5 @@ void yg_gd_exec_close(const char *why)
 		X.xs[0]->gone = true;
 		xs_free(0);
 	}
-	if (X.open)
-		chan_close();
-	X.dead = false;
+	X.failed = false;
 }

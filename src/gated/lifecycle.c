@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* lifecycle.c: one box from lock to final revert, in the session child.
  *
- *   lock -> check -> (revert) -> resume -> agent -> keys -> console -> relay
- *   -> close console -> wipe keys -> revert (revert = logout) -> unlock
+ *   lock -> check -> (revert) -> resume -> keys and clock (guest.c: by
+ *   yolo-boxd, or the agent) -> console -> relay -> close console -> EXIT
+ *   to the clients -> wipe keys -> revert (revert = logout) -> unlock
  *
  * libvirt is the source of truth: nothing here remembers whether a box is
  * clean; a child that dies leaves a box the next login will revert.
@@ -18,13 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "yg_agent.h"
-#include "yg_clock.h"
 #include "yg_console.h"
 #include "yg_file.h"
-#include "yg_keyfile.h"
 #include "yg_log.h"
-#include "yg_nodump.h"
 #include "yg_rundir.h"
 #include "yg_text.h"
 #include "session.h"
@@ -178,86 +175,6 @@ int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 	return 0;
 }
 
-static void apply_winsize(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
-{
-	char tty[YG_AGENT_TTY_MAX];
-	yg_err err;
-
-	if (!rows || !cols || !s->box)
-		return;
-	if ((yg_agent_console_tty(s->u.console, tty, sizeof(tty), &err) < 0 ||
-	     yg_agent_set_winsize(s->box, tty, rows, cols, &err) < 0) && !s->winch_warned) {
-		s->winch_warned = true;
-		yg_log(YG_LOG_INFO, "event", "winch_failed", "session", s->id, "box", s->u.domain,
-		       "error", err.msg, NULL);
-	}
-}
-
-void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
-{
-	apply_winsize(s, rows, cols);
-}
-
-/* The client's TERM as the key file's last line, so that the box's shell
- * takes it with the keys (the console's getty set vt100 or vt220). */
-static void add_term(struct yg_gd_sess *s, yg_keyfile *kf)
-{
-	int n;
-
-	s->term_in[0] = '\0';
-	if (!yg_text_term_ok(s->term) || yg_keyfile_value(kf, "TERM", &(size_t){ 0 }))
-		return;
-	/* YG_KEYFILE_SPARE bytes are free behind the lines: enough for it */
-	n = snprintf(kf->buf + kf->len, kf->cap - kf->len, "TERM=%s\n", s->term);
-	if (n > 0 && (size_t)n < kf->cap - kf->len) {
-		kf->len += (size_t)n;
-		snprintf(s->term_in, sizeof(s->term_in), "%s", s->term);
-	}
-}
-
-static int inject_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
-{
-	uint64_t t0 = yg_now_ms();
-	yg_keyfile kf = { 0 };
-	char count[16], names[512];
-	int r;
-
-	/* inherited from the parent; again here, as the keys are read next */
-	r = yg_nodump(err);
-	if (r < 0) {
-		*code = YG_ERR_KEYS;
-		return yg_err_prefix(err, "refusing to read the keys of %s", s->u.user);
-	}
-	r = s->u.keys[0] ? yg_keyfile_load(s->u.keys, geteuid(), &kf, err) : -ENOENT;
-	if (r == -ENOENT) {
-		yg_log(YG_LOG_INFO, "event", "keys_missing", "session", s->id, "user", s->u.user,
-		       "path", s->u.keys[0] ? s->u.keys : NULL, NULL);
-		return 0;
-	}
-	if (r < 0) {
-		*code = YG_ERR_KEYS;
-		return r;
-	}
-	add_term(s, &kf);
-	r = yg_agent_inject(s->box, s->u.inject_path, s->u.inject_owner, kf.buf, kf.len, err);
-	snprintf(count, sizeof(count), "%zu", kf.nnames);
-	names[0] = '\0';
-	for (size_t i = 0, o = 0; i < kf.nnames && o < sizeof(names) - 1; i++)
-		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? "," : "",
-				      kf.names[i]);
-	yg_keyfile_clear(&kf);
-	if (r < 0) {
-		*code = YG_ERR_KEYS;
-		return yg_err_prefix(err, "cannot put the keys of %s into box %s", s->u.user,
-				     s->u.domain);
-	}
-	s->keys_in = true;
-	s->ms_inject = (long)(yg_now_ms() - t0);
-	yg_gd_audit(YG_LOG_INFO, "keys_injected", "session", s->id, "user", s->u.user,
-		    "box", s->u.domain, "count", count, "names", names, NULL);
-	return 0;
-}
-
 static int check_and_revert(struct yg_gd_sess *s, yg_err *err)
 {
 	uint64_t t0 = yg_now_ms();
@@ -288,12 +205,14 @@ static int check_and_revert(struct yg_gd_sess *s, yg_err *err)
 
 int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 {
+	bool boxd;
 	char hint[128];
 	uint64_t t0;
 	int r;
 
 	s->ms_check = s->ms_revert = s->ms_resume = s->ms_agent = s->ms_inject = -1;
 	s->ms_console = -1;
+	s->clock_set = false;
 	*code = YG_ERR_BOX;
 	if (!s->conn) {
 		r = yg_conn_open(s->gate->uri[0] ? s->gate->uri : NULL, &s->conn, err);
@@ -312,29 +231,16 @@ int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 		return r;
 	if (yg_gd_sigterm())
 		return yg_err_set(err, -EINTR, "yolo-gated is stopping; log in again later");
+	boxd = yg_gd_guest_boxd(s);
 	t0 = yg_now_ms();
 	s->dirty = true;	/* from here on, a failure reverts */
 	r = yg_box_resume(s->box, err);
 	if (r < 0)
 		return r;
 	s->ms_resume = (long)(yg_now_ms() - t0);
-	t0 = yg_now_ms();
-	r = yg_agent_wait(s->box, s->u.agent_timeout_ms, err);
-	if (r < 0) {
-		char why[sizeof(err->msg)];
-
-		/* err->msg already names the box and the bound; a copy, since
-		 * yg_err_set must not read the buffer it writes */
-		*code = YG_ERR_AGENT;
-		snprintf(why, sizeof(why), "%s", err->msg);
-		return yg_err_set(err, r, "%s; the box is reverted; try again, or ask your "
-				  "administrator to check the guest", why);
-	}
-	s->ms_agent = (long)(yg_now_ms() - t0);
-	r = inject_keys(s, code, err);
+	r = yg_gd_guest_login(s, boxd, code, err);
 	if (r < 0)
 		return r;
-	apply_winsize(s, s->rows, s->cols);
 	if (yg_gd_sigterm())
 		return yg_err_set(err, -EINTR, "yolo-gated is stopping; log in again later");
 	return 0;
@@ -404,45 +310,6 @@ static void log_ready(struct yg_gd_sess *s)
 	       "ms_resume", rs, "ms_agent", a, "ms_inject", k, "ms_console", co, NULL);
 }
 
-/* QEMU's pty chardev notices a new reader (us, just attached) at once only
- * when the guest writes to the serial port; otherwise up to a second later,
- * and until then it neither shows guest output nor reads typed input. So make
- * the guest write a line break to the policy console's tty (one agent round
- * trip, the process is not waited for), then ask the guest's shell for a
- * fresh prompt with a CR: the user sees a prompt at once. Best effort; the console works without it. */
-static void wake_console(struct yg_gd_sess *s)
-{
-	char tty[YG_AGENT_TTY_MAX];
-	yg_err err;
-
-	if (yg_agent_console_tty(s->u.console, tty, sizeof(tty), &err) < 0 ||
-	    yg_agent_console_wake(s->box, tty, &err) < 0)
-		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
-		       "box", s->u.domain, "error", err.msg, NULL);
-	if (yg_ep_write(s->st, "\r", 1) < 0)
-		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
-		       "box", s->u.domain, "error", "cannot write to the console", NULL);
-}
-
-/* The guest clock from the host (a revert left the snapshot's time), after
- * READY so that it is not on the login's path; logged with its duration. */
-static void set_clock(struct yg_gd_sess *s)
-{
-	uint64_t t0 = yg_now_ms();
-	char ms[24];
-	yg_err err;
-	int r;
-
-	r = yg_box_set_time(s->box, &err);
-	fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
-	if (r < 0)
-		yg_log(r == -ENOTSUP ? YG_LOG_DEBUG : YG_LOG_INFO, "event", "clock_failed",
-		       "session", s->id, "box", s->u.domain, "ms_clock", ms, "error", err.msg, NULL);
-	else
-		yg_log(YG_LOG_INFO, "event", "clock_set", "session", s->id, "box", s->u.domain,
-		       "ms_clock", ms, NULL);
-}
-
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *ops)
 {
 	uint64_t t0 = yg_now_ms();
@@ -455,13 +322,13 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *
 	if (s->keys_in && yg_text_term_ok(s->term) && strcmp(s->term, s->term_in) != 0) {
 		uint32_t code;
 
-		if (inject_keys(s, &code, &err) < 0)
+		if (yg_gd_guest_keys(s, &code, &err) < 0)
 			yg_log(YG_LOG_WARNING, "event", "term_failed", "session", s->id,
 			       "error", err.msg, NULL);
 	}
 	if (yg_console_open(s->box, s->u.console, &s->st, &err) < 0)
 		yg_gd_fail(s, YG_ERR_BOX, "console_failed", err.msg);
-	wake_console(s);
+	yg_gd_guest_wake(s);
 	s->ms_console = (long)(yg_now_ms() - t0);
 	if (s->u.record && !s->rec && yg_gd_rec_open(s, &s->rec, &err) < 0)
 		yg_gd_audit(YG_LOG_ERROR, "record_failed", "session", s->id, "user", s->u.user,
@@ -470,7 +337,7 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *
 	if (yg_gd_send_ready(s, s->fd) < 0)
 		return YG_GD_END_CLIENT_EOF;
 	log_ready(s);
-	set_clock(s);
+	yg_gd_guest_clock(s);
 	lim.idle_ms = s->u.idle_timeout_ms;
 	lim.idle_warn_ms = s->u.idle_warning_ms;
 	lim.idle_output = s->u.idle_output;
@@ -546,23 +413,25 @@ static void park(struct yg_gd_sess *s)
 			    s->u.revert_login ? "revert_login" : "revert_failed", NULL);
 }
 
-static void box_down(struct yg_gd_sess *s, bool revert)
+/* What a session's clients see of it ends: its commands, the console, the
+ * recording. */
+static void front_down(struct yg_gd_sess *s)
 {
-	yg_err err;
-
 	yg_gd_exec_close("the session ended; the box is reverted");
 	yg_ep_close(s->st);	/* aborts the stream */
 	s->st = NULL;
 	yg_gd_rec_close(s->rec);
 	s->rec = NULL;
+}
+
+static void box_down(struct yg_gd_sess *s, bool revert)
+{
+	yg_err err;
+
+	front_down(s);
 	if (conn_dead(s) && (s->keys_in || (revert && s->dirty)))
 		(void)reconnect(s, &err);
-	if (s->keys_in && s->box) {
-		if (yg_agent_wipe_file(s->box, s->u.inject_path, &err) < 0)
-			yg_log(YG_LOG_WARNING, "event", "keys_wipe_failed", "session", s->id,
-			       "box", s->u.domain, "error", err.msg, NULL);
-		s->keys_in = false;
-	}
+	yg_gd_guest_wipe(s);
 	if (revert && s->dirty && s->box) {
 		uint64_t t0 = yg_now_ms();
 		char ms[24];
@@ -598,17 +467,19 @@ static void client_exit(int *fd, uint32_t status, const char *text)
 	*fd = -1;
 }
 
-static void log_end(struct yg_gd_sess *s, enum yg_gd_end why, uint64_t t0)
+/* ms_exit: from the end to the clients' EXIT, -1 = none was sent */
+static void log_end(struct yg_gd_sess *s, enum yg_gd_end why, uint64_t t0, long ms_exit)
 {
-	char uid[16], ms[24], total[24];
+	char uid[16], ms[24], total[24], ex[24];
 
 	fmt_uid(uid, sizeof(uid), s->u.uid);
+	fmt_ms(ex, sizeof(ex), ms_exit);
 	fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
 	fmt_ms(total, sizeof(total), (long)(yg_now_ms() - s->t_start));
 	yg_gd_audit(YG_LOG_INFO, "session_end", "session", s->id, "user", s->u.user,
 	       "uid", uid, "box", s->u.domain, "reason", yg_gd_end_name(why),
 	       "message", s->end_msg[0] ? s->end_msg : NULL,
-	       "ms_logout", ms, "ms_total", total, "result", s->dirty ? "dirty" : "clean", NULL);
+	       "ms_exit", ex, "ms_logout", ms, "ms_total", total, "result", s->dirty ? "dirty" : "clean", NULL);
 }
 
 void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text)
@@ -616,14 +487,20 @@ void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text)
 	uint64_t t0 = yg_now_ms();
 	bool normal = why == YG_GD_END_CLIENT_EOF || why == YG_GD_END_CLIENT_EXIT ||
 		      why == YG_GD_END_RELEASE;
+	long ms_exit;
 
-	box_down(s, !s->u.revert_login);
+	/* the clients get their EXIT first: nobody waits for the wipe and the
+	 * revert (the lock is held until they are done, so a login that comes
+	 * meanwhile waits for them, yg_gd_lock's caller) */
+	front_down(s);
 	client_exit(&s->fd, normal ? 0 : 1, text);
 	for (size_t i = 0; i < s->nrest; i++)	/* concurrent = attach */
 		client_exit(&s->rest[i], normal ? 0 : 1, text);
 	s->nrest = 0;
 	client_exit(&s->release_fd, 0, "released");
-	log_end(s, why, t0);
+	ms_exit = (long)(yg_now_ms() - t0);
+	box_down(s, !s->u.revert_login);
+	log_end(s, why, t0, ms_exit);
 }
 
 void yg_gd_exit(struct yg_gd_sess *s, int status)
@@ -667,6 +544,6 @@ void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const ch
 	box_down(s, true);	/* a failed login always reverts what it touched */
 	client_exit(&s->release_fd, 1, text);
 	if (touched)
-		log_end(s, YG_GD_END_ERROR, t0);
+		log_end(s, YG_GD_END_ERROR, t0, 0);	/* ERROR went first */
 	yg_gd_exit(s, 1);
 }

@@ -41,6 +41,8 @@ struct yg_gd_sess {
 	char sess_path[PATH_MAX];	/* run_dir/sessions/<id> */
 	bool dirty;			/* resumed since the last revert */
 	bool keys_in;			/* keys written to the guest */
+	bool keys_boxd;			/* ... by yolo-boxd (KEYS), which holds them */
+	bool clock_set;			/* the guest clock was set at the login */
 	bool prepared;			/* PREPAREd, no shell attached yet */
 	bool winch_warned;
 	int sig_fd;			/* readable once SIGTERM came */
@@ -110,11 +112,61 @@ void yg_gd_exit(struct yg_gd_sess *s, int status) __attribute__((noreturn));
 void yg_gd_fail(struct yg_gd_sess *s, uint32_t code, const char *event, const char *text)
 	__attribute__((noreturn));
 
+/* boxd.c: the session's channel to the box's yolo-boxd */
+struct yg_chan_msg;
+/* What the channel's user (exec.c: yg_gd_exec_hooks) is told. */
+struct yg_gd_boxd_hooks {
+	/* a guest message on a stream that is no request; false: not taken */
+	bool (*stream_msg)(const struct yg_chan_msg *m);
+	void (*dead)(const char *line);	/* the channel died (line: for users) */
+	void (*pump)(void);		/* after channel I/O, and each tick */
+	bool (*busy)(void);		/* commands run: silence gets a PING */
+};
+void yg_gd_boxd_hooks(const struct yg_gd_boxd_hooks *h);
+/* Open the channel and queue HELLO (no wait): 0, or -1 with why. */
+int yg_gd_boxd_start(struct yg_gd_sess *s, char *why, size_t len);
+/* Queue request m (KEYS, WIPE, CLOCK, WAKE; its stream is set): its id, or 0
+ * when the queue is full. wait: yg_gd_boxd_settle waits for its answer. */
+uint32_t yg_gd_boxd_request(struct yg_chan_msg *m, bool wait);
+uint32_t yg_gd_boxd_clock(void);	/* CLOCK with the host's time, not waited for */
+/* Wait up to ms for HELLO and every waited request: 0, or with why:
+ * -ENOTCONN (no HELLO), -EPIPE (dead), -ETIMEDOUT (HELLO came, an answer
+ * did not), or -(YG_GD_BOXD_FAILED + code) for a FAILED (why: its text,
+ * code: YG_CHAN_E_*). */
+#define YG_GD_BOXD_FAILED 0x10000
+int yg_gd_boxd_settle(unsigned long ms, char *why, size_t len);
+bool yg_gd_boxd_up(void);		/* open, HELLO answered, not dead */
+bool yg_gd_boxd_dead(void);
+uint32_t yg_gd_boxd_features(void);	/* the guest's HELLO features */
+/* Queue a frame (false: no room, or dead); room for n bytes and control. */
+bool yg_gd_boxd_send(const struct yg_chan_msg *m);
+bool yg_gd_boxd_room(size_t n);
+void yg_gd_boxd_ctl(uint8_t type, uint32_t stream, uint32_t num);	/* WINDOW, SIGNAL, EOF */
+uint32_t yg_gd_boxd_stream(void);	/* a new stream id */
+void yg_gd_boxd_kill(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void yg_gd_boxd_update(void);		/* the channel's poll interest */
+void yg_gd_boxd_close(void);
+
+/* guest.c: keys, clock, console wake and window size into the box */
+/* Has the box the channel to yolo-boxd? */
+bool yg_gd_guest_boxd(struct yg_gd_sess *s);
+/* After the resume: keys, clock (boxd: tried first when boxd) and window
+ * size; 0 or -errno with code and err. */
+int yg_gd_guest_login(struct yg_gd_sess *s, bool boxd, uint32_t *code, yg_err *err) YG_MUST_CHECK;
+/* The key file again (TERM changed), the way the login put it. */
+int yg_gd_guest_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err) YG_MUST_CHECK;
+void yg_gd_guest_wake(struct yg_gd_sess *s);	/* the console is open: wake it */
+void yg_gd_guest_clock(struct yg_gd_sess *s);	/* after READY, unless set at login */
+void yg_gd_guest_wipe(struct yg_gd_sess *s);	/* the keys out, the channel closed */
+
 /* exec.c: remote commands over the box's exec channel (yolo-boxd) */
+extern const struct yg_gd_boxd_hooks yg_gd_exec_hooks;
 #define YG_GD_EXEC_MAX        16	/* commands at once in one session */
 #define YG_GD_BOXD_HELLO_MS   10000	/* the channel's HELLO answer */
 #define YG_GD_BOXD_PING_MS    10000	/* silence before a PING, while commands run */
 #define YG_GD_BOXD_PONG_MS    10000	/* PING unanswered this long: yolo-boxd is dead */
+#define YG_GD_BOXD_WIPE_MS    5000	/* WIPE's answer at logout, then the agent wipes */
+#define YG_GD_BOXD_LOGIN_MS   2000	/* HELLO at a login, then the agent does the keys */
 extern unsigned long yg_gd_boxd_ping_ms, yg_gd_boxd_pong_ms;
 /* Run run for user on the box (the channel opened on first use, HELLO and
  * CLOCK): READY to fd, then the command's streams on the event loop. fd is

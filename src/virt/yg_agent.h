@@ -82,6 +82,20 @@ int yg_agent_write_file(yg_box *box, const char *path, const void *data,
 int yg_agent_inject(yg_box *box, const char *path, const char *owner, const void *data,
 		    size_t len, yg_err *err) YG_MUST_CHECK;
 
+/* Why the key rule refuses path in box (the same sentences whichever
+ * daemon in the guest found it): YG_KEYS_* below, the error it returns. */
+enum {
+	YG_KEYS_SYMLINK = 10,	/* a symlink on the path */
+	YG_KEYS_MKDIR = 11,	/* a directory cannot be made or made searchable */
+	YG_KEYS_OWNER_DIR = 12,	/* a directory others could change */
+	YG_KEYS_DISK = 13,	/* not a tmpfs, not empty */
+	YG_KEYS_MOUNT = 14,	/* not a tmpfs, and mounting one failed */
+	YG_KEYS_CREATE = 15,	/* the file cannot be made */
+	YG_KEYS_NOUSER = 16,	/* the owner is unknown in the guest */
+	YG_KEYS_FSTYPE = 17,	/* the file system type is unknown */
+};
+int yg_keys_refused(const char *box, const char *path, int why, yg_err *err);
+
 /* Overwrite path with zeros, flush, remove. A missing file is success. */
 int yg_agent_wipe_file(yg_box *box, const char *path, yg_err *err) YG_MUST_CHECK;
 

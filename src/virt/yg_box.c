@@ -504,3 +504,21 @@ int yg_box_open_channel(yg_box *box, const char *port, virStreamPtr *out, yg_err
 {
 	return open_stream(box, port, true, out, err);
 }
+
+int yg_box_has_channel(yg_box *box, const char *port, yg_err *err)
+{
+	char want[160];
+	char *xml;
+	int r;
+
+	if (snprintf(want, sizeof(want), "<target type='virtio' name='%s'", port) >=
+	    (int)sizeof(want))
+		return yg_err_set(err, -ENAMETOOLONG, "channel name %s is too long", port);
+	xml = YG_BOUND(virDomainGetXMLDesc(box->dom, 0), "reading the definition of box %s",
+		       box->name);
+	if (!xml)
+		return yg_box_virt_err(err, "cannot read the definition of box %s", box->name);
+	r = strstr(xml, want) != NULL;
+	free(xml);
+	return r;
+}

@@ -72,6 +72,11 @@ int yg_box_destroy(yg_box *box, yg_err *err) YG_MUST_CHECK;
 /* The same for the virtio-serial channel named port (virDomainOpenChannel,
  * forced: an earlier holder loses it). */
 int yg_box_open_channel(yg_box *box, const char *port, virStreamPtr *out, yg_err *err) YG_MUST_CHECK;
+/* Whether the box's definition has the virtio-serial channel named port
+ * (libvirt's state attribute of it is no help: after a revert it says
+ * disconnected while the restored guest holds the port open): 1 yes, 0 no,
+ * -errno with err. */
+int yg_box_has_channel(yg_box *box, const char *port, yg_err *err) YG_MUST_CHECK;
 int yg_box_open_console(yg_box *box, const char *dev, virStreamPtr *out,
 			yg_err *err) YG_MUST_CHECK;
 

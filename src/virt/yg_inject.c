@@ -94,48 +94,47 @@ static int check_owner(const char *owner, yg_err *err)
 	return 0;
 }
 
-/* What the script's exit code means, and what to do. */
-static int prepare_failed(yg_box *box, const char *path, int status, yg_err *err)
+/* What the script's exit code (YG_KEYS_*) means, and what to do. */
+int yg_keys_refused(const char *b, const char *path, int status, yg_err *err)
 {
-	const char *b = yg_box_name(box);
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
 
 	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
 	switch (status) {
-	case 10:
+	case YG_KEYS_SYMLINK:
 		return yg_err_set(err, -ELOOP, "%s in box %s has a symlink on its path, and keys are "
 				  "never written through one (fix: make it a real directory in the "
 				  "guest image, or set inject_path to a file on a tmpfs such as "
 				  "/run/yolo/keys.env)", path, b);
-	case 11:
+	case YG_KEYS_MKDIR:
 		return yg_err_set(err, -EIO, "cannot make the directory %s in box %s searchable for "
 				  "the keys (fix: check the guest's file system, or set inject_path "
 				  "elsewhere)", dir, b);
-	case 12:
+	case YG_KEYS_OWNER_DIR:
 		return yg_err_set(err, -EPERM, "a directory on the path of %s in box %s is not owned "
 				  "by root or can be written by others, who could swap the key file "
 				  "(fix: chown root and chmod go-w it in the guest image, or set "
 				  "inject_path elsewhere)", path, b);
-	case 13:
+	case YG_KEYS_DISK:
 		return yg_err_set(err, -EXDEV, "%s in box %s is not on a tmpfs and is not empty, so "
 				  "no tmpfs is mounted over it, and keys must not reach a disk (fix: "
 				  "set inject_path to a file on a tmpfs such as /run/yolo/keys.env, "
 				  "or mount a tmpfs at %s in the guest image)", dir, b, dir);
-	case 14:
+	case YG_KEYS_MOUNT:
 		return yg_err_set(err, -EXDEV, "%s in box %s is not on a tmpfs and mounting one "
 				  "there failed, and keys must not reach a disk (fix: mount a tmpfs "
 				  "at %s in the guest image, e.g. the fstab line 'tmpfs %s tmpfs "
 				  "mode=0711,nosuid,nodev 0 0', or set inject_path to a file on a "
 				  "tmpfs)", dir, b, dir, dir);
-	case 15:
+	case YG_KEYS_CREATE:
 		return yg_err_set(err, -EIO, "cannot create %s mode 0600 in box %s (is it a "
 				  "directory?)", path, b);
-	case 16:
+	case YG_KEYS_NOUSER:
 		return yg_err_set(err, -ENOENT, "cannot give %s to its owner in box %s (does the "
 				  "user of inject_owner exist in the guest? fix inject_owner or add "
 				  "the user to the image)", path, b);
-	case 17:
+	case YG_KEYS_FSTYPE:
 		return yg_err_set(err, -EIO, "cannot tell which file system %s is on in box %s (the "
 				  "guest needs stat -f, as coreutils and busybox have)", dir, b);
 	}
@@ -161,7 +160,7 @@ int yg_agent_inject(yg_box *box, const char *path, const char *owner, const void
 	args[2] = NULL;
 	rc = yg_agent_sh(box, prepare_script, args, &status, err);
 	if (rc == 0 && status != 0)
-		rc = prepare_failed(box, path, status, err);
+		rc = yg_keys_refused(yg_box_name(box), path, status, err);
 	if (rc < 0)
 		return rc;
 	return yg_agent_put(box, path, data, len, err);

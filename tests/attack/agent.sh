@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # agent.sh (attack suite, issue #7 item 9): a guest agent that never answers.
-# A snapshot of the box taken with qemu-ga stopped (SIGSTOP: its port stays
-# open, nothing answers). A login against it (agent_timeout = 3s) must fail
+# A snapshot of the box taken with qemu-ga and yolo-boxd stopped (SIGSTOP:
+# their ports stay open, nothing answers). A login against it (agent_timeout = 3s) must fail
 # within a bound with ERROR 8 (AGENT) and a sentence naming the box, the box
 # must end paused at that snapshot, the session child's peak memory and
 # libvirtd's must stay bounded, and the broker must serve the next login.
@@ -24,7 +24,9 @@ serial=$YG_IMAGES/$box.serial.log
 : "${YA_CHILD_HWM_MAX_KB:=65536}"
 : "${YA_LIBVIRTD_GROWTH_MAX_KB:=65536}"
 
-script_stopped='sleep 1; kill -STOP $(pidof qemu-ga); echo "YGMARK-$1-ready" > /dev/ttyS0'
+# both guest daemons stopped: a login tries yolo-boxd first (HELLO within
+# 2 s), then the agent
+script_stopped='sleep 1; kill -STOP $(pidof qemu-ga) $(pidof yolo-boxd); echo "YGMARK-$1-ready" > /dev/ttyS0'
 
 # make_snapshot NAME SCRIPT: from clean-state, run SCRIPT (sh -c, in the
 # background, $1 = NAME) in the guest, wait for its mark on the serial
@@ -52,7 +54,21 @@ make_snapshot() {
 t0=$(yg_now_ms)
 make_snapshot stopped "$script_stopped"
 yg_timing setup_snapshot "$(yg_since "$t0")"
+make_snapshot agentonly 'sleep 1; kill -STOP $(pidof qemu-ga); echo "YGMARK-$1-ready" > /dev/ttyS0'
 ya_start_broker
+
+# Only qemu-ga stopped: yolo-boxd does the login's keys (no agent call), and
+# the logout's wipe; the box ends at its snapshot.
+YA_SNAPSHOT=agentonly ya_reload
+yg_virsh snapshot-revert "$box" agentonly --paused
+as_user timeout 120 "$client" "$sock" open send 'cat /run/yolo/keys.env\r' expect "$secret" eof \
+	> "$out" 2>/dev/null || yg_fail "agentonly: the login with qemu-ga stopped failed: $(cat "$out")"
+wait_idle 60 || yg_fail "agentonly: the session did not end"
+grep 'event=keys_injected' "$glog" | tail -n 1 | grep -q 'by=yolo-boxd' ||
+	yg_fail "agentonly: the keys did not go in by yolo-boxd: $(grep keys_injected "$glog" | tail -n 1)"
+! grep -q 'event=keys_wipe_failed' "$glog" || yg_fail "agentonly: the keys' wipe failed"
+ya_expect_at "$box" agentonly
+yg_log "agentonly: keys in and out by yolo-boxd with qemu-ga stopped"
 
 lvd=$(pgrep -x libvirtd | head -n 1)
 for snap in stopped; do

@@ -209,15 +209,7 @@ e2e_sysuser() {
 	E2E_SYSUSERS+=("$name")
 }
 
-e2e_wait_clean() {
-	local box=$1 secs=$2 deadline
-	deadline=$(( $(yg_now_ms) + secs * 1000 ))
-	while [ "$(yg_now_ms)" -lt "$deadline" ]; do
-		[ "$(yg_domstate "$box" 2>/dev/null)" = "paused (from snapshot)" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
+e2e_wait_clean() { yg_wait_clean "$@"; }
 
 e2e_gated() {
 	local conf=$1 sock=$2 i

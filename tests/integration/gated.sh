@@ -125,7 +125,7 @@ done
 	yg_fail "no session_end within 60 s of EOF"
 yg_expect_clean "$box"
 # the broker's own phase durations of that login and logout
-for k in ms_lock ms_check ms_resume ms_agent ms_inject ms_console ms_logout; do
+for k in ms_lock ms_check ms_resume ms_agent ms_inject ms_console ms_exit ms_logout; do
 	v=$(grep -m1 -o " $k=[0-9]*" "$YG_TMP/gated.log" | cut -d= -f2)
 	[ -z "$v" ] || yg_timing "gated_${k#ms_}" "$(awk -v v="$v" 'BEGIN { printf "%.3f", v / 1000 }')"
 done

@@ -285,9 +285,23 @@ yg_box_create() {
 	yg_expect_clean "$name"
 }
 
-# The box is clean: paused from the clean-state snapshot.
+# yg_wait_clean BOX SECS: wait up to SECS for BOX to be paused from its
+# snapshot; 1 if it is not by then. A logout's client gets its EXIT before
+# the revert, so a test that checks the box right after one waits for it.
+yg_wait_clean() {
+	local deadline=$(( $(yg_now_ms) + $2 * 1000 ))
+	while [ "$(yg_now_ms)" -lt "$deadline" ]; do
+		[ "$(yg_domstate "$1" 2>/dev/null)" = "paused (from snapshot)" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# The box is clean: paused from the clean-state snapshot (waited for up to
+# 60 s: the logout revert runs after the client's EXIT).
 yg_expect_clean() {
 	local state
+	yg_wait_clean "$1" 60 || true
 	state=$(yg_domstate "$1")
 	[ "$state" = "paused (from snapshot)" ] ||
 		yg_fail "$1 should be 'paused (from snapshot)' after the revert, but is '$state'" "$1"

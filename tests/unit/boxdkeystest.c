@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* boxdkeystest.c: yolo-boxd's KEYS and WIPE (key files into a tmpfs, their
- * lines in later commands' environment, the refusals), and that it links
- * libc only. The case that mounts a tmpfs runs only as root (it says so
- * when it skips; under CI=true it fails instead).
+ * lines in later commands' environment, the refusals), WAKE (the console
+ * path rule, the open's errors, the write), and that it links libc only.
+ * The case that mounts a tmpfs and the WAKE write case run only as root
+ * (they say so when they skip; under CI=true they fail instead).
  */
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <regex.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,12 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,6 +210,159 @@ static void test_keys_mount_root(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- WAKE ---- */
+
+/* WAKE of path with the window size rows x cols (0 0: none) */
+static uint32_t wake_size(uint32_t id, const char *path, uint16_t rows, uint16_t cols)
+{
+	static yg_chan_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = YG_CHAN_MSG_WAKE;
+	m.stream = id;
+	m.u.wake.rows = rows;
+	m.u.wake.cols = cols;
+	snprintf(m.u.wake.path, sizeof(m.u.wake.path), "%.1000s", path);
+	return request(&m);
+}
+
+static uint32_t wake_send(uint32_t id, const char *path)
+{
+	return wake_size(id, path, 0, 0);
+}
+
+/* the FAILED text in H.m has this in it */
+static void text_has(const char *what)
+{
+	if (!strstr(H.m.u.failed.text, what))
+		fail_msg("FAILED text '%s' lacks '%s'", H.m.u.failed.text, what);
+}
+
+/* Only a console tty: anything else is FAILED PERM, with a text that names
+ * the path and the rule. An allowed path that is missing: NOENT. (None of
+ * these paths is opened; the missing ones do not exist.) */
+static void test_wake_refused(void **state)
+{
+	static const char *const bad[] = {
+		"/etc/passwd", "/dev/null", "/dev/pts/987654", "/dev/tty", "/dev/ttyS",
+		"/dev/hvc", "/dev/ttyS0x", "/dev/tty1/", "/dev/ttyS1/../../etc/passwd",
+		"/dev/hvc-1", "/dev/tty+1", "/dev/tty 1", "/dev/console0", "/dev/console/",
+		"/dev/ttyUSB0", "/dev//ttyS0", "//dev/ttyS0", "/dev/./tty1", "/tmp/dev/ttyS0",
+		"/DEV/TTYS0",
+	};
+	static const char *const missing[] = { "/dev/hvc987654", "/dev/ttyS987654", "/dev/tty987654" };
+	uint32_t id = 800;
+	struct run r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(wake_send(id++, bad[i]), YG_CHAN_E_PERM);
+		text_has(bad[i]);
+		text_has("/dev/ttyS<n>, /dev/hvc<n>, /dev/tty<n> or /dev/console");
+	}
+	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+		assert_int_equal(access(missing[i], F_OK), -1);
+		assert_int_equal(wake_send(id++, missing[i]), YG_CHAN_E_NOENT);
+		text_has(missing[i]);
+		text_has(strerror(ENOENT));
+	}
+	/* a refusal is an answer, not a protocol error: the host stays */
+	run_simple(id, "echo still", &r);
+	assert_string_equal((char *)outbuf, "still\n");
+}
+
+static bool wait_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/* A /dev of its own, a tmpfs in a private mount namespace (root), with the
+ * pty slave pts bound onto /dev/ttyS5 (a node from mknod would not open: a
+ * pty slave opens only through its devpts). 0, or -1 when the kernel will
+ * not give a namespace. */
+static int private_dev(const char *pts)
+{
+	char at[64];
+	int fd;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;	/* nothing mounted: the host's /dev is untouched */
+	fd = open(pts, O_PATH | O_CLOEXEC);	/* in this namespace's /dev/pts */
+	assert_true(fd >= 0);
+	assert_int_equal(mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k"), 0);
+	close(creat("/dev/ttyS5", 0600));
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	assert_int_equal(mount(at, "/dev/ttyS5", NULL, MS_BIND, NULL), 0);
+	close(fd);
+	return 0;
+}
+
+/* root: in a private /dev, the pty slave at /dev/ttyS5 gets exactly "\r\n";
+ * /dev/console (here /dev/null's device) is OK; a regular file, a symlink and
+ * a FIFO under console names are FAILED IO, and nothing reaches the pty. */
+static void test_wake_root(void **state)
+{
+	struct winsize ws;
+	struct termios t;
+	char got[8];
+	int master, slave;
+
+	(void)state;
+	if (geteuid() != 0) {
+		if (getenv("CI") && strcmp(getenv("CI"), "true") == 0)
+			fail_msg("CI=true: the WAKE write case needs root");
+		print_message("skipped: the WAKE write case (a private /dev) needs root\n");
+		skip();
+	}
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	assert_true(slave >= 0);
+	assert_int_equal(tcgetattr(slave, &t), 0);
+	cfmakeraw(&t);
+	assert_int_equal(tcsetattr(slave, TCSANOW, &t), 0);
+	boxd_stop();
+	if (private_dev(ptsname(master)) < 0) {
+		print_message("skipped: no private mount namespace here: %s\n", strerror(errno));
+		close(slave);
+		close(master);
+		skip();
+	}
+	assert_int_equal(mknod("/dev/console", S_IFCHR | 0600, makedev(1, 3)), 0);
+	close(creat("/dev/ttyS7", 0600));
+	assert_int_equal(symlink("/dev/ttyS5", "/dev/hvc7"), 0);
+	assert_int_equal(mkfifo("/dev/tty7", 0600), 0);
+	boxd_start(false);
+	host_hello();
+	assert_int_equal(wake_send(900, "/dev/ttyS5"), 0);
+	assert_true(wait_readable(master, TIMEOUT_MS));
+	assert_int_equal(read(master, got, sizeof(got)), 2);
+	assert_memory_equal(got, "\r\n", 2);
+	/* with a window size: the tty has it, then the line break */
+	assert_int_equal(wake_size(905, "/dev/ttyS5", 41, 133), 0);
+	assert_true(wait_readable(master, TIMEOUT_MS));
+	assert_int_equal(read(master, got, sizeof(got)), 2);
+	assert_int_equal(ioctl(slave, TIOCGWINSZ, &ws), 0);
+	assert_int_equal(ws.ws_row, 41);
+	assert_int_equal(ws.ws_col, 133);
+	assert_int_equal(wake_send(901, "/dev/console"), 0);
+	assert_int_equal(wake_send(902, "/dev/ttyS7"), YG_CHAN_E_IO);
+	text_has("not a character device");
+	assert_int_equal(wake_send(903, "/dev/hvc7"), YG_CHAN_E_IO);
+	text_has("symlink");
+	assert_int_equal(wake_send(904, "/dev/tty7"), YG_CHAN_E_IO);	/* no reader: ENXIO */
+	text_has("/dev/tty7");
+	assert_false(wait_readable(master, 100));
+	boxd_stop();
+	assert_int_equal(umount2("/dev", MNT_DETACH), 0);
+	close(slave);
+	close(master);
+}
+
 /* yolo-boxd runs in any guest: libc only (and a sanitizer's runtime) */
 static void test_linked(void **state)
 {
@@ -236,6 +395,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keys_tmpfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_mount_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_refused, setup, teardown),
+		/* last: it leaves this process in a mount namespace of its own */
+		cmocka_unit_test_setup_teardown(test_wake_root, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -178,6 +178,7 @@ void host_hello(void)
 	assert_int_equal(H.m.u.hello.version, YG_CHAN_VERSION);
 	assert_true(H.m.u.hello.features & YG_CHAN_F_EXEC);
 	assert_true(H.m.u.hello.features & YG_CHAN_F_PTY);
+	assert_true(H.m.u.hello.features & YG_CHAN_F_WAKE);
 	assert_non_null(strstr(H.m.u.hello.peer, "yolo-boxd"));
 }
 

@@ -329,17 +329,23 @@ static void test_hostile(void **state)
 	expect_drop();
 	close(H.fd);
 
-	/* a frame before HELLO */
-	host_connect();
-	{
+	/* a frame before HELLO, a control one and a request (WAKE): no answer,
+	 * the connection ends */
+	for (int i = 0; i < 2; i++) {
 		yg_chan_msg p = { .type = YG_CHAN_MSG_PING };
 
+		if (i) {
+			p.type = YG_CHAN_MSG_WAKE;
+			p.stream = 1;
+			strcpy(p.u.wake.path, "/dev/ttyS0");
+		}
+		host_connect();
 		assert_int_equal(yg_chan_encode(&p, over, sizeof(over), &len), 0);
 		send_raw(over, len);
+		assert_int_equal(host_recv(&H.m, TIMEOUT_MS), -ECONNRESET);
+		close(H.fd);
+		H.fd = -1;
 	}
-	expect_drop();
-	close(H.fd);
-	H.fd = -1;
 	/* still serving */
 	host_connect();
 	host_hello();

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* chantest.c: the box channel codec (yg_chan): round trips, every bound at
  * and one past it, truncated and trailing payloads, stream rules, credit,
- * and the golden frames of tests/data/chan/ that pin the wire format. */
+ * and the golden frames of tests/data/chan/
+ * that pin the wire format. */
 #include "config.h"
 
 #include <errno.h>
@@ -76,6 +77,10 @@ static void make_samples(void)
 	strcpy(v[13].u.wipe.path, "/run/yolo-gate/keys.env");
 	v[14].stream = v[15].stream = 3;
 	v[14].u.clock.ns = 1700000000123456789ull;
+	v[16].stream = 11;
+	strcpy(v[16].u.wake.path, "/dev/ttyS0");
+	v[16].u.wake.rows = 33;
+	v[16].u.wake.cols = 111;
 }
 
 static yg_frame_out out, again;
@@ -120,7 +125,16 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.u.keys.len, 4);
 	assert_memory_equal(back.u.keys.bytes, "A=1\n", 4);
 	assert_int_equal(back.u.keys.mode, 0600);
+	assert_int_equal(yg_chan_encode_frame(&samples[16], &out), 0);
+	memset(back.u.wake.path, 'x', sizeof(back.u.wake.path));
+	assert_int_equal(decode_frame(&out, &back), 0);
+	assert_int_equal(back.type, YG_CHAN_MSG_WAKE);
+	assert_int_equal(back.stream, 11);
+	assert_string_equal(back.u.wake.path, "/dev/ttyS0");
+	assert_int_equal(back.u.wake.rows, 33);
+	assert_int_equal(back.u.wake.cols, 111);
 	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_WINDOW), "WINDOW");
+	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_WAKE), "WAKE");
 }
 
 /* Every shorter payload is refused, and one trailing byte too, except where
@@ -162,7 +176,8 @@ static void test_unknown_type(void **state)
 	m.type = YG_CHAN_MSG_MAX_TYPE + 1;
 	assert_int_equal(yg_chan_encode_frame(&m, &out), -EINVAL);
 	assert_string_equal(yg_chan_type_name(0), "unknown");
-	assert_string_equal(yg_chan_type_name(17), "unknown");
+	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_MAX_TYPE + 1), "unknown");
+	assert_string_equal(yg_chan_type_name(18), "unknown");
 	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_OK), "OK");
 }
 
@@ -434,8 +449,8 @@ static void test_value_bounds(void **state)
 	assert_int_equal(pl_decode(YG_CHAN_MSG_HELLO), -EPROTO);
 }
 
-/* KEYS and WIPE: absolute paths up to YG_CHAN_PATH_MAX, owner up to
- * YG_NAME_MAX, mode up to 07777. */
+/* KEYS, WIPE and WAKE: absolute paths up to YG_CHAN_PATH_MAX; KEYS' owner up
+ * to YG_NAME_MAX, its mode up to 07777. */
 static int keys_decode(size_t path, char first, size_t owner, uint32_t mode)
 {
 	pl.n = 0;
@@ -450,18 +465,39 @@ static int keys_decode(size_t path, char first, size_t owner, uint32_t mode)
 	return pl_decode(YG_CHAN_MSG_KEYS);
 }
 
-static int wipe_decode(size_t path, char first)
+/* WIPE or WAKE (one shape): a path of len bytes starting with first, then
+ * trailing bytes */
+static int path_decode(uint8_t type, size_t path, char first, size_t trailing)
 {
 	pl.n = 0;
 	pl_be(5, 4);
 	pl_str(path);
 	if (path)
 		pl.b[6] = (uint8_t)first;
-	return pl_decode(YG_CHAN_MSG_WIPE);
+	memset(pl.b + pl.n, 0, trailing);
+	pl.n += trailing;
+	return pl_decode(type);
+}
+
+/* The encoder's path bounds of WIPE or WAKE, on m (its other fields set). */
+static void path_encode_bounds(yg_chan_msg *m, uint8_t type, char *path)
+{
+	m->type = type;
+	path[0] = '\0';
+	assert_int_equal(yg_chan_encode_frame(m, &out), -EINVAL);
+	strcpy(path, "dev/ttyS0");
+	assert_int_equal(yg_chan_encode_frame(m, &out), -EINVAL);
+	memset(path, '/', YG_CHAN_PATH_MAX + 1);
+	assert_int_equal(yg_chan_encode_frame(m, &out), -EINVAL);
+	path[YG_CHAN_PATH_MAX] = '\0';
+	assert_int_equal(yg_chan_encode_frame(m, &out), 0);
+	assert_int_equal(out.len, 4 + 1 + 4 + 2 + YG_CHAN_PATH_MAX +
+			 (type == YG_CHAN_MSG_WAKE ? 4u : 0u));	/* WAKE: rows, cols */
 }
 
 static void test_path_bounds(void **state)
 {
+	static const uint8_t path_types[] = { YG_CHAN_MSG_WIPE, YG_CHAN_MSG_WAKE };
 	yg_chan_msg m;
 
 	assert_int_equal(keys_decode(YG_CHAN_PATH_MAX, '/', YG_NAME_MAX, 07777), 0);
@@ -471,10 +507,24 @@ static void test_path_bounds(void **state)
 	assert_int_equal(keys_decode(10, '/', 0, 010000), -EPROTO);
 	assert_int_equal(keys_decode(10, 'a', 0, 0600), -EPROTO);
 	assert_int_equal(keys_decode(0, '/', 0, 0600), -EPROTO);
-	assert_int_equal(wipe_decode(YG_CHAN_PATH_MAX, '/'), 0);
-	assert_int_equal(wipe_decode(YG_CHAN_PATH_MAX + 1, '/'), -EPROTO);
-	assert_int_equal(wipe_decode(10, 'a'), -EPROTO);
-	assert_int_equal(wipe_decode(0, '/'), -EPROTO);
+	for (size_t i = 0; i < sizeof(path_types); i++) {
+		uint8_t type = path_types[i];
+		const char *got = type == YG_CHAN_MSG_WIPE ? back.u.wipe.path : back.u.wake.path;
+		size_t t = type == YG_CHAN_MSG_WAKE ? 4 : 0;	/* WAKE's rows, cols */
+
+		assert_int_equal(path_decode(type, YG_CHAN_PATH_MAX, '/', t), 0);
+		assert_int_equal(strlen(got), YG_CHAN_PATH_MAX);
+		assert_int_equal(path_decode(type, 1, '/', t), 0);
+		assert_string_equal(got, "/");
+		assert_int_equal(path_decode(type, YG_CHAN_PATH_MAX + 1, '/', t), -EPROTO);
+		assert_int_equal(path_decode(type, 10, 'a', t), -EPROTO);
+		assert_int_equal(path_decode(type, 0, '/', t), -EPROTO);
+		assert_int_equal(path_decode(type, 10, '/', t + 1), -EPROTO);
+		assert_int_equal(path_decode(type, 10, '/', t + 4), -EPROTO);
+		assert_int_equal(path_decode(type, 10, '\0', t), -EPROTO);	/* a NUL inside */
+		if (t)		/* rows without cols */
+			assert_int_equal(path_decode(type, 10, '/', 2), -EPROTO);
+	}
 	memset(&m, 0, sizeof(m));
 	m.type = YG_CHAN_MSG_KEYS;
 	m.stream = 2;
@@ -487,13 +537,8 @@ static void test_path_bounds(void **state)
 	m.u.keys.mode = 0;
 	m.u.keys.len = 1;	/* bytes NULL */
 	assert_int_equal(yg_chan_encode_frame(&m, &out), -EINVAL);
-	m.type = YG_CHAN_MSG_WIPE;
-	m.u.wipe.path[0] = '\0';
-	assert_int_equal(yg_chan_encode_frame(&m, &out), -EINVAL);
-	memset(m.u.wipe.path, '/', sizeof(m.u.wipe.path));
-	assert_int_equal(yg_chan_encode_frame(&m, &out), -EINVAL);
-	m.u.wipe.path[YG_CHAN_PATH_MAX] = '\0';
-	assert_int_equal(yg_chan_encode_frame(&m, &out), 0);
+	path_encode_bounds(&m, YG_CHAN_MSG_WIPE, m.u.wipe.path);
+	path_encode_bounds(&m, YG_CHAN_MSG_WAKE, m.u.wake.path);
 	/* an over-long payload is refused before anything is read */
 	assert_int_equal(yg_chan_decode(YG_CHAN_MSG_KEYS, pl.b, YG_FRAME_MAX, &back), -EPROTO);
 }
