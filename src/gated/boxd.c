@@ -39,6 +39,7 @@ struct req {
 	uint32_t id;
 	uint8_t type;
 	bool wait;		/* yg_gd_boxd_settle waits for it */
+	uint64_t t0;		/* sent (queued) */
 };
 
 static struct {
@@ -169,6 +170,14 @@ static bool answer(const yg_chan_msg *m)
 
 	if (!r || (m->type != YG_CHAN_MSG_OK && m->type != YG_CHAN_MSG_FAILED))
 		return false;
+	if (r->type == YG_CHAN_MSG_CLOCK) {	/* the guest clock: logged, as the agent's */
+		char ms[24];
+
+		snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(yg_now_ms() - r->t0));
+		yg_log(YG_LOG_INFO, "event", m->type == YG_CHAN_MSG_OK ? "clock_set" : "clock_failed",
+		       "session", B.s->id, "box", B.s->u.domain, "by", "yolo-boxd", "ms_clock", ms,
+		       "error", m->type == YG_CHAN_MSG_OK ? NULL : m->u.failed.text, NULL);
+	}
 	if (m->type == YG_CHAN_MSG_FAILED) {
 		yg_log(YG_LOG_INFO, "event", "boxd_refused", "session", B.s->id,
 		       "request", yg_chan_type_name(r->type), "error", m->u.failed.text, NULL);
@@ -338,7 +347,8 @@ uint32_t yg_gd_boxd_request(yg_chan_msg *m, bool wait)
 	m->stream = B.next_id++;
 	if (!yg_gd_boxd_send(m))
 		return 0;
-	B.req[B.nreq++] = (struct req){ .id = m->stream, .type = m->type, .wait = wait };
+	B.req[B.nreq++] = (struct req){ .id = m->stream, .type = m->type, .wait = wait,
+					.t0 = yg_now_ms() };
 	yg_gd_boxd_update();
 	return m->stream;
 }

@@ -152,7 +152,7 @@ as_user "$client" "$sock" open \
 	eof > "$YG_TMP/login.out" 2> "$YG_TMP/console.out" &
 login_pid=$!
 yg_on_cleanup "kill $login_pid 2>/dev/null"
-# READY: the box resumed, the agent answered, keys are in
+# READY: the box resumed, its yolo-boxd (or agent) answered, keys are in
 for ((i = 0; i < 1200; i++)); do
 	grep -q '^READY' "$YG_TMP/login.out" 2>/dev/null && break
 	kill -0 "$login_pid" 2>/dev/null || break
@@ -160,13 +160,14 @@ for ((i = 0; i < 1200; i++)); do
 done
 grep -q '^READY' "$YG_TMP/login.out" || yg_fail "no READY: $(cat "$YG_TMP/login.out")" "$box"
 yg_timing login_ready "$(yg_since "$t0")"
-# the clock: the snapshot's until the broker sets it, right after READY
+# the clock: the snapshot's until the broker sets it (yolo-boxd's CLOCK in
+# the login's round trip; the agent's right after READY)
 for ((i = 0; i < 200; i++)); do
 	grep -qE 'event=clock_(set|failed)' "$log" && break
 	sleep 0.05
 done
 grep -q 'event=clock_set' "$log" ||
-	yg_fail "the broker did not set the guest clock after READY: $(grep -E 'event=clock' "$log")" "$box"
+	yg_fail "the broker did not set the guest clock: $(grep -E 'event=clock' "$log")" "$box"
 yg_timing clock_set "$(sed -n 's/.*event=clock_set .*ms_clock=\([0-9]*\).*/\1/p' "$log" |
 	awk '{ printf "%.2f", $1 / 1000 }')"
 # the user's date, 8 s later, seen as it arrives
