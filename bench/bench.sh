@@ -13,6 +13,14 @@
 #   cold   yolo-shell, box dirty (running): the broker reverts first
 #   seed   virsh snapshot-revert BOX clean-state && virsh console BOX, dirty box
 #   floor  virsh resume BOX && virsh console BOX, box paused from its snapshot
+#   pfloor the physical floor (bench/floor): resume, console open, the console
+#          woken through yolo-boxd (HELLO + WAKE answered), the echo; box paused
+#          from its snapshot. pfloor_nowake: the same without the wake, so that
+#          QEMU's once-a-second pty poll after a fresh start shows;
+#          pfloor_preopen: the console opened 1.2 s before the clock starts
+#          (the poll has seen it), resume + echo timed
+# Logout as the user sees it: ptydrive's end_after_send, the escape (^]) sent
+# to the client's exit (logout.CAT).
 # Results: docs/BENCHMARKS.md (quick: $top_builddir/bench/BENCHMARKS-quick.md),
 # raw samples in $BENCH_KEEP when set; last line "bench: key=value ...".
 set -euo pipefail
@@ -39,6 +47,8 @@ NUSERS=1
 for n in $CONC; do [ "$n" -le "$NUSERS" ] || NUSERS=$n; done
 bench_log() { printf 'bench: %s\n' "$*" >&2; }
 bench_begin bench bench
+FL=$top_builddir/bench/floor
+[ -x "$FL" ] || { echo "bench: $FL is not built; run make bench" >&2; exit 1; }
 RES=$YG_TMP/bench
 mkdir -p "$RES/tr"
 SAMPLES=$RES/samples
@@ -94,11 +104,24 @@ dirty() {
 	esac
 }
 
-# The broker's phase durations of the sessions logged since line $2, as CAT.
+# The broker's phase durations of the sessions logged since line $2, as CAT
+# (a phase logged as "-" did not happen: no sample), and ms_ready = READY -
+# resume, ms_agent (when the agent was waited for) + ms_inject + ms_console.
 phases() {
 	local cat=$1 from=$2
 	tail -n +"$((from + 1))" "$GLOG" | grep -E 'event=session_(ready|end)' |
-		grep -o 'ms_[a-z]*=[0-9]*' | sed "s/^\(ms_[a-z]*\)=/phase.$cat.\1 /" >> "$SAMPLES" || true
+		awk -v c="$cat" '{
+			s = $0; sum = 0; have = 0
+			while (match(s, /ms_[a-z]+=[0-9]+/)) {
+				split(substr(s, RSTART, RLENGTH), kv, "=")
+				s = substr(s, RSTART + RLENGTH)
+				print "phase." c "." kv[1], kv[2]
+				if (kv[1] == "ms_agent" || kv[1] == "ms_inject" || kv[1] == "ms_console") {
+					sum += kv[2]; have++
+				}
+			}
+			if (/event=session_ready/ && have) print "phase." c ".ms_ready", sum
+		}' >> "$SAMPLES" || true
 }
 
 # login CAT METHOD USER [HOLD_MS]: one timed login; records CAT ms.
@@ -132,10 +155,34 @@ login() {
 	ms=$(sed -n 's/^done //p' <<< "$out")
 	rec "$cat" "$ms"
 	rec "attach.$cat" "$(sed -n 's/^attach //p' <<< "$out")"
+	rec "logout.$cat" "$(sed -n 's/^end_after_send //p' <<< "$out")"
 	printf '%s\n' "$ms"
 }
 
-# ---- 1. one 256 MiB box: warm, floor, ssh, cold, seed
+# pfloor CAT BOX [OPTION...]: one bench/floor run on BOX (paused from its
+# snapshot; options: -n no wake, -p MS the console opened MS ms ahead);
+# records CAT (the total) and CAT.resume, .open, .wake, .hello, .echo, .typed
+# (those it measured). A failure is recorded (fail.CAT), not fatal: the caller
+# reverts.
+pfloor() {
+	local cat=$1 box=$2 tag out
+	shift 2
+	tag=$RES/tr/$cat.$(yg_now_ms)
+	if ! out=$("$FL" -c "$YG_URI" -r "$BENCH_RETYPE_MS" -t 60 -o "$tag" "$@" "$box" 2> "$tag.err"); then
+		cat "$tag.err" >&2
+		rec "fail.$cat" 1
+		return 0
+	fi
+	awk -v c="$cat" '$1 == "floor" {
+		for (i = 2; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "mode" || kv[2] == "-") continue
+			print (kv[1] == "total" ? c : c "." kv[1]), kv[2]
+		}
+	}' <<< "$out" >> "$SAMPLES"
+}
+
+# ---- 1. one 256 MiB box: warm, floor, pfloor, ssh, cold, seed
 u1=ygbn1
 b1=$(box_of $u1)
 yg_box_create "$b1" 256 >&2
@@ -151,8 +198,11 @@ for ((i = 1; i <= N_WARM; i++)); do
 	m=$(nlines); login warm shell "$u1" >/dev/null; settle "$b1"; phases warm "$m"
 	[ "$i" -le "$N_FLOOR" ] || continue
 	login floor floor "$u1" >/dev/null; revert_paused "$b1"
+	pfloor pfloor "$b1"; revert_paused "$b1"
+	pfloor pfloor_nowake "$b1" -n; revert_paused "$b1"
+	pfloor pfloor_preopen "$b1" -p 1200; revert_paused "$b1"
 done
-bench_log "warm + floor done ($(yg_since "$T_START") s)"
+bench_log "warm + floors done ($(yg_since "$T_START") s)"
 for ((i = 1; i <= N_SSH; i++)); do
 	m=$(nlines); login ssh ssh "$u1" >/dev/null; settle "$b1"; phases ssh "$m"
 done

@@ -6,10 +6,15 @@
 check_PROGRAMS += bench/ptydrive
 bench_ptydrive_SOURCES = bench/ptydrive.c
 bench_ptydrive_LDADD = -lutil
+# the physical floor of a login: resume, console open, wake, echo (libvirt only)
+check_PROGRAMS += bench/floor
+bench_floor_SOURCES = bench/floor.c
+bench_floor_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
+bench_floor_LDADD = src/core/libygcore.la $(LIBVIRT_LIBS)
 EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md bench/soak.sh bench/lib-bench.sh \
-	bench/remote.sh
+	bench/remote.sh bench/revert.sh
 
-bench: all bench/ptydrive$(EXEEXT)
+bench: all bench/ptydrive$(EXEEXT) bench/floor$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/bench.sh'
 .PHONY: bench
@@ -28,3 +33,10 @@ bench-remote: all bench/ptydrive$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/remote.sh'
 .PHONY: bench-remote
+
+# `make bench-revert BOX=NAME` (root): where a revert's time goes, phase by
+# phase from libvirtd's debug log, against plain virsh snapshot-revert
+# (bench/revert.sh; findings in docs/REVERT.md).
+bench-revert:
+	$(SHELL) '$(abs_top_srcdir)/bench/revert.sh' $(BOX)
+.PHONY: bench-revert

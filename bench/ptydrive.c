@@ -21,7 +21,9 @@
  *   sink NAME CMD MARK        send CMD, count bytes until MARK: print
  *                             NAME_bytes, NAME_ms
  *   wait NAME                 wait for the program to end; print NAME and
- *                             the time, and NAME_status
+ *                             the time, NAME_status, and NAME_after_send:
+ *                             ms from the last send step (an escape, EOF) to
+ *                             the end (-1 without one)
  *
  * Exit status: 0 when every step passed; 2 when a step timed out (-t, default
  * 60 s per step); 3 when the program ended before a step was done; 1 on
@@ -53,6 +55,7 @@ struct pd {
 	FILE *log;
 	double t0;		/* ms, monotonic, at spawn */
 	double step_ms;		/* per-step timeout */
+	double t_sent;		/* ms, monotonic, when the last send step wrote (0: none) */
 	char win[PD_WINDOW + 1];
 	size_t wlen;		/* unmatched output since the last match */
 	uint64_t total;		/* bytes read since the last reset */
@@ -274,6 +277,7 @@ static int run_step(struct pd *d, int argc, char **argv, int i)
 		i = need(argc, i, 1, step);
 		len = unescape(argv[i]);
 		put(d, argv[i], len);
+		d->t_sent = now_ms();
 		return i + 1;
 	}
 	if (!strcmp(step, "sleep")) {
@@ -323,8 +327,10 @@ static int run_step(struct pd *d, int argc, char **argv, int i)
 		if (!d->eof)
 			fail(d, "timed out", "(end of the program)", 20);
 		reap(d, 0);
-		print_ms(argv[i], "", now_ms() - d->t0);
+		t = now_ms();
+		print_ms(argv[i], "", t - d->t0);
 		printf("%s_status %d\n", argv[i], d->status);
+		print_ms(argv[i], "_after_send", d->t_sent > 0 ? t - d->t_sent : -1);
 		return i + 1;
 	}
 	fprintf(stderr, "ptydrive: unknown step '%s'\n", step);

@@ -16,6 +16,8 @@ pkgs=(
 	mmdebstrap e2fsprogs
 	# tests and linting
 	mandoc pamtester cppcheck expect jq python3 libcap2-bin libcap-ng-utils cpio xz-utils zstd strace
+	# tests/start-services.sh: libvirtd under a subreaper (PID 1 is no systemd)
+	tini
 	# systemd-analyze, systemd-tmpfiles, systemd-socket-activate (no systemd as PID 1 needed)
 	systemd
 	# fuzzing (clang + libFuzzer runtime)
