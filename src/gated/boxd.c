@@ -29,7 +29,6 @@
 
 #define TOCHAN_CAP  (4u * (4u + YG_FRAME_MAX))
 #define CTL_ROOM    1024u	/* kept free in the queue for control frames */
-#define TICK_MS     1000u
 #define REQ_MAX     8u		/* requests in flight */
 
 unsigned long yg_gd_boxd_ping_ms = YG_GD_BOXD_PING_MS;
@@ -173,7 +172,7 @@ static bool answer(const yg_chan_msg *m)
 	if (r->type == YG_CHAN_MSG_CLOCK) {	/* the guest clock: logged, as the agent's */
 		char ms[24];
 
-		snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(yg_now_ms() - r->t0));
+		yg_gd_fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - r->t0));
 		yg_log(YG_LOG_INFO, "event", m->type == YG_CHAN_MSG_OK ? "clock_set" : "clock_failed",
 		       "session", B.s->id, "box", B.s->u.domain, "by", "yolo-boxd", "ms_clock", ms,
 		       "error", m->type == YG_CHAN_MSG_OK ? NULL : m->u.failed.text, NULL);
@@ -335,7 +334,7 @@ int yg_gd_boxd_start(struct yg_gd_sess *s, char *why, size_t len)
 	h.u.hello.version = YG_CHAN_VERSION;
 	snprintf(h.u.hello.peer, sizeof(h.u.hello.peer), "yolo-gated %s", PACKAGE_VERSION);
 	(void)yg_gd_boxd_send(&h);
-	B.timer = yg_loop_timer_add(TICK_MS, tick_cb, NULL);
+	B.timer = yg_loop_timer_add(YG_GD_BOXD_TICK_MS, tick_cb, NULL);
 	yg_gd_boxd_update();
 	return 0;
 }

@@ -37,7 +37,6 @@
 #include "session.h"
 
 #define TOCLI_CAP   (2u * YG_CHAN_WINDOW)
-#define TICK_MS     1000u	/* boxd.c's tick: how often reap runs */
 #define GONE_KILL_MS 10000u	/* client gone, no EXITED: SIGKILL after this */
 #define GONE_DROP_MS 20000u	/* ... and the stream is dropped after this */
 
@@ -404,7 +403,7 @@ static void reap(void)
 		struct xs *x = X.xs[i];
 
 		if (x->gone && !x->exited && !yg_gd_boxd_dead() && now - x->gone_at >= GONE_KILL_MS &&
-		    now - x->gone_at < GONE_KILL_MS + TICK_MS)
+		    now - x->gone_at < GONE_KILL_MS + YG_GD_BOXD_TICK_MS)
 			yg_gd_boxd_ctl(YG_CHAN_MSG_SIGNAL, x->id, SIGKILL);
 		if ((x->exited && (x->gone || !x->len)) ||
 		    (x->gone && (yg_gd_boxd_dead() || now - x->gone_at >= GONE_DROP_MS)))

@@ -23,14 +23,6 @@
 #include "yg_text.h"
 #include "session.h"
 
-static void fmt_ms(char *buf, size_t len, long ms)
-{
-	if (ms < 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%ld", ms);
-}
-
 static void apply_winsize(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
 {
 	char tty[YG_AGENT_TTY_MAX];
@@ -207,23 +199,13 @@ static int inject_keys(struct yg_gd_sess *s, bool boxd, uint32_t *code, yg_err *
 	return 0;
 }
 
-/* Has the box the channel to yolo-boxd (every box yolo-gatectl provisions
- * has)? Then the login talks to yolo-boxd, and to the agent only when no
- * yolo-boxd answers. */
-static bool boxd_channel(struct yg_gd_sess *s)
-{
-	yg_err err;
-
-	return yg_box_has_channel(s->box, YG_CHAN_PORT, &err) == 1;
-}
+static int login_agent(struct yg_gd_sess *s, uint32_t *code, yg_err *err);
 
 /* After the resume, with yolo-boxd: HELLO, CLOCK and KEYS in one write, all
  * answered in one guest round trip. No HELLO within YG_GD_BOXD_LOGIN_MS (an
  * image without yolo-gate-guest): the channel is closed, 0, and the agent
  * does the keys (a KEYS yolo-boxd would take later writes the same file the
  * agent writes, and the logout wipes it). */
-static int login_agent(struct yg_gd_sess *s, uint32_t *code, yg_err *err);
-
 static int login_boxd(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 {
 	const char *o = s->u.inject_owner;
@@ -292,12 +274,13 @@ static void wake_boxd(struct yg_gd_sess *s, const char *tty)
 }
 
 /* QEMU's pty chardev notices a new reader (us, just attached) at once only
- * when the guest writes to the serial port; otherwise up to a second later,
- * and until then it neither shows guest output nor reads typed input. So make
- * the guest write a line break to the policy console's tty (one agent round
- * trip, the process is not waited for), then ask the guest's shell for a
- * fresh prompt with a CR: the user sees a prompt at once. Best effort; the console works without it. */
-static void wake_console(struct yg_gd_sess *s)
+ * when the guest writes to the serial port; otherwise up to a second later.
+ * So make the guest write a line break to the policy console's tty (WAKE to
+ * yolo-boxd, which also sets the window size, or an agent guest-exec; neither
+ * is waited for), then ask the guest's shell for a fresh prompt with a CR.
+ * Best effort; the console works without it. (This QEMU still reads typed
+ * input only after its next poll: docs/BENCHMARKS.md, section 1.) */
+void yg_gd_guest_wake(struct yg_gd_sess *s)
 {
 	char tty[YG_AGENT_TTY_MAX];
 	yg_err err;
@@ -325,7 +308,7 @@ static void set_clock(struct yg_gd_sess *s)
 	int r;
 
 	r = yg_box_set_time(s->box, &err);
-	fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
+	yg_gd_fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
 	if (r < 0)
 		yg_log(r == -ENOTSUP ? YG_LOG_DEBUG : YG_LOG_INFO, "event", "clock_failed",
 		       "session", s->id, "box", s->u.domain, "ms_clock", ms, "error", err.msg, NULL);
@@ -353,9 +336,14 @@ static bool wipe_boxd(struct yg_gd_sess *s)
 
 /* ---- what lifecycle.c calls ---- */
 
+/* Has the box the channel to yolo-boxd (every box yolo-gatectl provisions
+ * has)? Then the login talks to yolo-boxd, and to the agent only when no
+ * yolo-boxd answers. */
 bool yg_gd_guest_boxd(struct yg_gd_sess *s)
 {
-	return boxd_channel(s);
+	yg_err err;
+
+	return yg_box_has_channel(s->box, YG_CHAN_PORT, &err) == 1;
 }
 
 int yg_gd_guest_login(struct yg_gd_sess *s, bool boxd, uint32_t *code, yg_err *err)
@@ -371,14 +359,9 @@ int yg_gd_guest_login(struct yg_gd_sess *s, bool boxd, uint32_t *code, yg_err *e
 
 int yg_gd_guest_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 {
-	int r = inject_keys(s, yg_gd_boxd_up(), code, err);
+	int r = inject_keys(s, s->keys_boxd && yg_gd_boxd_up(), code, err);
 
 	return r == -ENOTCONN ? yg_err_set(err, r, "the box's yolo-boxd went silent") : r;
-}
-
-void yg_gd_guest_wake(struct yg_gd_sess *s)
-{
-	wake_console(s);
 }
 
 void yg_gd_guest_clock(struct yg_gd_sess *s)

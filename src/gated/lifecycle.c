@@ -26,7 +26,7 @@
 #include "yg_text.h"
 #include "session.h"
 
-static void fmt_ms(char *buf, size_t len, long ms)
+void yg_gd_fmt_ms(char *buf, size_t len, long ms)
 {
 	if (ms < 0)
 		snprintf(buf, len, "-");
@@ -197,7 +197,7 @@ static int check_and_revert(struct yg_gd_sess *s, yg_err *err)
 	s->ms_revert = (long)(yg_now_ms() - t0);
 	yg_gd_progress(s, "reverting %s to %s ... done in %.1f s", s->u.domain, s->u.snapshot,
 		       (double)s->ms_revert / 1000.0);
-	fmt_ms(ms, sizeof(ms), s->ms_revert);
+	yg_gd_fmt_ms(ms, sizeof(ms), s->ms_revert);
 	yg_gd_audit(YG_LOG_INFO, "reverted", "session", s->id, "user", s->u.user,
 		    "box", s->u.domain, "why", clean ? "revert=login" : why, "ms", ms, NULL);
 	return 0;
@@ -297,13 +297,13 @@ static void log_ready(struct yg_gd_sess *s)
 	char uid[16], l[24], c[24], rv[24], rs[24], a[24], k[24], co[24];
 
 	fmt_uid(uid, sizeof(uid), s->u.uid);
-	fmt_ms(l, sizeof(l), s->ms_lock);
-	fmt_ms(c, sizeof(c), s->ms_check);
-	fmt_ms(rv, sizeof(rv), s->ms_revert);
-	fmt_ms(rs, sizeof(rs), s->ms_resume);
-	fmt_ms(a, sizeof(a), s->ms_agent);
-	fmt_ms(k, sizeof(k), s->ms_inject);
-	fmt_ms(co, sizeof(co), s->ms_console);
+	yg_gd_fmt_ms(l, sizeof(l), s->ms_lock);
+	yg_gd_fmt_ms(c, sizeof(c), s->ms_check);
+	yg_gd_fmt_ms(rv, sizeof(rv), s->ms_revert);
+	yg_gd_fmt_ms(rs, sizeof(rs), s->ms_resume);
+	yg_gd_fmt_ms(a, sizeof(a), s->ms_agent);
+	yg_gd_fmt_ms(k, sizeof(k), s->ms_inject);
+	yg_gd_fmt_ms(co, sizeof(co), s->ms_console);
 	yg_gd_audit(YG_LOG_INFO, "session_ready", "session", s->id, "user", s->u.user,
 	       "uid", uid, "box", s->u.domain, "from", s->from[0] ? s->from : NULL,
 	       "record", s->rec ? yg_gd_rec_name(s->rec) : NULL, "ms_lock", l, "ms_check", c, "ms_revert", rv,
@@ -376,7 +376,7 @@ static int reconnect(struct yg_gd_sess *s, yg_err *err)
 			break;
 		usleep(250 * 1000);
 	}
-	fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
+	yg_gd_fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
 	yg_log(r == 0 ? YG_LOG_INFO : YG_LOG_ERROR, "event", "libvirt_reconnect",
 	       "session", s->id, "box", s->u.domain, "ms", ms,
 	       "result", r == 0 ? "ok" : err->msg, NULL);
@@ -444,7 +444,7 @@ static void box_down(struct yg_gd_sess *s, bool revert)
 				    "box", s->u.domain, "error", err.msg, NULL);
 		} else {
 			s->dirty = false;
-			fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
+			yg_gd_fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
 			yg_gd_audit(YG_LOG_INFO, "reverted", "session", s->id,
 				    "user", s->u.user, "box", s->u.domain, "why", "logout",
 				    "ms", ms, NULL);
@@ -473,9 +473,9 @@ static void log_end(struct yg_gd_sess *s, enum yg_gd_end why, uint64_t t0, long 
 	char uid[16], ms[24], total[24], ex[24];
 
 	fmt_uid(uid, sizeof(uid), s->u.uid);
-	fmt_ms(ex, sizeof(ex), ms_exit);
-	fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
-	fmt_ms(total, sizeof(total), (long)(yg_now_ms() - s->t_start));
+	yg_gd_fmt_ms(ex, sizeof(ex), ms_exit);
+	yg_gd_fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
+	yg_gd_fmt_ms(total, sizeof(total), (long)(yg_now_ms() - s->t_start));
 	yg_gd_audit(YG_LOG_INFO, "session_end", "session", s->id, "user", s->u.user,
 	       "uid", uid, "box", s->u.domain, "reason", yg_gd_end_name(why),
 	       "message", s->end_msg[0] ? s->end_msg : NULL,

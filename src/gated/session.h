@@ -153,7 +153,8 @@ bool yg_gd_guest_boxd(struct yg_gd_sess *s);
 /* After the resume: keys, clock (boxd: tried first when boxd) and window
  * size; 0 or -errno with code and err. */
 int yg_gd_guest_login(struct yg_gd_sess *s, bool boxd, uint32_t *code, yg_err *err) YG_MUST_CHECK;
-/* The key file again (TERM changed), the way the login put it. */
+/* The key file again (TERM changed), the way the login put it (by
+ * yolo-boxd only when the login's keys went that way). */
 int yg_gd_guest_keys(struct yg_gd_sess *s, uint32_t *code, yg_err *err) YG_MUST_CHECK;
 void yg_gd_guest_wake(struct yg_gd_sess *s);	/* the console is open: wake it */
 void yg_gd_guest_clock(struct yg_gd_sess *s);	/* after READY, unless set at login */
@@ -167,6 +168,7 @@ extern const struct yg_gd_boxd_hooks yg_gd_exec_hooks;
 #define YG_GD_BOXD_PONG_MS    10000	/* PING unanswered this long: yolo-boxd is dead */
 #define YG_GD_BOXD_WIPE_MS    5000	/* WIPE's answer at logout, then the agent wipes */
 #define YG_GD_BOXD_LOGIN_MS   2000	/* HELLO at a login, then the agent does the keys */
+#define YG_GD_BOXD_TICK_MS    1000u	/* the channel's tick: PING check, exec.c's reaping */
 extern unsigned long yg_gd_boxd_ping_ms, yg_gd_boxd_pong_ms;
 /* Run run for user on the box (the channel opened on first use, HELLO and
  * CLOCK): READY to fd, then the command's streams on the event loop. fd is
@@ -191,6 +193,9 @@ int yg_gd_rec_open(struct yg_gd_sess *s, struct yg_gd_rec **out, yg_err *err) YG
 void yg_gd_rec_output(struct yg_gd_rec *r, const uint8_t *buf, size_t len);
 const char *yg_gd_rec_name(const struct yg_gd_rec *r);
 void yg_gd_rec_close(struct yg_gd_rec *r);
+
+/* lifecycle.c: ms as a log value, "-" for a negative one (not measured) */
+void yg_gd_fmt_ms(char *buf, size_t len, long ms);
 
 /* lifecycle.c: replace run_dir/sessions/<id>, the session record that
  * yolo-gatectl sessions, status and end read (format: yg_rundir.h). */
