@@ -32,6 +32,13 @@ void yg_log_set_level(enum yg_log_level max_level)
 	log_max = max_level;
 }
 
+void yg_log_get(const char **ident, enum yg_log_target *target, enum yg_log_level *max_level)
+{
+	*ident = log_ident;
+	*target = log_target;
+	*max_level = log_max;
+}
+
 int yg_log_level_parse(const char *s, enum yg_log_level *out)
 {
 	static const struct { const char *name; enum yg_log_level level; } names[] = {

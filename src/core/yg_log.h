@@ -30,6 +30,10 @@ enum yg_log_target { YG_LOG_SYSLOG, YG_LOG_STDERR };
  * openlog(ident, LOG_PID, LOG_AUTHPRIV). */
 void yg_log_open(const char *ident, enum yg_log_target target, enum yg_log_level max_level);
 void yg_log_set_level(enum yg_log_level max_level);
+/* The current settings (ident points into this file's copy), for code with
+ * its own copy of libygcore that must log the same way (src/gated/module.h). */
+void yg_log_get(const char **ident, enum yg_log_target *target,
+		enum yg_log_level *max_level);
 /* "error", "warning" (or "warn"), "info", "debug": 0, else -EINVAL. */
 int  yg_log_level_parse(const char *s, enum yg_log_level *out);
 

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
-# src/gated: yolo-gated, the broker. Everything but main.c is a convenience
-# library so that tests/unit/handofftest links the same code.
+# src/gated: yolo-gated, the broker. The listening parent (main.c with the
+# policy, the client caps and error replies) does not link libvirt; the rest
+# is the session module yolo-gated-session.so that its children load
+# (module.h), built from a convenience library that the unit tests link too.
 noinst_LTLIBRARIES += src/gated/libyggated.la
 src_gated_libyggated_la_SOURCES = \
-	src/gated/gated.h src/gated/session.h \
+	src/gated/gated.h src/gated/session.h src/gated/module.h \
 	src/gated/access.c src/gated/dispatch.c src/gated/concurrent.c src/gated/lifecycle.c \
 	src/gated/relay.c src/gated/exec.c src/gated/boxd.c src/gated/guest.c \
 	src/gated/handoff.c src/gated/audit.c \
@@ -12,10 +14,32 @@ src_gated_libyggated_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 src_gated_libyggated_la_LIBADD = src/virt/libygvirt.la src/core/libygcaps.la src/core/libygcore.la policy/libygpolicy.la \
 	$(LIBVIRT_LIBS) $(INIPARSER_LIBS)
 
+pkglib_LTLIBRARIES += src/gated/yolo-gated-session.la
+src_gated_yolo_gated_session_la_SOURCES = src/gated/module.c
+src_gated_yolo_gated_session_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
+src_gated_yolo_gated_session_la_LDFLAGS = -module -avoid-version -shared \
+	-export-symbols-regex '^yg_gd_module_' -Wl,-Bsymbolic -Wl,-z,now -Wl,-z,relro
+# The convenience library as a plain (PIC) archive, not as a .la: libtool
+# would put it into the module whole, with the copies of libygcore that each
+# of libygvirt, libygcaps and libygpolicy carries: multiple definitions.
+src_gated_yolo_gated_session_la_LIBADD = src/gated/.libs/libyggated.a \
+	$(LIBVIRT_LIBS) $(LIBVIRT_QEMU_LIBS) $(CAPNG_LIBS) $(INIPARSER_LIBS) -lpthread
+src_gated_yolo_gated_session_la_DEPENDENCIES = src/gated/libyggated.la
+
 sbin_PROGRAMS += src/gated/yolo-gated
-src_gated_yolo_gated_SOURCES = src/gated/main.c
+src_gated_yolo_gated_SOURCES = src/gated/main.c src/gated/access.c src/gated/clients.c \
+	src/gated/reply.c
+src_gated_yolo_gated_CPPFLAGS = $(AM_CPPFLAGS) -DYG_GD_MODULE_DIR='"$(pkglibdir)"'
 src_gated_yolo_gated_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
-src_gated_yolo_gated_LDADD = src/gated/libyggated.la
+src_gated_yolo_gated_LDADD = src/core/libygcaps.la src/core/libygcore.la policy/libygpolicy.la \
+	$(INIPARSER_LIBS)
+if YG_SANITIZERS
+# ASan looks its interceptors' real functions up once, at start-up: a library
+# with intercepted functions that is mapped only later, by the module, would
+# have them jump to NULL. libvirt's RPC calls libtirpc's xdr_* (intercepted),
+# so the sanitizer build maps libtirpc in the parent.
+src_gated_yolo_gated_LDFLAGS = -Wl,--no-as-needed,-ltirpc,--as-needed
+endif
 
 dist_man_MANS += docs/yolo-gated.8
 

@@ -6,11 +6,13 @@
  * peer's uid from SO_PEERCRED is the access check), drop to the service user.
  * Then accept, fork one child per connection, reap children, reload the
  * policy on SIGHUP. The parent never talks to libvirt (libvirt and fork do
- * not mix); every child does, with its own connection.
+ * not mix) and does not even map it: every child loads the session module
+ * (module.h) after the fork and talks to libvirt with its own connection.
  */
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -34,8 +36,67 @@
 #include "yg_log.h"
 #include "yg_rundir.h"
 #include "gated.h"
+#include "module.h"
 
 static int sig_pipe[2] = { -1, -1 };
+static char module_path[PATH_MAX] = YG_GD_MODULE_DIR "/" YG_GD_MODULE_NAME;
+static int module_fd = -1;	/* the module as it was at start-up */
+
+/* Open the session module at start-up, before the privileges go: a missing
+ * or unsafe module is an error now, not at the first login; and every
+ * child loads this file (through /proc/self/fd), not whatever an upgrade
+ * puts at the path later, which the running parent may not match. */
+static int open_module(yg_err *err)
+{
+	struct stat st;
+
+	module_fd = open(module_path, O_RDONLY | O_CLOEXEC);
+	if (module_fd < 0)
+		return yg_err_set(err, -errno, "cannot open the session module %s: %s; "
+				  "reinstall yolo-gate (a build tree's is "
+				  "src/gated/.libs/%s, in YG_GATED_MODULE)", module_path,
+				  strerror(errno), YG_GD_MODULE_NAME);
+	if (fstat(module_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
+		return yg_err_set(err, -EPERM, "the session module %s is not a regular "
+				  "file owned by root (or by the user starting yolo-gated) and "
+				  "writable by no one else; fix its owner and mode (chown root: "
+				  "%s; chmod go-w %s)", module_path, module_path, module_path);
+	return 0;
+}
+
+/* In a child: load the session module and call its entry fn with e; never
+ * returns. A module that cannot be loaded, or is from another build, is
+ * logged and told to the client of e->fd (when there is one). */
+static void __attribute__((noreturn)) enter_module(const char *fn, struct yg_gd_entry *e)
+{
+	const char *build, *why = "its entry returned";
+	char fdpath[64];
+	yg_gd_entry_fn entry;
+	void *h, *sym;
+
+	yg_log_get(&e->log_ident, &e->log_target, &e->log_level);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", module_fd);
+	h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
+	close(module_fd);
+	if (!h) {
+		why = dlerror();
+	} else if (!(build = dlsym(h, "yg_gd_module_build")) ||
+		   strcmp(build, YG_GD_MODULE_BUILD) != 0) {
+		why = "it is from another build of yolo-gate";
+	} else if (!(sym = dlsym(h, fn))) {
+		why = dlerror();
+	} else {
+		memcpy(&entry, &sym, sizeof(entry));	/* POSIX: a function's address */
+		entry(e);	/* does not return */
+	}
+	yg_log(YG_LOG_ERROR, "event", "module_failed", "module", module_path, "entry", fn,
+	       "error", why, NULL);
+	if (e->fd >= 0)
+		yg_gd_send_error(e->fd, YG_ERR_INTERNAL, "the gate cannot load %s (%s); "
+				 "reinstall yolo-gate and restart yolo-gated", module_path, why);
+	_exit(1);
+}
 
 static void on_signal(int sig)
 {
@@ -57,7 +118,10 @@ static void usage(FILE *f)
 		"  --debug          log debug events too\n"
 		"  --stay-root      FOR TESTS ONLY: do not drop root privileges\n"
 		"  --version        print the version and exit\n"
-		"  --help           print this help and exit\n", SYSCONFDIR);
+		"  --help           print this help and exit\n"
+		"the session module (libvirt's half, loaded per connection): %s\n"
+		"  (environment YG_GATED_MODULE=PATH: a build tree's)\n", SYSCONFDIR,
+		module_path);
 }
 
 static int parse_args(int argc, char **argv, struct yg_gd_opts *o)
@@ -282,7 +346,10 @@ static void start_cleanup(const struct yg_rundir_session *rec, const char *sessi
 		close(lfd);
 		close(sig_pipe[0]);
 		close(sig_pipe[1]);
-		yg_gd_cleanup_main(rec, session, status, pol, gate);
+		enter_module("yg_gd_module_cleanup",
+			     &(struct yg_gd_entry){ .pol = pol, .gate = gate, .fd = -1,
+						    .rec = rec, .session = session,
+						    .status = status });
 	}
 	if (pid < 0)
 		yg_log(YG_LOG_ERROR, "event", "cleanup_fork_failed", "session", session,
@@ -386,7 +453,9 @@ static void accept_one(int lfd, yg_policy *pol, const struct yg_gd_gate *gate)
 		close(lfd);
 		close(sig_pipe[0]);
 		close(sig_pipe[1]);
-		yg_gd_session_main(fd, cred.uid, cred.pid, pol, gate);
+		enter_module("yg_gd_module_session",
+			     &(struct yg_gd_entry){ .pol = pol, .gate = gate, .fd = fd,
+						    .uid = cred.uid, .pid = cred.pid });
 	}
 	snprintf(uid, sizeof(uid), "%u", (unsigned)cred.uid);
 	snprintf(pid, sizeof(pid), "%d", (int)child);
@@ -459,6 +528,8 @@ int main(int argc, char **argv)
 	int lfd;
 
 	close_inherited();
+	if (getenv("YG_GATED_MODULE"))	/* a build tree's (tests) */
+		snprintf(module_path, sizeof(module_path), "%s", getenv("YG_GATED_MODULE"));
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	yg_log_open("yolo-gated", o.log_stderr ? YG_LOG_STDERR : YG_LOG_SYSLOG,
@@ -491,7 +562,8 @@ int main(int argc, char **argv)
 	activated = lfd >= 0;
 	if (lfd == -ENOENT)
 		lfd = 0;	/* not socket-activated: bind below */
-	if (lfd < 0 || setup_signals() < 0 || make_dirs(&gate, uid, gid, &err) < 0 ||
+	if (lfd < 0 || open_module(&err) < 0 || setup_signals() < 0 ||
+	    make_dirs(&gate, uid, gid, &err) < 0 ||
 	    (!activated && (lfd = bind_socket(gate.socket, &err)) < 0) ||
 	    (!o.stay_root && yg_caps_drop_to(gate.service_user, &err) < 0) ||
 	    yg_nodump(&err) < 0) {

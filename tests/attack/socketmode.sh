@@ -7,6 +7,7 @@
 set -eu
 b=${top_builddir:-.}
 gated=$b/src/gated/yolo-gated
+export YG_GATED_MODULE=$b/src/gated/.libs/yolo-gated-session.so
 skip() {
 	echo "socketmode.sh: SKIP: $*" >&2
 	[ "${CI:-}" = true ] && exit 1

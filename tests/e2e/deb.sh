@@ -95,6 +95,7 @@ while read -r path mode owner; do
 	[ "$got" = "$mode $owner" ] || fail "$path is '$got', want '$mode $owner'"
 done <<LIST
 /usr/sbin/yolo-gated 755 root
+/usr/lib/$multiarch/yolo-gate/yolo-gated-session.so 644 root
 /usr/sbin/yolo-gatectl 755 root
 /usr/bin/yolo-shell 755 root
 /lib/$multiarch/security/pam_yolo_gate.so 644 root

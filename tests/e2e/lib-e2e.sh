@@ -29,6 +29,7 @@
 # the installed package's (CI runs the suite both ways).
 if [ "${YG_E2E_INSTALLED:-}" = 1 ]; then
 	: "${YG_BIN_GATED:=/usr/sbin/yolo-gated}"
+	unset YG_GATED_MODULE	# the package's own module, from its pkglibdir
 	: "${YG_BIN_SHELL:=/usr/bin/yolo-shell}"
 	: "${YG_PAM_MODULE:=/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)/security/pam_yolo_gate.so}"
 else

@@ -44,6 +44,10 @@
 _yg_libdir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$_yg_libdir/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
+# A build tree's yolo-gated loads its libvirt half from the build tree
+# (yolo-gated(8), YG_GATED_MODULE); lib-e2e.sh unsets it for the package's.
+: "${YG_GATED_MODULE:=$top_builddir/src/gated/.libs/yolo-gated-session.so}"
+export YG_GATED_MODULE
 YG_BOXES=()
 YG_CLEANUPS=()
 YG_TMP=

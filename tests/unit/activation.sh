@@ -8,6 +8,7 @@
 set -eu
 b=${top_builddir:-.}
 gated=$b/src/gated/yolo-gated
+export YG_GATED_MODULE=$b/src/gated/.libs/yolo-gated-session.so
 client=$b/tests/integration/gatedclient
 skip() {
 	echo "activation.sh: SKIP: $*" >&2
@@ -42,7 +43,7 @@ CONF
 chmod 644 "$tmp/conf/gate.conf"
 sock=$tmp/activated.sock
 
-systemd-socket-activate -l "$sock" "$gated" --config "$tmp/conf" --log-stderr $opts \
+systemd-socket-activate -l "$sock" -E YG_GATED_MODULE "$gated" --config "$tmp/conf" --log-stderr $opts \
 	2> "$tmp/log" &
 pid=$!
 i=0

@@ -5,6 +5,9 @@
 #  - yolo-shell and pam_yolo_gate.so link libygcore only: they must not NEED
 #    libvirt (nor, for the PAM module that sshd loads, libcap-ng or
 #    iniparser);
+#  - the listening yolo-gated does not NEED libvirt (nor what libvirt pulls
+#    in: glib, gnutls, libxml2); its session module does, and exports only
+#    its entries (src/gated/module.h);
 #  - src/gated and src/ctl reach libvirt only through libygvirt: none of their
 #    objects references a vir* symbol;
 #  - yolo-gatectl's client-only subcommands (check, keys, sessions, end, the
@@ -34,6 +37,19 @@ check_needed() { # FILE FORBIDDEN-GLOB...
 
 check_needed "$b/src/shell/yolo-shell" 'libvirt*'
 check_needed "$b/pam/.libs/pam_yolo_gate.so" 'libvirt*' 'libcap-ng*' 'libiniparser*'
+check_needed "$b/src/gated/yolo-gated" 'libvirt*' 'libglib*' 'libgnutls*' 'libxml2*'
+mod=$b/src/gated/.libs/yolo-gated-session.so
+if [ -f "$mod" ]; then
+	needed "$mod" | grep -q '^libvirt\.so' ||
+		{ echo "needed: FAIL: $mod does not NEED libvirt: is the session half linked in the parent?"; fail=1; }
+	exports=$(nm -D --defined-only "$mod" | awk '$2 ~ /^[TDBR]$/ { print $3 }' | sort | tr '\n' ' ')
+	echo "needed: $mod exports: $exports"
+	[ "$exports" = "yg_gd_module_build yg_gd_module_cleanup yg_gd_module_session " ] ||
+		{ echo "needed: FAIL: $mod must export only its entries (module.h)"; fail=1; }
+else
+	echo "needed: $mod not built (run make)"
+	fail=1
+fi
 
 objs=$(find "$b/src/gated" "$b/src/ctl" -name '*.o' | sort)
 [ -n "$objs" ] || { echo "needed: no objects under $b/src/gated, $b/src/ctl (run make)"; exit 1; }
