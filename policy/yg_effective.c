@@ -109,7 +109,7 @@ static int winner(const yg_policy *pol, const struct who *w, int k,
 			continue;
 		}
 		/* Same meaning is agreement: 2h and 120m, ^a and ^A. */
-		if (yg_keys[k].expand ? strcmp(bestv, v.str) != 0 :
+		if (yg_key_textual(k) ? strcmp(bestv, v.str) != 0 :
 		    bestn != v.num)
 			rc = yg_diags_addf(diags, pol->files[e->file], e->line,
 					   "user %s is in groups '%s' and '%s', "
@@ -164,6 +164,7 @@ static int set_field(yg_user_policy *up, int k, const struct yg_val *v)
 		if (strcmp(v->str, "none"))
 			str = &up->network;
 		break;
+	case YG_K_HOST: str = &up->host; break;
 	}
 	if (str && !(*str = strdup(v->str)))
 		return -ENOMEM;
@@ -302,6 +303,7 @@ void yg_user_policy_clear(yg_user_policy *up)
 	free(up->inject_owner);
 	free(up->console);
 	free(up->network);
+	free(up->host);
 	memset(up, 0, sizeof(*up));
 	up->escape = -1;
 }

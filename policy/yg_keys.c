@@ -13,13 +13,15 @@
 
 enum { T_URI, T_SOCKET, T_PATH, T_LEVEL, T_POSIX, T_BOOL, T_NAME, T_ESCAPE,
        T_REVERT, T_CONCURRENT, T_DUR, T_DUR_POS, T_LIST, T_PATH_OPT, T_SIZE,
-       T_IDLE, T_VCPUS, T_MEMORY, T_COUNT, T_NETWORK, T_OWNER };
+       T_IDLE, T_VCPUS, T_MEMORY, T_COUNT, T_NETWORK, T_OWNER, T_HOST_URI,
+       T_CAPACITY };
 
 #define G YG_SCOPE_GATE
 #define U YG_SCOPE_USER
 #define B YG_SCOPE_BOX
+#define H YG_SCOPE_HOST
 const struct yg_keydef yg_keys[YG_NKEYS] = {
-	[YG_K_URI] = { "uri", G, T_URI, false, "qemu:///system" },
+	[YG_K_URI] = { "uri", G | H, T_URI, false, "qemu:///system" },
 	[YG_K_SOCKET] = { "socket", G, T_SOCKET, false,
 			  RUNSTATEDIR "/yolo-gate/gated.sock" },
 	[YG_K_RUN_DIR] = { "run_dir", G, T_PATH, false,
@@ -35,7 +37,7 @@ const struct yg_keydef yg_keys[YG_NKEYS] = {
 	[YG_K_MAX_CLIENTS] = { "max_clients", G, T_COUNT, false, "256" },
 	[YG_K_MAX_CLIENTS_PER_USER] = { "max_clients_per_user", G, T_COUNT,
 					false, "32" },
-	[YG_K_ENABLED] = { "enabled", U, T_BOOL, false, "yes" },
+	[YG_K_ENABLED] = { "enabled", U | H, T_BOOL, false, "yes" },
 	[YG_K_DOMAIN] = { "domain", U, T_NAME, true, "yolo-%u" },
 	[YG_K_SNAPSHOT] = { "snapshot", U, T_NAME, true, "clean-state" },
 	[YG_K_KEYS] = { "keys", U, T_PATH, true, NULL },
@@ -57,19 +59,35 @@ const struct yg_keydef yg_keys[YG_NKEYS] = {
 	[YG_K_REMOTE] = { "remote", U, T_BOOL, false, "yes" },
 	[YG_K_LINGER] = { "linger", U, T_DUR, false, "0" },
 	[YG_K_VCPUS] = { "vcpus", U, T_VCPUS, false, "1" },
-	[YG_K_MEMORY] = { "memory", U, T_MEMORY, false, "512M" },
+	[YG_K_MEMORY] = { "memory", U | H, T_MEMORY, false, "512M" },
 	[YG_K_CPU_QUOTA] = { "cpu_quota", U, T_COUNT, false, "0" },
 	[YG_K_DISK_SIZE] = { "disk_size", U, T_SIZE, false, "8G" },
 	[YG_K_DISK_IOPS] = { "disk_iops", U, T_COUNT, false, "0" },
 	[YG_K_DISK_BPS] = { "disk_bps", U, T_SIZE, false, "0" },
 	[YG_K_NETWORK] = { "network", U, T_NETWORK, true, "none" },
+	[YG_K_HOST] = { "host", U | B, T_NAME, false, "local" },
 	[YG_K_USERS] = { "users", B, T_LIST, false, "" },
 	[YG_K_GROUPS] = { "groups", B, T_LIST, false, "" },
 	[YG_K_ATTACH] = { "attach", B, T_BOOL, false, "no" },
+	[YG_K_IMAGES] = { "images", H, T_PATH, false,
+			  YG_POLICY_DEFAULT_IMAGES },
+	[YG_K_CAPACITY] = { "capacity", H, T_CAPACITY, false, "0" },
 };
 #undef G
 #undef U
 #undef B
+#undef H
+
+/* In [host:NAME], keys shared with other scopes mean something of their
+ * own: the type and default there (the others keep the table's). */
+static const struct {
+	int key, type;
+	const char *def;
+} host_keys[] = {
+	{ YG_K_URI, T_HOST_URI, NULL },     /* required */
+	{ YG_K_MEMORY, T_SIZE, "0" },       /* a cap; 0 = none */
+	{ YG_K_ENABLED, T_BOOL, "yes" },
+};
 
 static const char *const levels[] = { "error", "warning", "info", "debug",
 				      NULL };
@@ -81,6 +99,7 @@ static const char *const idles[] = { "input", "output", NULL };
 
 #define YG_MEMORY_MIN (64ULL << 20)
 #define YG_VCPUS_MAX 64
+#define YG_CAPACITY_MAX 100000
 
 int yg_key_find(const char *name)
 {
@@ -182,7 +201,8 @@ static int check_owner(const char *v, char *why, size_t whylen)
 	return -EINVAL;
 }
 
-/* Whole numbers and sizes: T_SIZE, T_MEMORY, T_VCPUS, T_COUNT. */
+/* Whole numbers and sizes: T_SIZE, T_MEMORY, T_VCPUS, T_COUNT,
+ * T_CAPACITY. */
 static int check_number(int type, const char *v, unsigned long long *num,
 			char *why, size_t whylen)
 {
@@ -205,11 +225,15 @@ static int check_number(int type, const char *v, unsigned long long *num,
 		*num = strtoull(v, &end, 10);
 	if (end && !*end && errno == 0 &&
 	    (type != T_VCPUS || (*num >= 1 && *num <= YG_VCPUS_MAX)) &&
+	    (type != T_CAPACITY || *num <= YG_CAPACITY_MAX) &&
 	    *num <= UINT_MAX)
 		return 0;
 	if (type == T_VCPUS)
 		snprintf(why, whylen, "'%s' is not valid: use a whole number "
 			 "of virtual CPUs from 1 to %d", v, YG_VCPUS_MAX);
+	else if (type == T_CAPACITY)
+		snprintf(why, whylen, "'%s' is not valid: use a whole number "
+			 "of boxes from 0 (no cap) to %d", v, YG_CAPACITY_MAX);
 	else
 		snprintf(why, whylen, "'%s' is not valid: use a whole number "
 			 "from 0 (unlimited) to %u", v, UINT_MAX);
@@ -227,6 +251,14 @@ static int check_typed(int type, const char *v, unsigned long long *num,
 		if (!*v || has_space_or_ctl(v))
 			goto bad_uri;
 		return 0;
+	case T_HOST_URI:
+		if (*v && !has_space_or_ctl(v) && strstr(v, "://"))
+			return 0;
+		snprintf(why, whylen, "'%s' is not a libvirt URI (fix: write "
+			 "one with '://' and without spaces or control "
+			 "characters, such as qemu+ssh://root@hv2/system or "
+			 "qemu+tls://hv2/system)", v);
+		return -EINVAL;
 	case T_SOCKET:
 		if (v[0] == '/' && strlen(v) < sizeof(((struct sockaddr_un *)
 							 0)->sun_path) &&
@@ -283,6 +315,7 @@ static int check_typed(int type, const char *v, unsigned long long *num,
 	case T_MEMORY:
 	case T_VCPUS:
 	case T_COUNT:
+	case T_CAPACITY:
 		return check_number(type, v, num, why, whylen);
 	case T_DUR:
 	case T_DUR_POS:
@@ -341,6 +374,49 @@ int yg_key_check(int k, const char *raw, const char *user, const char *uid,
 	}
 	out->str = s;
 	return 0;
+}
+
+static int host_type(int k)
+{
+	for (size_t i = 0; i < sizeof(host_keys) / sizeof(host_keys[0]); i++)
+		if (host_keys[i].key == k)
+			return host_keys[i].type;
+	return yg_keys[k].type;
+}
+
+const char *yg_key_host_default(int k)
+{
+	for (size_t i = 0; i < sizeof(host_keys) / sizeof(host_keys[0]); i++)
+		if (host_keys[i].key == k)
+			return host_keys[i].def;
+	return yg_keys[k].def;
+}
+
+int yg_key_check_host(int k, const char *raw, struct yg_val *out, char *why,
+		      size_t whylen)
+{
+	int rc;
+
+	out->num = 0;
+	if (!(out->str = strdup(raw)))
+		return -ENOMEM;
+	rc = check_typed(host_type(k), out->str, &out->num, why, whylen);
+	if (rc < 0) {
+		free(out->str);
+		out->str = NULL;
+	}
+	return rc;
+}
+
+bool yg_key_textual(int k)
+{
+	switch (yg_keys[k].type) {
+	case T_URI: case T_SOCKET: case T_PATH: case T_PATH_OPT:
+	case T_POSIX: case T_NAME: case T_NETWORK: case T_OWNER:
+	case T_LIST: case T_HOST_URI:
+		return true;
+	}
+	return false;
 }
 
 int yg_list_each(const char *list, int (*fn)(void *ctx, const char *name),

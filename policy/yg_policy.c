@@ -31,6 +31,7 @@ struct load_ctx {
 static const char *const kind_names[] = {
 	[YG_SEC_GATE] = "gate", [YG_SEC_DEFAULTS] = "defaults",
 	[YG_SEC_GROUP] = "group", [YG_SEC_USER] = "user", [YG_SEC_BOX] = "box",
+	[YG_SEC_HOST] = "host",
 };
 
 static size_t sec_hash(int kind, const char *name)
@@ -147,7 +148,7 @@ static const char *fname(const struct load_ctx *c)
 static int bad_section(struct load_ctx *c, const char *name, unsigned line)
 {
 	static const char *const cands[] = { "gate", "defaults", "group",
-					     "user", "box" };
+					     "user", "box", "host" };
 	const char *colon = strchr(name, ':');
 	size_t plen = colon ? (size_t)(colon - name) : strlen(name);
 	char prefix[64];
@@ -166,7 +167,8 @@ static int bad_section(struct load_ctx *c, const char *name, unsigned line)
 	}
 	return yg_diags_addf(c->diags, fname(c), line, "unknown section "
 			     "[%s]: valid sections are [gate], [defaults], "
-			     "[group:NAME], [user:NAME] and [box:NAME]%s%s%s%s",
+			     "[group:NAME], [user:NAME], [box:NAME] and "
+			     "[host:NAME]%s%s%s%s",
 			     name, best ? " (did you mean '[" : "",
 			     best ? best : "", best && colon ? colon : "",
 			     best ? "]'?)" : "");
@@ -179,7 +181,7 @@ static int on_section(void *ctx, const char *name, unsigned line)
 	int kind = -1;
 	long idx;
 
-	for (int k = 0; k < 5; k++) {
+	for (int k = 0; k < YG_NKINDS; k++) {
 		size_t n = strlen(kind_names[k]);
 
 		if (k <= YG_SEC_DEFAULTS ? !strcmp(name, kind_names[k]) :
@@ -195,6 +197,19 @@ static int on_section(void *ctx, const char *name, unsigned line)
 				     "'%s' is not a valid libvirt domain name: "
 				     "use %s", arg, arg, yg_domain_name_rule);
 	}
+	if (kind == YG_SEC_HOST && !yg_valid_domain_name(arg)) {
+		c->sec = -2;
+		return yg_diags_addf(c->diags, fname(c), line, "[host:%s]: "
+				     "'%s' is not a valid host name: use %s",
+				     arg, arg, yg_domain_name_rule);
+	}
+	if (kind == YG_SEC_HOST && !strcmp(arg, YG_HOST_LOCAL)) {
+		c->sec = -2;
+		return yg_diags_addf(c->diags, fname(c), line, "[host:local]: "
+				     "local is the gate's own libvirt and "
+				     "always exists: set [gate] uri instead "
+				     "(or give this host another name)");
+	}
 	if ((kind == YG_SEC_USER || kind == YG_SEC_GROUP) &&
 	    !yg_valid_posix_name(arg)) {
 		c->sec = -2;
@@ -209,13 +224,30 @@ static int on_section(void *ctx, const char *name, unsigned line)
 	return 0;
 }
 
-static const char *scope_where(unsigned scope)
+/* "[gate]", "[defaults], [group:NAME] or [user:NAME]", ...: the sections
+ * of every scope bit, the last joined with "or". */
+static const char *scope_where(unsigned scope, char *buf, size_t n)
 {
-	if (scope & YG_SCOPE_GATE)
-		return "[gate]";
-	if (scope & YG_SCOPE_USER)
-		return "[defaults], [group:NAME] or [user:NAME]";
-	return "[box:NAME]";
+	static const char *const where[] = { "[gate]", "[defaults]",
+					     "[group:NAME]", "[user:NAME]",
+					     "[box:NAME]", "[host:NAME]" };
+	static const unsigned bit[] = { YG_SCOPE_GATE, YG_SCOPE_USER,
+					YG_SCOPE_USER, YG_SCOPE_USER,
+					YG_SCOPE_BOX, YG_SCOPE_HOST };
+	size_t cnt = 0, total = 0, off = 0;
+
+	for (size_t i = 0; i < sizeof(bit) / sizeof(bit[0]); i++)
+		total += (scope & bit[i]) != 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(bit) / sizeof(bit[0]) && off < n; i++) {
+		if (!(scope & bit[i]))
+			continue;
+		cnt++;
+		off += (size_t)snprintf(buf + off, n - off, "%s%s",
+					cnt == 1 ? "" : cnt == total ? " or " :
+					", ", where[i]);
+	}
+	return buf;
 }
 
 static unsigned sec_scope(const struct yg_section *s)
@@ -224,6 +256,8 @@ static unsigned sec_scope(const struct yg_section *s)
 		return YG_SCOPE_GATE;
 	if (s->kind == YG_SEC_BOX)
 		return YG_SCOPE_BOX;
+	if (s->kind == YG_SEC_HOST)
+		return YG_SCOPE_HOST;
 	return YG_SCOPE_USER;
 }
 
@@ -240,7 +274,7 @@ static int on_pair(void *ctx, const char *key, const char *value,
 	yg_policy *pol = c->pol;
 	struct yg_section *s;
 	struct yg_entry *e;
-	char label[128], why[WHY_MAX];
+	char label[128], why[WHY_MAX], where[160];
 	struct yg_val v;
 	unsigned scope;
 	int k, rc;
@@ -250,8 +284,8 @@ static int on_pair(void *ctx, const char *key, const char *value,
 	if (c->sec == -1)
 		return yg_diags_addf(c->diags, fname(c), line, "'%s' is outside "
 				     "any section: put it under [gate], "
-				     "[defaults], [group:NAME], [user:NAME] "
-				     "or [box:NAME]", key);
+				     "[defaults], [group:NAME], [user:NAME], "
+				     "[box:NAME] or [host:NAME]", key);
 	s = &pol->secs[c->sec];
 	scope = sec_scope(s);
 	sec_label(s, label, sizeof(label));
@@ -267,7 +301,8 @@ static int on_pair(void *ctx, const char *key, const char *value,
 	if (!(yg_keys[k].scope & scope))
 		return yg_diags_addf(c->diags, fname(c), line, "key '%s' is not "
 				     "valid in %s: it belongs in %s", key,
-				     label, scope_where(yg_keys[k].scope));
+				     label, scope_where(yg_keys[k].scope, where,
+							sizeof(where)));
 	if (s->ent[k] >= 0) {
 		const struct yg_entry *first = &pol->ents[s->ent[k]];
 
@@ -288,11 +323,17 @@ static int on_pair(void *ctx, const char *key, const char *value,
 	/* Static check: per-user values are expanded with the section's
 	 * user name (or placeholders); yg_policy_for_user re-checks with the
 	 * real user. */
-	rc = yg_key_check(k, value, s->kind == YG_SEC_USER ? s->name : NULL,
-			  NULL, "g", &v, why, sizeof(why));
+	if (s->kind == YG_SEC_HOST)
+		rc = yg_key_check_host(k, value, &v, why, sizeof(why));
+	else
+		rc = yg_key_check(k, value, s->kind == YG_SEC_USER ? s->name :
+				  NULL, NULL, "g", &v, why, sizeof(why));
 	if (rc == -ENOMEM)
 		return rc;
 	free(v.str);
+	if (rc < 0 && s->kind == YG_SEC_HOST)
+		return yg_diags_addf(c->diags, fname(c), line, "host %s: %s %s",
+				     s->name, key, why);
 	if (rc < 0)
 		return yg_diags_addf(c->diags, fname(c), line, "%s in %s: %s",
 				     key, label, why);
@@ -489,10 +530,14 @@ int yg_policy_load(const char *confdir, yg_policy **out, yg_diags *diags)
 			rc = load_policy_d(pol, cfd, diags);
 		close(cfd);
 	}
+	if (rc == 0)
+		rc = yg_hosts_check(pol, diags);
 	if (rc == 0 && diags->n > before)
 		rc = -EINVAL;
-	if (rc == 0)
+	if (rc == 0) {
 		set_gate(pol);
+		rc = yg_hosts_build(pol);
+	}
 out:
 	if (rc < 0)
 		yg_policy_free(pol);
@@ -516,6 +561,7 @@ void yg_policy_free(yg_policy *pol)
 	free(pol->ents);
 	free(pol->secs);
 	free(pol->htab);
+	yg_hosts_free(pol);
 	free(pol->def_keys);
 	free(pol->confdir);
 	free(pol);

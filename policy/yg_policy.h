@@ -6,7 +6,8 @@
  * reports EVERY problem as a yg_diag ("file:line: message").  The loaded
  * policy then answers: what are the daemon-wide settings ([gate]), what is
  * the effective policy of user U (defaults < group < user, with the origin
- * of each value), and may U enter box D ([box:D] users=/groups=).
+ * of each value), may U enter box D ([box:D] users=/groups=), and which
+ * libvirt host a box lives on ([host:NAME] sections, the host key).
  *
  * All functions return 0 or a negative errno.  The engine never resolves
  * names through NSS except in yg_policy_user_lookup(), so it is testable
@@ -67,7 +68,8 @@ size_t yg_policy_nfiles(const yg_policy *pol);
 const char *yg_policy_file(const yg_policy *pol, size_t i);
 
 /* Call fn(ctx, name) for every [user:NAME] (kind "user"), [group:NAME]
- * ("group") or [box:NAME] ("box") section, in order of first appearance;
+ * ("group"), [box:NAME] ("box") or [host:NAME] ("host") section, in order
+ * of first appearance;
  * stops at, and returns, the first non-zero fn result. */
 int yg_policy_each_name(const yg_policy *pol, const char *kind,
 			int (*fn)(void *ctx, const char *name), void *ctx) YG_MUST_CHECK;
@@ -91,6 +93,40 @@ struct yg_gate_conf {
 };
 
 const struct yg_gate_conf *yg_policy_gate(const yg_policy *pol);
+
+/* ---- hosts (issue #17) --------------------------------------------- */
+
+/* A lab may spread its boxes over several libvirt hosts behind one gate:
+ * each [host:NAME] section names one, the host = key puts a user's box or
+ * a [box:] box on it.  The host "local" always exists and is the gate's
+ * own libvirt ([gate] uri); [host:local] is an error. */
+
+/* Overlay directory of a host without images = (the same directory as
+ * yolo-gatectl provision's default --images). */
+#define YG_POLICY_DEFAULT_IMAGES LOCALSTATEDIR "/lib/yolo-gate/boxes"
+
+struct yg_host_conf {
+	const char *name;      /* "local" or the [host:NAME] name */
+	const char *uri;       /* libvirt URI ("local": [gate] uri) */
+	const char *images;    /* overlay directory on that host */
+	unsigned capacity;     /* boxes, 0 = no cap */
+	unsigned long long memory_bytes; /* 0 = no cap */
+	bool enabled;          /* enabled = no: the host takes no new logins */
+	const char *origin;    /* "file:line" of the header, or
+				* "built-in ([gate] uri)" */
+};
+
+/* >= 1: "local" is index 0, then the [host:] sections in order of first
+ * appearance. */
+size_t yg_policy_nhosts(const yg_policy *pol);
+/* NULL when i is out of range. */
+const struct yg_host_conf *yg_policy_host_at(const yg_policy *pol, size_t i);
+/* NULL when no host has that name (exact case). */
+const struct yg_host_conf *yg_policy_host(const yg_policy *pol,
+					  const char *name);
+/* The host of [box:NAME] (its host key, else "local"); NULL when there is
+ * no such [box:] section. */
+const char *yg_policy_box_host(const yg_policy *pol, const char *box);
 
 /* ---- per-user policy ----------------------------------------------- */
 
@@ -133,6 +169,9 @@ typedef struct yg_user_policy {
 	unsigned long disk_iops;        /* 0 = unlimited */
 	unsigned long long disk_bps;    /* bytes per second, 0 = unlimited */
 	char *network;                  /* libvirt network; NULL = none */
+	/* Hosts (issue #17): the [host:] the box lives on, never NULL after
+	 * yg_policy_for_user succeeded ("local" by default). */
+	char *host;
 	/* Every per-user key in a fixed order, expanded, with its origin. */
 	struct yg_setting *settings;
 	size_t nsettings;

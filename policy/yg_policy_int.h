@@ -54,12 +54,13 @@ int yg_trust_read(int fd, const char *path, char **buf, size_t *len,
 /* ---- keys (yg_keys.c) ------------------------------------------------ */
 
 enum yg_kind { YG_SEC_GATE, YG_SEC_DEFAULTS, YG_SEC_GROUP, YG_SEC_USER,
-	       YG_SEC_BOX };
+	       YG_SEC_BOX, YG_SEC_HOST, YG_NKINDS };
 
 /* Where a key is valid. */
 #define YG_SCOPE_GATE 1u
 #define YG_SCOPE_USER 2u /* [defaults], [group:], [user:] */
 #define YG_SCOPE_BOX  4u
+#define YG_SCOPE_HOST 8u /* [host:NAME] */
 
 enum yg_key {
 	YG_K_URI, YG_K_SOCKET, YG_K_RUN_DIR, YG_K_LOG_LEVEL,
@@ -71,13 +72,14 @@ enum yg_key {
 	YG_K_CONCURRENT, YG_K_IDLE, YG_K_IDLE_WARNING, YG_K_RECORD,
 	YG_K_REMOTE, YG_K_LINGER,
 	YG_K_VCPUS, YG_K_MEMORY, YG_K_CPU_QUOTA, YG_K_DISK_SIZE,
-	YG_K_DISK_IOPS, YG_K_DISK_BPS, YG_K_NETWORK,
+	YG_K_DISK_IOPS, YG_K_DISK_BPS, YG_K_NETWORK, YG_K_HOST,
 	YG_K_USERS, YG_K_GROUPS, YG_K_ATTACH,
+	YG_K_IMAGES, YG_K_CAPACITY,
 	YG_NKEYS
 };
 #define YG_K_FIRST_USER YG_K_ENABLED
 #define YG_K_LAST_GATE YG_K_MAX_CLIENTS_PER_USER
-#define YG_K_LAST_USER YG_K_NETWORK
+#define YG_K_LAST_USER YG_K_HOST
 
 struct yg_keydef {
 	const char *name;
@@ -104,6 +106,16 @@ const char *yg_key_suggest(const char *name, unsigned scope);
 int yg_key_check(int k, const char *raw, const char *user, const char *uid,
 		 const char *group, struct yg_val *out, char *why,
 		 size_t whylen);
+/* The same for key k of a [host:NAME] section, where some keys of other
+ * scopes have a meaning of their own (uri must be remote-capable, memory
+ * is a cap that may be 0).  No expansion. */
+int yg_key_check_host(int k, const char *raw, struct yg_val *out, char *why,
+		      size_t whylen);
+/* Built-in default of key k in [host:NAME] (NULL: required). */
+const char *yg_key_host_default(int k);
+/* Do two values of k agree only when their text does (names, paths),
+ * rather than their parsed number (durations, sizes, choices)? */
+bool yg_key_textual(int k);
 /* Call fn for each name in a users=/groups= list ("a, b c"). */
 int yg_list_each(const char *list, int (*fn)(void *ctx, const char *name),
 		 void *ctx);
@@ -124,6 +136,12 @@ struct yg_section {
 	int ent[YG_NKEYS];   /* index in ents, -1 = unset */
 };
 
+/* One entry of the host table: the public view, and what it owns. */
+struct yg_host {
+	struct yg_host_conf conf;
+	char *origin;    /* conf.origin when allocated, else NULL */
+};
+
 struct yg_policy {
 	char *confdir;
 	char **files;
@@ -136,7 +154,21 @@ struct yg_policy {
 	size_t hcap;
 	char *def_keys;  /* <confdir>/keys.d/%u.env */
 	struct yg_gate_conf gate;
+	struct yg_host *hosts; /* [0] is "local", then [host:] in order */
+	size_t nhosts;
 };
 
 const struct yg_section *yg_policy_section(const yg_policy *pol, int kind,
 					   const char *name);
+
+/* ---- hosts (yg_hosts.c) ---------------------------------------------- */
+
+/* The reserved host: the gate's own libvirt ([gate] uri). */
+#define YG_HOST_LOCAL "local"
+/* After every file is read: each [host:] has a uri, each host = names a
+ * defined host.  Appends diags; returns 0 or -ENOMEM. */
+int yg_hosts_check(const yg_policy *pol, yg_diags *diags);
+/* Fill pol->hosts from a policy that loaded cleanly (after [gate]).
+ * Returns 0 or -ENOMEM. */
+int yg_hosts_build(yg_policy *pol);
+void yg_hosts_free(yg_policy *pol);

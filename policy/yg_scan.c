@@ -106,7 +106,8 @@ static int scan_line(const char *file, unsigned lineno, const char *s,
 			return yg_diags_addf(diags, file, lineno, "bad section "
 					     "header: expected [gate], "
 					     "[defaults], [group:NAME], "
-					     "[user:NAME] or [box:NAME]");
+					     "[user:NAME], [box:NAME] or "
+					     "[host:NAME]");
 		if (!(a = dup_range(ns, ne)))
 			return -ENOMEM;
 		rc = cb->section(ctx, a, lineno);

@@ -48,8 +48,9 @@ int yg_ctl_image(int argc, char **argv) YG_MUST_CHECK;
 
 /* ---- shared helpers (ctl_util.c) ----------------------------------- */
 
-/* Where provision puts overlays unless --images says otherwise. */
-#define YG_CTL_IMAGES_DIR LOCALSTATEDIR "/lib/yolo-gate/boxes"
+/* Where provision puts overlays unless --images (or the host's images =)
+ * says otherwise: the policy's default, one constant for both. */
+#define YG_CTL_IMAGES_DIR YG_POLICY_DEFAULT_IMAGES
 
 /* A set of names (users seen once): add returns 1 when name is new (copied
  * in), 0 when it was there, -ENOMEM; free empties it. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* yolo-gatectl check: lint the policy like `visudo -c`; with --user, print
- * the user's effective policy with the origin of every value, like
- * `sshd -T`.  Both then warn about gated users that sshd would let tunnel
- * past the box (ctl_sshd.c); warnings do not change the exit status. */
+/* yolo-gatectl check: lint the policy like `visudo -c` and list the
+ * libvirt hosts; with --user, print the user's effective policy with the
+ * origin of every value, like `sshd -T` (the host line also gives that
+ * host's uri).  Both then warn about gated users that sshd would let
+ * tunnel past the box (ctl_sshd.c); warnings do not change the exit
+ * status. */
 #include "config.h"
 
 #include <errno.h>
@@ -41,6 +43,36 @@ static int lint_user(void *ctx, const char *name)
 	return 0;
 }
 
+/* A size as the policy writes it: 0, 512M, 64G (largest exact unit). */
+static void fmt_size(unsigned long long b, char *buf, size_t n)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (b && u < 3 && !(b & 1023)) {
+		b >>= 10;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, n, "%llu", b);
+	else
+		snprintf(buf, n, "%llu%c", b, units[u]);
+}
+
+/* One line per host, in the table's order ("local" first). */
+static void show_hosts(const yg_policy *pol)
+{
+	for (size_t i = 0; i < yg_policy_nhosts(pol); i++) {
+		const struct yg_host_conf *h = yg_policy_host_at(pol, i);
+		char mem[32];
+
+		fmt_size(h->memory_bytes, mem, sizeof(mem));
+		printf("host %s uri %s images %s capacity %u memory %s "
+		       "enabled %s  # %s\n", h->name, h->uri, h->images,
+		       h->capacity, mem, h->enabled ? "yes" : "no", h->origin);
+	}
+}
+
 static int show_user(const yg_policy *pol, const char *user)
 {
 	yg_diags diags = { 0 };
@@ -58,9 +90,15 @@ static int show_user(const yg_policy *pol, const char *user)
 	} else {
 		printf("user %s\nuid %u\ngroup %s  # primary group\n", up.user,
 		       (unsigned)up.uid, up.group ? up.group : "-");
-		for (size_t i = 0; i < up.nsettings; i++)
-			printf("%s %s  # %s\n", up.settings[i].key,
-			       up.settings[i].value, up.settings[i].origin);
+		for (size_t i = 0; i < up.nsettings; i++) {
+			const struct yg_setting *st = &up.settings[i];
+			const struct yg_host_conf *h = NULL;
+
+			if (!strcmp(st->key, "host"))
+				h = yg_policy_host(pol, st->value);
+			printf("%s %s  # %s%s%s\n", st->key, st->value,
+			       st->origin, h ? "; uri " : "", h ? h->uri : "");
+		}
 		rc = YG_CTL_EXIT_OK;
 	}
 	yg_user_policy_clear(&up);
@@ -122,8 +160,10 @@ int yg_ctl_check(int argc, char **argv)
 			rc = yg_ctl_errf("check", "out of memory checking sshd");
 		for (size_t i = 0; rc == 0 && i < yg_policy_nfiles(pol); i++)
 			printf("read %s\n", yg_policy_file(pol, i));
-		if (rc == 0)
+		if (rc == 0) {
+			show_hosts(pol);
 			printf("OK\n");
+		}
 	}
 	yg_diags_free(&diags);
 	yg_policy_free(pol);

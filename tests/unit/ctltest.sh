@@ -52,6 +52,23 @@ expect 0 '^domain yolo-'"$me"'  # built-in default$' \
 	"$ctl" check --config "$tmp/me" --user "$me"
 expect 1 'has no policy' "$ctl" check --config "$tmp/ex" --user "$me"
 expect 1 'no such user' "$ctl" check --config "$tmp/ex" --user no-such-user-x
+expect 0 '^host local  # built-in default; uri qemu:///system$' \
+	"$ctl" check --config "$tmp/me" --user "$me"
+
+# Hosts (issue #17): check lists them, check --user gives the user's host
+# with its uri.
+printf '[host:hv2]\nuri = qemu+tcp://198.18.1.2/system\ncapacity = 20\nmemory = 64G\n\n[user:%s]\nhost = hv2\n' \
+	"$me" | mkconf "$tmp/hosts"
+expect 0 '^host local uri qemu:///system images /.*/lib/yolo-gate/boxes capacity 0 memory 0 enabled yes  # built-in (\[gate\] uri)$' \
+	"$ctl" check --config "$tmp/hosts"
+expect 0 "^host hv2 uri qemu+tcp://198.18.1.2/system images /.*/lib/yolo-gate/boxes capacity 20 memory 64G enabled yes  # $tmp/hosts/policy.d/10.conf:1\$" \
+	"$ctl" check --config "$tmp/hosts"
+expect 0 "^host hv2  # $tmp/hosts/policy.d/10.conf:7; uri qemu+tcp://198.18.1.2/system\$" \
+	"$ctl" check --config "$tmp/hosts" --user "$me"
+printf '[host:hv2]\nuri = qemu+tcp://198.18.1.2/system\n[defaults]\nhost = hv3\n' |
+	mkconf "$tmp/nohost"
+expect 1 "10.conf:4: host \"hv3\" is not defined; define \[host:hv3\] with a uri, or use one of: local, hv2 (did you mean 'hv2'?)" \
+	"$ctl" check --config "$tmp/nohost"
 chmod g+w "$tmp/me/policy.d/10.conf"
 expect 1 "chmod go-w $tmp/me/policy.d/10.conf" "$ctl" check --config "$tmp/me"
 
