@@ -18,6 +18,8 @@ pkgs=(
 	mandoc pamtester cppcheck expect jq python3 libcap2-bin libcap-ng-utils cpio xz-utils zstd strace
 	# tests/start-services.sh: libvirtd under a subreaper (PID 1 is no systemd)
 	tini
+	# tests/integration/lib-host2.sh: a second host in namespaces, unreachable at will
+	iproute2 util-linux iptables
 	# systemd-analyze, systemd-tmpfiles, systemd-socket-activate (no systemd as PID 1 needed)
 	systemd
 	# fuzzing (clang + libFuzzer runtime)

@@ -6,11 +6,14 @@ INTEGRATION_TESTS += \
 	tests/integration/box.sh \
 	tests/integration/groups.sh \
 	tests/integration/warm.sh \
-	tests/integration/share.sh
+	tests/integration/share.sh \
+	tests/integration/host2.sh
 EXTRA_DIST += \
 	tests/integration/lib.sh \
+	tests/integration/lib-host2.sh \
 	tests/integration/guest.sh \
 	tests/integration/box.sh \
 	tests/integration/groups.sh \
 	tests/integration/warm.sh \
-	tests/integration/share.sh
+	tests/integration/share.sh \
+	tests/integration/host2.sh
