@@ -83,7 +83,8 @@ tests_unit_clienttest_CFLAGS = $(YG_CORE_TEST_CFLAGS) -pthread
 tests_unit_clienttest_LDADD = $(YG_CORE_TEST_LDADD) -lpthread
 
 # run_dir paths and records (yg_rundir): shared by yolo-gated and yolo-gatectl.
-src_core_libygcore_la_SOURCES += src/core/yg_rundir.c src/core/yg_rundir.h
+src_core_libygcore_la_SOURCES += src/core/yg_rundir.c src/core/yg_rundir.h \
+	src/core/yg_rundir_host.c src/core/yg_rundir_int.h
 
 check_PROGRAMS += tests/unit/rundirtest
 UNIT_TESTS += tests/unit/rundirtest

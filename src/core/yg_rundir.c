@@ -14,6 +14,7 @@
 
 #include "yg_path.h"
 #include "yg_rundir.h"
+#include "yg_rundir_int.h"
 
 #define LOCK_TAG "yg-lock"
 #define SESSION_TAG "yg-session"
@@ -24,7 +25,7 @@
 /* ---- small checks ---- */
 
 /* 1..max bytes, none a control character (NUL and newline included). */
-static bool text_ok(const char *s, size_t n, size_t max)
+bool yg_rd_text_ok(const char *s, size_t n, size_t max)
 {
 	if (n == 0 || n > max)
 		return false;
@@ -35,9 +36,9 @@ static bool text_ok(const char *s, size_t n, size_t max)
 }
 
 /* A plain file name: text, no '/', not "." or "..". */
-static bool name_ok(const char *s, size_t n, size_t max)
+bool yg_rd_name_ok(const char *s, size_t n, size_t max)
 {
-	return text_ok(s, n, max) && !memchr(s, '/', n) && !(n == 1 && s[0] == '.') &&
+	return yg_rd_text_ok(s, n, max) && !memchr(s, '/', n) && !(n == 1 && s[0] == '.') &&
 	       !(n == 2 && s[0] == '.' && s[1] == '.');
 }
 
@@ -57,7 +58,7 @@ static bool holder_ok(const char *s, size_t n)
 }
 
 /* A canonical decimal (no sign, no leading zero) of at most max. */
-static bool dec_parse(const char *s, size_t n, unsigned long long max, unsigned long long *out)
+bool yg_rd_dec_parse(const char *s, size_t n, unsigned long long max, unsigned long long *out)
 {
 	unsigned long long v = 0;
 
@@ -75,7 +76,7 @@ static bool dec_parse(const char *s, size_t n, unsigned long long max, unsigned 
 }
 
 /* Read up to size bytes of fd from offset 0 (restarting short reads). */
-static ssize_t read_some(int fd, char *buf, size_t size)
+ssize_t yg_rd_read_some(int fd, char *buf, size_t size)
 {
 	size_t got = 0;
 
@@ -139,14 +140,19 @@ int yg_rundir_sessions_dir(char *buf, size_t len, const char *run_dir, yg_err *e
 	return sub_dir(buf, len, run_dir, "sessions", err);
 }
 
-static int check_domain(const char *domain, yg_err *err)
+/* A domain (max YG_RUNDIR_NAME_MAX) or a box key (YG_RUNDIR_KEY_MAX - 1). */
+int yg_rd_check_name(const char *domain, size_t max, yg_err *err)
 {
-	if (!domain || !name_ok(domain, strnlen(domain, YG_RUNDIR_NAME_MAX + 1),
-				YG_RUNDIR_NAME_MAX))
+	if (!domain || !yg_rd_name_ok(domain, strnlen(domain, max + 1), max))
 		return yg_err_set(err, -EINVAL, "box name '%s' cannot name a file in run_dir: it "
-				  "must be 1 to %u printable characters without '/'",
-				  domain ? domain : "", YG_RUNDIR_NAME_MAX);
+				  "must be 1 to %zu printable characters without '/'",
+				  domain ? domain : "", max);
 	return 0;
+}
+
+static int check_domain(const char *key, yg_err *err)
+{
+	return yg_rd_check_name(key, YG_RUNDIR_KEY_MAX - 1, err);
 }
 
 int yg_rundir_lock_name(char *buf, size_t len, const char *domain, yg_err *err)
@@ -258,8 +264,8 @@ void yg_rundir_text_set(char *dst, size_t len, const char *src)
 
 /* Check the size of a record and its start "TAG VERSION" + sep. Returns the
  * offset after sep, or -errno with err (what names the record). */
-static int check_head(const char *buf, size_t len, size_t max, const char *tag, char sep,
-		      const char *what, unsigned *version, yg_err *err)
+int yg_rd_check_head(const char *buf, size_t len, size_t max, const char *tag, char sep,
+		      const char *what, unsigned newest, unsigned *version, yg_err *err)
 {
 	size_t tl = strlen(tag), i, vl = 0;
 	unsigned long long v;
@@ -270,15 +276,16 @@ static int check_head(const char *buf, size_t len, size_t max, const char *tag, 
 		return yg_err_set(err, -EFBIG, "the %s is longer than %zu bytes", what, max);
 	if (len <= tl || memcmp(buf, tag, tl) != 0 || buf[tl] != ' ')
 		return yg_err_set(err, -EINVAL, "the %s does not start with \"%s %u\"",
-				  what, tag, YG_RUNDIR_VERSION);
+				  what, tag, newest);
 	for (i = tl + 1; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
 		vl++;
-	if (!dec_parse(buf + tl + 1, vl, UINT_MAX, &v))
+	if (!yg_rd_dec_parse(buf + tl + 1, vl, UINT_MAX, &v))
 		return yg_err_set(err, -EINVAL, "the version of the %s is not a number", what);
-	if (v != YG_RUNDIR_VERSION)
+	if (v < 1 || v > newest)
 		return yg_err_set(err, -EPROTO, "the %s is of version %llu, and this yolo-gate "
-				  "reads version %u: yolo-gated and yolo-gatectl must come from the "
-				  "same yolo-gate", what, v, YG_RUNDIR_VERSION);
+				  "reads version%s %s%u: yolo-gated and yolo-gatectl must come "
+				  "from the same yolo-gate", what, v, newest > 1 ? "s" : "",
+				  newest > 1 ? "1 to " : "", newest);
 	if (i >= len || buf[i] != sep)
 		return yg_err_set(err, -EINVAL, "the %s is malformed after its version", what);
 	*version = (unsigned)v;
@@ -319,8 +326,8 @@ int yg_rundir_lock_parse(const char *buf, size_t len, struct yg_rundir_lock *out
 
 	memset(out, 0, sizeof(*out));
 	out->revert_ms = -1;
-	off = check_head(buf, len, YG_RUNDIR_LOCK_MAX, LOCK_TAG, ' ', "lock record",
-			 &out->version, err);
+	off = yg_rd_check_head(buf, len, YG_RUNDIR_LOCK_MAX, LOCK_TAG, ' ', "lock record",
+			 YG_RUNDIR_VERSION, &out->version, err);
 	if (off < 0)
 		return off;
 	if (memchr(buf, '\0', len))
@@ -343,19 +350,19 @@ int yg_rundir_lock_parse(const char *buf, size_t len, struct yg_rundir_lock *out
 		fl[k] = (size_t)((k < 3 ? q : end) - p);
 		p = k < 3 ? q + 1 : end;
 	}
-	if (!dec_parse(f[0], fl[0], LLONG_MAX, &v))
+	if (!yg_rd_dec_parse(f[0], fl[0], LLONG_MAX, &v))
 		return lock_bad(err, "since", "a time in seconds");
 	out->since = (long long)v;
 	if (!holder_ok(f[1], fl[1]))
 		return lock_bad(err, "holder", "a session id or " YG_RUNDIR_ADMIN);
 	memcpy(out->holder, f[1], fl[1]);
 	out->holder[fl[1]] = '\0';
-	if (!dec_parse(f[2], fl[2], INT_MAX, &v) || v == 0)
+	if (!yg_rd_dec_parse(f[2], fl[2], INT_MAX, &v) || v == 0)
 		return lock_bad(err, "pid", "a process id");
 	out->pid = (int)v;
 	if (fl[3] == 1 && f[3][0] == '-')
 		return 0;
-	if (!dec_parse(f[3], fl[3], LONG_MAX, &v))
+	if (!yg_rd_dec_parse(f[3], fl[3], LONG_MAX, &v))
 		return lock_bad(err, "revert_ms", "a number of milliseconds or -");
 	out->revert_ms = (long)v;
 	return 0;
@@ -380,7 +387,7 @@ int yg_rundir_lock_write(int fd, const struct yg_rundir_lock *l)
 int yg_rundir_lock_read(int fd, struct yg_rundir_lock *out, yg_err *err)
 {
 	char rec[YG_RUNDIR_LOCK_MAX + 1];
-	ssize_t n = read_some(fd, rec, sizeof(rec));
+	ssize_t n = yg_rd_read_some(fd, rec, sizeof(rec));
 
 	if (n < 0) {
 		memset(out, 0, sizeof(*out));
@@ -393,7 +400,7 @@ int yg_rundir_lock_read(int fd, struct yg_rundir_lock *out, yg_err *err)
 
 /* ---- the session record ---- */
 
-enum ftype { F_NAME, F_TEXT, F_UID, F_PID, F_TIME };
+enum ftype { F_NAME, F_TEXT, F_UID, F_PID, F_TIME, F_HOST };
 
 #define SF(k, t) { #k, t, offsetof(struct yg_rundir_session, k), \
 		   sizeof(((struct yg_rundir_session *)0)->k) }
@@ -404,14 +411,27 @@ static const struct sfield {
 } sfields[] = {
 	SF(box, F_NAME), SF(user, F_TEXT), SF(uid, F_UID), SF(from, F_TEXT), SF(pid, F_PID),
 	SF(started, F_TIME), SF(last_active, F_TIME), SF(idle_end, F_TIME), SF(max_end, F_TIME),
-	SF(record, F_TEXT),
+	SF(record, F_TEXT), SF(host, F_HOST),
 };
 #undef SF
 #define NFIELDS (sizeof(sfields) / sizeof(sfields[0]))
+/* Version 1 (before hosts) has every field but the last, host. */
+#define NFIELDS_V1 (NFIELDS - 1)
 
 static const char *const fwant[] = {
 	[F_NAME] = "a plain file name", [F_TEXT] = "printable text",
 	[F_UID] = "a user id", [F_PID] = "a process id", [F_TIME] = "a time in seconds",
+	[F_HOST] = "a host name (a plain file name without '@')",
+};
+
+/* A host name: half of a box key (DOMAIN@HOST). */
+static bool host_ok(const char *s, size_t n, size_t max)
+{
+	return yg_rd_name_ok(s, n, max) && !memchr(s, '@', n);
+}
+
+static bool (*const fcheck[])(const char *, size_t, size_t) = {
+	[F_NAME] = yg_rd_name_ok, [F_TEXT] = yg_rd_text_ok, [F_HOST] = host_ok,
 };
 
 /* Store value v (n bytes) into field f of s: false when it is not valid. */
@@ -424,23 +444,24 @@ static bool field_set(struct yg_rundir_session *s, const struct sfield *f, const
 	switch (f->type) {
 	case F_NAME:
 	case F_TEXT:
-		if (!(f->type == F_NAME ? name_ok : text_ok)(v, n, f->size - 1))
+	case F_HOST:
+		if (!fcheck[f->type](v, n, f->size - 1))
 			return false;
 		memcpy(p, v, n);
 		p[n] = '\0';
 		return true;
 	case F_UID:
-		if (!dec_parse(v, n, (uid_t)-1 - 1, &x))
+		if (!yg_rd_dec_parse(v, n, (uid_t)-1 - 1, &x))
 			return false;
 		*(uid_t *)(void *)p = (uid_t)x;
 		return true;
 	case F_PID:
-		if (!dec_parse(v, n, INT_MAX, &x) || x == 0)
+		if (!yg_rd_dec_parse(v, n, INT_MAX, &x) || x == 0)
 			return false;
 		*(int *)(void *)p = (int)x;
 		return true;
 	case F_TIME:
-		if (!dec_parse(v, n, LLONG_MAX, &x))
+		if (!yg_rd_dec_parse(v, n, LLONG_MAX, &x))
 			return false;
 		*(long long *)(void *)p = (long long)x;
 		return true;
@@ -458,7 +479,8 @@ static bool field_get(const struct yg_rundir_session *s, const struct sfield *f,
 	switch (f->type) {
 	case F_NAME:
 	case F_TEXT:
-		if (!(f->type == F_NAME ? name_ok : text_ok)(p, strnlen(p, f->size), f->size - 1))
+	case F_HOST:
+		if (!fcheck[f->type](p, strnlen(p, f->size), f->size - 1))
 			return false;
 		snprintf(buf, len, "%s", p);
 		return true;
@@ -481,7 +503,7 @@ int yg_rundir_session_format(const struct yg_rundir_session *s, char *buf, size_
 	size_t o;
 	int n;
 
-	n = snprintf(buf, len, SESSION_TAG " %u\n", YG_RUNDIR_VERSION);
+	n = snprintf(buf, len, SESSION_TAG " %u\n", YG_RUNDIR_SESSION_VERSION);
 	if (n < 0 || (size_t)n >= len)
 		return -EOVERFLOW;
 	o = (size_t)n;
@@ -500,17 +522,21 @@ int yg_rundir_session_parse(const char *buf, size_t len, struct yg_rundir_sessio
 			    yg_err *err)
 {
 	const char *p, *end = buf + len;
+	size_t nfields;
 	int off;
 
 	memset(out, 0, sizeof(*out));
-	off = check_head(buf, len, YG_RUNDIR_SESSION_MAX, SESSION_TAG, '\n', "session record",
-			 &out->version, err);
+	off = yg_rd_check_head(buf, len, YG_RUNDIR_SESSION_MAX, SESSION_TAG, '\n', "session record",
+			 YG_RUNDIR_SESSION_VERSION, &out->version, err);
 	if (off < 0)
 		return off;
 	if (memchr(buf, '\0', len))
 		return yg_err_set(err, -EINVAL, "the session record contains a NUL byte");
+	nfields = out->version == 1 ? NFIELDS_V1 : NFIELDS;
+	if (out->version == 1)	/* a session of a broker from before hosts */
+		snprintf(out->host, sizeof(out->host), "%s", YG_RUNDIR_HOST_LOCAL);
 	p = buf + off;
-	for (size_t i = 0; i < NFIELDS; i++) {
+	for (size_t i = 0; i < nfields; i++) {
 		const struct sfield *f = &sfields[i];
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t kl = strlen(f->key);
@@ -528,12 +554,13 @@ int yg_rundir_session_parse(const char *buf, size_t len, struct yg_rundir_sessio
 		if (!field_set(out, f, p + kl + 1, (size_t)(nl - (p + kl + 1))))
 			return yg_err_set(err, -EINVAL, "line %d of the session record: %s= is "
 					  "not %s%s", line, f->key, fwant[f->type],
-					  f->type <= F_TEXT ? " of bounded length" : "");
+					  f->type <= F_TEXT || f->type == F_HOST ?
+					  " of bounded length" : "");
 		p = nl + 1;
 	}
 	if (p != end)
 		return yg_err_set(err, -EINVAL, "the session record has more than %zu lines",
-				  NFIELDS + 1);
+				  nfields + 1);
 	return 0;
 }
 
@@ -582,7 +609,7 @@ static ssize_t read_file(int dirfd, const char *name, char *buf, size_t size, yg
 		n = yg_err_set(err, -errno, "cannot stat %s: %s", name, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		n = yg_err_set(err, -EINVAL, "%s is not a regular file", name);
-	else if ((n = read_some(fd, buf, size)) < 0)
+	else if ((n = yg_rd_read_some(fd, buf, size)) < 0)
 		n = yg_err_set(err, (int)n, "cannot read %s: %s", name, strerror((int)-n));
 	close(fd);
 	return n;
@@ -644,7 +671,8 @@ int yg_rundir_end_parse(const char *buf, size_t len, char *msg, size_t msglen, y
 	if (!msglen)
 		return yg_err_set(err, -EINVAL, "no room for the end message");
 	msg[0] = '\0';
-	off = check_head(buf, len, SIZE_MAX, END_TAG, '\n', "end request", &version, err);
+	off = yg_rd_check_head(buf, len, SIZE_MAX, END_TAG, '\n', "end request", YG_RUNDIR_VERSION,
+			 &version, err);
 	if (off < 0)
 		return off;
 	n = len - (size_t)off;
@@ -677,7 +705,7 @@ int yg_rundir_end_take(const char *path, uid_t trusted, char *msg, size_t msglen
 	else if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != trusted))
 		r = yg_err_set(err, -EPERM, "%s is not a regular file owned by root or uid %u: "
 			       "ignored", path, (unsigned)trusted);
-	else if ((n = read_some(fd, buf, sizeof(buf))) < 0)
+	else if ((n = yg_rd_read_some(fd, buf, sizeof(buf))) < 0)
 		r = yg_err_set(err, (int)n, "cannot read %s: %s", path, strerror((int)-n));
 	if (fd >= 0)
 		close(fd);

@@ -10,15 +10,18 @@
  * is refused with a message that says so.
  *
  *   run_dir/boxes/             0700, the service user
- *     DOMAIN.lock              flock(LOCK_EX) by the box's owner (a session
+ *     KEY.lock                 flock(LOCK_EX) by the box's owner (a session
  *                              child, or yolo-gatectl around its reverts),
  *                              holding one line, the lock record:
  *                                yg-lock 1 SINCE HOLDER PID REVERT_MS
- *     DOMAIN.sock              the owner's rendezvous socket (handoff)
+ *     KEY.sock                 the owner's rendezvous socket (handoff)
+ *                              (KEY: the box key, DOMAIN for a box of the
+ *                              host "local", DOMAIN@HOST for one of
+ *                              [host:HOST]; '@' is in no domain name)
  *   run_dir/sessions/          0700, the service user
  *     ID                       the session record, replaced through ID.tmp
  *                              and a rename:
- *                                yg-session 1
+ *                                yg-session 2
  *                                box=DOMAIN
  *                                user=NAME
  *                                uid=UID
@@ -29,8 +32,16 @@
  *                                idle_end=EPOCH (0 = none)
  *                                max_end=EPOCH (0 = none)
  *                                record=CAST_FILE_NAME (or -)
+ *                                host=HOST (the box's [host:], or local)
+ *                              (version 1, of a broker from before hosts,
+ *                              is read too: no host= line, host local)
  *     ID.end                   yolo-gatectl end's request: a line "yg-end 1",
  *                              then the message for the user
+ *   run_dir/hosts/             0700, the service user
+ *     HOST                     [host:HOST] has been unreachable since SINCE:
+ *                                yg-host 1 SINCE
+ *                              written by the first session that could not
+ *                              reach it, removed by the first that could
  *
  * In the lock record, SINCE is when it was written (epoch seconds), HOLDER a
  * session id or "yolo-gatectl", PID the holder's process, REVERT_MS how long
@@ -51,8 +62,16 @@
 /* A session id: 16 lowercase hex digits (64 random bits). */
 #define YG_SESSION_ID_LEN 16
 
-/* The version every record is written with, and the only one read. */
+/* The version the lock record and the end request are written with, and
+ * the only one read. */
 #define YG_RUNDIR_VERSION 1u
+/* The session record's: written with 2, read 1 (host local) and 2. */
+#define YG_RUNDIR_SESSION_VERSION 2u
+
+/* The host of a box that names none: the gate's own libvirt. */
+#define YG_RUNDIR_HOST_LOCAL "local"
+/* A box key, DOMAIN@HOST, with its NUL. */
+#define YG_RUNDIR_KEY_MAX (2 * YG_RUNDIR_NAME_MAX + 2)
 
 /* The lock holder that is not a session. */
 #define YG_RUNDIR_ADMIN "yolo-gatectl"
@@ -61,6 +80,7 @@
 #define YG_RUNDIR_LOCK_MAX 128		/* the lock record, bytes */
 #define YG_RUNDIR_SESSION_MAX 1024	/* the session record, bytes */
 #define YG_RUNDIR_END_MAX 900		/* the end message, bytes */
+#define YG_RUNDIR_HOST_MAX 64		/* the host record, bytes */
 #define YG_RUNDIR_NAME_MAX YG_NAME_MAX	/* box, user, from */
 #define YG_RUNDIR_RECORD_MAX 127	/* the .cast file name */
 #define YG_RUNDIR_HOLDER_MAX YG_SESSION_ID_LEN	/* >= strlen(YG_RUNDIR_ADMIN) */
@@ -80,6 +100,14 @@ bool yg_session_id_valid(const char *id);
  * may be NULL) set. */
 int yg_rundir_boxes_dir(char *buf, size_t len, const char *run_dir, yg_err *err) YG_MUST_CHECK;
 int yg_rundir_sessions_dir(char *buf, size_t len, const char *run_dir, yg_err *err) YG_MUST_CHECK;
+/* The box key of domain on host (NULL, "" or "local": the gate's own
+ * libvirt) into buf (YG_RUNDIR_KEY_MAX): "DOMAIN" or "DOMAIN@HOST". Every
+ * path below that takes a domain takes a box key. */
+int yg_rundir_box_key(char *buf, size_t len, const char *host, const char *domain,
+		      yg_err *err) YG_MUST_CHECK;
+/* The other way round: 0, or -EINVAL when key is not one. */
+int yg_rundir_box_key_split(const char *key, char *host, size_t hlen, char *domain,
+			    size_t dlen) YG_MUST_CHECK;
 /* "DOMAIN.lock", for openat() in the boxes directory. */
 int yg_rundir_lock_name(char *buf, size_t len, const char *domain, yg_err *err) YG_MUST_CHECK;
 int yg_rundir_lock_path(char *buf, size_t len, const char *run_dir, const char *domain,
@@ -140,7 +168,7 @@ int yg_rundir_lock_read(int fd, struct yg_rundir_lock *out, yg_err *err) YG_MUST
 /* ---- the session record (run_dir/sessions/ID) ---- */
 
 struct yg_rundir_session {
-	unsigned version;		/* of a record read (written: YG_RUNDIR_VERSION) */
+	unsigned version;		/* of a record read (written: YG_RUNDIR_SESSION_VERSION) */
 	char box[YG_RUNDIR_NAME_MAX + 1];
 	char user[YG_RUNDIR_NAME_MAX + 1];
 	uid_t uid;
@@ -149,6 +177,7 @@ struct yg_rundir_session {
 	long long started, last_active;	/* epoch seconds */
 	long long idle_end, max_end;	/* epoch seconds, 0 = no limit */
 	char record[YG_RUNDIR_RECORD_MAX + 1];	/* .cast file name, "-" = none */
+	char host[YG_RUNDIR_NAME_MAX + 1];	/* the box's host, "local" = the gate's */
 };
 
 /* The record into buf: its length, -EINVAL (a field that may not be
@@ -180,5 +209,23 @@ int yg_rundir_end_parse(const char *buf, size_t len, char *msg, size_t msglen, y
  * otherwise; -ENOENT when there is none. msg is "" on every error. */
 int yg_rundir_end_take(const char *path, uid_t trusted, char *msg, size_t msglen,
 		       yg_err *err) YG_MUST_CHECK;
+
+/* ---- the host record (run_dir/hosts/HOST) ----
+ * Never for the host "local" (-EINVAL): the gate's own libvirt is not
+ * "unreachable", it is down, and its users hear that from libvirt. */
+
+int yg_rundir_hosts_dir(char *buf, size_t len, const char *run_dir, yg_err *err) YG_MUST_CHECK;
+int yg_rundir_host_format(long long since, char *buf, size_t len) YG_MUST_CHECK;
+int yg_rundir_host_parse(const char *buf, size_t len, long long *since, yg_err *err) YG_MUST_CHECK;
+/* Since when host is down: 0, -ENOENT (it is not), or another -errno. */
+int yg_rundir_host_since(const char *run_dir, const char *host, long long *since,
+			 yg_err *err) YG_MUST_CHECK;
+/* host did not answer at now: its record is written unless there is one
+ * already; *since is the record's time (now, or the first failure's). */
+int yg_rundir_host_down(const char *run_dir, const char *host, long long now,
+			long long *since, yg_err *err) YG_MUST_CHECK;
+/* host answered: its record is removed. 1 when there was one, 0 when not,
+ * or -errno. */
+int yg_rundir_host_up(const char *run_dir, const char *host);
 
 #endif

@@ -107,15 +107,16 @@ struct yg_ctl_holder {
 	char problem[YG_ERR_MSG_MAX];	/* why a record is not known ("" = none) */
 };
 
-/* Probe run_dir/boxes/<domain>.lock without taking it.  A missing lock
+/* Probe the lock of domain on host (NULL or "local": the gate's own
+ * libvirt; yg_rundir_box_key) without taking it.  A missing lock
  * file is a free box.  0 or -errno (with err). */
-int yg_ctl_lock_probe(const char *run_dir, const char *domain,
+int yg_ctl_lock_probe(const char *run_dir, const char *host, const char *domain,
 		      struct yg_ctl_holder *h, yg_err *err) YG_MUST_CHECK;
 /* Take the lock for an admin operation.  Returns an fd (>= 0) to close
  * when done, -1 when there is no boxes directory (no broker ever ran:
  * nothing to lock against), -EWOULDBLOCK with *h filled when a session
  * holds the box, or another -errno with err. */
-int yg_ctl_lock_take(const char *run_dir, const char *domain,
+int yg_ctl_lock_take(const char *run_dir, const char *host, const char *domain,
 		     const yg_policy *pol, struct yg_ctl_holder *h,
 		     yg_err *err) YG_MUST_CHECK;
 /* Record in the held lock fd how long an admin revert took (ms). */

@@ -58,7 +58,7 @@ int yg_ctl_revert_box(const char *cmd, const yg_policy *pol,
 	yg_err err;
 	int fd, rc;
 
-	fd = yg_ctl_lock_take(run_dir, up->domain, pol, &h, &err);
+	fd = yg_ctl_lock_take(run_dir, up->host, up->domain, pol, &h, &err);
 	if (fd == -EWOULDBLOCK) {
 		yg_ctl_holder_text(&h, who, sizeof(who));
 		yg_ctl_errf(cmd, "box %s is in use by %s; not reverting it "
@@ -171,7 +171,7 @@ static int deprovision(const yg_policy *pol, const yg_user_policy *up,
 	yg_err err;
 	int fd, rc;
 
-	fd = yg_ctl_lock_take(yg_policy_gate(pol)->run_dir, up->domain, pol,
+	fd = yg_ctl_lock_take(yg_policy_gate(pol)->run_dir, up->host, up->domain, pol,
 			      &h, &err);
 	if (fd == -EWOULDBLOCK) {
 		yg_ctl_holder_text(&h, who, sizeof(who));

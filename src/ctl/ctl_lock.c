@@ -65,22 +65,27 @@ static int open_err(const char *path, yg_err *err)
 	return yg_err_set(err, -e, "cannot open %s: %s", path, strerror(e));
 }
 
-/* An empty holder record and the path of DOMAIN's lock. */
+/* An empty holder record and the path of the lock of domain on host. */
 static int holder_begin(struct yg_ctl_holder *h, char *path, size_t size,
-			const char *run_dir, const char *domain, yg_err *err)
+			const char *run_dir, const char *host, const char *domain,
+			yg_err *err)
 {
+	char key[YG_RUNDIR_KEY_MAX];
+	int rc;
+
 	memset(h, 0, sizeof(*h));
 	h->last_revert_ms = -1;
-	return yg_rundir_lock_path(path, size, run_dir, domain, err);
+	rc = yg_rundir_box_key(key, sizeof(key), host, domain, err);
+	return rc < 0 ? rc : yg_rundir_lock_path(path, size, run_dir, key, err);
 }
 
-int yg_ctl_lock_probe(const char *run_dir, const char *domain,
+int yg_ctl_lock_probe(const char *run_dir, const char *host, const char *domain,
 		      struct yg_ctl_holder *h, yg_err *err)
 {
 	char path[PATH_MAX];
 	int fd, rc;
 
-	rc = holder_begin(h, path, sizeof(path), run_dir, domain, err);
+	rc = holder_begin(h, path, sizeof(path), run_dir, host, domain, err);
 	if (rc < 0)
 		return rc;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -111,7 +116,7 @@ static void write_record(int fd, long ms)
 	(void)!yg_rundir_lock_write(fd, &l);
 }
 
-int yg_ctl_lock_take(const char *run_dir, const char *domain,
+int yg_ctl_lock_take(const char *run_dir, const char *host, const char *domain,
 		     const yg_policy *pol, struct yg_ctl_holder *h,
 		     yg_err *err)
 {
@@ -121,7 +126,7 @@ int yg_ctl_lock_take(const char *run_dir, const char *domain,
 	gid_t gid;
 	int fd, rc;
 
-	rc = holder_begin(h, path, sizeof(path), run_dir, domain, err);
+	rc = holder_begin(h, path, sizeof(path), run_dir, host, domain, err);
 	if (rc < 0)
 		return rc;
 	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

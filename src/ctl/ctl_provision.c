@@ -583,7 +583,7 @@ int yg_ctl_provision(int argc, char **argv)
 	if (rc == 0) {
 		/* no session may start on a box being built */
 		run_dir = yg_policy_gate(pol)->run_dir;
-		fd = yg_ctl_lock_take(run_dir, p.up.domain, pol, &h, &err);
+		fd = yg_ctl_lock_take(run_dir, p.up.host, p.up.domain, pol, &h, &err);
 		if (fd == -EWOULDBLOCK) {
 			yg_ctl_holder_text(&h, who, sizeof(who));
 			rc = yg_ctl_errf(CMD, "box %s is in use by %s; try "

@@ -57,7 +57,7 @@ static bool session_holds_box(const char *run_dir, const struct yg_ctl_session *
 	struct yg_ctl_holder h;
 
 	if (!pid_alive(s->rec.pid) ||
-	    yg_ctl_lock_probe(run_dir, s->rec.box, &h, NULL) < 0)
+	    yg_ctl_lock_probe(run_dir, s->rec.host, s->rec.box, &h, NULL) < 0)
 		return false;
 	return h.busy && h.known && h.pid == s->rec.pid && !strcmp(h.session, s->id);
 }

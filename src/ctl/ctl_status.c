@@ -113,7 +113,7 @@ static void lock_row(struct status_ctx *c, struct row *r)
 {
 	yg_err err;
 
-	if (yg_ctl_lock_probe(yg_policy_gate(c->pol)->run_dir, r->up->domain,
+	if (yg_ctl_lock_probe(yg_policy_gate(c->pol)->run_dir, r->up->host, r->up->domain,
 			      &r->h, &err) < 0) {
 		r->session = "unknown";
 		if (!r->err[0])

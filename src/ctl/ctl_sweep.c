@@ -139,7 +139,7 @@ static void remove_session(int dfd, const char *dir, const char *name,
 
 	if (yg_rundir_session_entry(name) == YG_RUNDIR_SESSION &&
 	    yg_rundir_session_read(dfd, name, &rec, NULL) == 0 &&
-	    yg_ctl_lock_probe(run_dir, rec.box, &h, NULL) == 0 && h.busy) {
+	    yg_ctl_lock_probe(run_dir, rec.host, rec.box, &h, NULL) == 0 && h.busy) {
 		fprintf(stderr, CMD ": left %s/%s: box %s is in use\n", dir,
 			name, rec.box);
 		return;

@@ -144,7 +144,36 @@ static int user_from_pw(const yg_policy *pol, const struct passwd *pw,
 	}
 	yg_diags_free(&d);
 	fill_user(u, u->up);
+	return yg_gd_user_host(pol, u, u->up->host) < 0 ?
+	       yg_err_set(err, -EINVAL, "policy error for user %s: host %s is not defined",
+			  u->user, u->up->host) : 0;
+}
+
+bool yg_gd_host_local(const char *host)
+{
+	return !host || !host[0] || !strcmp(host, "local");
+}
+
+int yg_gd_user_host(const yg_policy *pol, struct yg_gd_user *u, const char *host)
+{
+	const struct yg_host_conf *h = yg_policy_host(pol, host ? host : "local");
+
+	if (!h)
+		return -ENOENT;
+	copy_str(u->host, sizeof(u->host), h->name);
+	copy_str(u->uri, sizeof(u->uri), h->uri);
+	u->host_enabled = h->enabled;
 	return 0;
+}
+
+/* The box domain for u, and the host it lives on: u's own (u's host =), or
+ * a [box:] entry's (its host =). */
+static int set_box(const yg_policy *pol, struct yg_gd_user *u, const char *domain)
+{
+	bool own = u->own && u->up && strcmp(domain, u->up->domain) == 0;
+
+	copy_str(u->domain, sizeof(u->domain), domain);
+	return yg_gd_user_host(pol, u, own ? u->up->host : yg_policy_box_host(pol, domain));
 }
 
 int yg_gd_user_by_uid(const yg_policy *pol, uid_t uid, struct yg_gd_user *u, yg_err *err)
@@ -216,8 +245,11 @@ uint32_t yg_gd_choose_box(const yg_policy *pol, struct yg_gd_user *u, const char
 		if ((u->own && strcmp(reqbox, u->domain) == 0) ||
 		    yg_policy_box_lists(pol, u->up, reqbox, (const char *const *)u->groups,
 					u->ngroups)) {
-			copy_str(u->domain, sizeof(u->domain), reqbox);
-			return 0;
+			if (set_box(pol, u, reqbox) == 0)
+				return 0;
+			snprintf(why, whylen, "the host of box %s is not defined; ask your "
+				 "administrator to run yolo-gatectl check", reqbox);
+			return YG_ERR_NOPOLICY;
 		}
 		snprintf(why, whylen, "user %s may not enter box %s; ask your administrator "
 			 "for a [box:%s] entry", u->user, reqbox, reqbox);
@@ -236,7 +268,11 @@ uint32_t yg_gd_choose_box(const yg_policy *pol, struct yg_gd_user *u, const char
 			 "yolo-shell --box NAME", u->user, b.n, b.list);
 		return YG_ERR_DENIED;
 	}
-	copy_str(u->domain, sizeof(u->domain), b.first);
+	if (set_box(pol, u, b.first) < 0) {
+		snprintf(why, whylen, "the host of box %s is not defined; ask your "
+			 "administrator to run yolo-gatectl check", b.first);
+		return YG_ERR_NOPOLICY;
+	}
 	return 0;
 }
 

@@ -67,6 +67,7 @@ struct cleanup {
 	struct yg_gd_user u;	/* the dead session's user; domain: its box */
 	char session[YG_SESSION_ID_LEN + 1];
 	char box[YG_RUNDIR_NAME_MAX + 1], user[YG_RUNDIR_NAME_MAX + 1];
+	char host[YG_RUNDIR_NAME_MAX + 1], key[YG_RUNDIR_KEY_MAX];	/* the box's */
 	char pid[16], sig[16], code[16];	/* the dead child and how it ended */
 	uint64_t t0;
 };
@@ -78,7 +79,7 @@ static void report(const struct cleanup *c, const char *outcome, const char *wip
 
 	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(yg_now_ms() - c->t0));
 	yg_gd_audit(error ? YG_LOG_ERROR : YG_LOG_WARNING, "cleanup", "session", c->session,
-		    "user", c->user, "box", c->box, "pid", c->pid,
+		    "user", c->user, "box", c->box, "host", c->host, "pid", c->pid,
 		    "signal", c->sig[0] ? c->sig : NULL, "status", c->code[0] ? c->code : NULL,
 		    "outcome", outcome, "wipe", wipe, "ms", ms, "error", error, NULL);
 }
@@ -89,12 +90,12 @@ static int lock(const struct cleanup *c, int *fd, yg_err *err)
 {
 	struct yg_rundir_lock l = { .since = (long long)time(NULL), .pid = (int)getpid(),
 				    .revert_ms = -1 };
-	char dir[PATH_MAX], name[YG_NAME_MAX + 16], sock[PATH_MAX];
+	char dir[PATH_MAX], name[YG_RUNDIR_KEY_MAX + 8], sock[PATH_MAX];
 	int dfd, r;
 
 	r = yg_rundir_boxes_dir(dir, sizeof(dir), c->gate->run_dir, err);
 	if (r == 0)
-		r = yg_rundir_lock_name(name, sizeof(name), c->box, err);
+		r = yg_rundir_lock_name(name, sizeof(name), c->key, err);
 	if (r < 0)
 		return r;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -113,14 +114,15 @@ static int lock(const struct cleanup *c, int *fd, yg_err *err)
 	snprintf(l.holder, sizeof(l.holder), "%s", c->session);
 	(void)!yg_rundir_lock_write(*fd, &l);	/* information for status */
 	/* the dead owner's rendezvous socket: nobody listens there */
-	if (yg_rundir_sock_path(sock, sizeof(sock), c->gate->run_dir, c->box, NULL) == 0)
+	if (yg_rundir_sock_path(sock, sizeof(sock), c->gate->run_dir, c->key, NULL) == 0)
 		unlink(sock);
 	return 0;
 }
 
+/* The box's host's (yg_gd_user_host of the record's host). */
 static const char *uri(const struct cleanup *c)
 {
-	return c->gate->uri[0] ? c->gate->uri : NULL;
+	return c->u.uri[0] ? c->u.uri : NULL;
 }
 
 /* Wipe the keys when the box runs and its agent answers soon. */
@@ -348,6 +350,7 @@ void yg_gd_cleanup_main(const struct yg_rundir_session *rec, const char *session
 	c.t0 = yg_now_ms();
 	snprintf(c.session, sizeof(c.session), "%s", session);
 	snprintf(c.box, sizeof(c.box), "%s", rec->box);
+	snprintf(c.host, sizeof(c.host), "%s", rec->host);
 	snprintf(c.user, sizeof(c.user), "%s", rec->user);
 	snprintf(c.pid, sizeof(c.pid), "%d", rec->pid);
 	if (WIFSIGNALED(status))
@@ -355,7 +358,9 @@ void yg_gd_cleanup_main(const struct yg_rundir_session *rec, const char *session
 	else
 		snprintf(c.code, sizeof(c.code), "%d", WEXITSTATUS(status));
 
-	r = lock(&c, &fd, &err);
+	r = yg_rundir_box_key(c.key, sizeof(c.key), c.host, c.box, &err);
+	if (r == 0)
+		r = lock(&c, &fd, &err);
 	if (r == -EWOULDBLOCK) {
 		/* a new login owns the box: it reverts what it finds */
 		report(&c, "owned", "not_running", NULL);
@@ -363,6 +368,11 @@ void yg_gd_cleanup_main(const struct yg_rundir_session *rec, const char *session
 	}
 	if (r == 0)
 		r = yg_gd_user_by_name(pol, c.user, &c.u, &err);
+	/* the record's host, as the session had it */
+	if (r == 0 && yg_gd_user_host(pol, &c.u, c.host) < 0)
+		r = yg_err_set(&err, -ENOENT, "host %s of box %s is no longer in the policy; "
+			       "clean the box on that host by hand (virsh snapshot-revert)",
+			       c.host, c.box);
 	if (r < 0) {
 		report(&c, outcome_names[OUT_FAILED], "not_running", err.msg);
 		_exit(1);

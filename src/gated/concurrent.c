@@ -308,6 +308,14 @@ static const struct yg_gd_relay_ops yg_gd_run_ops = {
 /* The EXIT text for an end, with the administrator's message if any. */
 static const char *end_reason(struct yg_gd_sess *s, enum yg_gd_end e, char *buf, size_t len)
 {
+	char host[160];
+
+	if (e == YG_GD_END_LIBVIRT && !yg_gd_host_local(s->u.host)) {
+		yg_gd_host_down_text(s, host, sizeof(host));
+		snprintf(buf, len, "%s; the session ended, and the box is reverted (its keys "
+			 "wiped) once the host is back", host);
+		return buf;
+	}
 	if (e != YG_GD_END_ADMIN || !s->end_msg[0])
 		return end_text(e);
 	snprintf(buf, len, "%s: %.900s", end_text(e), s->end_msg);
@@ -356,7 +364,7 @@ static bool next_queued(struct yg_gd_sess *s)
 	stop_rendezvous(s);
 	if (s->next_fd < 0)
 		return false;
-	r = yg_gd_rdv_listen(s->gate->run_dir, s->u.domain, s->rdv_path, sizeof(s->rdv_path), &err);
+	r = yg_gd_rdv_listen(s->gate->run_dir, yg_gd_key(s), s->rdv_path, sizeof(s->rdv_path), &err);
 	if (r < 0)
 		yg_gd_fail(s, YG_ERR_INTERNAL, "rendezvous_failed", err.msg);
 	s->rdv_fd = r;

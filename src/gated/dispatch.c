@@ -80,7 +80,7 @@ static void lock_or_handoff(struct yg_gd_sess *s, const struct yg_gd_handoff *h)
 	int r;
 
 	while ((r = yg_gd_lock(s, busy, sizeof(busy), &err)) == -EWOULDBLOCK) {
-		r = yg_gd_rdv_send(s->gate->run_dir, s->u.domain, s->fd, h, 0);
+		r = yg_gd_rdv_send(s->gate->run_dir, yg_gd_key(s), s->fd, h, 0);
 		if (r == 0) {
 			yg_log(YG_LOG_INFO, "event", "handoff", "user", s->u.user,
 			       "box", s->u.domain, "type", yg_msg_type_name(h->type), NULL);
@@ -117,19 +117,21 @@ static void release_prepared_elsewhere(struct yg_gd_sess *s, const char *session
 {
 	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_RELEASE };
 	struct yg_rundir_session rec;
-	char path[PATH_MAX];
+	char path[PATH_MAX], key[YG_RUNDIR_KEY_MAX];
 	int sv[2];
 
 	if (!yg_session_id_valid(session) ||
 	    yg_rundir_session_path(path, sizeof(path), s->gate->run_dir, session, NULL) < 0 ||
 	    yg_rundir_session_read(AT_FDCWD, path, &rec, NULL) < 0 ||
-	    rec.uid != s->peer_uid || strcmp(rec.box, s->u.domain) == 0)
+	    rec.uid != s->peer_uid ||
+	    (strcmp(rec.box, s->u.domain) == 0 && strcmp(rec.host, s->u.host) == 0))
 		return;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return;
 	snprintf(h.box, sizeof(h.box), "%s", rec.box);
 	snprintf(h.session, sizeof(h.session), "%s", session);
-	if (yg_gd_rdv_send(s->gate->run_dir, h.box, sv[1], &h, 0) == 0)
+	if (yg_rundir_box_key(key, sizeof(key), rec.host, rec.box, NULL) == 0 &&
+	    yg_gd_rdv_send(s->gate->run_dir, key, sv[1], &h, 0) == 0)
 		yg_log(YG_LOG_INFO, "event", "release_prepared", "session", session,
 		       "user", s->u.user, "box", rec.box, "for_box", s->u.domain, NULL);
 	close(sv[0]);	/* the owner's EXIT goes nowhere */
@@ -245,7 +247,7 @@ static void req_release(struct yg_gd_sess *s, const yg_msg *m)
 {
 	struct yg_gd_handoff h = { .uid = s->peer_uid, .type = YG_MSG_RELEASE };
 	struct yg_rundir_session rec;
-	char path[PATH_MAX];
+	char path[PATH_MAX], key[YG_RUNDIR_KEY_MAX];
 
 	if (yg_rundir_session_path(path, sizeof(path), s->gate->run_dir, m->u.release.session,
 				   NULL) == 0 &&
@@ -253,7 +255,8 @@ static void req_release(struct yg_gd_sess *s, const yg_msg *m)
 		snprintf(h.box, sizeof(h.box), "%s", rec.box);
 		snprintf(h.session, sizeof(h.session), "%s", m->u.release.session);
 		/* the owner answers EXIT on this connection once the box is down */
-		if (yg_gd_rdv_send(s->gate->run_dir, h.box, s->fd, &h, 0) == 0)
+		if (yg_rundir_box_key(key, sizeof(key), rec.host, rec.box, NULL) == 0 &&
+		    yg_gd_rdv_send(s->gate->run_dir, key, s->fd, &h, 0) == 0)
 			yg_gd_exit(s, 0);
 	}
 	yg_gd_send_exit(s->fd, 1, "no such session");

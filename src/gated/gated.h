@@ -78,6 +78,11 @@ struct yg_gd_user {
 	uid_t uid;
 	char user[YG_NAME_MAX + 1];
 	char domain[YG_NAME_MAX + 1];
+	/* The host the box lives on ([host:], "local" = [gate] uri) and its
+	 * libvirt URI ("" = libvirt's default) */
+	char host[YG_NAME_MAX + 1];
+	char uri[PATH_MAX];
+	bool host_enabled;		/* the host's enabled = (no: no new logins) */
 	char snapshot[256];
 	char keys[PATH_MAX];
 	char inject_path[PATH_MAX];
@@ -122,6 +127,11 @@ uint32_t yg_gd_choose_box(const yg_policy *pol, struct yg_gd_user *u, const char
 /* May u join a running session of another user in domain: a [box:domain]
  * entry lists them with attach = yes. */
 bool yg_gd_may_attach(const yg_policy *pol, const struct yg_gd_user *u, const char *domain);
+/* Put u's box on host (NULL: "local"): u->host, u->uri, u->host_enabled.
+ * -ENOENT when the policy has no such host (any more). */
+int yg_gd_user_host(const yg_policy *pol, struct yg_gd_user *u, const char *host);
+/* Is host the gate's own libvirt? */
+bool yg_gd_host_local(const char *host);
 
 /* ---- clients.c (the parent) ---- */
 

@@ -70,6 +70,7 @@ static int sessinfo_write(struct yg_gd_sess *s, const struct yg_gd_times *t)
 	s->info_ms = now;
 	s->info_active = t ? t->last_active : now;
 	yg_rundir_text_set(rec.box, sizeof(rec.box), s->u.domain);
+	yg_rundir_text_set(rec.host, sizeof(rec.host), s->u.host[0] ? s->u.host : "local");
 	yg_rundir_text_set(rec.user, sizeof(rec.user), s->u.user);
 	yg_rundir_text_set(rec.from, sizeof(rec.from), s->from);
 	yg_rundir_text_set(rec.record, sizeof(rec.record), s->rec ? yg_gd_rec_name(s->rec) : NULL);
@@ -138,7 +139,7 @@ void yg_gd_describe(struct yg_gd_sess *s, char *out, size_t outlen)
 int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 {
 	uint64_t t0 = yg_now_ms();
-	char name[YG_NAME_MAX + 16], path[PATH_MAX];
+	char name[YG_RUNDIR_KEY_MAX + 8], path[PATH_MAX];
 	int fd, r;
 
 	if (s->dirfd < 0) {
@@ -150,7 +151,7 @@ int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 			return yg_err_set(err, -errno, "cannot open %s: %s; restart yolo-gated "
 					  "so it recreates it", path, strerror(errno));
 	}
-	r = yg_rundir_lock_name(name, sizeof(name), s->u.domain, err);
+	r = yg_rundir_lock_name(name, sizeof(name), yg_gd_key(s), err);
 	if (r < 0)
 		return r;
 	fd = yg_lockfile_open(s->dirfd, name, err);
@@ -164,7 +165,7 @@ int yg_gd_lock(struct yg_gd_sess *s, char *busy, size_t busylen, yg_err *err)
 							  name, strerror(-r));
 	}
 	s->lockfd = fd;
-	r = yg_gd_rdv_listen(s->gate->run_dir, s->u.domain, s->rdv_path, sizeof(s->rdv_path), err);
+	r = yg_gd_rdv_listen(s->gate->run_dir, yg_gd_key(s), s->rdv_path, sizeof(s->rdv_path), err);
 	if (r < 0)
 		return r;
 	s->rdv_fd = r;
@@ -214,8 +215,12 @@ int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 	s->ms_console = -1;
 	s->clock_set = false;
 	*code = YG_ERR_BOX;
+	if (!s->u.host_enabled)
+		return yg_err_set(err, -EPERM, "box host %s takes no logins now (enabled = no "
+				  "in its [host:%s]); ask your administrator", s->u.host,
+				  s->u.host);
 	if (!s->conn) {
-		r = yg_conn_open(s->gate->uri[0] ? s->gate->uri : NULL, &s->conn, err);
+		r = yg_gd_conn_open(s, err);
 		if (r < 0)
 			return r;
 	}
@@ -307,7 +312,8 @@ static void log_ready(struct yg_gd_sess *s)
 	yg_gd_audit(YG_LOG_INFO, "session_ready", "session", s->id, "user", s->u.user,
 	       "uid", uid, "box", s->u.domain, "from", s->from[0] ? s->from : NULL,
 	       "record", s->rec ? yg_gd_rec_name(s->rec) : NULL, "ms_lock", l, "ms_check", c, "ms_revert", rv,
-	       "ms_resume", rs, "ms_agent", a, "ms_inject", k, "ms_console", co, NULL);
+	       "ms_resume", rs, "ms_agent", a, "ms_inject", k, "ms_console", co,
+	       "host", s->u.host, NULL);
 }
 
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *ops)
@@ -354,7 +360,9 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *
 
 /* libvirtd restarted under us: the old connection is dead (and with it the
  * console stream). Open a new one and look the box up again, waiting for
- * libvirtd to come back for up to YG_GD_RECONNECT_MS. */
+ * libvirtd to come back for up to YG_GD_RECONNECT_MS; for a remote host
+ * (host.c) until it is back, however long (or SIGTERM): its box still has
+ * the keys, and only this process knows. */
 #define YG_GD_RECONNECT_MS 60000
 static int reconnect(struct yg_gd_sess *s, yg_err *err)
 {
@@ -369,12 +377,14 @@ static int reconnect(struct yg_gd_sess *s, yg_err *err)
 		s->box = NULL;
 		yg_conn_close(s->conn);
 		s->conn = NULL;
-		r = yg_conn_open(s->gate->uri[0] ? s->gate->uri : NULL, &s->conn, err);
+		r = yg_gd_conn_open(s, err);
 		if (r == 0)
 			r = yg_box_open(s->conn, s->u.domain, s->u.snapshot, NULL, &s->box, err);
-		if (r == 0 || yg_now_ms() - t0 >= YG_GD_RECONNECT_MS)
+		if (r == 0 || yg_gd_sigterm() ||
+		    (yg_gd_host_local(s->u.host) && yg_now_ms() - t0 >= YG_GD_RECONNECT_MS))
 			break;
-		usleep(250 * 1000);
+		/* a remote host: wait for it, however long, to clean its box */
+		usleep(yg_gd_host_local(s->u.host) ? 250 * 1000 : 2000 * 1000);
 	}
 	yg_gd_fmt_ms(ms, sizeof(ms), (long)(yg_now_ms() - t0));
 	yg_log(r == 0 ? YG_LOG_INFO : YG_LOG_ERROR, "event", "libvirt_reconnect",
@@ -479,7 +489,8 @@ static void log_end(struct yg_gd_sess *s, enum yg_gd_end why, uint64_t t0, long 
 	yg_gd_audit(YG_LOG_INFO, "session_end", "session", s->id, "user", s->u.user,
 	       "uid", uid, "box", s->u.domain, "reason", yg_gd_end_name(why),
 	       "message", s->end_msg[0] ? s->end_msg : NULL,
-	       "ms_exit", ex, "ms_logout", ms, "ms_total", total, "result", s->dirty ? "dirty" : "clean", NULL);
+	       "ms_exit", ex, "ms_logout", ms, "ms_total", total, "result", s->dirty ? "dirty" : "clean",
+	       "host", s->u.host, NULL);
 }
 
 void yg_gd_logout(struct yg_gd_sess *s, enum yg_gd_end why, const char *text)

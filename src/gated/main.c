@@ -171,18 +171,22 @@ static void log_diags(const char *event, char *text)
 
 static int make_dirs(const struct yg_gd_gate *g, uid_t uid, gid_t gid, yg_err *err)
 {
-	char boxes[PATH_MAX], sessions[PATH_MAX];
+	char boxes[PATH_MAX], sessions[PATH_MAX], hosts[PATH_MAX];
 	int r;
 
 	r = yg_rundir_boxes_dir(boxes, sizeof(boxes), g->run_dir, err);
 	if (r == 0)
 		r = yg_rundir_sessions_dir(sessions, sizeof(sessions), g->run_dir, err);
 	if (r == 0)
+		r = yg_rundir_hosts_dir(hosts, sizeof(hosts), g->run_dir, err);
+	if (r == 0)
 		r = yg_dir_ensure(g->run_dir, 0755, uid, gid, err);
 	if (r == 0)
 		r = yg_dir_ensure(boxes, 0700, uid, gid, err);
 	if (r == 0)
 		r = yg_dir_ensure(sessions, 0700, uid, gid, err);
+	if (r == 0)
+		r = yg_dir_ensure(hosts, 0700, uid, gid, err);
 	return r;
 }
 

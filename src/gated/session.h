@@ -23,6 +23,8 @@ struct yg_gd_sess {
 	yg_policy *pol;
 	const struct yg_gd_gate *gate;
 	struct yg_gd_user u;		/* the session's user */
+	char key[YG_RUNDIR_KEY_MAX];	/* the box's run_dir key (host.c) */
+	bool host_down_logged;		/* host_down audited by this process */
 	char id[YG_SESSION_ID_LEN + 1];
 	uint16_t rows, cols;		/* from OPEN, applied once the agent is up */
 	char term[YG_NAME_MAX + 1];	/* the client's TERM (OPEN), "" = none */
@@ -78,6 +80,23 @@ int yg_gd_child_signals(struct yg_gd_sess *s) YG_MUST_CHECK;
 bool yg_gd_sigterm(void);
 /* yolo-gatectl end sent SIGUSR1 since the last call. */
 bool yg_gd_end_requested(void);
+
+/* host.c */
+/* How long a connect to a remote host may take before its users hear that
+ * it is unreachable (a reachable libvirtd answers in milliseconds; over
+ * ssh, the handshake takes a few hundred). */
+#define YG_GD_HOST_CONNECT_MS 10000u
+/* The box's run_dir key (lock, rendezvous socket): "" when its names
+ * cannot name a file (every run_dir path refuses that). */
+const char *yg_gd_key(struct yg_gd_sess *s);
+/* Open s->conn to the box's host (s->u.uri). A remote host that does not
+ * answer within YG_GD_HOST_CONNECT_MS, or refuses, is recorded as down and
+ * the error says "box host NAME is unreachable (since HH:MM:SS)"; one that
+ * answers again is recorded as up. */
+int yg_gd_conn_open(struct yg_gd_sess *s, yg_err *err) YG_MUST_CHECK;
+/* The box's (remote) host was lost: record it as down and say so into out:
+ * "box host NAME is unreachable (since HH:MM:SS)". */
+void yg_gd_host_down_text(struct yg_gd_sess *s, char *out, size_t len);
 
 /* lifecycle.c */
 /* A new session id (and start time); on failure ERROR and exit. */

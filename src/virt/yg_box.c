@@ -3,10 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libvirt/virterror.h>
 
@@ -124,61 +127,166 @@ static void yg_conn_closed(virConnectPtr conn, int reason, void *opaque)
 		keepalive_dead = 1;
 }
 
-/* virConnectOpen has no timeout of its own: the watchdog bounds it, and the
- * keepalive setup (one round trip) with it. Keepalive needs an event loop
+/* After virConnectOpen: keepalive (one round trip, bounded by the watchdog)
+ * and the close callback. Keepalive needs an event loop
  * (yg_virtloop_register); without one (yolo-gatectl) the calls of yg_box.c
  * are still bounded by the watchdog. */
-static virConnectPtr yg_conn_connect(const char *u)
+static void yg_conn_setup(virConnectPtr conn, const char *u)
 {
-	virConnectPtr conn;
-
-	yg_watchdog_arm(YG_VIRT_CONNECT_MS, "connecting to %s", u);
-	conn = virConnectOpen(u);
+	yg_watchdog_arm(YG_VIRT_CONNECT_MS, "setting up the connection to %s", u);
 	/* -1 without an event loop, or from a driver without keepalive
 	 * (test:///): nothing to bound there */
-	if (conn) {
-		if (virConnectSetKeepAlive(conn, YG_VIRT_KEEPALIVE_S, YG_VIRT_KEEPALIVE_COUNT) < 0)
-			virResetLastError();
-		if (virConnectRegisterCloseCallback(conn, yg_conn_closed, NULL, NULL) < 0)
-			virResetLastError();
-	}
+	if (virConnectSetKeepAlive(conn, YG_VIRT_KEEPALIVE_S, YG_VIRT_KEEPALIVE_COUNT) < 0)
+		virResetLastError();
+	if (virConnectRegisterCloseCallback(conn, yg_conn_closed, NULL, NULL) < 0)
+		virResetLastError();
 	yg_watchdog_disarm();
-	return conn;
+	virConnSetErrorFunc(conn, NULL, yg_virt_silent);
+	keepalive_dead = 0;
 }
 
+/* The error of a failed virConnectOpen (e: a copy of it, or NULL). */
+static int yg_conn_failed(const char *u, const virError *e, yg_err *err)
+{
+	const char *msg = yg_virt_msg(e), *fix;
+	int rc = yg_virt_errno(e);
+
+	if (strstr(msg, "ermission denied") || rc == -EACCES) {
+		rc = -EACCES;
+		fix = "the broker user must be in group libvirt, or the URI's socket must be readable by it";
+	} else if (strstr(msg, "No such file") || strstr(msg, "onnection refused")) {
+		rc = -ECONNREFUSED;
+		fix = "start libvirtd: systemctl start libvirtd";
+	} else {
+		fix = "check the libvirt URI and that its daemon is running";
+	}
+	return yg_err_set(err, rc, "cannot connect to libvirt at %s: %s (%s)", u, msg, fix);
+}
+
+static int yg_conn_init(void)
+{
+	virSetErrorFunc(NULL, yg_virt_silent);
+	return virInitialize();
+}
+
+/* virConnectOpen has no timeout of its own: the watchdog bounds it (and
+ * ends the process past the bound). */
 int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err)
 {
 	const char *u = (uri && uri[0]) ? uri : YG_DEFAULT_URI;
 	virConnectPtr conn;
-	virErrorPtr e;
-	const char *msg, *fix;
 	int rc;
 
 	*out = NULL;
-	virSetErrorFunc(NULL, yg_virt_silent);
-	if (virInitialize() < 0)
+	if (yg_conn_init() < 0)
 		return yg_err_set(err, -EIO, "cannot initialise libvirt");
-	conn = yg_conn_connect(u);
+	yg_watchdog_arm(YG_VIRT_CONNECT_MS, "connecting to %s", u);
+	conn = virConnectOpen(u);
+	yg_watchdog_disarm();
 	if (!conn) {
-		e = virGetLastError();
-		msg = yg_virt_msg(e);
-		rc = yg_virt_errno(e);
-		if (strstr(msg, "ermission denied") || rc == -EACCES) {
-			rc = -EACCES;
-			fix = "the broker user must be in group libvirt, or the URI's socket must be readable by it";
-		} else if (strstr(msg, "No such file") || strstr(msg, "onnection refused")) {
-			rc = -ECONNREFUSED;
-			fix = "start libvirtd: systemctl start libvirtd";
-		} else {
-			fix = "check the libvirt URI and that its daemon is running";
-		}
-		return yg_err_set(err, rc, "cannot connect to libvirt at %s: %s (%s)",
-				  u, msg, fix);
+		rc = yg_conn_failed(u, virGetLastError(), err);
+		virResetLastError();
+		return rc;
 	}
-	virConnSetErrorFunc(conn, NULL, yg_virt_silent);
-	keepalive_dead = 0;
+	yg_conn_setup(conn, u);
 	*out = conn;
 	return 0;
+}
+
+/* One virConnectOpen in a thread of its own, which the caller may stop
+ * waiting for: the thread then closes what it gets and frees the try. */
+struct conn_try {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done, abandoned;
+	virConnectPtr conn;
+	virError e;		/* the thread's last error (libvirt's are per thread) */
+	bool has_e;
+	char uri[];
+};
+
+static void conn_try_free(struct conn_try *t)
+{
+	if (t->has_e)
+		virResetError(&t->e);
+	pthread_cond_destroy(&t->cv);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
+static void *conn_try_main(void *p)
+{
+	struct conn_try *t = p;
+	virConnectPtr conn = virConnectOpen(t->uri);
+	bool abandoned;
+
+	if (!conn)
+		t->has_e = virCopyLastError(&t->e) > 0;
+	pthread_mutex_lock(&t->mu);
+	abandoned = t->abandoned;
+	t->conn = conn;
+	t->done = true;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	if (abandoned) {
+		if (conn)
+			virConnectClose(conn);
+		conn_try_free(t);
+	}
+	return NULL;
+}
+
+int yg_conn_open_bounded(const char *uri, unsigned ms, virConnectPtr *out, yg_err *err)
+{
+	const char *u = (uri && uri[0]) ? uri : YG_DEFAULT_URI;
+	struct conn_try *t;
+	pthread_condattr_t ca;
+	struct timespec dl;
+	pthread_t th;
+	int rc = 0;
+
+	*out = NULL;
+	if (yg_conn_init() < 0)
+		return yg_err_set(err, -EIO, "cannot initialise libvirt");
+	t = calloc(1, sizeof(*t) + strlen(u) + 1);
+	if (!t)
+		return yg_err_set(err, -ENOMEM, "out of memory connecting to %s", u);
+	strcpy(t->uri, u);
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&th, NULL, conn_try_main, t) != 0) {
+		conn_try_free(t);
+		return yg_err_set(err, -EAGAIN, "cannot start a thread to connect to %s", u);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&t->mu);
+	while (!t->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&t->cv, &t->mu, &dl);
+	if (!t->done) {
+		t->abandoned = true;	/* the thread frees t */
+		pthread_mutex_unlock(&t->mu);
+		pthread_detach(th);
+		return yg_err_set(err, -ETIMEDOUT, "cannot connect to libvirt at %s: no answer "
+				  "within %.1f s (the host is down or unreachable, or a "
+				  "firewall drops the connection)", u, ms / 1000.0);
+	}
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(th, NULL);
+	*out = t->conn;
+	rc = t->conn ? 0 : yg_conn_failed(u, t->has_e ? &t->e : NULL, err);
+	conn_try_free(t);
+	if (*out)
+		yg_conn_setup(*out, u);
+	return rc;
 }
 
 void yg_conn_close(virConnectPtr conn)

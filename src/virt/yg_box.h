@@ -25,6 +25,12 @@ typedef struct yg_box yg_box;
  * and the fix (libvirtd not running, permission denied, ...). Also silences
  * libvirt's default printing of errors to stderr. */
 int yg_conn_open(const char *uri, virConnectPtr *out, yg_err *err) YG_MUST_CHECK;
+/* The same for a host that may be unreachable (a remote URI): the connect
+ * is given up after ms (-ETIMEDOUT, "no answer within N s") instead of
+ * ending the process, as yg_conn_open's watchdog does. The connect runs in
+ * a thread, which a give-up leaves to finish (and close) on its own. */
+int yg_conn_open_bounded(const char *uri, unsigned ms, virConnectPtr *out,
+			 yg_err *err) YG_MUST_CHECK;
 /* Close a connection from yg_conn_open (NULL ok). */
 void yg_conn_close(virConnectPtr conn);
 /* 1 when the connection is alive, 0 when it died (libvirtd restarted),

@@ -17,6 +17,7 @@
 #   e2e_gated CONFDIR SOCKET [OPTION...]  start yolo-gated, wait for its socket
 #   e2e_broker_user NAME      the broker's user: E2E_SVC, E2E_GATED_OPTS
 #   e2e_conf OWNER [LINE...]  policy dir E2E_CONF + gate.conf for E2E_SOCK
+#   e2e_key USER OWNER LINE   E2E_CONF/keys.d/USER.env: LINE, 0600, OWNER's
 #   e2e_policy FILE PREFIX USER...  policy.d/FILE: the tests' [defaults], a box
 #                             PREFIX<user> for each USER
 #   e2e_pam_stack ARGS...     sshd's PAM stack with pam_yolo_gate.so (socket
@@ -280,6 +281,11 @@ e2e_conf() {
 # e2e_policy FILE PREFIX USER...: policy.d/FILE with the tests' [defaults]
 # (box PREFIX<user> at clean-state, keys in E2E_CONF/keys.d, a 60 s agent
 # wait) and an enabled [user:USER] section for each USER.
+e2e_key() {
+	( umask 077; printf '%s\n' "$3" > "$E2E_CONF/keys.d/$1.env" )
+	chown "$2:" "$E2E_CONF/keys.d/$1.env"
+}
+
 e2e_policy() {
 	local file=$E2E_CONF/policy.d/$1 prefix=$2 u
 	shift 2

@@ -28,3 +28,7 @@ EXTRA_DIST += tests/e2e/image.sh
 # concurrent commands; remote = no; ForceCommand; the audit events.
 E2E_TESTS += tests/e2e/remote.sh
 EXTRA_DIST += tests/e2e/remote.sh
+# hosts.sh: one gate, two hypervisor hosts (issue 17): logins on both at
+# once through sshd, a host lost mid-session and back, a host unreachable.
+E2E_TESTS += tests/e2e/hosts.sh
+EXTRA_DIST += tests/e2e/hosts.sh

@@ -75,8 +75,7 @@ e2e_policy 10-remote.conf yg-e2e- "$alice"
 printf '\n[user:%s]\nenabled = yes\nlinger = 10s\n\n[user:%s]\nenabled = yes\nremote = no\n' \
 	"$bob" "$carol" >> "$E2E_CONF/policy.d/10-remote.conf"
 for u in "$alice" "$bob"; do
-	( umask 077; printf 'OPENAI_API_KEY=sk-test-remote-%s\n' "$u" > "$E2E_CONF/keys.d/$u.env" )
-	chown "$svc:" "$E2E_CONF/keys.d/$u.env"
+	e2e_key "$u" "$svc" "OPENAI_API_KEY=sk-test-remote-$u"
 done
 
 yg_box_create "$boxa"

@@ -43,6 +43,8 @@
 #   yg_host2_box_define NAME [MIB] [CMDLINE_EXTRA]  yg_box_define on host2 (disk
 #                               and serial log in YG_HOST2_IMAGES); not one of
 #                               lib.sh's YG_BOXES: yg_host2_stop removes it
+#   yg_host2_box_create NAME [MIB]  yg_box_create on host2 (booted, snapshot
+#                               clean-state, left paused from it)
 #   yg_host2_qemu_pid NAME      the PID of NAME's QEMU on host2 (its pid file)
 #   yg_host2_pids               every process in host2's namespaces
 #   yg_host2_fail MSG [NAME]    yg_fail with host2's context (NAME's QEMU log
@@ -474,15 +476,27 @@ yg_host2_guest() {
 }
 
 yg_host2_box_define() {
-	local b keep=()
 	[ -n "${YG_HOST2_GUEST_KERNEL:-}" ] || yg_host2_guest
 	YG_URI=$YG_HOST2_URI YG_IMAGES=$YG_HOST2_IMAGES YG_GUEST_KERNEL=$YG_HOST2_GUEST_KERNEL \
 		YG_GUEST_INITRD=$YG_HOST2_GUEST_INITRD yg_box_define "$@"
-	for b in "${YG_BOXES[@]}"; do
-		[ "$b" = "$1" ] || keep+=("$b")
-	done
-	YG_BOXES=("${keep[@]}")
+	# the entry yg_box_define just added (a box of this host may have the
+	# same name: host2's boxes are host2's to remove)
+	[ "${YG_BOXES[-1]:-}" != "$1" ] || unset 'YG_BOXES[-1]'
 	YG_HOST2_BOXES+=("$1")
+}
+
+# yg_host2_box_create NAME [MIB]: yg_box_create on host2: defined, booted
+# until its agent answers, snapshot clean-state, left paused from it.
+yg_host2_box_create() {
+	yg_host2_box_define "$1" "${2:-256}"
+	yg_host2_virsh start "$1" >/dev/null || yg_host2_fail "virsh start $1 on host2 failed" "$1"
+	YG_URI=$YG_HOST2_URI yg_wait_agent "$1" 60 ||
+		yg_host2_fail "the guest agent of $1 on host2 did not answer within 60 s of boot" "$1"
+	{ yg_host2_virsh snapshot-create-as "$1" clean-state >/dev/null &&
+		yg_host2_virsh snapshot-revert "$1" clean-state --paused; } ||
+		yg_host2_fail "snapshot clean-state of $1 on host2 failed" "$1"
+	YG_URI=$YG_HOST2_URI yg_wait_clean "$1" 30 ||
+		yg_host2_fail "$1 on host2 is not paused from clean-state" "$1"
 }
 
 yg_host2_qemu_pid() {

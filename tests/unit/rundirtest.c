@@ -110,7 +110,7 @@ static void test_lock_good(void **state)
 
 static void test_session_good(void **state)
 {
-	static const char *const names[] = { "session.good", "session-nolimits.good" };
+	static const char *const names[] = { "session-v2.good", "session-nolimits.good" };
 	struct yg_rundir_session s;
 	char out[YG_RUNDIR_SESSION_MAX];
 	size_t len;
@@ -129,6 +129,17 @@ static void test_session_good(void **state)
 	assert_int_equal(s.idle_end, 1700001900LL);
 	assert_int_equal(s.max_end, 1700028800LL);
 	assert_string_equal(s.record, "20231114-221320-0123456789abcdef.cast");
+	assert_string_equal(s.host, "local");	/* version 1: before hosts */
+	/* written back as version 2, with its host */
+	assert_true(yg_rundir_session_format(&s, out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, "yg-session 2\nbox=yolo-alice\n"));
+	assert_non_null(strstr(out, "record=20231114-221320-0123456789abcdef.cast\nhost=local\n"));
+	free(buf);
+	buf = load("session-v2.good", &len);
+	assert_int_equal(yg_rundir_session_parse(buf, len, &s, &err), 0);
+	assert_int_equal(s.version, 2);
+	assert_string_equal(s.box, "yolo-alice");
+	assert_string_equal(s.host, "hv2");
 	free(buf);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		buf = load(names[i], &len);
@@ -190,8 +201,10 @@ static const struct bad {
 	{ "lock-long.bad", LOCK, -EFBIG, "longer than 128 bytes" },
 	{ "lock-garbage.bad", LOCK, -EINVAL, "lock record does not start with" },
 	{ "lock-noversion.bad", LOCK, -EINVAL, "version of the lock record is not a number" },
-	{ "session-version2.bad", SESSION, -EPROTO, "of version 2, and this yolo-gate reads version 1" },
-	{ "session-legacy.bad", SESSION, -EINVAL, "does not start with \"yg-session 1\"" },
+	{ "session-version3.bad", SESSION, -EPROTO, "of version 3, and this yolo-gate reads versions 1 to 2" },
+	{ "session-v2-nohost.bad", SESSION, -EINVAL, "ends before line 12 (host=)" },
+	{ "session-v2-athost.bad", SESSION, -EINVAL, "line 12 of the session record: host= is not" },
+	{ "session-legacy.bad", SESSION, -EINVAL, "does not start with \"yg-session 2\"" },
 	{ "session-empty.bad", SESSION, -ENODATA, "empty" },
 	{ "session-missing.bad", SESSION, -EINVAL, "ends before line 11 (record=)" },
 	{ "session-order.bad", SESSION, -EINVAL, "line 3 of the session record is not user=" },
@@ -249,8 +262,9 @@ static void test_bad(void **state)
 static void good_session(struct yg_rundir_session *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->version = YG_RUNDIR_VERSION;
+	s->version = YG_RUNDIR_SESSION_VERSION;
 	snprintf(s->box, sizeof(s->box), "yolo-a");
+	snprintf(s->host, sizeof(s->host), "local");
 	snprintf(s->user, sizeof(s->user), "a");
 	snprintf(s->from, sizeof(s->from), "-");
 	snprintf(s->record, sizeof(s->record), "-");
@@ -282,6 +296,9 @@ static void test_format_refuses(void **state)
 	assert_int_equal(yg_rundir_session_format(&s, buf, sizeof(buf)), -EINVAL);
 	good_session(&s);
 	s.pid = 0;
+	assert_int_equal(yg_rundir_session_format(&s, buf, sizeof(buf)), -EINVAL);
+	good_session(&s);
+	s.host[0] = '\0';	/* every record names its host */
 	assert_int_equal(yg_rundir_session_format(&s, buf, sizeof(buf)), -EINVAL);
 	good_session(&s);
 	s.max_end = -5;
@@ -379,6 +396,115 @@ static void test_paths(void **state)
 	assert_int_equal(yg_rundir_session_path(buf, sizeof(buf), "/r", "../x", &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "not a session id"));
 	assert_int_equal(yg_rundir_end_path(buf, sizeof(buf), "/r", "0123", NULL), -EINVAL);
+}
+
+static void test_box_key(void **state)
+{
+	char key[YG_RUNDIR_KEY_MAX], host[YG_RUNDIR_NAME_MAX + 1], dom[YG_RUNDIR_NAME_MAX + 1];
+	char longname[YG_RUNDIR_NAME_MAX + 1];
+	yg_err err;
+
+	/* a box of the gate's own libvirt keeps its name: run_dirs of older brokers */
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), NULL, "yolo-a", &err), 0);
+	assert_string_equal(key, "yolo-a");
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), "local", "yolo-a", &err), 0);
+	assert_string_equal(key, "yolo-a");
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), "", "yolo-a", &err), 0);
+	assert_string_equal(key, "yolo-a");
+	/* two hosts, one domain name: two locks */
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), "hv2", "yolo-a", &err), 0);
+	assert_string_equal(key, "yolo-a@hv2");
+	assert_int_equal(yg_rundir_lock_name(host, sizeof(host), key, &err), 0);
+	assert_string_equal(host, "yolo-a@hv2.lock");
+	/* the longest of both still names a file */
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), longname, longname, &err), 0);
+	assert_int_equal(strlen(key), 2 * YG_RUNDIR_NAME_MAX + 1);
+	assert_int_equal(yg_rundir_lock_name(dom, 0, key, &err), -ENAMETOOLONG);
+	/* no '@' or '/' in either part; no empty domain */
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), "hv2", "a@b", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "without '/' or '@'"));
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), "h@v", "a", &err), -EINVAL);
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), "h/v", "a", &err), -EINVAL);
+	assert_int_equal(yg_rundir_box_key(key, sizeof(key), "hv2", "", &err), -EINVAL);
+	assert_int_equal(yg_rundir_box_key(key, 5, "hv2", "yolo-a", &err), -ENAMETOOLONG);
+
+	assert_int_equal(yg_rundir_box_key_split("yolo-a@hv2", host, sizeof(host), dom,
+						 sizeof(dom)), 0);
+	assert_string_equal(host, "hv2");
+	assert_string_equal(dom, "yolo-a");
+	assert_int_equal(yg_rundir_box_key_split("yolo-a", host, sizeof(host), dom,
+						 sizeof(dom)), 0);
+	assert_string_equal(host, "local");
+	assert_string_equal(dom, "yolo-a");
+	assert_int_equal(yg_rundir_box_key_split("@hv2", host, sizeof(host), dom, sizeof(dom)),
+			 -EINVAL);
+	assert_int_equal(yg_rundir_box_key_split("a@", host, sizeof(host), dom, sizeof(dom)),
+			 -EINVAL);
+	assert_int_equal(yg_rundir_box_key_split("a@b@c", host, sizeof(host), dom, sizeof(dom)),
+			 -EINVAL);
+	assert_int_equal(yg_rundir_box_key_split("abcdef", host, sizeof(host), dom, 3), -EINVAL);
+}
+
+static void test_host_record(void **state)
+{
+	static const char *const bad_rec[] = {
+		"", "yg-host 1 \n", "yg-host 1 0\n", "yg-host 1 012\n", "yg-host 1 12",
+		"yg-host 1 12 \n", "yg-host 2 12\n", "yg-host 1 -5\n", "yg-host 1 1\n2\n",
+		"yg-host 1 99999999999999999999\n",
+	};
+	char run[600], dir[700], buf[YG_RUNDIR_HOST_MAX + 1], garbled[720];
+	long long since = 0;
+	yg_err err;
+
+	/* the record itself, canonical */
+	assert_int_equal(yg_rundir_host_format(1700000000, buf, sizeof(buf)), 21);
+	assert_string_equal(buf, "yg-host 1 1700000000\n");
+	assert_int_equal(yg_rundir_host_parse(buf, strlen(buf), &since, &err), 0);
+	assert_int_equal(since, 1700000000LL);
+	assert_int_equal(yg_rundir_host_format(0, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(yg_rundir_host_format(5, buf, 4), -EOVERFLOW);
+	for (size_t i = 0; i < sizeof(bad_rec) / sizeof(bad_rec[0]); i++) {
+		err.msg[0] = '\0';
+		assert_true(yg_rundir_host_parse(bad_rec[i], strlen(bad_rec[i]), &since, &err) < 0);
+		assert_true(err.msg[0] != '\0');
+		assert_int_equal(since, 0);
+	}
+
+	/* down, down again (the first time stays), up, up again */
+	snprintf(run, sizeof(run), "%s/hostrun", tmpdir);
+	assert_int_equal(mkdir(run, 0700), 0);
+	assert_int_equal(yg_rundir_hosts_dir(dir, sizeof(dir), run, &err), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(yg_rundir_host_since(run, "hv2", &since, &err), -ENOENT);
+	assert_int_equal(yg_rundir_host_down(run, "hv2", 1000, &since, &err), 0);
+	assert_int_equal(since, 1000);
+	assert_int_equal(yg_rundir_host_down(run, "hv2", 2000, &since, &err), 0);
+	assert_int_equal(since, 1000);
+	assert_int_equal(yg_rundir_host_since(run, "hv2", &since, &err), 0);
+	assert_int_equal(since, 1000);
+	assert_int_equal(yg_rundir_host_up(run, "hv2"), 1);
+	assert_int_equal(yg_rundir_host_up(run, "hv2"), 0);
+	assert_int_equal(yg_rundir_host_since(run, "hv2", &since, &err), -ENOENT);
+	/* a garbled record is replaced by the next failure */
+	snprintf(garbled, sizeof(garbled), "%s/hv3", dir);
+	{
+		FILE *f = fopen(garbled, "w");
+
+		assert_non_null(f);
+		fputs("garbage", f);
+		fclose(f);
+	}
+	assert_true(yg_rundir_host_since(run, "hv3", &since, &err) < 0);
+	assert_non_null(strstr(err.msg, "hosts/hv3"));
+	assert_int_equal(yg_rundir_host_down(run, "hv3", 3000, &since, &err), 0);
+	assert_int_equal(since, 3000);
+	/* never the gate's own host, never a name that is not one */
+	assert_int_equal(yg_rundir_host_down(run, "local", 1, &since, &err), -EINVAL);
+	assert_int_equal(yg_rundir_host_down(run, "../x", 1, &since, &err), -EINVAL);
+	assert_int_equal(yg_rundir_host_down(run, "a@b", 1, &since, &err), -EINVAL);
+	assert_int_equal(yg_rundir_host_up(run, ".."), -EINVAL);
 }
 
 static void test_entries(void **state)
@@ -541,6 +667,8 @@ int main(void)
 		cmocka_unit_test(test_text_set),
 		cmocka_unit_test(test_session_id),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_box_key),
+		cmocka_unit_test(test_host_record),
 		cmocka_unit_test(test_entries),
 		cmocka_unit_test(test_lock_file),
 		cmocka_unit_test(test_session_file),
