@@ -15,13 +15,14 @@ static const struct yg_ctl_cmd cmds[] = {
 	{ "check", yg_ctl_check, "[--config DIR] [--user NAME] [--sshd-config FILE]",
 	  "lint the policy, or show a user's effective policy" },
 	{ "status", yg_ctl_status, "[--config DIR] [--json]",
-	  "every box the policy knows: state, clean, session holder" },
+	  "every box the policy knows, on every host: state, clean, session "
+	  "holder; one line per host" },
 	{ "provision", yg_ctl_provision,
 	  "[--config DIR] --base IMAGE [--template NAME|FILE]\n"
 	  "        [--force] [--update]\n"
 	  "        [--vcpus N] [--memory MIB] [--disk-size SIZE]"
 	  " [--virt-type kvm|qemu]\n"
-	  "        [--kernel FILE --initrd FILE] [--images DIR]"
+	  "        [--kernel FILE --initrd FILE] [--images DIR] [--host NAME]"
 	  " [--boot-timeout SECS] USER",
 	  "build USER's box: overlay, domain, boot, snapshot, clean and paused" },
 	{ "deprovision", yg_ctl_deprovision, "[--config DIR] [--images DIR] USER",
@@ -32,12 +33,12 @@ static const struct yg_ctl_cmd cmds[] = {
 	  "boot time: revert every box not provably clean, remove stale "
 	  "runtime files" },
 	{ "network", yg_ctl_network,
-	  "[--config DIR] create [--subnet A.B.C.D/P] [--bridge NAME] NAME\n"
-	  "        | remove NAME",
+	  "[--config DIR] [--host NAME] create [--subnet A.B.C.D/P] [--bridge NAME]\n"
+	  "        NAME | [--host NAME] remove NAME",
 	  "NAT-only libvirt network for boxes + the filter every box "
 	  "interface uses" },
 	{ "sessions", yg_ctl_sessions, "[--config DIR] [--json]",
-	  "running sessions: id, user, box, from, started, idle for, time left" },
+	  "running sessions: id, user, box, host, from, started, idle for, time left" },
 	{ "end", yg_ctl_end, "[--config DIR] [--message TEXT] SESSION",
 	  "end a session (the user sees TEXT), then its box is reverted" },
 	{ "image", yg_ctl_image,

@@ -79,6 +79,33 @@ int yg_ctl_user(const char *cmd, const yg_policy *pol, const char *user,
  * libvirt").  Returns 0 or YG_CTL_EXIT_FAIL (printed).  Close it with
  * yg_conn_close. */
 int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out) YG_MUST_CHECK;
+/* The same for a [host:] of the policy (NULL or "local": [gate] uri); a
+ * remote host that does not answer within YG_CTL_HOST_CONNECT_MS is "host
+ * NAME is unreachable: ...". */
+#define YG_CTL_HOST_CONNECT_MS 10000u
+int yg_ctl_connect_host(const char *cmd, const yg_policy *pol, const char *host,
+			virConnectPtr *out) YG_MUST_CHECK;
+/* One connection per host of the policy, opened on first use: what the
+ * subcommands over every box (status, sweep) use. An unreachable host is
+ * reported once (stderr) and affects only its own boxes. */
+struct yg_ctl_host {
+	bool tried;
+	virConnectPtr conn;		/* NULL: not open (error says why) */
+	char error[YG_ERR_MSG_MAX];
+	unsigned boxes, busy;		/* for a per-host summary */
+};
+struct yg_ctl_conns {
+	const char *cmd;
+	const yg_policy *pol;
+	size_t n;			/* yg_policy_nhosts */
+	struct yg_ctl_host *h;		/* [i]: yg_policy_host_at(pol, i) */
+};
+int yg_ctl_conns_init(struct yg_ctl_conns *c, const char *cmd, const yg_policy *pol) YG_MUST_CHECK;
+/* host's entry (NULL: not in the policy). */
+struct yg_ctl_host *yg_ctl_conns_host(struct yg_ctl_conns *c, const char *host);
+/* host's connection, or NULL with *why. */
+virConnectPtr yg_ctl_conns_get(struct yg_ctl_conns *c, const char *host, const char **why);
+void yg_ctl_conns_close(struct yg_ctl_conns *c);
 /* The [gate] service_user's uid and gid; a missing user is an error that
  * says how to fix it.  0 or -ENOENT with err set. */
 int yg_ctl_service_user(const yg_policy *pol, uid_t *uid, gid_t *gid,

@@ -134,7 +134,7 @@ int yg_ctl_revert(int argc, char **argv)
 	if (rc == 0)
 		rc = yg_ctl_user("revert", pol, user, &up);
 	if (rc == 0)
-		rc = yg_ctl_connect("revert", pol, &conn);
+		rc = yg_ctl_connect_host("revert", pol, up.host, &conn);
 	if (rc == 0) {
 		rc = yg_ctl_revert_box("revert", pol, conn, &up, false);
 		rc = rc < 0 ? YG_CTL_EXIT_FAIL : rc;
@@ -210,7 +210,7 @@ out:
 
 int yg_ctl_deprovision(int argc, char **argv)
 {
-	const char *confdir = NULL, *user = NULL, *images = YG_CTL_IMAGES_DIR;
+	const char *confdir = NULL, *user = NULL, *images = NULL;
 	yg_user_policy up = { 0 };
 	virConnectPtr conn = NULL;
 	yg_policy *pol = NULL;
@@ -224,9 +224,10 @@ int yg_ctl_deprovision(int argc, char **argv)
 	if (rc == 0)
 		rc = yg_ctl_user("deprovision", pol, user, &up);
 	if (rc == 0)
-		rc = yg_ctl_connect("deprovision", pol, &conn);
-	if (rc == 0)
-		rc = deprovision(pol, &up, conn, images);
+		rc = yg_ctl_connect_host("deprovision", pol, up.host, &conn);
+	if (rc == 0)	/* the overlay directory of the box's host by default */
+		rc = deprovision(pol, &up, conn,
+				 images ? images : yg_policy_host(pol, up.host)->images);
 	yg_conn_close(conn);
 	yg_user_policy_clear(&up);
 	yg_policy_free(pol);

@@ -38,6 +38,7 @@
 
 struct net {
 	const char *confdir, *name, *subnet_arg, *bridge;
+	const char *host;	/* --host: the [host:] to make it on (NULL: local) */
 	uint32_t addr, mask;	/* host order: network address, netmask */
 	unsigned prefix;
 	virConnectPtr conn;
@@ -335,7 +336,9 @@ static int create(struct net *n, yg_err *err)
 			       n->name);
 	} else if (rc == -ENOENT) {
 		yg_err_clear(err);
-		rc = check_free(n, err);
+		/* this host's routes say nothing of another's: there, libvirt's
+		 * own check (at net-start: "already in use by interface") is it */
+		rc = !n->host || !strcmp(n->host, "local") ? check_free(n, err) : 0;
 		if (rc == 0 && network_xml(n, &xml) < 0)
 			rc = yg_err_set(err, -ENOMEM, "out of memory");
 		if (rc == 0)
@@ -400,6 +403,7 @@ int yg_ctl_network(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "subnet", required_argument, NULL, 's' },
 		{ "bridge", required_argument, NULL, 'b' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -414,6 +418,7 @@ int yg_ctl_network(int argc, char **argv)
 		case 'c': n.confdir = optarg; break;
 		case 's': n.subnet_arg = optarg; break;
 		case 'b': n.bridge = optarg; break;
+		case 'H': n.host = optarg; break;
 		default: return yg_ctl_usage(CMD);
 		}
 	}
@@ -441,7 +446,7 @@ int yg_ctl_network(int argc, char **argv)
 	}
 	rc = yg_ctl_policy_load(CMD, n.confdir, &pol);
 	if (rc == 0)
-		rc = yg_ctl_connect(CMD, pol, &n.conn);
+		rc = yg_ctl_connect_host(CMD, pol, n.host, &n.conn);
 	if (rc == 0) {
 		rc = !strcmp(verb, "create") ? create(&n, &err) :
 		     remove_net(&n, &err);

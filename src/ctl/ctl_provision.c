@@ -42,6 +42,7 @@
 
 struct prov {
 	const char *confdir, *user, *base, *template, *images;
+	const char *host;	/* --host: where to build it ("": the policy's) */
 	const char *kernel, *initrd, *virt_type, *disk_arg;
 	unsigned long vcpus, memory_mib, boot_timeout_s;
 	unsigned long long disk_bytes;
@@ -423,9 +424,17 @@ static int provision(struct prov *p)
 		rc = existing(p);
 	if (rc)
 		return rc == ALREADY ? YG_CTL_EXIT_OK : rc;
-	if (!realpath(p->base, p->base_real))
+	if (strcmp(p->host, "local") != 0) {
+		/* a path on that host: libvirt resolves it there (base_format) */
+		if (p->base[0] != '/' || strlen(p->base) >= sizeof(p->base_real))
+			return yg_ctl_errf(CMD, "--base %s: on host %s the base image is "
+					   "named by its absolute path on that host", p->base,
+					   p->host);
+		snprintf(p->base_real, sizeof(p->base_real), "%s", p->base);
+	} else if (!realpath(p->base, p->base_real)) {
 		return yg_ctl_errf(CMD, "base image %s: %s", p->base,
 				   strerror(errno));
+	}
 	rc = render(p, &err);
 	if (rc == 0)	/* first: the base may live in the images directory */
 		rc = yg_pool_open(p->conn, p->images, true, &p->pool, &err);
@@ -478,6 +487,7 @@ static int parse(struct prov *p, int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'r' },
 		{ "images", required_argument, NULL, 'i' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "boot-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -494,6 +504,7 @@ static int parse(struct prov *p, int argc, char **argv)
 		case 'k': p->kernel = optarg; break;
 		case 'r': p->initrd = optarg; break;
 		case 'i': p->images = optarg; break;
+		case 'H': p->host = optarg; break;
 		case 'd': p->disk_arg = optarg; break;
 		case 'V': p->virt_type = optarg; break;
 		case 'v':
@@ -533,6 +544,29 @@ static int parse(struct prov *p, int argc, char **argv)
 	return 0;
 }
 
+/* The host to build on: --host, else the policy's (the user's host =);
+ * the images directory: --images, else that host's images =. Building on
+ * another host than the policy's is how a box moves (yolo-gate.conf(5)):
+ * said, not refused. */
+static int pick_host(struct prov *p)
+{
+	const struct yg_host_conf *h;
+
+	if (!p->host)
+		p->host = p->up.host;
+	h = yg_policy_host(p->pol, p->host);
+	if (!h)
+		return yg_ctl_errf(CMD, "--host %s is not a host of the policy; define "
+				   "[host:%s] with a uri (yolo-gate.conf(5))", p->host, p->host);
+	if (!p->images)
+		p->images = h->images;
+	if (strcmp(p->host, p->up.host))
+		fprintf(stderr, CMD ": note: building %s's box on host %s, but the policy puts "
+			"it on %s: set host = %s for %s once it is built\n", p->user, p->host,
+			p->up.host, p->host, p->user);
+	return 0;
+}
+
 /* 8589934592 -> "8G" (qemu-img's units are powers of 1024 too). */
 static void size_text(unsigned long long b, char *buf, size_t len)
 {
@@ -552,8 +586,7 @@ static void size_text(unsigned long long b, char *buf, size_t len)
 int yg_ctl_provision(int argc, char **argv)
 {
 	struct prov p = {
-		.template = "cloud", .images = YG_CTL_IMAGES_DIR,
-		.virt_type = "kvm", .boot_timeout_s = 300,
+		.template = "cloud", .virt_type = "kvm", .boot_timeout_s = 300,
 	};
 	const char *run_dir;
 	struct yg_ctl_holder h;
@@ -578,12 +611,14 @@ int yg_ctl_provision(int argc, char **argv)
 		if (!p.disk_arg)
 			p.disk_bytes = p.up.disk_size_bytes;
 		size_text(p.disk_bytes, p.disk_size, sizeof(p.disk_size));
-		rc = yg_ctl_connect(CMD, pol, &p.conn);
+		rc = pick_host(&p);
 	}
+	if (rc == 0)
+		rc = yg_ctl_connect_host(CMD, pol, p.host, &p.conn);
 	if (rc == 0) {
 		/* no session may start on a box being built */
 		run_dir = yg_policy_gate(pol)->run_dir;
-		fd = yg_ctl_lock_take(run_dir, p.up.host, p.up.domain, pol, &h, &err);
+		fd = yg_ctl_lock_take(run_dir, p.host, p.up.domain, pol, &h, &err);
 		if (fd == -EWOULDBLOCK) {
 			yg_ctl_holder_text(&h, who, sizeof(who));
 			rc = yg_ctl_errf(CMD, "box %s is in use by %s; try "

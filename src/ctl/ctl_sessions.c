@@ -129,8 +129,8 @@ static void show(const struct yg_ctl_session *s, bool json, bool first, long lon
 	fmt_secs(idle, sizeof(idle), r->last_active ? now - r->last_active : -1);
 	fmt_secs(left, sizeof(left), yg_ctl_session_left(s, now));
 	if (!json) {
-		printf("%-16s %-12s %-20s %-15s %-19s %6s %6s\n", s->id, r->user, r->box,
-		       r->from, started, idle, left);
+		printf("%-16s %-12s %-20s %-10s %-15s %-19s %6s %6s\n", s->id, r->user, r->box,
+		       r->host, r->from, started, idle, left);
 		return;
 	}
 	printf("%s\n  {\"id\": ", first ? "" : ",");
@@ -139,6 +139,8 @@ static void show(const struct yg_ctl_session *s, bool json, bool first, long lon
 	json_s(r->user);
 	printf(", \"box\": ");
 	json_s(r->box);
+	printf(", \"host\": ");
+	json_s(r->host);
 	printf(", \"from\": ");
 	json_s(strcmp(r->from, "-") ? r->from : "");
 	printf(", \"pid\": %d, \"started\": %lld, \"idle_seconds\": %lld, "
@@ -185,7 +187,7 @@ static int list(const char *run_dir, bool json)
 	if (json)
 		printf("[");
 	else
-		printf("%-16s %-12s %-20s %-15s %-19s %6s %6s\n", "ID", "USER", "BOX", "FROM",
+		printf("%-16s %-12s %-20s %-10s %-15s %-19s %6s %6s\n", "ID", "USER", "BOX", "HOST", "FROM",
 		       "STARTED", "IDLE", "LEFT");
 	for (size_t i = 0; i < n; i++) {
 		struct yg_ctl_session s;

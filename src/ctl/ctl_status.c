@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ctl_status.c: yolo-gatectl status [--json]: every box the policy knows,
- * its libvirt state, whether it is provably clean, who holds it. */
+ * on whichever host it lives, its libvirt state, whether it is provably
+ * clean, who holds it; then one summary line per host. */
 #include "config.h"
 
 #include <errno.h>
@@ -28,7 +29,8 @@ struct row {
 
 struct status_ctx {
 	const yg_policy *pol;
-	virConnectPtr conn;
+	struct yg_ctl_conns conns;
+	virConnectPtr conn;	/* the current row's host's */
 	bool json;
 	size_t n;
 	int rc;
@@ -89,7 +91,7 @@ static void session_times(struct status_ctx *c, struct row *r)
 	long long now = (long long)time(NULL);
 
 	if (yg_ctl_session_read(yg_policy_gate(c->pol)->run_dir, r->h.session, &s, NULL) < 0 ||
-	    strcmp(s.rec.box, r->up->domain) != 0)
+	    strcmp(s.rec.box, r->up->domain) != 0 || strcmp(s.rec.host, r->up->host) != 0)
 		return;
 	r->times = true;
 	r->idle_left = secs_left(s.rec.idle_end, now);
@@ -130,8 +132,8 @@ static void print_text(const struct row *r, size_t n)
 	char clean[160], sess[200], ms[24] = "-", idle[24], max[24];
 
 	if (n == 0)
-		printf("%-12s %-20s %-16s %-24s %-10s %s\n", "USER", "DOMAIN",
-		       "STATE", "CLEAN", "REVERT_MS", "SESSION");
+		printf("%-12s %-20s %-10s %-16s %-24s %-10s %s\n", "USER", "DOMAIN",
+		       "HOST", "STATE", "CLEAN", "REVERT_MS", "SESSION");
 	if (r->clean < 0)
 		snprintf(clean, sizeof(clean), "-");
 	else
@@ -150,8 +152,8 @@ static void print_text(const struct row *r, size_t n)
 		snprintf(sess, sizeof(sess), "%s", r->session);
 	if (r->h.last_revert_ms >= 0)
 		snprintf(ms, sizeof(ms), "%ld", r->h.last_revert_ms);
-	printf("%-12s %-20s %-16s %-24s %-10s %s%s\n", r->up->user,
-	       r->up->domain, r->state, clean, ms, sess,
+	printf("%-12s %-20s %-10s %-16s %-24s %-10s %s%s\n", r->up->user,
+	       r->up->domain, r->up->host, r->state, clean, ms, sess,
 	       r->up->enabled ? "" : " (user disabled)");
 	if (r->err[0])
 		fprintf(stderr, "status: %s: %s\n", r->up->user, r->err);
@@ -180,6 +182,7 @@ static void print_json(const struct row *r, size_t n)
 	printf("%s{", n ? ",\n  " : "\n  ");
 	json_str("user", r->up->user, true);
 	json_str("domain", r->up->domain, true);
+	json_str("host", r->up->host, true);
 	json_str("snapshot", r->up->snapshot, true);
 	printf("\"enabled\":%s,", r->up->enabled ? "true" : "false");
 	json_str("state", r->state, true);
@@ -205,6 +208,37 @@ static void print_json(const struct row *r, size_t n)
 	printf("}");
 }
 
+/* One line (one JSON object) per host: its boxes, how many are in use,
+ * whether it answered. A host no box lives on is not connected to. */
+static void print_hosts(struct status_ctx *c)
+{
+	if (c->json)
+		printf("\"hosts\":[");
+	for (size_t i = 0; i < c->conns.n; i++) {
+		const struct yg_host_conf *hc = yg_policy_host_at(c->pol, i);
+		const struct yg_ctl_host *h = &c->conns.h[i];
+		const char *reach = !h->tried ? "not asked" : h->conn ? "reachable" :
+				    "UNREACHABLE";
+
+		if (c->json) {
+			printf("%s{", i ? ",\n  " : "\n  ");
+			json_str("name", hc->name, true);
+			json_str("uri", hc->uri, true);
+			printf("\"boxes\":%u,\"busy\":%u,\"enabled\":%s,", h->boxes, h->busy,
+			       hc->enabled ? "true" : "false");
+			printf("\"reachable\":%s,", !h->tried ? "null" : h->conn ? "true" : "false");
+			json_str("error", h->error[0] ? h->error : NULL, false);
+			printf("}");
+		} else {
+			printf("%shost %s (%s): %u box%s, %u in use, %s%s\n", i ? "" : "\n",
+			       hc->name, hc->uri, h->boxes, h->boxes == 1 ? "" : "es", h->busy,
+			       reach, hc->enabled ? "" : ", disabled (enabled = no)");
+		}
+	}
+	if (c->json)
+		printf("\n]}\n");
+}
+
 static int status_user(void *ctx, const char *user)
 {
 	struct status_ctx *c = ctx;
@@ -225,9 +259,24 @@ static int status_user(void *ctx, const char *user)
 		c->rc = diags.n ? YG_CTL_EXIT_FAIL : c->rc;
 		goto out;
 	}
-	if (c->conn)
-		box_row(c, &r);
-	lock_row(c, &r);
+	{
+		struct yg_ctl_host *h = yg_ctl_conns_host(&c->conns, up.host);
+		const char *why;
+
+		c->conn = yg_ctl_conns_get(&c->conns, up.host, &why);
+		if (c->conn) {
+			box_row(c, &r);
+		} else {
+			r.state = "host unreachable";
+			snprintf(r.err, sizeof(r.err), "%s", why);
+			c->rc = YG_CTL_EXIT_FAIL;
+		}
+		lock_row(c, &r);
+		if (h) {
+			h->boxes++;
+			h->busy += r.h.busy;
+		}
+	}
 	if (c->json)
 		print_json(&r, c->n);
 	else
@@ -266,19 +315,22 @@ int yg_ctl_status(int argc, char **argv)
 	if (rc)
 		return rc;
 	c.pol = pol;
-	/* without libvirt, still list the boxes and their locks */
-	if (yg_ctl_connect("status", pol, &c.conn) != 0)
-		c.rc = YG_CTL_EXIT_FAIL;
+	/* without libvirt (or a host), still list the boxes and their locks */
+	if (yg_ctl_conns_init(&c.conns, "status", pol) != 0) {
+		yg_policy_free(pol);
+		return YG_CTL_EXIT_FAIL;
+	}
 	if (c.json)
 		printf("{\"boxes\":[");
 	if (yg_ctl_each_user(pol, status_user, &c) < 0)
 		c.rc = yg_ctl_errf("status", "cannot list the users of the policy: out of memory");
 	if (c.json)
-		printf("%s]}\n", c.n ? "\n" : "");
+		printf("%s],\n", c.n ? "\n" : "");
 	else if (c.n == 0)
 		fprintf(stderr, "status: the policy gives no existing user a "
 			"box\n");
-	yg_conn_close(c.conn);
+	print_hosts(&c);
+	yg_ctl_conns_close(&c.conns);
 	yg_policy_free(pol);
 	return c.rc;
 }

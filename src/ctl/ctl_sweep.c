@@ -27,7 +27,7 @@
 
 struct sweep_ctx {
 	const yg_policy *pol;
-	virConnectPtr conn;
+	struct yg_ctl_conns conns;	/* one per host, on demand */
 	int rc;
 };
 
@@ -45,6 +45,27 @@ static bool shut_off(virConnectPtr conn, const char *domain)
 	return off;
 }
 
+/* A box on an unreachable host is left to its next login (or to the next
+ * sweep): the others are swept. */
+static void sweep_one(struct sweep_ctx *c, const yg_user_policy *up)
+{
+	const char *why;
+	virConnectPtr conn = yg_ctl_conns_get(&c->conns, up->host, &why);
+	int rc;
+
+	if (!conn) {
+		fprintf(stderr, CMD ": box %s on host %s left: %s\n", up->domain, up->host, why);
+		c->rc = YG_CTL_EXIT_FAIL;
+	} else if (!up->warm && shut_off(conn, up->domain)) {
+		fprintf(stderr, CMD ": box %s is shut off (warm = no): its next "
+			"login reverts it\n", up->domain);
+	} else if (yg_dom_defined(conn, up->domain)) {
+		rc = yg_ctl_revert_box(CMD, c->pol, conn, up, true);
+		if (rc == YG_CTL_EXIT_FAIL)
+			c->rc = rc;	/* busy (-EWOULDBLOCK) is not a failure */
+	}
+}
+
 static int sweep_user(void *ctx, const char *user)
 {
 	struct sweep_ctx *c = ctx;
@@ -56,18 +77,13 @@ static int sweep_user(void *ctx, const char *user)
 	yg_diags_print(&diags, stderr);
 	if (rc < 0)
 		c->rc = YG_CTL_EXIT_FAIL;
-	else if (up.gated && !up.warm && shut_off(c->conn, up.domain))
-		fprintf(stderr, CMD ": box %s is shut off (warm = no): its next "
-			"login reverts it\n", up.domain);
-	else if (up.gated && yg_dom_defined(c->conn, up.domain)) {
-		rc = yg_ctl_revert_box(CMD, c->pol, c->conn, &up, true);
-		if (rc == YG_CTL_EXIT_FAIL)
-			c->rc = rc;	/* busy (-EWOULDBLOCK) is not a failure */
-	}
+	else if (up.gated)
+		sweep_one(c, &up);
 	yg_diags_free(&diags);
 	yg_user_policy_clear(&up);
 	return 0;
 }
+
 
 /* Is a broker there? Anything that accepts the connection counts (one that
  * then fails HELLO is alive too: sweep must not pull its files away). */
@@ -205,7 +221,7 @@ int yg_ctl_sweep(int argc, char **argv)
 		return yg_ctl_usage(CMD);
 	rc = yg_ctl_policy_load(CMD, confdir, &pol);
 	if (rc == 0)
-		rc = yg_ctl_connect(CMD, pol, &c.conn);
+		rc = yg_ctl_conns_init(&c.conns, CMD, pol);
 	if (rc) {
 		yg_policy_free(pol);
 		return rc;
@@ -223,7 +239,7 @@ int yg_ctl_sweep(int argc, char **argv)
 		if (sweep_dir(gate->run_dir, "sessions"))
 			c.rc = YG_CTL_EXIT_FAIL;
 	}
-	yg_conn_close(c.conn);
+	yg_ctl_conns_close(&c.conns);
 	yg_policy_free(pol);
 	return c.rc;
 }

@@ -83,19 +83,90 @@ int yg_ctl_user(const char *cmd, const yg_policy *pol, const char *user,
 	return 0;
 }
 
-int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out)
+/* Open host's connection: 0, or -errno with err saying what to do. A
+ * remote host's connect is bounded (it may be unreachable). */
+static int host_open(const char *cmd, const struct yg_host_conf *h, virConnectPtr *out,
+		     yg_err *err)
 {
-	const char *uri = yg_policy_gate(pol)->uri;
-	yg_err err;
-	int rc = yg_conn_open(uri, out, &err);
+	bool local = !strcmp(h->name, "local");
+	int rc = local ? yg_conn_open(h->uri, out, err) :
+		 yg_conn_open_bounded(h->uri, YG_CTL_HOST_CONNECT_MS, out, err);
 
 	if (rc == -EACCES)
-		return yg_ctl_errf(cmd, "%s needs access to %s: run as root "
-				   "or as a member of group libvirt (%s)", cmd,
-				   uri, err.msg);
-	if (rc < 0)
+		yg_err_set(err, rc, "%s needs access to %s: run as root or as a member "
+			   "of group libvirt%s", cmd, h->uri,
+			   local ? "" : " (or the gate's client credentials for that host)");
+	else if (rc < 0 && !local)
+		yg_err_prefix(err, "host %s is unreachable", h->name);
+	return rc;
+}
+
+int yg_ctl_connect_host(const char *cmd, const yg_policy *pol, const char *host,
+			virConnectPtr *out)
+{
+	const struct yg_host_conf *h = yg_policy_host(pol, host ? host : "local");
+	yg_err err;
+
+	*out = NULL;
+	if (!h)
+		return yg_ctl_errf(cmd, "host %s is not in the policy; see yolo-gatectl check",
+				   host);
+	if (host_open(cmd, h, out, &err) < 0)
 		return yg_ctl_fail(cmd, &err);
 	return 0;
+}
+
+int yg_ctl_connect(const char *cmd, const yg_policy *pol, virConnectPtr *out)
+{
+	return yg_ctl_connect_host(cmd, pol, "local", out);
+}
+
+int yg_ctl_conns_init(struct yg_ctl_conns *c, const char *cmd, const yg_policy *pol)
+{
+	memset(c, 0, sizeof(*c));
+	c->cmd = cmd;
+	c->pol = pol;
+	c->n = yg_policy_nhosts(pol);
+	c->h = calloc(c->n, sizeof(*c->h));
+	if (!c->h)
+		return yg_ctl_errf(cmd, "out of memory");
+	return 0;
+}
+
+struct yg_ctl_host *yg_ctl_conns_host(struct yg_ctl_conns *c, const char *host)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(yg_policy_host_at(c->pol, i)->name, host ? host : "local"))
+			return &c->h[i];
+	return NULL;
+}
+
+virConnectPtr yg_ctl_conns_get(struct yg_ctl_conns *c, const char *host, const char **why)
+{
+	struct yg_ctl_host *h = yg_ctl_conns_host(c, host);
+	yg_err err;
+
+	*why = "the host is not in the policy";
+	if (!h)
+		return NULL;
+	if (!h->tried) {
+		h->tried = true;
+		if (host_open(c->cmd, yg_policy_host_at(c->pol, (size_t)(h - c->h)), &h->conn,
+			      &err) < 0) {
+			snprintf(h->error, sizeof(h->error), "%s", err.msg);
+			fprintf(stderr, "yolo-gatectl %s: %s\n", c->cmd, err.msg);
+		}
+	}
+	*why = h->error;
+	return h->conn;
+}
+
+void yg_ctl_conns_close(struct yg_ctl_conns *c)
+{
+	for (size_t i = 0; c->h && i < c->n; i++)
+		yg_conn_close(c->h[i].conn);
+	free(c->h);
+	c->h = NULL;
 }
 
 int yg_ctl_service_user(const yg_policy *pol, uid_t *uid, gid_t *gid,

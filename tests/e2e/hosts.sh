@@ -5,10 +5,14 @@
 # on host2 (tests/integration/lib-host2.sh: a second libvirtd in its own
 # namespaces, qemu+tcp over a veth), and both boxes have the same domain
 # name: the broker keys its locks and records by host and domain.
+#  0. bob's box is built on host2 by yolo-gatectl provision --host hv2,
+#     through libvirt's remote API only (pool, overlay volume, domain,
+#     snapshot on host2; nothing of it on this host);
 #  1. alice and bob log in through sshd at once; each lands in their own box
 #     (bob's QEMU runs in host2's netns), the session records name the host;
 #  2. host2's libvirtd is killed mid-session: bob is told "box host hv2 is
 #     unreachable (since ...)", alice types on and nothing reaches her;
+#     yolo-gatectl status lists both, hv2 as UNREACHABLE (exit 1);
 #  3. host2 comes back: bob's box is reverted without anyone logging in (the
 #     session child waited for its host), the down record is gone, the audit
 #     has host_down and host_back; bob logs in again;
@@ -41,7 +45,7 @@ pol=$conf/policy.d/10-hosts.conf
 {
 	printf '[defaults]\nsnapshot = clean-state\nagent_timeout = 60s\n'
 	printf 'keys = %s/keys.d/%%u.env\n\n' "$conf"
-	printf '[host:hv2]\nuri = %s\n\n' "$YG_HOST2_URI"
+	printf '[host:hv2]\nuri = %s\nimages = %s\n\n' "$YG_HOST2_URI" "$YG_HOST2_IMAGES"
 	printf '[user:%s]\ndomain = %s\n\n' "$alice" "$box"
 	printf '[user:%s]\ndomain = %s\nhost = hv2\n' "$bob" "$box"
 } > "$pol"
@@ -50,10 +54,29 @@ for u in "$alice" "$bob"; do
 	e2e_key "$u" "$svc" "OPENAI_API_KEY=sk-test-$u"
 done
 
-yg_host2_box_create "$box"
-yg_box_create "$box"
+h2state() { YG_URI=$YG_HOST2_URI yg_domstate "$box"; }
 e2e_user "$alice" "$E2E_SHELL"
 e2e_user "$bob" "$E2E_SHELL"
+
+# ---- 0. bob's box built on host2 through the remote API
+yg_host2_guest
+qemu-img create -q -f qcow2 "$YG_HOST2_IMAGES/base.qcow2" 64M
+chmod 644 "$YG_HOST2_IMAGES/base.qcow2"
+t0=$(yg_now_ms)
+"$ctl" provision --config "$conf" --host hv2 --base "$YG_HOST2_IMAGES/base.qcow2" \
+	--template "$top_srcdir/src/ctl/templates/tiny.xml" --virt-type qemu \
+	--kernel "$YG_HOST2_GUEST_KERNEL" --initrd "$YG_HOST2_GUEST_INITRD" --memory 256 \
+	--disk-size 64M --boot-timeout 120 "$bob" > "$E2E_DIR/prov.log" 2>&1 ||
+	e2e_fail_log "yolo-gatectl provision --host hv2 $bob failed" "$E2E_DIR/prov.log"
+yg_timing remote_provision "$(yg_since "$t0")"
+YG_HOST2_BOXES+=("$box")
+YG_URI=$YG_HOST2_URI yg_wait_clean "$box" 10 ||
+	yg_host2_fail "the provisioned box on host2 is not paused from clean-state: $(h2state)" "$box"
+yg_host2_virsh vol-list --pool "$(yg_pool_name "$YG_HOST2_IMAGES")" | grep -q "$box.qcow2" ||
+	yg_fail "the overlay of $box is not a volume of host2's pool"
+virsh -q -c qemu:///system dominfo "$box" >/dev/null 2>&1 &&
+	yg_fail "provision --host hv2 defined $box on this host too"
+yg_box_create "$box"
 "$ctl" check --config "$conf" --user "$bob" > "$E2E_DIR/check.txt" 2>&1 ||
 	e2e_fail_log "yolo-gatectl check --user $bob failed" "$E2E_DIR/check.txt"
 grep -q "^host hv2 .*10-hosts.conf:.*uri $YG_HOST2_URI" "$E2E_DIR/check.txt" ||
@@ -77,7 +100,6 @@ wait_for() {	# wait_for FILE PATTERN [SECS]
 	done
 	e2e_fail_log "no '$2' in $1 within ${3:-60} s" "$1"
 }
-h2state() { YG_URI=$YG_HOST2_URI yg_domstate "$box"; }
 
 # ---- 1. both at once, same domain name, two hosts
 # alice types a line, waits (host2 dies meanwhile), types another.
@@ -100,6 +122,15 @@ grep -lx "host=hv2" "$run"/sessions/* 2>/dev/null | xargs -r grep -qx "user=$bob
 	yg_fail "no session record of $bob with host=hv2: $(head -n 20 "$run"/sessions/* 2>&1)"
 grep -lx "host=local" "$run"/sessions/* 2>/dev/null | xargs -r grep -qx "user=$alice" ||
 	yg_fail "no session record of $alice with host=local"
+"$ctl" status --config "$conf" > "$E2E_DIR/st1.txt" 2>&1 ||
+	e2e_fail_log "yolo-gatectl status failed with both hosts up" "$E2E_DIR/st1.txt"
+grep -Eq "^$bob +$box +hv2 +running .*session " "$E2E_DIR/st1.txt" &&
+	grep -Eq "^$alice +$box +local +running .*session " "$E2E_DIR/st1.txt" &&
+	grep -Eq "^host hv2 \(.*\): 1 box, 1 in use, reachable\$" "$E2E_DIR/st1.txt" ||
+	e2e_fail_log "status does not show both boxes in use, each with its host" "$E2E_DIR/st1.txt"
+"$ctl" sessions --config "$conf" > "$E2E_DIR/se1.txt" 2>&1 || true
+grep -Eq " $bob +$box +hv2 " "$E2E_DIR/se1.txt" ||
+	e2e_fail_log "yolo-gatectl sessions does not show bob's session on hv2" "$E2E_DIR/se1.txt"
 yg_log "ok: alice (local) and bob (hv2) are in their boxes of one name at once"
 
 # ---- 2. host2's libvirtd dies: bob is told, alice is not touched
@@ -112,6 +143,11 @@ wait "$a1" || e2e_fail_log "alice's session (local host) did not go on while hos
 grep -q 'unreachable\|went away' "$E2E_DIR/a1.log" &&
 	e2e_fail_log "alice heard about host2" "$E2E_DIR/a1.log"
 [ -f "$run/hosts/hv2" ] || yg_fail "no down record run_dir/hosts/hv2 while host2 is away"
+"$ctl" status --config "$conf" > "$E2E_DIR/st2.txt" 2>&1 &&
+	e2e_fail_log "status exited 0 with host hv2 down" "$E2E_DIR/st2.txt"
+grep -Eq "^host hv2 \(.*\): 1 box, 1 in use, UNREACHABLE\$" "$E2E_DIR/st2.txt" &&
+	grep -Eq "^$alice +$box +local +" "$E2E_DIR/st2.txt" ||
+	e2e_fail_log "status with hv2 down: hv2 not UNREACHABLE, or alice's box not shown" "$E2E_DIR/st2.txt"
 grep -q "event=host_down .*host=hv2" "$glog" || yg_fail "no host_down audit event for hv2"
 yg_expect_clean "$box"
 yg_log "ok: host2 lost mid-session: bob told, alice unaffected (her box clean after her logout)"

@@ -88,7 +88,7 @@ has "^ *$dom.qcow2 *$images/$dom.qcow2\$" yg_virsh vol-list "$pool" || yg_fail "
 
 # --- status: clean and free; JSON parses
 "$ctl" status --config "$conf" >"$YG_TMP/status" || yg_fail "status failed"
-grep -E "^$user +$dom +paused +yes +- +free" "$YG_TMP/status" >/dev/null ||
+grep -E "^$user +$dom +local +paused +yes +- +free" "$YG_TMP/status" >/dev/null ||
 	{ cat "$YG_TMP/status" >&2; yg_fail "status does not show $dom paused, clean, free"; }
 "$ctl" status --config "$conf" --json >"$YG_TMP/status.json" || yg_fail "status --json failed"
 jq -e --arg u "$user" '.boxes[] | select(.user == $u) | .clean == true and .state == "paused" and .session == "free"' \

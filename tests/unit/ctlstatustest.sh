@@ -26,7 +26,7 @@ printf '[user:%s]\ndomain = test\n[user:no-such-user-x]\n[group:%s]\nsnapshot = 
 chmod 644 "$c/gate.conf" "$c/policy.d/10.conf"
 
 "$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err" || fail "status exit $?"
-grep -Eq "^$me +test +running +no \(no snapshot 's1'\) +- +free\$" "$tmp/out" ||
+grep -Eq "^$me +test +local +running +no \(no snapshot 's1'\) +- +free\$" "$tmp/out" ||
 	fail "status line of $me (domain test, running, no snapshot, free)"
 grep -q "names no user known" "$tmp/err" || fail "no note about the unknown user"
 [ "$(grep -c "^$me " "$tmp/out")" = 1 ] || fail "$me listed more than once (user and group member)"
@@ -74,13 +74,44 @@ grep -Eq "^$me .* free\$" "$tmp/out" || fail "free after the holder ended"
 if command -v jq >/dev/null 2>&1; then
 	jq -e --arg u "$me" '.boxes[] | select(.user == $u) |
 		.domain == "test" and .state == "running" and .clean == false and
-		.why == "no snapshot '"'"'s1'"'"'" and .session == "free" and .last_revert_ms == null' \
-		"$tmp/out" >/dev/null || fail "JSON content"
+		.why == "no snapshot '"'"'s1'"'"'" and .session == "free" and .last_revert_ms == null and
+		.host == "local"' "$tmp/out" >/dev/null || fail "JSON content"
+	jq -e '.hosts == [{"name":"local","uri":"test:///default","boxes":1,"busy":0,
+		"enabled":true,"reachable":true,"error":null}]' "$tmp/out" >/dev/null ||
+		fail "JSON hosts"
 else
 	echo "note: jq not installed, JSON only checked for its shape"
-	grep -q '^{"boxes":\[' "$tmp/out" && tail -n1 "$tmp/out" | grep -q '^]}$' ||
+	grep -q '^{"boxes":\[' "$tmp/out" && tail -n1 "$tmp/out" | grep -q '^]}$' &&
+		grep -q '^"hosts":\[' "$tmp/out" ||
 		fail "JSON shape"
 fi
+"$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"
+grep -Eq "^host local \(test:///default\): 1 box, 0 in use, reachable\$" "$tmp/out" ||
+	fail "the local host's summary line"
+
+# several hosts: the box on [host:hv2] (the test driver again, as a second
+# host), a third host that cannot be reached: only its box suffers
+printf '[host:hv2]\nuri = test:///default\n[host:hv3]\nuri = qemu+unix:///system?socket=%s/none.sock\n[user:%s]\ndomain = test\nhost = hv2\n' \
+	"$tmp" "$me" >"$c/policy.d/10.conf"
+"$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err" || fail "status on two hosts exit $?"
+grep -Eq "^$me +test +hv2 +running " "$tmp/out" || fail "the box on hv2 not shown with its host"
+grep -Eq "^host hv2 \(test:///default\): 1 box, 0 in use, reachable\$" "$tmp/out" ||
+	fail "hv2's summary line"
+grep -Eq "^host local .*: 0 boxes, 0 in use, not asked\$" "$tmp/out" || fail "local's summary (no box there)"
+grep -Eq "^host hv3 .*: 0 boxes, 0 in use, not asked\$" "$tmp/out" || fail "hv3's summary (no box there)"
+printf '[host:hv3]\nuri = qemu+unix:///system?socket=%s/none.sock\n[user:%s]\ndomain = test\nhost = hv3\n' \
+	"$tmp" "$me" >"$c/policy.d/10.conf"
+"$ctl" status --config "$c" >"$tmp/out" 2>"$tmp/err"; [ $? = 1 ] || fail "status with an unreachable host did not exit 1"
+grep -Eq "^$me +test +hv3 +host unreachable " "$tmp/out" || fail "the box on hv3 not shown as unreachable"
+grep -Eq "^host hv3 .*: 1 box, 0 in use, UNREACHABLE\$" "$tmp/out" || fail "hv3's summary not UNREACHABLE"
+grep -q "host hv3 is unreachable" "$tmp/err" || fail "no message that hv3 is unreachable"
+"$ctl" status --config "$c" --json >"$tmp/out" 2>"$tmp/err"
+if command -v jq >/dev/null 2>&1; then
+	jq -e '(.boxes[0].state == "host unreachable") and (.hosts[] | select(.name == "hv3") |
+		.reachable == false and (.error | test("unreachable")))' "$tmp/out" >/dev/null ||
+		fail "JSON of an unreachable host"
+fi
+
 printf '[gate]\nuri = test:///default\n' >"$c/gate.conf"
 "$ctl" status --config "$c" --bogus >"$tmp/out" 2>&1; [ $? = 2 ] || fail "bad option not a usage error"
 
