@@ -441,7 +441,8 @@ static int load_policy_d(yg_policy *pol, int cfd, yg_diags *diags)
 		if (rc == 0)
 			n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char *path = NULL;
 

@@ -5,7 +5,8 @@
 set -eu
 s=${top_srcdir:-.}
 missing=$(find "$s" \( -path "$s/build*" -o -path "$s/.git" -o -path "$s/autom4te.cache" \
-		-o -path '*/_build' -o -path '*/_inst' -o -path "$s/tests/data" -o -path "$s/tests/fuzz/corpus" \) -prune -o \
+		-o -path '*/_build' -o -path '*/_inst' -o -path "$s/tests/data" -o -path "$s/tests/fuzz/corpus" \
+		-o -name .libs \) -prune -o \
 	-type f \( -name '*.c' -o -name '*.h' -o -name '*.sh' -o -name 'local.mk' -o -name Makefile.am \
 		-o -name configure.ac -o -name '*.exp' -o -name '*.[158]' \) -print |
 	while read -r f; do
