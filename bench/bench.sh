@@ -31,9 +31,6 @@ set -euo pipefail
 . "$top_srcdir/bench/lib-bench.sh"
 . "$top_srcdir/bench/report.sh"
 
-QUICK=${BENCH_QUICK:-0}
-[ "$QUICK" = 1 ] || QUICK=0
-: "${BENCH_RETYPE_MS:=200}"
 if [ "$QUICK" = 1 ]; then
 	N_WARM=2 N_FLOOR=2 N_SSH=1 N_COLD=1 N_MEMW=0 N_MEMC=0 CONC="1" ROUNDS=1
 	MEM_LEVELS="" SINK_BYTES=100000 N_ECHO=10
@@ -47,12 +44,7 @@ NUSERS=1
 for n in $CONC; do [ "$n" -le "$NUSERS" ] || NUSERS=$n; done
 bench_log() { printf 'bench: %s\n' "$*" >&2; }
 bench_begin bench bench
-FL=$top_builddir/bench/floor
-[ -x "$FL" ] || { echo "bench: $FL is not built; run make bench" >&2; exit 1; }
-RES=$YG_TMP/bench
-mkdir -p "$RES/tr"
-SAMPLES=$RES/samples
-: > "$SAMPLES"
+bench_login_setup bench bench
 keep_results() {
 	[ -z "${BENCH_KEEP:-}" ] || { mkdir -p "$BENCH_KEEP" && cp -r "$RES"/. "$E2E_DIR/gated.log" "$BENCH_KEEP"/ 2>/dev/null; }
 }
@@ -71,116 +63,13 @@ for ((i = 1; i <= NUSERS; i++)); do USERS+=("ygbn$i"); done
 e2e_policy 10-bench.conf yg-bench- "${USERS[@]}"
 for u in "${USERS[@]}"; do
 	e2e_user "$u" "$E2E_SHELL"
-	( umask 077; printf 'BENCH_API_KEY=sk-bench-%s\n' "$u" > "$conf/keys.d/$u.env" )
-	chown "$svc:" "$conf/keys.d/$u.env"
+	e2e_key "$u" "$svc" "BENCH_API_KEY=sk-bench-$u"
 done
 GLOG=$E2E_DIR/gated.log
 e2e_gated "$conf" "$sock" "${gated_opts[@]}"
 e2e_sshd "SetEnv YOLO_GATE_SOCKET=$sock"
 
-# ---- helpers
-rec() { printf '%s %s\n' "$1" "$2" >> "$SAMPLES"; }
 box_of() { echo "yg-bench-$1"; }
-nlines() { wc -l < "$GLOG"; }
-count_ev() { grep -c "event=$1" "$GLOG" || true; }
-
-# Until every broker session has ended and BOX is paused from its snapshot.
-settle() {
-	local box=$1 deadline
-	deadline=$(( $(yg_now_ms) + 120000 ))
-	while [ "$(count_ev session_end)" -lt "$(count_ev session_ready)" ] ||
-	      [ "$(yg_domstate "$box" 2>/dev/null)" != "paused (from snapshot)" ]; do
-		[ "$(yg_now_ms)" -lt "$deadline" ] ||
-			yg_fail "$box did not come back paused-from-snapshot within 120 s of a logout" "$box"
-		sleep 0.1
-	done
-}
-revert_paused() { yg_virsh snapshot-revert "$1" clean-state --paused; }
-# A dirty box: running (a seed run leaves it so), not paused from its snapshot.
-dirty() {
-	case $(yg_domstate "$1") in
-	running*) ;;
-	*) yg_virsh resume "$1" >/dev/null ;;
-	esac
-}
-
-# The broker's phase durations of the sessions logged since line $2, as CAT
-# (a phase logged as "-" did not happen: no sample), and ms_ready = READY -
-# resume, ms_agent (when the agent was waited for) + ms_inject + ms_console.
-phases() {
-	local cat=$1 from=$2
-	tail -n +"$((from + 1))" "$GLOG" | grep -E 'event=session_(ready|end)' |
-		awk -v c="$cat" '{
-			s = $0; sum = 0; have = 0
-			while (match(s, /ms_[a-z]+=[0-9]+/)) {
-				split(substr(s, RSTART, RLENGTH), kv, "=")
-				s = substr(s, RSTART + RLENGTH)
-				print "phase." c "." kv[1], kv[2]
-				if (kv[1] == "ms_agent" || kv[1] == "ms_inject" || kv[1] == "ms_console") {
-					sum += kv[2]; have++
-				}
-			}
-			if (/event=session_ready/ && have) print "phase." c ".ms_ready", sum
-		}' >> "$SAMPLES" || true
-}
-
-# login CAT METHOD USER [HOLD_MS]: one timed login; records CAT ms.
-#   METHOD: shell | ssh | seed | floor
-login() {
-	local cat=$1 method=$2 u=$3 hold=${4:-0} box attach tag out ms
-	box=$(box_of "$u")
-	tag=$RES/tr/$cat.$u.$(yg_now_ms)
-	local steps=() cmd=()
-	case $method in
-	shell) attach='connected to'
-		cmd=(setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups
-		     env -i TERM=vt100 YOLO_GATE_SOCKET="$sock" "$E2E_SHELL") ;;
-	ssh) attach='connected to'
-		cmd=(ssh -tt -F /dev/null -i "$E2E_DIR/keys/$u.key" -p "$E2E_PORT"
-		     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-		     -o BatchMode=yes -o LogLevel=ERROR "$u@127.0.0.1") ;;
-	seed) attach='Connected to domain'
-		cmd=(sh -c "virsh -c '$YG_URI' snapshot-revert $box clean-state && exec virsh -c '$YG_URI' console $box") ;;
-	floor) attach='Connected to domain'
-		cmd=(sh -c "virsh -c '$YG_URI' resume $box >/dev/null && exec virsh -c '$YG_URI' console $box") ;;
-	esac
-	steps=(expect attach "$attach" probe done 'echo Y$((6*7))Z\r' Y42Z "$BENCH_RETYPE_MS")
-	[ "$hold" = 0 ] || steps+=(sleep "$hold")
-	steps+=(send '\x1d' wait end)
-	if ! out=$("$PD" -t 120 -o "$tag" "${steps[@]}" -- "${cmd[@]}" 2> "$tag.err"); then
-		cat "$tag.err" >&2
-		rec "fail.$cat" 1
-		return 1
-	fi
-	ms=$(sed -n 's/^done //p' <<< "$out")
-	rec "$cat" "$ms"
-	rec "attach.$cat" "$(sed -n 's/^attach //p' <<< "$out")"
-	rec "logout.$cat" "$(sed -n 's/^end_after_send //p' <<< "$out")"
-	printf '%s\n' "$ms"
-}
-
-# pfloor CAT BOX [OPTION...]: one bench/floor run on BOX (paused from its
-# snapshot; options: -n no wake, -p MS the console opened MS ms ahead);
-# records CAT (the total) and CAT.resume, .open, .wake, .hello, .echo, .typed
-# (those it measured). A failure is recorded (fail.CAT), not fatal: the caller
-# reverts.
-pfloor() {
-	local cat=$1 box=$2 tag out
-	shift 2
-	tag=$RES/tr/$cat.$(yg_now_ms)
-	if ! out=$("$FL" -c "$YG_URI" -r "$BENCH_RETYPE_MS" -t 60 -o "$tag" "$@" "$box" 2> "$tag.err"); then
-		cat "$tag.err" >&2
-		rec "fail.$cat" 1
-		return 0
-	fi
-	awk -v c="$cat" '$1 == "floor" {
-		for (i = 2; i <= NF; i++) {
-			split($i, kv, "=")
-			if (kv[1] == "mode" || kv[2] == "-") continue
-			print (kv[1] == "total" ? c : c "." kv[1]), kv[2]
-		}
-	}' <<< "$out" >> "$SAMPLES"
-}
 
 # ---- 1. one 256 MiB box: warm, floor, pfloor, ssh, cold, seed
 u1=ygbn1

@@ -2,7 +2,11 @@
 /* floor: the physical floor of a login into one box, with libvirt alone.
  *
  *   floor [-c URI] [-d DEV] [-n | -p MS] [-r MS] [-t SECS] [-T TTY] [-o TRANSCRIPT] [-v] DOMAIN
+ *   floor [-c URI] -R N DOMAIN
  *
+ * -R N times N virDomainGetState calls of DOMAIN (any state) on the open
+ * connection and prints "rt MEDIAN_MS MAX_MS": one libvirt round trip, the
+ * cost of each call the broker makes on a remote host. Otherwise:
  * DOMAIN must be paused (from its snapshot: what a logout leaves). After
  * the connection (not timed) the clock runs through, in order:
  *
@@ -57,6 +61,7 @@
 
 #define FL_CMD    "echo Y$((6*7))Z\r"
 #define FL_MARK   "Y42Z"
+#define FL_RT_MAX 1000		/* -R's bound */
 #define FL_WINDOW 4096		/* console output kept for the match */
 #define FL_OUT    1024		/* bytes queued to a stream */
 #define FL_TICK   10		/* ms: the timer that retypes and checks the deadline */
@@ -378,9 +383,35 @@ static void close_stream(struct fl_stream *s)
 	s->st = NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* -R: N virDomainGetState calls, each timed; "rt MEDIAN MAX" in ms. */
+static int round_trips(virDomainPtr dom, int n)
+{
+	double ms[FL_RT_MAX];
+	int state, reason;
+
+	for (int i = 0; i < n; i++) {
+		double t = now_ms();
+
+		if (virDomainGetState(dom, &state, &reason, 0) < 0)
+			fail(1, "cannot get the state of %s: %s", F.dom, virt_msg());
+		ms[i] = now_ms() - t;
+	}
+	qsort(ms, n, sizeof(*ms), cmp_double);
+	printf("rt %.2f %.2f\n", ms[n / 2], ms[n - 1]);
+	return 0;
+}
+
 static void usage(void)
 {
 	fputs("usage: floor [-c URI] [-d DEV] [-n | -p MS] [-r MS] [-t SECS] [-T TTY] [-o TRANSCRIPT] [-v] DOMAIN\n"
+	      "       floor [-c URI] -R N DOMAIN   (N libvirt round trips timed)\n"
 	      "  -n  no wake (resume, console open, echo); -p console opened MS ms ahead\n"
 	      "      (resume, echo); -r retype period (200 ms);\n"
 	      "  -t  timeout (60 s); -T the guest's console tty for WAKE (/dev/ttyS0);\n"
@@ -397,13 +428,18 @@ int main(int argc, char **argv)
 	virDomainPtr dom;
 	enum fl_mode mode = FL_M_WAKE;
 	double preopen_ms = 0;
-	int c, state = 0, reason = 0, timer;
+	int c, state = 0, reason = 0, timer, rt_n = 0;
 	char open_ms[32], wake_ms[32], hello_ms[32];
 
 	F.retype_ms = 200;
 	F.timeout_s = 60;
-	while ((c = getopt(argc, argv, "c:d:np:r:t:T:o:v")) != -1) {
+	while ((c = getopt(argc, argv, "c:d:np:r:R:t:T:o:v")) != -1) {
 		switch (c) {
+		case 'R':
+			rt_n = atoi(optarg);
+			if (rt_n < 1 || rt_n > FL_RT_MAX)
+				usage();
+			break;
 		case 'c': uri = optarg; break;
 		case 'd': dev = optarg; break;
 		case 'n':
@@ -448,6 +484,12 @@ int main(int argc, char **argv)
 	dom = virDomainLookupByName(conn, F.dom);
 	if (!dom)
 		fail(1, "no domain %s: %s", F.dom, virt_msg());
+	if (rt_n) {
+		c = round_trips(dom, rt_n);
+		virDomainFree(dom);
+		virConnectClose(conn);
+		return c;
+	}
 	if (virDomainGetState(dom, &state, &reason, 0) < 0)
 		fail(1, "cannot get the state of %s: %s", F.dom, virt_msg());
 	if (state != VIR_DOMAIN_PAUSED)

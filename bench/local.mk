@@ -12,7 +12,7 @@ bench_floor_SOURCES = bench/floor.c
 bench_floor_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 bench_floor_LDADD = src/core/libygcore.la $(LIBVIRT_LIBS)
 EXTRA_DIST += bench/bench.sh bench/report.sh bench/analysis.md bench/soak.sh bench/lib-bench.sh \
-	bench/remote.sh bench/revert.sh
+	bench/remote.sh bench/revert.sh bench/hosts.sh
 
 bench: all bench/ptydrive$(EXEEXT) bench/floor$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
@@ -40,3 +40,11 @@ bench-remote: all bench/ptydrive$(EXEEXT)
 bench-revert:
 	$(SHELL) '$(abs_top_srcdir)/bench/revert.sh' $(BOX)
 .PHONY: bench-revert
+
+# `make bench-hosts` (root): a warm login to a box on a second hypervisor
+# host (tests/integration/lib-host2.sh's stand-in, qemu+tcp) against a local
+# one, same run (bench/hosts.sh); its section of docs/BENCHMARKS.md.
+bench-hosts: all bench/ptydrive$(EXEEXT) bench/floor$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/hosts.sh'
+.PHONY: bench-hosts

@@ -24,7 +24,6 @@ set -euo pipefail
 . "$top_srcdir/bench/lib-bench.sh"
 . "$top_srcdir/bench/report.sh"
 
-QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	N_EXEC=5 N_SSH=2 N_LOGIN=1 MIB=${BENCH_MIB:-8} OUT_MIB=4 SINK_BYTES=100000
 	: "${BENCH_OUT:=$top_builddir/bench/BENCHMARKS-remote-quick.md}"
@@ -48,8 +47,7 @@ policy() {	# linger = $1 for the user (one key: a second one is an error)
 }
 e2e_user "$u" "$E2E_SHELL"
 e2e_user "$plain" /bin/sh
-( umask 077; printf 'BENCH_API_KEY=sk-bench-%s\n' "$u" > "$conf/keys.d/$u.env" )
-chown "$E2E_SVC:" "$conf/keys.d/$u.env"
+e2e_key "$u" "$E2E_SVC" "BENCH_API_KEY=sk-bench-$u"
 GLOG=$E2E_DIR/gated.log
 e2e_gated "$conf" "$sock" "${E2E_GATED_OPTS[@]}"
 e2e_sshd "SetEnv YOLO_GATE_SOCKET=$sock"
@@ -172,13 +170,6 @@ section=$YG_TMP/section
 	echo 'Reproduce as root from a configured build tree: `make bench-remote` (`BENCH_QUICK=1` for a short run).'
 	echo '<!-- remote:end -->'
 } > "$section"
-if [ -f "$BENCH_OUT" ] && grep -q '^<!-- remote:begin' "$BENCH_OUT"; then
-	awk -v f="$section" '/^<!-- remote:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
-		/^<!-- remote:end/ { skip = 0; next } !skip' "$BENCH_OUT" > "$BENCH_OUT.new"
-	mv "$BENCH_OUT.new" "$BENCH_OUT"
-else
-	{ [ ! -f "$BENCH_OUT" ] || { cat "$BENCH_OUT"; echo; }; cat "$section"; } > "$BENCH_OUT.new"
-	mv "$BENCH_OUT.new" "$BENCH_OUT"
-fi
+bench_splice remote "$section" "$BENCH_OUT"
 cat "$section"
 echo "bench-remote: exec_p50=$e50 agent_p50=$a50 ssh_cold_p50=$sc50 login_p50=$l50 scp_box_mbs=$scp_box scp_host_mbs=$scp_host out_mbs=$out_mbs console_mbs=$con_mbs"

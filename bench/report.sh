@@ -89,6 +89,25 @@ bench_machine() {
 		"$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# bench_splice MARK SECTION OUT: put the file SECTION (which starts with
+# "<!-- MARK:begin ..." and ends with "<!-- MARK:end -->") into OUT in place
+# of its MARK section, or at its end when OUT has none (or does not exist).
+bench_splice() {
+	if [ -f "$3" ] && grep -q "^<!-- $1:begin" "$3"; then
+		awk -v f="$2" -v m="$1" '$0 ~ "^<!-- " m ":begin" { while ((getline l < f) > 0) print l; skip = 1; next }
+			$0 ~ "^<!-- " m ":end" { skip = 0; next } !skip' "$3" > "$3.new"
+	else
+		{ [ ! -f "$3" ] || { cat "$3"; echo; }; cat "$2"; } > "$3.new"
+	fi
+	mv "$3.new" "$3"
+}
+
+# bench_kept OUT: the sections other scripts spliced into OUT (bench_splice),
+# for bench_report to keep when it writes OUT anew.
+bench_kept() {
+	[ ! -f "$1" ] || awk '/^<!-- [a-z]+:begin/ { keep = 1 } keep { print } /^<!-- [a-z]+:end/ { keep = 0; print "" }' "$1"
+}
+
 bench_report() {
 	S=$1
 	local out=$2 warm_p50 warm_p95 floor_p50 seed_p50 cold_p50 m_lo m_hi thr_s thr_v
@@ -261,6 +280,8 @@ bench_report() {
 		echo "counts only when the login waited for the agent (yolo-boxd silent or absent)."
 		echo
 		[ ! -f "$top_srcdir/bench/analysis.md" ] || cat "$top_srcdir/bench/analysis.md"
+		echo
+		bench_kept "$out"
 	} > "$out.tmp"
 	mv -f "$out.tmp" "$out"
 	bench_log "wrote $out"

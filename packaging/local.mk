@@ -64,5 +64,5 @@ EXTRA_DIST += packaging/demo.sh \
 	packaging/debian/yolo-gate.postrm \
 	packaging/debian/yolo-gate.docs \
 	packaging/debian/yolo-gate.examples \
-	docs/admin-guide.md \
+	docs/admin-guide.md docs/admin-guide-hosts.md \
 	tests/e2e/deb.sh

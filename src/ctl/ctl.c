@@ -25,7 +25,7 @@ static const struct yg_ctl_cmd cmds[] = {
 	  "        [--kernel FILE --initrd FILE] [--images DIR] [--host NAME]"
 	  " [--boot-timeout SECS] USER",
 	  "build USER's box: overlay, domain, boot, snapshot, clean and paused" },
-	{ "deprovision", yg_ctl_deprovision, "[--config DIR] [--images DIR] USER",
+	{ "deprovision", yg_ctl_deprovision, "[--config DIR] [--images DIR] [--host NAME] USER",
 	  "remove USER's domain, snapshots, overlay and key file" },
 	{ "revert", yg_ctl_revert, "[--config DIR] USER",
 	  "revert USER's box to its snapshot now (not under a session)" },

@@ -92,24 +92,28 @@ int yg_ctl_revert_box(const char *cmd, const yg_policy *pol,
 	return rc < 0 ? yg_ctl_fail(cmd, &err) : YG_CTL_EXIT_OK;
 }
 
-/* Parse "CMD [--config DIR] [--images DIR] USER". */
+/* Parse "CMD [--config DIR] [--images DIR] [--host NAME] USER" (images and
+ * host: when the command takes them). */
 static int parse_user_cmd(const char *cmd, int argc, char **argv,
 			  const char **confdir, const char **images,
-			  const char **user)
+			  const char **host, const char **user)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "images", required_argument, NULL, 'i' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
 
-	while ((o = getopt_long(argc, argv, "c:i:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:i:H:h", opts, NULL)) != -1) {
 		if (o == 'c')
 			*confdir = optarg;
 		else if (o == 'i' && images)
 			*images = optarg;
+		else if (o == 'H' && host)
+			*host = optarg;
 		else
 			return yg_ctl_usage(cmd);
 	}
@@ -127,7 +131,7 @@ int yg_ctl_revert(int argc, char **argv)
 	yg_policy *pol = NULL;
 	int rc;
 
-	rc = parse_user_cmd("revert", argc, argv, &confdir, NULL, &user);
+	rc = parse_user_cmd("revert", argc, argv, &confdir, NULL, NULL, &user);
 	if (rc)
 		return rc;
 	rc = yg_ctl_policy_load("revert", confdir, &pol);
@@ -161,8 +165,11 @@ static int remove_file(const char *cmd, const char *what, const char *path)
 			   strerror(errno));
 }
 
+/* Remove up's box from host (its domain, snapshots and overlay) and, when
+ * host is the one the policy puts the box on, the key file too: a box
+ * removed from the host it moved away from keeps the user's keys. */
 static int deprovision(const yg_policy *pol, const yg_user_policy *up,
-		       virConnectPtr conn, const char *images)
+		       const char *host, virConnectPtr conn, const char *images)
 {
 	const char *cmd = "deprovision";
 	char path[PATH_MAX], who[160];
@@ -171,7 +178,7 @@ static int deprovision(const yg_policy *pol, const yg_user_policy *up,
 	yg_err err;
 	int fd, rc;
 
-	fd = yg_ctl_lock_take(yg_policy_gate(pol)->run_dir, up->host, up->domain, pol,
+	fd = yg_ctl_lock_take(yg_policy_gate(pol)->run_dir, host, up->domain, pol,
 			      &h, &err);
 	if (fd == -EWOULDBLOCK) {
 		yg_ctl_holder_text(&h, who, sizeof(who));
@@ -187,8 +194,8 @@ static int deprovision(const yg_policy *pol, const yg_user_policy *up,
 		goto out;
 	}
 	if (existed)
-		fprintf(stderr, "%s: removed domain %s and its snapshots\n",
-			cmd, up->domain);
+		fprintf(stderr, "%s: removed domain %s and its snapshots from host %s\n",
+			cmd, up->domain, host);
 	rc = yg_ctl_overlay_path(path, sizeof(path), images, up->domain,
 				 &err);
 	if (rc < 0) {
@@ -200,7 +207,10 @@ static int deprovision(const yg_policy *pol, const yg_user_policy *up,
 		rc = yg_ctl_fail(cmd, &err);
 	else if (existed)
 		fprintf(stderr, "%s: removed overlay %s\n", cmd, path);
-	if (up->keys && remove_file(cmd, "key file", up->keys))
+	if (up->keys && strcmp(host, up->host) != 0)
+		fprintf(stderr, "%s: kept key file %s: the policy puts %s's box on host %s\n",
+			cmd, up->keys, up->user, up->host);
+	else if (up->keys && remove_file(cmd, "key file", up->keys))
 		rc = YG_CTL_EXIT_FAIL;
 out:
 	if (fd >= 0)
@@ -210,24 +220,30 @@ out:
 
 int yg_ctl_deprovision(int argc, char **argv)
 {
-	const char *confdir = NULL, *user = NULL, *images = NULL;
+	const char *confdir = NULL, *user = NULL, *images = NULL, *host = NULL;
 	yg_user_policy up = { 0 };
 	virConnectPtr conn = NULL;
 	yg_policy *pol = NULL;
 	int rc;
 
 	rc = parse_user_cmd("deprovision", argc, argv, &confdir, &images,
-			    &user);
+			    &host, &user);
 	if (rc)
 		return rc;
 	rc = yg_ctl_policy_load("deprovision", confdir, &pol);
 	if (rc == 0)
 		rc = yg_ctl_user("deprovision", pol, user, &up);
+	if (rc == 0 && !host)
+		host = up.host;
+	if (rc == 0 && !yg_policy_host(pol, host))
+		rc = yg_ctl_errf("deprovision", "--host %s is not a host of the policy; "
+				 "the hosts are the [host:NAME] sections (yolo-gatectl check)",
+				 host);
 	if (rc == 0)
-		rc = yg_ctl_connect_host("deprovision", pol, up.host, &conn);
-	if (rc == 0)	/* the overlay directory of the box's host by default */
-		rc = deprovision(pol, &up, conn,
-				 images ? images : yg_policy_host(pol, up.host)->images);
+		rc = yg_ctl_connect_host("deprovision", pol, host, &conn);
+	if (rc == 0)	/* the overlay directory of that host by default */
+		rc = deprovision(pol, &up, host, conn,
+				 images ? images : yg_policy_host(pol, host)->images);
 	yg_conn_close(conn);
 	yg_user_policy_clear(&up);
 	yg_policy_free(pol);

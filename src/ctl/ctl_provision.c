@@ -408,6 +408,59 @@ static int update(struct prov *p)
 	return rc;
 }
 
+/* What the boxes of the policy already take of p->host: one walk over its
+ * users, each box counted once by its domain being defined there (a box
+ * that moved counts on each host it is defined on). */
+struct room {
+	struct prov *p;
+	unsigned boxes;
+	unsigned long long bytes;
+};
+
+static int room_user(void *ctx, const char *user)
+{
+	struct room *r = ctx;
+	yg_user_policy up = { 0 };
+	yg_dom *dom = NULL;
+
+	if (strcmp(user, r->p->user) != 0 &&
+	    yg_policy_user_lookup(r->p->pol, user, &up, NULL) == 0 && up.gated &&
+	    up.own && yg_dom_lookup(r->p->conn, up.domain, &dom, NULL) == 0) {
+		r->boxes++;
+		r->bytes += yg_dom_max_memory(dom);
+		yg_dom_free(dom);
+	}
+	yg_user_policy_clear(&up);
+	return 0;
+}
+
+/* A new box on a host with capacity = or memory = in its [host:] section:
+ * refused when it would not fit, with what the host holds. */
+static int room(struct prov *p)
+{
+	const struct yg_host_conf *h = yg_policy_host(p->pol, p->host);
+	unsigned long long want = (unsigned long long)p->memory_mib << 20;
+	struct room r = { .p = p };
+
+	if (!h || (!h->capacity && !h->memory_bytes))
+		return 0;
+	if (yg_ctl_each_user(p->pol, room_user, &r) < 0)
+		return yg_ctl_errf(CMD, "cannot list the users of the policy: out of memory");
+	if (h->capacity && r.boxes >= h->capacity)
+		return yg_ctl_errf(CMD, "host %s is full: it holds %u box%s, its capacity "
+				   "is %u ([host:%s] at %s); raise capacity, or build the box "
+				   "on another host (--host NAME, then host = NAME for %s)",
+				   h->name, r.boxes, r.boxes == 1 ? "" : "es", h->capacity,
+				   h->name, h->origin, p->user);
+	if (h->memory_bytes && r.bytes + want > h->memory_bytes)
+		return yg_ctl_errf(CMD, "host %s has no room for %lu MiB more: its boxes "
+				   "take %llu MiB of its memory = %llu MiB ([host:%s] at %s); "
+				   "give the box less (--memory), raise memory, or build it on "
+				   "another host (--host NAME)", h->name, p->memory_mib,
+				   r.bytes >> 20, h->memory_bytes >> 20, h->name, h->origin);
+	return 0;
+}
+
 static int provision(struct prov *p)
 {
 	bool existed;
@@ -424,6 +477,9 @@ static int provision(struct prov *p)
 		rc = existing(p);
 	if (rc)
 		return rc == ALREADY ? YG_CTL_EXIT_OK : rc;
+	rc = room(p);
+	if (rc)
+		return rc;
 	if (strcmp(p->host, "local") != 0) {
 		/* a path on that host: libvirt resolves it there (base_format) */
 		if (p->base[0] != '/' || strlen(p->base) >= sizeof(p->base_real))

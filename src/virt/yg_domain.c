@@ -116,6 +116,11 @@ const char *yg_dom_state_text(yg_dom *dom)
 	return yg_box_state_name(st);
 }
 
+unsigned long long yg_dom_max_memory(yg_dom *dom)
+{
+	return (unsigned long long)virDomainGetMaxMemory(dom->dom) << 10;
+}
+
 int yg_dom_snapshot_create(yg_dom *dom, const char *name,
 			   const char *description, yg_err *err)
 {

@@ -43,6 +43,9 @@ int yg_dom_wait_agent(yg_dom *dom, unsigned long timeout_ms, yg_err *err) YG_MUS
 /* Its state in a word or two, for tables: "running", "paused", "shut off",
  * ..., "unknown" when libvirt cannot tell. */
 const char *yg_dom_state_text(yg_dom *dom);
+/* Its maximum memory in bytes (what it may take of its host); 0 when
+ * libvirt cannot tell. */
+unsigned long long yg_dom_max_memory(yg_dom *dom);
 
 /* Take the internal snapshot name, with memory, of the running domain;
  * description (may be NULL) is stored with it. */

@@ -17,7 +17,10 @@
 #     session child waited for its host), the down record is gone, the audit
 #     has host_down and host_back; bob logs in again;
 #  4. host2 blackholed (no answer at all): bob is told within a bound
-#     (YG_GD_HOST_CONNECT_MS + slack) and alice logs in as usual meanwhile.
+#     (YG_GD_HOST_CONNECT_MS + slack) and alice logs in as usual meanwhile;
+#  5. bob's box moved off host2 (the policy now puts him on local):
+#     deprovision --host hv2 removes the domain and overlay from host2 and
+#     keeps his key file.
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib-e2e.sh"
@@ -183,5 +186,17 @@ login "$E2E_DIR/a2.log" "$alice" send 'echo A2-$((4+4))\r' expect 'A2-8' send '\
 yg_timing local_login_while_host2_away "$(yg_since "$t0")"
 yg_host2_unblackhole
 yg_expect_clean "$box"
+
+# ---- 5. the box left on host2 after a move is removed; the keys stay
+sed -i '/^host = hv2$/d' "$pol"
+"$ctl" deprovision --config "$conf" --host hv2 "$bob" > "$E2E_DIR/deprov.log" 2>&1 ||
+	e2e_fail_log "deprovision --host hv2 $bob failed" "$E2E_DIR/deprov.log"
+grep -q "kept key file .*: the policy puts $bob's box on host local" "$E2E_DIR/deprov.log" ||
+	e2e_fail_log "deprovision --host hv2 did not say it kept bob's key file" "$E2E_DIR/deprov.log"
+[ -f "$conf/keys.d/$bob.env" ] || yg_fail "deprovision --host hv2 removed bob's key file"
+yg_host2_virsh dominfo "$box" >/dev/null 2>&1 && yg_fail "$box is still defined on host2"
+yg_host2_virsh vol-list --pool "$(yg_pool_name "$YG_HOST2_IMAGES")" | grep -q "$box.qcow2" &&
+	yg_fail "the overlay of $box is still a volume of host2's pool"
+yg_expect_clean "$box"
 grep -a 'event=host_\|event=libvirt_re\|event=session_ready' "$glog" >&2
-echo "PASS: two hosts behind one gate: concurrent logins, a host lost and back, a host unreachable"
+echo "PASS: two hosts behind one gate: concurrent logins, a host lost and back, a host unreachable, a box moved"

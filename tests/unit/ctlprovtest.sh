@@ -91,6 +91,31 @@ gate "$tmp/node-stray.xml"
 expect 1 "$tmp/img/ygprov.qcow2 exists but box ygprov is not defined" \
 	p --template "$tpl/tiny.xml" --kernel /k --initrd /i "$me"
 
+# a host's capacity = and memory =: another user's box (daemon's, 1 GiB)
+# defined on it already
+{
+	node "$tmp" base.img raw | sed '$d'
+	printf '  <domain type="test"><name>ygother</name><memory>1048576</memory>'
+	printf '<os><type>hvm</type></os></domain>\n</node>\n'
+} >"$tmp/node-room.xml"
+gate "$tmp/node.xml"
+room() { # room CAPACITY MEMORY: the policy with host hv of that room
+	printf '[host:hv]\nuri = test://%s\ncapacity = %s\nmemory = %s\n\n' \
+		"$tmp/node-room.xml" "$1" "$2" >"$c/policy.d/10.conf"
+	printf '[user:%s]\ndomain = ygprov\nhost = hv\n\n' "$me" >>"$c/policy.d/10.conf"
+	printf '[user:daemon]\ndomain = ygother\nhost = hv\n' >>"$c/policy.d/10.conf"
+}
+room 1 0
+expect 1 "host hv is full: it holds 1 box, its capacity is 1 (\[host:hv\] at .*10.conf:1)" \
+	p --template "$tpl/tiny.xml" --kernel /k --initrd /i --memory 256 "$me"
+room 2 1G
+expect 1 "host hv has no room for 256 MiB more: its boxes take 1024 MiB of its memory = 1024 MiB" \
+	p --template "$tpl/tiny.xml" --kernel /k --initrd /i --memory 256 "$me"
+room 2 2G	# fits: on to the build (the test driver's guest never answers)
+expect 1 "did not answer within 1 s" p --template "$tpl/tiny.xml" --kernel /k \
+	--initrd /i --memory 256 --boot-timeout 1 "$me"
+printf '[user:%s]\ndomain = ygprov\n' "$me" >"$c/policy.d/10.conf"
+
 # sweep leaves run_dir alone while something answers on the broker's socket
 # (yolo-gatectl asks through yg_client), and clears it once nothing does
 gate "$tmp/node.xml"
