@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* floor: the physical floor of a login into one box, with libvirt alone.
  *
- *   floor [-c URI] [-d DEV] [-n | -p MS] [-r MS] [-t SECS] [-T TTY] [-o TRANSCRIPT] [-v] DOMAIN
+ *   floor [-c URI] [-d DEV] [-n | -p MS] [-S RxC] [-C] [-K] [-q MS] [-r MS] [-t SECS] [-T TTY]
+ *         [-o TRANSCRIPT] [-v] DOMAIN
  *   floor [-c URI] -R N DOMAIN
  *
  * -R N times N virDomainGetState calls of DOMAIN (any state) on the open
@@ -25,13 +26,22 @@
  *   echo    `echo Y$((6*7))Z` typed on the console, again every MS ms
  *           (-r, default 200) while no Y42Z came back, until Y42Z
  *
+ * -K sends CLOCK (the host's time) between HELLO and WAKE.
+ * -S ROWSxCOLS makes the WAKE set that window size (SIGWINCH in the
+ * guest), -C writes a CR to the console once the wake is answered (both as
+ * the broker does), and -q MS then holds the typing until the console has
+ * been quiet for MS ms after its first byte (at most 1 s; settle= in the
+ * output, the echo counted from there): whether a shell busy with the CR or
+ * the SIGWINCH loses what is typed meanwhile, and whether waiting helps.
+ *
  * -n leaves the wake out (resume, open, echo), so that QEMU's pty poll
  * shows. -p MS opens the console MS ms before the clock starts (the box
  * still paused), so that QEMU's poll has seen the reader by then, and times
  * resume and echo only (no wake): what a console held open across the pause
  * would cost. One line on stdout, ms with CLOCK_MONOTONIC:
  *
- *   floor mode=wake|nowake|preopen resume=MS open=MS|- wake=MS|- hello=MS|- echo=MS
+ *   floor mode=wake|nowake|preopen resume=MS open=MS|- wake=MS|- hello=MS|-
+ *         settle=MS|- echo=MS
  *         total=MS typed=N
  *
  * (hello: of the wake, the channel open and yolo-boxd's HELLO alone, one
@@ -66,8 +76,9 @@
 #define FL_OUT    1024		/* bytes queued to a stream */
 #define FL_TICK   10		/* ms: the timer that retypes and checks the deadline */
 #define FL_WAKE_ID 1u		/* the WAKE's request id */
+#define FL_SETTLE_MAX 1000	/* ms: -q waits at most this long */
 
-enum fl_phase { FL_PRE, FL_WAKE, FL_ECHO, FL_DONE };
+enum fl_phase { FL_PRE, FL_WAKE, FL_SETTLE, FL_ECHO, FL_DONE };
 enum fl_mode { FL_M_WAKE, FL_M_NOWAKE, FL_M_PREOPEN };
 static const char *const mode_name[] = { "wake", "nowake", "preopen" };
 
@@ -88,10 +99,11 @@ static struct {
 	char win[FL_WINDOW];
 	size_t wlen;
 	enum fl_phase phase;
-	bool hello, woke, verbose;
+	bool hello, woke, verbose, cr, got_out;
 	int typed;
+	double quiet_ms, t_out;	/* -q: quiet wanted; the last console byte */
 	double retype_ms, next_type, deadline, timeout_s;
-	double t0, t_resume, t_open, t_hello, t_wake, t_echo;
+	double t0, t_resume, t_open, t_hello, t_wake, t_settle, t_echo;
 } F = { .con = { .what = "console" }, .chan = { .what = "channel" } };
 
 static double now_ms(void)
@@ -227,6 +239,10 @@ static void console_bytes(const char *buf, size_t n)
 		show[k] = '\0';
 		trace("console %zu bytes \"%s\"", n, show);
 	}
+	if (F.phase == FL_SETTLE) {
+		F.got_out = true;
+		F.t_out = now_ms();
+	}
 	if (F.phase != FL_ECHO)
 		return;
 	if (n >= sizeof(F.win)) {
@@ -281,13 +297,23 @@ static void guest_msg(const yg_chan_msg *m)
 		F.t_hello = now_ms();
 	} else if (m->type == YG_CHAN_MSG_OK && m->stream == FL_WAKE_ID) {
 		F.woke = true;
+	} else if (m->type == YG_CHAN_MSG_FAILED && m->stream == FL_WAKE_ID + 1) {
+		fail(1, "yolo-boxd in %s refused the CLOCK (code %u): %s", F.dom,
+		     m->u.failed.code, m->u.failed.text);
 	} else if (m->type == YG_CHAN_MSG_FAILED && m->stream == FL_WAKE_ID) {
 		fail(1, "yolo-boxd in %s refused the WAKE (code %u): %s", F.dom,
 		     m->u.failed.code, m->u.failed.text);
 	}
 	if (F.hello && F.woke && F.phase == FL_WAKE) {
 		F.t_wake = now_ms();
-		start_echo();
+		if (F.cr)	/* as the broker: a CR for a fresh prompt */
+			queue(&F.con, "\r", 1);
+		if (F.quiet_ms > 0) {
+			F.phase = FL_SETTLE;
+			F.got_out = false;
+		} else {
+			start_echo();
+		}
 	}
 }
 
@@ -355,6 +381,11 @@ static void tick(int timer, void *opaque)
 		     "yolo-boxd's answer to HELLO and WAKE" : "Y42Z on the console",
 		     F.timeout_s, F.t_resume - F.t0, F.t_open ? F.t_open - F.t_resume : 0,
 		     F.typed);
+	if (F.phase == FL_SETTLE && ((F.got_out && t - F.t_out >= F.quiet_ms) ||
+				     t - F.t_wake >= FL_SETTLE_MAX)) {
+		F.t_settle = t;
+		start_echo();
+	}
 	if (F.phase == FL_ECHO && t >= F.next_type)
 		type_cmd();
 }
@@ -410,11 +441,16 @@ static int round_trips(virDomainPtr dom, int n)
 
 static void usage(void)
 {
-	fputs("usage: floor [-c URI] [-d DEV] [-n | -p MS] [-r MS] [-t SECS] [-T TTY] [-o TRANSCRIPT] [-v] DOMAIN\n"
+	fputs("usage: floor [-c URI] [-d DEV] [-n | -p MS] [-S RxC] [-C] [-K] [-q MS] [-r MS] [-t SECS]\n"
+	      "             [-T TTY] [-o TRANSCRIPT] [-v] DOMAIN\n"
 	      "       floor [-c URI] -R N DOMAIN   (N libvirt round trips timed)\n"
 	      "  -n  no wake (resume, console open, echo); -p console opened MS ms ahead\n"
 	      "      (resume, echo); -r retype period (200 ms);\n"
 	      "  -t  timeout (60 s); -T the guest's console tty for WAKE (/dev/ttyS0);\n"
+	      "  -S  the window size WAKE sets (ROWSxCOLS; default: left as it is);\n"
+	      "  -C  a CR on the console after the wake (as the broker);\n"
+	      "  -K  CLOCK (the host's time) before the WAKE (as the broker);\n"
+	      "  -q  after that, type only once the console has been quiet MS ms\n"
 	      "  -v  trace the events on stderr\n", stderr);
 	exit(1);
 }
@@ -429,12 +465,25 @@ int main(int argc, char **argv)
 	enum fl_mode mode = FL_M_WAKE;
 	double preopen_ms = 0;
 	int c, state = 0, reason = 0, timer, rt_n = 0;
-	char open_ms[32], wake_ms[32], hello_ms[32];
+	bool clock = false;
+	char open_ms[32], wake_ms[32], hello_ms[32], settle_ms[32];
 
 	F.retype_ms = 200;
 	F.timeout_s = 60;
-	while ((c = getopt(argc, argv, "c:d:np:r:R:t:T:o:v")) != -1) {
+	while ((c = getopt(argc, argv, "c:Cd:Knp:q:r:R:S:t:T:o:v")) != -1) {
 		switch (c) {
+		case 'C': F.cr = true; break;
+		case 'K': clock = true; break;
+		case 'q':
+			F.quiet_ms = atof(optarg);
+			if (F.quiet_ms <= 0 || F.quiet_ms >= FL_SETTLE_MAX)
+				usage();
+			break;
+		case 'S':
+			if (sscanf(optarg, "%hux%hu", &wake.u.wake.rows, &wake.u.wake.cols) != 2 ||
+			    !wake.u.wake.rows || !wake.u.wake.cols)
+				usage();
+			break;
 		case 'R':
 			rt_n = atoi(optarg);
 			if (rt_n < 1 || rt_n > FL_RT_MAX)
@@ -466,6 +515,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc || F.retype_ms < FL_TICK || F.timeout_s <= 0 ||
+	    ((F.cr || clock || F.quiet_ms > 0 || wake.u.wake.rows) && mode != FL_M_WAKE) ||
 	    (mode == FL_M_PREOPEN && (preopen_ms <= 0 || preopen_ms >= F.timeout_s * 1000)) ||
 	    strlen(tty) > YG_CHAN_PATH_MAX || tty[0] != '/')
 		usage();
@@ -527,6 +577,14 @@ int main(int argc, char **argv)
 		F.phase = FL_WAKE;
 		open_stream(conn, dom, &F.chan, YG_CHAN_PORT);
 		send_msg(&hello);
+		if (clock) {	/* as the broker: the host's time, before the wake */
+			yg_chan_msg k = { .type = YG_CHAN_MSG_CLOCK, .stream = FL_WAKE_ID + 1 };
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			k.u.clock.ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+			send_msg(&k);
+		}
 		send_msg(&wake);
 	}
 	while (F.phase != FL_DONE)
@@ -542,10 +600,14 @@ int main(int argc, char **argv)
 		snprintf(wake_ms, sizeof(wake_ms), "%.1f", F.t_wake - F.t_open);
 		snprintf(hello_ms, sizeof(hello_ms), "%.1f", F.t_hello - F.t_open);
 	}
-	printf("floor mode=%s resume=%.1f open=%s wake=%s hello=%s echo=%.1f total=%.1f typed=%d\n",
-	       mode_name[mode], F.t_resume - F.t0, open_ms, wake_ms, hello_ms,
-	       F.t_echo - (mode == FL_M_WAKE ? F.t_wake : mode == FL_M_NOWAKE ? F.t_open :
-			   F.t_resume), F.t_echo - F.t0, F.typed);
+	snprintf(settle_ms, sizeof(settle_ms), "-");
+	if (F.t_settle)
+		snprintf(settle_ms, sizeof(settle_ms), "%.1f", F.t_settle - F.t_wake);
+	printf("floor mode=%s resume=%.1f open=%s wake=%s hello=%s settle=%s echo=%.1f total=%.1f "
+	       "typed=%d\n", mode_name[mode], F.t_resume - F.t0, open_ms, wake_ms, hello_ms,
+	       settle_ms, F.t_echo - (F.t_settle ? F.t_settle : mode == FL_M_WAKE ? F.t_wake :
+				      mode == FL_M_NOWAKE ? F.t_open : F.t_resume),
+	       F.t_echo - F.t0, F.typed);
 	fflush(stdout);
 	virEventRemoveTimeout(timer);
 	close_stream(&F.chan);
