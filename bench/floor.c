@@ -76,6 +76,7 @@
 #define FL_OUT    1024		/* bytes queued to a stream */
 #define FL_TICK   10		/* ms: the timer that retypes and checks the deadline */
 #define FL_WAKE_ID 1u		/* the WAKE's request id */
+#define FL_CLOCK_ID 2u		/* -K: the CLOCK's request id */
 #define FL_SETTLE_MAX 1000	/* ms: -q waits at most this long */
 
 enum fl_phase { FL_PRE, FL_WAKE, FL_SETTLE, FL_ECHO, FL_DONE };
@@ -297,7 +298,7 @@ static void guest_msg(const yg_chan_msg *m)
 		F.t_hello = now_ms();
 	} else if (m->type == YG_CHAN_MSG_OK && m->stream == FL_WAKE_ID) {
 		F.woke = true;
-	} else if (m->type == YG_CHAN_MSG_FAILED && m->stream == FL_WAKE_ID + 1) {
+	} else if (m->type == YG_CHAN_MSG_FAILED && m->stream == FL_CLOCK_ID) {
 		fail(1, "yolo-boxd in %s refused the CLOCK (code %u): %s", F.dom,
 		     m->u.failed.code, m->u.failed.text);
 	} else if (m->type == YG_CHAN_MSG_FAILED && m->stream == FL_WAKE_ID) {
@@ -578,7 +579,7 @@ int main(int argc, char **argv)
 		open_stream(conn, dom, &F.chan, YG_CHAN_PORT);
 		send_msg(&hello);
 		if (clock) {	/* as the broker: the host's time, before the wake */
-			yg_chan_msg k = { .type = YG_CHAN_MSG_CLOCK, .stream = FL_WAKE_ID + 1 };
+			yg_chan_msg k = { .type = YG_CHAN_MSG_CLOCK, .stream = FL_CLOCK_ID };
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);

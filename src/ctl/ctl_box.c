@@ -235,11 +235,7 @@ int yg_ctl_deprovision(int argc, char **argv)
 		rc = yg_ctl_user("deprovision", pol, user, &up);
 	if (rc == 0 && !host)
 		host = up.host;
-	if (rc == 0 && !yg_policy_host(pol, host))
-		rc = yg_ctl_errf("deprovision", "--host %s is not a host of the policy; "
-				 "the hosts are the [host:NAME] sections (yolo-gatectl check)",
-				 host);
-	if (rc == 0)
+	if (rc == 0)	/* an unknown --host is refused here */
 		rc = yg_ctl_connect_host("deprovision", pol, host, &conn);
 	if (rc == 0)	/* the overlay directory of that host by default */
 		rc = deprovision(pol, &up, host, conn,
