@@ -94,8 +94,10 @@ H2ROOT=${YG_HOST2_IMAGES%/images}
 ADM="libvirtd:///system?socket=$H2ROOT/sock/libvirt-admin-sock"
 h2adm() { virt-admin -q -c "$ADM" "$@" >/dev/null || yg_fail "virt-admin $* on host2 failed"; }
 stamp() { date -u -d "@$(( $1 / 1000 )).$(printf '%03d' $(( $1 % 1000 )))" '+%Y-%m-%d %H:%M:%S.%3N'; }
+# host2's own outputs (lib-host2.sh's libvirtd.conf) are put back afterwards
+H2OUT=$(virt-admin -q -c "$ADM" daemon-log-outputs | sed -n 's/^ *Logging outputs: *//p')
 h2adm daemon-log-filters "1:rpc.netserverclient"
-h2adm daemon-log-outputs "1:file:/var/log/libvirt/rpc.log 3:file:/var/log/libvirt/libvirtd.log"
+h2adm daemon-log-outputs "1:file:/var/log/libvirt/rpc.log $H2OUT"
 for ((i = 1; i <= (QUICK ? 1 : 3); i++)); do
 	t0=$(yg_now_ms)
 	ms=$(YG_URI=$R login rpc shell "$ur")
@@ -108,7 +110,7 @@ for ((i = 1; i <= (QUICK ? 1 : 3); i++)); do
 		END { print "rpc_calls", c + 0; print "rpc_stream", s + 0 }' "$H2ROOT/log/rpc.log" >> "$S"
 done
 h2adm daemon-log-filters ""
-h2adm daemon-log-outputs "3:file:/var/log/libvirt/libvirtd.log"
+h2adm daemon-log-outputs "$H2OUT"
 
 # ---- report
 p() { bstat "$S" "$1" p50; }
