@@ -8,7 +8,9 @@
 # line, types `echo Y$((6*7))Z` (again every BENCH_RETYPE_MS while no Y42Z
 # came back: input or output lost before the console really works) and
 # stops the clock at Y42Z. Methods, on the same boxes in the same run:
-#   warm   yolo-shell, box paused from its snapshot (what logout leaves)
+#   warm   yolo-shell, box paused from its snapshot (what logout leaves),
+#          its console held since that logout (console_hold)
+#   warm_fresh  the same, the console opened by the login (after the floors)
 #   ssh    the same through the e2e sshd (ssh -tt, yolo-shell login shell)
 #   cold   yolo-shell, box dirty (running): the broker reverts first
 #   seed   virsh snapshot-revert BOX clean-state && virsh console BOX, dirty box
@@ -83,6 +85,9 @@ bench_log "broker idle: VmRSS ${IDLE_RSS} kB, Pss ${IDLE_PSS} kB"
 login warmup shell "$u1" >/dev/null || yg_fail "the first login failed" "$b1"
 settle "$b1"
 
+# warm: the console held since the previous logout (console_hold, the
+# default); warm_fresh: after the floors, which took the console and
+# reverted the box behind the broker's back, so the login opens it anew.
 for ((i = 1; i <= N_WARM; i++)); do
 	m=$(nlines); login warm shell "$u1" >/dev/null; settle "$b1"; phases warm "$m"
 	[ "$i" -le "$N_FLOOR" ] || continue
@@ -90,6 +95,7 @@ for ((i = 1; i <= N_WARM; i++)); do
 	pfloor pfloor "$b1"; revert_paused "$b1"
 	pfloor pfloor_nowake "$b1" -n; revert_paused "$b1"
 	pfloor pfloor_preopen "$b1" -p 1200; revert_paused "$b1"
+	m=$(nlines); login warm_fresh shell "$u1" >/dev/null; settle "$b1"; phases warm_fresh "$m"
 done
 bench_log "warm + floors done ($(yg_since "$T_START") s)"
 for ((i = 1; i <= N_SSH; i++)); do

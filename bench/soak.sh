@@ -85,17 +85,35 @@ for p in "${pids[@]}"; do wait "$p" || { cat "$RES"/create.*.log >&2; yg_fail "c
 # ---- what the broker holds at rest
 # (a box's .lock file stays, by design: flock(2) needs the file, an empty
 # record means no holder)
+# A child that only keeps a clean box's console open after a logout
+# (console_hold: lock record holder "held", with its rendezvous socket) is at
+# rest: it is not counted, nor is its socket.
+held_pids() { cat "$run"/boxes/*.lock 2>/dev/null | awk '$1 == "yg-lock" && $4 == "held" { print $5 }'; }
+busy_kids() {
+	local k n=0 h
+	h=" $(held_pids | tr '\n' ' ') "
+	for k in $(pgrep -P "$E2E_GATED_PID" || true); do
+		case $h in *" $k "*) ;; *) n=$((n + 1)) ;; esac
+	done
+	echo "$n"
+}
+held_socks() {
+	local f
+	for f in "$run"/boxes/*.lock; do
+		awk '$1 == "yg-lock" && $4 == "held" { f = 1 } END { exit !f }' "$f" 2>/dev/null &&
+			[ -S "${f%.lock}.sock" ] && echo x
+	done | wc -l
+}
 held() {  # fds children run_dir-entries
-	printf '%s %s %s\n' "$(ls "/proc/$E2E_GATED_PID/fd" | wc -l)" \
-		"$(pgrep -c -P "$E2E_GATED_PID" || true)" \
-		"$(find "$run" -mindepth 2 -not -name '*.lock' | wc -l)"
+	printf '%s %s %s\n' "$(ls "/proc/$E2E_GATED_PID/fd" | wc -l)" "$(busy_kids)" \
+		"$(( $(find "$run" -mindepth 2 -not -name '*.lock' | wc -l) - $(held_socks) ))"
 }
 # Until no session child runs and every box is paused from its snapshot.
 idle() {
 	local deadline=$(( $(yg_now_ms) + $1 * 1000 )) u ok
 	while [ "$(yg_now_ms)" -lt "$deadline" ]; do
 		ok=1
-		[ "$(pgrep -c -P "$E2E_GATED_PID" || true)" = 0 ] || ok=0
+		[ "$(busy_kids)" = 0 ] || ok=0
 		for u in "${USERS[@]}"; do
 			[ "$(yg_domstate "$(box_of "$u")" 2>/dev/null)" = "paused (from snapshot)" ] || ok=0
 		done

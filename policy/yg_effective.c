@@ -154,6 +154,7 @@ static int set_field(yg_user_policy *up, int k, const struct yg_val *v)
 	case YG_K_RECORD: up->record = v->num == 1; break;
 	case YG_K_REMOTE: up->remote = v->num == 1; break;
 	case YG_K_LINGER: up->linger_ms = v->num; break;
+	case YG_K_CONSOLE_HOLD: up->console_hold_ms = v->num; break;
 	case YG_K_VCPUS: up->vcpus = (unsigned)v->num; break;
 	case YG_K_MEMORY: up->memory_bytes = v->num; break;
 	case YG_K_CPU_QUOTA: up->cpu_quota = (unsigned)v->num; break;

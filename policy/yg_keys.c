@@ -58,6 +58,7 @@ const struct yg_keydef yg_keys[YG_NKEYS] = {
 	[YG_K_RECORD] = { "record", U, T_BOOL, false, "no" },
 	[YG_K_REMOTE] = { "remote", U, T_BOOL, false, "yes" },
 	[YG_K_LINGER] = { "linger", U, T_DUR, false, "0" },
+	[YG_K_CONSOLE_HOLD] = { "console_hold", U, T_DUR, false, "10m" },
 	[YG_K_VCPUS] = { "vcpus", U, T_VCPUS, false, "1" },
 	[YG_K_MEMORY] = { "memory", U | H, T_MEMORY, false, "512M" },
 	[YG_K_CPU_QUOTA] = { "cpu_quota", U, T_COUNT, false, "0" },

@@ -160,6 +160,7 @@ typedef struct yg_user_policy {
 	bool record;                    /* record = yes: asciinema .cast */
 	bool remote;                    /* remote = yes: commands, file transfer */
 	unsigned long linger_ms;        /* a remote command's session stays */
+	unsigned long console_hold_ms;  /* a reverted box's console stays open */
 	/* Resources (issue #9). */
 	unsigned vcpus;                 /* 1..64, default 1 */
 	unsigned long long memory_bytes; /* default 512M, at least 64M */

@@ -54,7 +54,8 @@ static bool sid_span(const char *s, size_t n)
 
 static bool holder_ok(const char *s, size_t n)
 {
-	return sid_span(s, n) || (n == strlen(YG_RUNDIR_ADMIN) && !memcmp(s, YG_RUNDIR_ADMIN, n));
+	return sid_span(s, n) || (n == strlen(YG_RUNDIR_ADMIN) && !memcmp(s, YG_RUNDIR_ADMIN, n)) ||
+	       (n == strlen(YG_RUNDIR_HELD) && !memcmp(s, YG_RUNDIR_HELD, n));
 }
 
 /* A canonical decimal (no sign, no leading zero) of at most max. */
@@ -354,7 +355,7 @@ int yg_rundir_lock_parse(const char *buf, size_t len, struct yg_rundir_lock *out
 		return lock_bad(err, "since", "a time in seconds");
 	out->since = (long long)v;
 	if (!holder_ok(f[1], fl[1]))
-		return lock_bad(err, "holder", "a session id or " YG_RUNDIR_ADMIN);
+		return lock_bad(err, "holder", "a session id, " YG_RUNDIR_ADMIN " or " YG_RUNDIR_HELD);
 	memcpy(out->holder, f[1], fl[1]);
 	out->holder[fl[1]] = '\0';
 	if (!yg_rd_dec_parse(f[2], fl[2], INT_MAX, &v) || v == 0)

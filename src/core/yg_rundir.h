@@ -44,8 +44,9 @@
  *                              reach it, removed by the first that could
  *
  * In the lock record, SINCE is when it was written (epoch seconds), HOLDER a
- * session id or "yolo-gatectl", PID the holder's process, REVERT_MS how long
- * yolo-gatectl's last revert took, "-" for none. Numbers are decimal without
+ * session id, "yolo-gatectl" or "held" (a console kept open, console_hold),
+ * PID the holder's process, REVERT_MS how long yolo-gatectl's last revert
+ * took, "-" for none. Numbers are decimal without
  * sign or leading zeros; text fields are 1..N printable bytes (no control
  * character, no NUL, no newline); every line ends with a newline.
  */
@@ -73,8 +74,11 @@
 /* A box key, DOMAIN@HOST, with its NUL. */
 #define YG_RUNDIR_KEY_MAX (2 * YG_RUNDIR_NAME_MAX + 2)
 
-/* The lock holder that is not a session. */
+/* The lock holders that are not a session: yolo-gatectl, and a session
+ * process that keeps a reverted box's console open after a logout
+ * (console_hold), which yolo-gatectl may end with SIGTERM. */
 #define YG_RUNDIR_ADMIN "yolo-gatectl"
+#define YG_RUNDIR_HELD "held"
 
 /* Size bounds: a record longer than this is refused. */
 #define YG_RUNDIR_LOCK_MAX 128		/* the lock record, bytes */
@@ -149,7 +153,7 @@ void yg_rundir_text_set(char *dst, size_t len, const char *src);
 struct yg_rundir_lock {
 	unsigned version;		/* of a record read (written: YG_RUNDIR_VERSION) */
 	long long since;		/* epoch seconds */
-	char holder[YG_RUNDIR_HOLDER_MAX + 1];	/* a session id or YG_RUNDIR_ADMIN */
+	char holder[YG_RUNDIR_HOLDER_MAX + 1];	/* a session id, YG_RUNDIR_ADMIN or _HELD */
 	int pid;
 	long revert_ms;			/* yolo-gatectl's last revert, -1 = none */
 };

@@ -126,6 +126,7 @@ void yg_ctl_step_end(struct yg_ctl_step *s, int rc);
 /* Who holds a box, from the lock record in its lock file (yg_rundir.h). */
 struct yg_ctl_holder {
 	bool busy;		/* a process holds the flock */
+	bool held;		/* ... only to keep the box's console open (console_hold) */
 	bool known;		/* the fields below come from a record */
 	long long since;	/* epoch seconds */
 	char session[YG_RUNDIR_HOLDER_MAX + 1];	/* a session id or "yolo-gatectl" */

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -102,6 +103,9 @@ int yg_ctl_lock_probe(const char *run_dir, const char *host, const char *domain,
 						"the lock %s: %s", path,
 						strerror(errno));
 		}
+		/* a console kept open for the next login: the box is free */
+		h->held = h->busy && h->known && !strcmp(h->session, YG_RUNDIR_HELD);
+		h->busy = h->busy && !h->held;
 	}
 	close(fd);
 	return rc;
@@ -114,6 +118,29 @@ static void write_record(int fd, long ms)
 
 	/* best effort: the record is only information for status */
 	(void)!yg_rundir_lock_write(fd, &l);
+}
+
+/* The lock is busy: if its holder only keeps the reverted box's console open
+ * (YG_RUNDIR_HELD, console_hold), end it with SIGTERM and take the lock once
+ * it has let go (it has nothing to clean up): true when taken. */
+#define YG_CTL_HELD_WAIT_MS 5000
+static bool let_go(int fd)
+{
+	struct yg_rundir_lock l;
+	yg_err err;
+
+	if (errno != EWOULDBLOCK || yg_rundir_lock_read(fd, &l, &err) < 0 ||
+	    strcmp(l.holder, YG_RUNDIR_HELD) != 0 || l.pid <= 1 || kill(l.pid, SIGTERM) < 0) {
+		errno = EWOULDBLOCK;
+		return false;
+	}
+	for (int ms = 0; ms < YG_CTL_HELD_WAIT_MS; ms += 20) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		usleep(20 * 1000);
+	}
+	errno = EWOULDBLOCK;
+	return false;
 }
 
 int yg_ctl_lock_take(const char *run_dir, const char *host, const char *domain,
@@ -152,7 +179,7 @@ int yg_ctl_lock_take(const char *run_dir, const char *host, const char *domain,
 	if (fd < 0)
 		return open_err(path, err);
 	rc = check_fd(fd, path, err);
-	if (rc == 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (rc == 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && !let_go(fd)) {
 		rc = -errno;
 		if (rc == -EWOULDBLOCK) {
 			read_record(fd, h);

@@ -149,7 +149,8 @@ static void print_text(const struct row *r, size_t n)
 	} else if (r->h.busy) {
 		yg_ctl_holder_text(&r->h, sess, sizeof(sess));
 	} else
-		snprintf(sess, sizeof(sess), "%s", r->session);
+		snprintf(sess, sizeof(sess), "%s%s", r->session,
+			 r->h.held ? " (console held for the next login)" : "");
 	if (r->h.last_revert_ms >= 0)
 		snprintf(ms, sizeof(ms), "%ld", r->h.last_revert_ms);
 	printf("%-12s %-20s %-10s %-16s %-24s %-10s %s%s\n", r->up->user,
@@ -200,6 +201,7 @@ static void print_json(const struct row *r, size_t n)
 	} else {
 		printf("\"holder\":null,");
 	}
+	printf("\"console_held\":%s,", r->h.held ? "true" : "false");
 	if (r->h.last_revert_ms >= 0)
 		printf("\"last_revert_ms\":%ld,", r->h.last_revert_ms);
 	else

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "yg_groups.h"
@@ -104,6 +105,7 @@ static void fill_user(struct yg_gd_user *u, const yg_user_policy *up)
 	u->record = up->record;
 	u->remote = up->remote;
 	u->linger_ms = up->linger_ms;
+	u->console_hold_ms = up->console_hold_ms;
 	u->idle_warning_ms = up->idle_warning_ms;
 	u->agent_timeout_ms = up->agent_timeout_ms;
 	u->idle_timeout_ms = up->idle_timeout_ms;
@@ -280,4 +282,60 @@ bool yg_gd_may_attach(const yg_policy *pol, const struct yg_gd_user *u, const ch
 {
 	return u->up && yg_policy_may_attach(pol, u->up, domain, (const char *const *)u->groups,
 					     u->ngroups);
+}
+
+/* ---- the policy generation: a reload in the parent, seen by a child ----
+ * The parent maps one shared page before its first fork and counts its
+ * successful reloads there; a child that lives across reloads (hold.c)
+ * compares it with the count it was forked with. */
+static volatile unsigned *policy_gen;
+static const char *policy_confdir;
+static unsigned policy_gen_seen;
+static pid_t policy_parent;	/* the broker that forked us */
+
+volatile unsigned *yg_gd_policy_gen_map(void)
+{
+	void *p = mmap(NULL, sizeof(unsigned), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void yg_gd_policy_origin(const char *confdir, volatile unsigned *gen)
+{
+	policy_confdir = confdir;
+	policy_gen = gen;
+	policy_gen_seen = gen ? *gen : 0;
+	policy_parent = getppid();
+}
+
+bool yg_gd_parent_gone(void)
+{
+	return policy_parent && getppid() != policy_parent;
+}
+
+int yg_gd_policy_refresh(yg_policy **pol, yg_err *err)
+{
+	yg_policy *np = NULL;
+	char *diag = NULL;
+	unsigned now;
+
+	/* a broker restarted since (KillMode=process) counts in a page of
+	 * its own: load the policy anew */
+	now = policy_gen ? *policy_gen : 0;
+	if (now == policy_gen_seen && !yg_gd_parent_gone())
+		return 0;
+	if (yg_gd_policy_load(policy_confdir, &np, &diag) < 0) {
+		yg_err_set(err, -EINVAL, "the policy in %s no longer loads (%s); the "
+			   "administrator must fix it, then log in again",
+			   policy_confdir ? policy_confdir : YG_POLICY_DEFAULT_CONFDIR,
+			   diag ? diag : "see yolo-gatectl check");
+		free(diag);
+		return -EINVAL;
+	}
+	/* the old one stays: the gate and the user copied out of it may
+	 * still point into it (it is this process's, freed at exit) */
+	*pol = np;
+	policy_gen_seen = now;
+	return 1;
 }

@@ -371,6 +371,24 @@ static bool next_queued(struct yg_gd_sess *s)
 	return true;
 }
 
+/* After a logout: a login queued meanwhile, or one that comes while the
+ * box's console is held (hold.c), resolved with the policy of now. */
+static bool next_or_hold(struct yg_gd_sess *s)
+{
+	yg_err err;
+
+	if (next_queued(s))
+		return true;
+	if (!yg_gd_hold(s))
+		return false;
+	if (yg_gd_policy_refresh(&s->pol, &err) < 0) {
+		s->fd = s->next_fd;
+		s->next_fd = -1;
+		yg_gd_fail(s, YG_ERR_INTERNAL, "policy_error", err.msg);
+	}
+	return true;
+}
+
 /* The queued (or taking-over) client becomes a new session of the box. */
 static void __attribute__((noreturn)) serve_next(struct yg_gd_sess *s)
 {
@@ -410,7 +428,7 @@ void yg_gd_serve(struct yg_gd_sess *s)
 			continue;
 		}
 		logout(s, e);
-		if (e == YG_GD_END_SIGNAL || !next_queued(s))
+		if (e == YG_GD_END_SIGNAL || !next_or_hold(s))
 			yg_gd_exit(s, 0);
 		if (s->next.type == YG_MSG_PREPARE)
 			serve_next(s);
@@ -443,7 +461,7 @@ void yg_gd_serve_prepared(struct yg_gd_sess *s)
 		yg_gd_serve(s);
 	}
 	logout(s, e);
-	if (e != YG_GD_END_SIGNAL && next_queued(s))
+	if (e != YG_GD_END_SIGNAL && next_or_hold(s))
 		serve_next(s);
 	yg_gd_exit(s, 0);
 }

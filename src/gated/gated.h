@@ -97,6 +97,7 @@ struct yg_gd_user {
 	bool record;			/* record = yes */
 	bool remote;			/* remote = yes: RUN allowed */
 	unsigned long linger_ms;	/* linger: a RUN session's wait after its last command */
+	unsigned long console_hold_ms;	/* console_hold: the console held open after a logout */
 	unsigned long agent_timeout_ms, idle_timeout_ms, max_session_ms;
 	unsigned long idle_warning_ms;
 	/* for yg_gd_may_enter */
@@ -111,6 +112,16 @@ struct yg_gd_user {
  * lines, malloc'd, caller frees). */
 int yg_gd_policy_load(const char *confdir, yg_policy **out, char **diagtext) YG_MUST_CHECK;
 void yg_gd_policy_free(yg_policy *pol);
+/* The policy generation (access.c): the parent maps it (NULL on failure)
+ * and bumps it after each successful reload; a child records where its
+ * policy came from, and yg_gd_policy_refresh loads it anew when the parent
+ * has reloaded since, or is gone (1), or leaves it (0); -EINVAL with err
+ * when it no longer loads. */
+volatile unsigned *yg_gd_policy_gen_map(void);
+void yg_gd_policy_origin(const char *confdir, volatile unsigned *gen);
+int yg_gd_policy_refresh(yg_policy **pol, yg_err *err) YG_MUST_CHECK;
+/* The broker that forked this child has ended (a restart: KillMode=process). */
+bool yg_gd_parent_gone(void);
 void yg_gd_gate_get(const yg_policy *pol, struct yg_gd_gate *out);
 /* Resolve a user (by uid from SO_PEERCRED, or by name for PAM's requests)
  * with all their groups. -ENOENT: no such user; -EINVAL: policy error (err). */

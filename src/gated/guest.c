@@ -23,19 +23,27 @@
 #include "yg_text.h"
 #include "session.h"
 
+/* The console tty's window size through the agent (a guest-exec of stty,
+ * which the relay waits for: 0.3 s on a real image under TCG), unless the
+ * console has that size already: the login's WAKE gave it the OPEN's, and
+ * yolo-shell says its size again once connected. */
 static void apply_winsize(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
 {
 	char tty[YG_AGENT_TTY_MAX];
 	yg_err err;
 
-	if (!rows || !cols || !s->box)
+	if (!rows || !cols || !s->box || (rows == s->con_rows && cols == s->con_cols))
 		return;
 	if ((yg_agent_console_tty(s->u.console, tty, sizeof(tty), &err) < 0 ||
-	     yg_agent_set_winsize(s->box, tty, rows, cols, &err) < 0) && !s->winch_warned) {
+	     yg_agent_set_winsize(s->box, tty, rows, cols, &err) < 0)) {
+		if (!s->winch_warned)
+			yg_log(YG_LOG_INFO, "event", "winch_failed", "session", s->id,
+			       "box", s->u.domain, "error", err.msg, NULL);
 		s->winch_warned = true;
-		yg_log(YG_LOG_INFO, "event", "winch_failed", "session", s->id, "box", s->u.domain,
-		       "error", err.msg, NULL);
+		return;
 	}
+	s->con_rows = rows;
+	s->con_cols = cols;
 }
 
 void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
@@ -268,9 +276,13 @@ static void wake_boxd(struct yg_gd_sess *s, const char *tty)
 
 	w.u.wake.rows = s->rows;
 	w.u.wake.cols = s->cols;
-	if (!chan_path(w.u.wake.path, tty) || !yg_gd_boxd_request(&w, false))
+	if (!chan_path(w.u.wake.path, tty) || !yg_gd_boxd_request(&w, false)) {
 		yg_log(YG_LOG_DEBUG, "event", "console_wake_failed", "session", s->id,
 		       "box", s->u.domain, "error", "the channel's queue is full", NULL);
+		return;
+	}
+	s->con_rows = s->rows;	/* as good as done: the size of a tty takes no answer */
+	s->con_cols = s->cols;
 }
 
 /* QEMU's pty chardev notices a new reader (us, just attached) at once only

@@ -214,6 +214,7 @@ int yg_gd_login(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 	s->ms_check = s->ms_revert = s->ms_resume = s->ms_agent = s->ms_inject = -1;
 	s->ms_console = -1;
 	s->clock_set = false;
+	s->con_rows = s->con_cols = 0;	/* a revert or a resume: the snapshot's size */
 	*code = YG_ERR_BOX;
 	if (!s->u.host_enabled)
 		return yg_err_set(err, -EPERM, "box host %s takes no logins now (enabled = no "
@@ -313,7 +314,7 @@ static void log_ready(struct yg_gd_sess *s)
 	       "uid", uid, "box", s->u.domain, "from", s->from[0] ? s->from : NULL,
 	       "record", s->rec ? yg_gd_rec_name(s->rec) : NULL, "ms_lock", l, "ms_check", c, "ms_revert", rv,
 	       "ms_resume", rs, "ms_agent", a, "ms_inject", k, "ms_console", co,
-	       "host", s->u.host, NULL);
+	       "host", s->u.host, "console", s->held_id ? "held" : "opened", NULL);
 }
 
 enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *ops)
@@ -332,7 +333,8 @@ enum yg_gd_end yg_gd_attach(struct yg_gd_sess *s, const struct yg_gd_relay_ops *
 			yg_log(YG_LOG_WARNING, "event", "term_failed", "session", s->id,
 			       "error", err.msg, NULL);
 	}
-	if (yg_console_open(s->box, s->u.console, &s->st, &err) < 0)
+	/* the console held across the pause (hold.c), or a new one */
+	if (!yg_gd_held_console_ok(s) && yg_console_open(s->box, s->u.console, &s->st, &err) < 0)
 		yg_gd_fail(s, YG_ERR_BOX, "console_failed", err.msg);
 	yg_gd_guest_wake(s);
 	s->ms_console = (long)(yg_now_ms() - t0);
@@ -430,6 +432,7 @@ static void front_down(struct yg_gd_sess *s)
 	yg_gd_exec_close("the session ended; the box is reverted");
 	yg_ep_close(s->st);	/* aborts the stream */
 	s->st = NULL;
+	s->held_id = 0;
 	yg_gd_rec_close(s->rec);
 	s->rec = NULL;
 }

@@ -8,7 +8,7 @@ src_gated_libyggated_la_SOURCES = \
 	src/gated/gated.h src/gated/session.h src/gated/module.h \
 	src/gated/access.c src/gated/dispatch.c src/gated/concurrent.c src/gated/lifecycle.c \
 	src/gated/relay.c src/gated/exec.c src/gated/boxd.c src/gated/guest.c \
-	src/gated/handoff.c src/gated/audit.c src/gated/host.c \
+	src/gated/handoff.c src/gated/hold.c src/gated/audit.c src/gated/host.c \
 	src/gated/reply.c src/gated/signals.c src/gated/clients.c src/gated/cleanup.c
 src_gated_libyggated_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 src_gated_libyggated_la_LIBADD = src/virt/libygvirt.la src/core/libygcaps.la src/core/libygcore.la policy/libygpolicy.la \

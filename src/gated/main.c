@@ -310,6 +310,11 @@ static void notify(const char *state)
 	close(fd);
 }
 
+/* The reload count the children see (access.c), and the configuration
+ * directory they load the policy from again after one. */
+static volatile unsigned *policy_gen;
+static const char *conf_dir;
+
 static void reload(const char *confdir, yg_policy **pol)
 {
 	yg_policy *np = NULL;
@@ -324,6 +329,8 @@ static void reload(const char *confdir, yg_policy **pol)
 	} else {
 		yg_gd_policy_free(*pol);
 		*pol = np;
+		if (policy_gen)
+			(*policy_gen)++;
 		yg_log(YG_LOG_INFO, "event", "reloaded", NULL);
 	}
 	free(diag);
@@ -459,7 +466,8 @@ static void accept_one(int lfd, yg_policy *pol, const struct yg_gd_gate *gate)
 		close(sig_pipe[1]);
 		enter_module("yg_gd_module_session",
 			     &(struct yg_gd_entry){ .pol = pol, .gate = gate, .fd = fd,
-						    .uid = cred.uid, .pid = cred.pid });
+						    .uid = cred.uid, .pid = cred.pid,
+						    .confdir = conf_dir, .policy_gen = policy_gen });
 	}
 	snprintf(uid, sizeof(uid), "%u", (unsigned)cred.uid);
 	snprintf(pid, sizeof(pid), "%d", (int)child);
@@ -544,6 +552,8 @@ int main(int argc, char **argv)
 		free(diag);
 		return 1;
 	}
+	conf_dir = o.confdir;
+	policy_gen = yg_gd_policy_gen_map();	/* NULL: children keep their policy */
 	yg_gd_gate_get(pol, &gate);
 	if (!o.debug)
 		yg_log_set_level((enum yg_log_level)gate.log_level);

@@ -25,7 +25,7 @@
 
 #define YG_GD_MODULE_NAME "yolo-gated-session.so"
 /* bump with any change to struct yg_gd_entry */
-#define YG_GD_MODULE_BUILD PACKAGE_VERSION " entry 1"
+#define YG_GD_MODULE_BUILD PACKAGE_VERSION " entry 2"
 
 struct yg_gd_gate;
 struct yg_rundir_session;
@@ -40,6 +40,9 @@ struct yg_gd_entry {
 	int fd;
 	uid_t uid;
 	pid_t pid;
+	/* where the policy came from, and the parent's reload count (access.c) */
+	const char *confdir;
+	volatile unsigned *policy_gen;
 	/* yg_gd_module_cleanup: what yg_gd_cleanup_main takes */
 	const struct yg_rundir_session *rec;
 	const char *session;

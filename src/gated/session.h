@@ -27,6 +27,7 @@ struct yg_gd_sess {
 	bool host_down_logged;		/* host_down audited by this process */
 	char id[YG_SESSION_ID_LEN + 1];
 	uint16_t rows, cols;		/* from OPEN, applied once the agent is up */
+	uint16_t con_rows, con_cols;	/* the console tty's size as last set, 0 = unknown */
 	char term[YG_NAME_MAX + 1];	/* the client's TERM (OPEN), "" = none */
 	char term_in[YG_NAME_MAX + 1];	/* the TERM the key file in the box carries */
 	bool run_mode;			/* remote commands, no console (exec.c) */
@@ -36,6 +37,8 @@ struct yg_gd_sess {
 	virConnectPtr conn;
 	yg_box *box;
 	struct yg_ep *st;		/* the console endpoint (yg_console), NULL = closed */
+	int held_id;			/* the domain id st was opened on in a hold, 0 = none */
+	bool held_lost;			/* ... and that stream failed or ended (hold.c) */
 	int dirfd;			/* run_dir/boxes */
 	int lockfd;			/* flock held while we own the box */
 	int rdv_fd;			/* rendezvous socket, -1 before the lock */
@@ -165,6 +168,16 @@ uint32_t yg_gd_boxd_stream(void);	/* a new stream id */
 void yg_gd_boxd_kill(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void yg_gd_boxd_update(void);		/* the channel's poll interest */
 void yg_gd_boxd_close(void);
+
+/* hold.c */
+/* After a logout with nothing queued: keep the clean, paused box's console
+ * open (the lock held, record holder "held") for console_hold, waiting for
+ * a login (true: it is s->next, the rendezvous socket listens) or not
+ * (false: timeout, SIGTERM, libvirt gone; the console is closed). */
+bool yg_gd_hold(struct yg_gd_sess *s);
+/* After the login's revert check: may the console held across the pause
+ * be used? false (and closed) when none is held or QEMU changed since. */
+bool yg_gd_held_console_ok(struct yg_gd_sess *s);
 
 /* guest.c: keys, clock, console wake and window size into the box */
 /* Has the box the channel to yolo-boxd? */

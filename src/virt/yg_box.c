@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -399,6 +400,17 @@ const char *yg_box_snapshot_name(const yg_box *box)
 virDomainPtr yg_box_domain(const yg_box *box)
 {
 	return box ? box->dom : NULL;
+}
+
+int yg_box_id(const yg_box *box)
+{
+	/* a virDomainPtr keeps the id it was looked up with: look it up again */
+	virDomainPtr d = box ? virDomainLookupByName(virDomainGetConnect(box->dom), box->name) : NULL;
+	unsigned id = d ? virDomainGetID(d) : (unsigned)-1;
+
+	if (d)
+		virDomainFree(d);
+	return id == (unsigned)-1 || id > INT_MAX ? 0 : (int)id;
 }
 
 int yg_box_state(yg_box *box, int *state, int *reason, yg_err *err)

@@ -45,6 +45,9 @@ void yg_box_free(yg_box *box);			/* NULL ok; does not close conn */
 const char *yg_box_name(const yg_box *box);
 const char *yg_box_snapshot_name(const yg_box *box);
 virDomainPtr yg_box_domain(const yg_box *box);
+/* The running domain's id now (one lookup), which a new QEMU process
+ * changes; 0 when it is not running or unknown. */
+int yg_box_id(const yg_box *box);
 
 /* A state number from yg_box_state (a virDomainState) in a word or two, for
  * tables and messages: "running", "paused", "shut off", ..., "unknown". */

@@ -16,7 +16,9 @@ set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 yg_box_broker ygh
-yg_user_policy
+# the test counts the broker's children: no console kept open after a
+# logout (console_hold; tests/integration/warm.sh tests it)
+yg_user_policy 'console_hold = 0'
 as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
 YG_GATED_LOG_LINES=60
 : "${YH_SLACK:=5}"	# seconds a loaded CI host may add to a bound

@@ -37,6 +37,9 @@ domain = $box
 snapshot = ${YA_SNAPSHOT:-clean-state}
 keys = $conf/keys.d/%u.env
 agent_timeout = ${YA_AGENT_TIMEOUT:-60s}
+# these tests count the broker's children (wait_idle): no console kept open
+# after a logout (console_hold; tests/integration/warm.sh tests it)
+console_hold = ${YA_CONSOLE_HOLD:-0}
 ${POLICY_EXTRA:-}
 [user:$user2]
 domain = yg-none-$$

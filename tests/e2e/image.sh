@@ -18,8 +18,10 @@
 #    in between: the key in the environment, python3, git.
 # Timings: image_build (cold) or image_cache_verify, image_check,
 # prov_boot_to_agent, prov_snapshot, prov_revert, login_ready, clock_set,
-# logout_revert, ssh_login, real_warm and real_pfloor (3 each: a warm login
-# to the first echo, and bench/floor's physical floor, on the real image).
+# logout_revert, ssh_login, real_warm, real_pfloor and real_pfloor_held (3
+# each: a warm login to the first echo with the console held since the
+# logout, bench/floor's physical floor, and that floor with the console
+# opened ahead), real_warm_fresh (one warm login that opens the console).
 set -euo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib-e2e.sh"
@@ -247,17 +249,34 @@ e2e_wait_clean "$box" 90 || yg_fail "$box is not clean 90 s after its last remot
 # and stops at Y42Z; bench/floor is resume + console + wake + echo.
 pd=$top_builddir/bench/ptydrive fl=$top_builddir/bench/floor
 yg_require_built "$pd" "$fl"
-for i in 1 2 3; do
+# warm (timing real_warm): the console held since the previous logout
+# (console_hold); then the floors, woken (real_pfloor) and with the console
+# opened ahead (real_pfloor_held), which take the console and revert behind
+# the broker's back; then one warm login that opens it (real_warm_fresh).
+warm_login() { # warm_login TIMING
 	out=$("$pd" -t 60 expect attach 'connected to' probe done 'echo Y$((6*7))Z\r' Y42Z 200 \
 		send '\x1d' wait end -- setpriv --reuid="$user" --regid=nogroup --clear-groups \
 		env -i TERM=vt100 YOLO_GATE_SOCKET="$sock" "$E2E_SHELL") ||
-		yg_fail "warm login $i (ptydrive) on the real image failed: $out" "$box"
-	yg_timing real_warm "$(sed -n 's/^done //p' <<< "$out" | awk '{ printf "%.3f", $1 / 1000 }')"
-	e2e_wait_clean "$box" 60 || yg_fail "$box is not clean 60 s after warm login $i" "$box"
-	out=$("$fl" -c "$YG_URI" -t 60 "$box") || yg_fail "bench/floor on the real image failed: $out" "$box"
-	yg_log "real image: $out"
-	yg_timing real_pfloor "$(sed -n 's/.* total=\([0-9.]*\).*/\1/p' <<< "$out" | awk '{ printf "%.3f", $1 / 1000 }')"
-	yg_virsh snapshot-revert "$box" clean-state --paused || yg_fail "revert after bench/floor failed" "$box"
+		yg_fail "warm login ($1, ptydrive) on the real image failed: $out" "$box"
+	yg_timing "$1" "$(sed -n 's/^done //p' <<< "$out" | awk '{ printf "%.3f", $1 / 1000 }')"
+	e2e_wait_clean "$box" 60 || yg_fail "$box is not clean 60 s after a warm login ($1)" "$box"
+}
+for i in 1 2 3; do
+	warm_login real_warm
 done
+grep 'event=session_ready' "$log" | tail -n 3 | grep -q 'console=held' ||
+	yg_fail "no warm login on the real image took a held console: $(grep session_ready "$log" | tail -n 3)" "$box"
+for i in 1 2 3; do
+	for how in real_pfloor real_pfloor_held; do
+		opt=()
+		[ "$how" = real_pfloor ] || opt=(-p 1200)
+		out=$("$fl" -c "$YG_URI" -t 60 "${opt[@]}" "$box") ||
+			yg_fail "bench/floor ${opt[*]} on the real image failed: $out" "$box"
+		yg_log "real image: $out"
+		yg_timing "$how" "$(sed -n 's/.* total=\([0-9.]*\).*/\1/p' <<< "$out" | awk '{ printf "%.3f", $1 / 1000 }')"
+		yg_virsh snapshot-revert "$box" clean-state --paused || yg_fail "revert after bench/floor failed" "$box"
+	done
+done
+warm_login real_warm_fresh
 grep -E 'event=session_ready' "$log" | tail -n 3 | sed 's/^/broker: /'
 echo "image.sh: ok: image built or verified ($img), image check ok on it and missing on a tiny guest without the key directory, provisioned with the cloud template, login at agent@yolo-box with the keys on a tmpfs, python3, git, sudo, the clock set by the broker within 2 s of the host's; through sshd: key, python3, git"

@@ -227,7 +227,9 @@ for ((i = 0; i < 600; i++)); do
 	sleep 0.1
 done
 grep -q '^EXPECT-OK term' "$out.3" || yg_fail "the login before SIGTERM failed: $(cat "$out.3")"
-child=$(sed -n 's/.*event=accept .*child=\([0-9]*\).*/\1/p' "$YG_TMP/gated.log" | tail -n 1)
+# the session's process: the one that logged its READY (a login handed to a
+# process that held the console since the last logout is not the last accept)
+child=$(grep 'event=session_ready' "$YG_TMP/gated.log" | tail -n 1 | sed -n 's/^yolo-gated\[\([0-9]*\)\].*/\1/p')
 kill -TERM "$child"
 wait "$term_pid" || true
 grep -q '^EXIT 1 yolo-gated is stopping' "$out.3" || yg_fail "SIGTERM: the client was not told: $(cat "$out.3")"

@@ -5,10 +5,17 @@
 #    of the session keeps running until the next login reverts it;
 #  - warm = no: after the logout revert the box is shut off (its memory is
 #    freed); the next login reverts it and works as usual, and
-#    yolo-gatectl sweep leaves such a shut-off box alone.
+#    yolo-gatectl sweep leaves such a shut-off box alone;
+#  - console_hold (default 10m): after the logout revert the session's
+#    process keeps the clean box's console open (console_held, lock record
+#    "held", status "console held"); the next login takes that console
+#    (console=held); a policy reload reaches the login the held process
+#    takes (enabled = no refuses it); yolo-gatectl revert ends a hold and
+#    reverts; console_hold = 0 holds nothing.
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
+command -v jq >/dev/null || yg_fail "this test needs jq (apt-get install jq)"
 yg_box_broker ygw
 as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
 ends() { grep -c 'event=session_end' "$log" 2>/dev/null || true; }
@@ -69,4 +76,63 @@ case $(yg_domstate "$box") in
 "shut off"*) ;;
 *) yg_fail "sweep started the shut-off box: $(yg_domstate "$box")" "$box" ;;
 esac
-echo "warm.sh: ok: revert = login leaves the box paused, warm = no shuts it off (and sweep leaves it so), the next logins work"
+# console_hold (the default): the console stays open after the logout.
+: > "$log"
+yg_user_policy
+sock=$YG_TMP/gated3.sock
+yg_gated_start "$conf" "$sock" "$log"
+held() { # held N: wait for the Nth console_held event
+	for ((i = 0; i < 300; i++)); do
+		[ "$(grep -c 'event=console_held' "$log")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	yg_fail "no console_held event $1 within 30 s of the logout: $(cat "$log")" "$box"
+}
+login five
+held 1
+grep -q "^yg-lock 1 [0-9]* held [0-9]* -" "$run/boxes/$box.lock" ||
+	yg_fail "the lock record of a held console is not 'held': $(cat "$run/boxes/$box.lock")"
+"$ctl" status --config "$conf" > "$YG_TMP/status" 2>&1 || true
+grep -q "$box .*free (console held for the next login)" "$YG_TMP/status" ||
+	yg_fail "status does not show the held console as free: $(cat "$YG_TMP/status")"
+"$ctl" status --config "$conf" --json > "$YG_TMP/status.json" 2> /dev/null || true
+jq -e --arg b "$box" '.boxes[] | select(.domain == $b) | .session == "free" and .console_held' \
+	"$YG_TMP/status.json" > /dev/null ||
+	yg_fail "status --json: the held box is not free with console_held: $(cat "$YG_TMP/status.json")"
+login six
+grep 'event=session_ready' "$log" | tail -n 1 | grep -q 'console=held' ||
+	yg_fail "the login after a held console did not take it: $(grep session_ready "$log")"
+[ "$(grep 'event=session_ready' "$log" | head -n 1 | grep -c 'console=opened')" = 1 ] ||
+	yg_fail "the first login should have opened the console: $(grep session_ready "$log")"
+held 2
+# a reload reaches the login that the held process takes
+yg_user_policy 'enabled = no'
+kill -HUP "$YG_GATED_PID"
+for ((i = 0; i < 100; i++)); do grep -q 'event=reloaded' "$log" && break; sleep 0.1; done
+grep -q 'event=reloaded' "$log" || yg_fail "no reload: $(cat "$log")"
+as_user "$client" "$sock" open send 'echo no\r' expect no > "$YG_TMP/out" 2>&1 || true
+grep -q '^ERROR .*is disabled' "$YG_TMP/out" ||
+	yg_fail "a login taken by a held console after enabled = no and a reload was not refused: $(cat "$YG_TMP/out")" "$box"
+yg_user_policy
+kill -HUP "$YG_GATED_PID"
+for ((i = 0; i < 100; i++)); do [ "$(grep -c 'event=reloaded' "$log")" -ge 2 ] && break; sleep 0.1; done
+login seven
+held 3
+# yolo-gatectl revert ends the hold (SIGTERM) and reverts
+"$ctl" revert --config "$conf" "$user" > "$YG_TMP/revert" 2>&1 ||
+	yg_fail "revert of a box with a held console failed: $(cat "$YG_TMP/revert")" "$box"
+for ((i = 0; i < 100; i++)); do grep -q 'event=console_released .*reason=sigterm' "$log" && break; sleep 0.1; done
+grep -q 'event=console_released .*reason=sigterm' "$log" ||
+	yg_fail "yolo-gatectl revert did not end the hold: $(cat "$log")" "$box"
+yg_expect_clean "$box"
+# console_hold = 0: nothing held
+yg_user_policy 'console_hold = 0'
+kill -HUP "$YG_GATED_PID"
+for ((i = 0; i < 100; i++)); do [ "$(grep -c 'event=reloaded' "$log")" -ge 3 ] && break; sleep 0.1; done
+n=$(grep -c 'event=console_held' "$log")
+login eight
+sleep 1
+[ "$(grep -c 'event=console_held' "$log")" = "$n" ] ||
+	yg_fail "console_hold = 0 still held the console: $(cat "$log")" "$box"
+kill "$YG_GATED_PID"; wait "$YG_GATED_PID" 2>/dev/null || true
+echo "warm.sh: ok: revert = login leaves the box paused, warm = no shuts it off (and sweep leaves it so), the next logins work; console_hold keeps the console for the next login (which takes it, under a reloaded policy), status shows it, revert ends it, 0 holds nothing"
