@@ -226,7 +226,9 @@ static int on_hello(struct boxd *b, const yg_chan_msg *m)
 	if (!b->out_len)
 		b->out_off = 0;
 	b->hello = true;
-	boxd_log(LOG_INFO, "host '%s' said HELLO", m->u.hello.peer);
+	/* each login says HELLO: not worth a journal line in the box (its
+	 * journald would take the CPU from the login's KEYS under TCG) */
+	boxd_debug(b, "host '%s' said HELLO", m->u.hello.peer);
 	r.u.hello.version = YG_CHAN_VERSION;
 	r.u.hello.features = YG_CHAN_F_EXEC | YG_CHAN_F_PTY | YG_CHAN_F_KEYS | YG_CHAN_F_CLOCK |
 			     YG_CHAN_F_WAKE;

@@ -325,8 +325,12 @@ int boxd_keys(struct boxd *b, const yg_chan_msg *m)
 		close(dfd);
 	if (r == 0)
 		keep_lines(m->u.keys.bytes, m->u.keys.len);
-	boxd_log(6, "key file %s (%zu bytes, owner %s): %s", m->u.keys.path, m->u.keys.len,
-		 oname, r == 0 ? "written" : f.text);
+	if (r == 0)	/* each login's: no journal line (as HELLO's) */
+		boxd_debug(b, "key file %s (%zu bytes, owner %s): written", m->u.keys.path,
+			   m->u.keys.len, oname);
+	else
+		boxd_log(6, "key file %s (%zu bytes, owner %s): %s", m->u.keys.path,
+			 m->u.keys.len, oname, f.text);
 	return answer(b, m->stream, r, &f);
 }
 

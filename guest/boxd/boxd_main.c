@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "boxd.h"
+#include "boxd_spawn.h"
 #include "yg_time.h"
 
 static int sig_wfd = -1;
@@ -232,6 +233,15 @@ int main(int argc, char **argv)
 	}
 	if (setup(b) < 0)
 		return 1;
+	/* Look the default user up once now: the NSS modules and the passwd
+	 * file are then in memory when the box's snapshot is taken, and the
+	 * KEYS of every login after a revert does not load them again (tens of
+	 * ms under TCG). */
+	{
+		struct boxd_user u;
+
+		(void)boxd_user(b->user, &u);
+	}
 	if ((fd >= 0 ? use_fd(b, (int)fd) : open_port(b)) < 0)
 		return 1;
 	boxd_log(LOG_INFO, "%s ready; commands run as '%s' unless the host names a user",

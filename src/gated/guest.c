@@ -179,6 +179,13 @@ static int inject_keys(struct yg_gd_sess *s, bool boxd, uint32_t *code, yg_err *
 		return r;
 	if (boxd) {
 		r = keys_to_boxd(s, &kf, err);
+		if (r == 0 && !s->clock_set) {
+			/* behind the KEYS, in the same write, and not waited for:
+			 * the guest's reaction to a clock step (its timers, under
+			 * TCG tens of ms) comes after the KEYS answer, not before */
+			(void)yg_gd_boxd_clock();
+			s->clock_set = true;
+		}
 		if (r == 0)
 			r = boxd_answers(s, err);
 	} else {
@@ -209,8 +216,8 @@ static int inject_keys(struct yg_gd_sess *s, bool boxd, uint32_t *code, yg_err *
 
 static int login_agent(struct yg_gd_sess *s, uint32_t *code, yg_err *err);
 
-/* After the resume, with yolo-boxd: HELLO, CLOCK and KEYS in one write, all
- * answered in one guest round trip. No HELLO within YG_GD_BOXD_LOGIN_MS (an
+/* After the resume, with yolo-boxd: HELLO, KEYS and CLOCK in one write, all
+ * answered in one guest round trip (READY waits for HELLO and KEYS). No HELLO within YG_GD_BOXD_LOGIN_MS (an
  * image without yolo-gate-guest): the channel is closed, 0, and the agent
  * does the keys (a KEYS yolo-boxd would take later writes the same file the
  * agent writes, and the logout wipes it). */
@@ -227,8 +234,9 @@ static int login_boxd(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 	yg_gd_boxd_hooks(&yg_gd_exec_hooks);
 	r = yg_gd_boxd_start(s, why, sizeof(why));
 	if (r == 0) {
-		(void)yg_gd_boxd_clock();
-		r = by_name ? inject_keys(s, true, code, err) : 0;
+		r = by_name ? inject_keys(s, true, code, err) : 0;	/* KEYS, CLOCK */
+		if (!s->clock_set)	/* no key file, or the agent's keys */
+			(void)yg_gd_boxd_clock();
 		if (r == 0 && !s->keys_in)	/* no key file: HELLO alone */
 			r = boxd_answers(s, err);
 		if (r == -ENOTCONN)
@@ -242,6 +250,7 @@ static int login_boxd(struct yg_gd_sess *s, uint32_t *code, yg_err *err)
 		yg_log(YG_LOG_INFO, "event", "boxd_silent", "session", s->id, "box", s->u.domain,
 		       "error", why, NULL);
 		yg_gd_boxd_close();
+		s->clock_set = false;	/* the agent sets it after READY */
 		return 0;
 	}
 	s->clock_set = true;
