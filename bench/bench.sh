@@ -9,12 +9,14 @@
 # came back: input or output lost before the console really works) and
 # stops the clock at Y42Z. Methods, on the same boxes in the same run:
 #   warm   yolo-shell, box paused from its snapshot (what logout leaves),
-#          its console held since that logout (console_hold)
+#          its console held since that logout (console_hold), 1.2 s later
 #   warm_fresh  the same, the console opened by the login (after the floors)
 #   ssh    the same through the e2e sshd (ssh -tt, yolo-shell login shell)
 #   cold   yolo-shell, box dirty (running): the broker reverts first
-#   seed   virsh snapshot-revert BOX clean-state && virsh console BOX, dirty box
-#   floor  virsh resume BOX && virsh console BOX, box paused from its snapshot
+#   seed   virsh snapshot-revert BOX clean-state && virsh console --force BOX,
+#          dirty box (--force: the broker may hold the console, console_hold)
+#   floor  virsh resume BOX && virsh console --force BOX, box paused from its
+#          snapshot
 #   pfloor the physical floor (bench/floor): resume, console open, the console
 #          woken through yolo-boxd (HELLO + WAKE answered), the echo; box paused
 #          from its snapshot. pfloor_nowake: the same without the wake, so that
@@ -86,9 +88,13 @@ login warmup shell "$u1" >/dev/null || yg_fail "the first login failed" "$b1"
 settle "$b1"
 
 # warm: the console held since the previous logout (console_hold, the
-# default); warm_fresh: after the floors, which took the console and
-# reverted the box behind the broker's back, so the login opens it anew.
+# default), 1.2 s after it (QEMU's pty reads a new reader's input once its
+# once-a-second check has seen it: a login within a second of the logout
+# waits for the rest of that second, as warm_fresh does); warm_fresh: after
+# the floors, which took the console and reverted the box behind the
+# broker's back, so the login opens it anew.
 for ((i = 1; i <= N_WARM; i++)); do
+	sleep 1.2
 	m=$(nlines); login warm shell "$u1" >/dev/null; settle "$b1"; phases warm "$m"
 	[ "$i" -le "$N_FLOOR" ] || continue
 	login floor floor "$u1" >/dev/null; revert_paused "$b1"
@@ -117,7 +123,7 @@ console_run() {
 		cmd=(setpriv --reuid="$u1" --regid="$(id -g "$u1")" --clear-groups
 		     env -i TERM=vt100 YOLO_GATE_SOCKET="$sock" "$E2E_SHELL")
 	else
-		cmd=(sh -c "virsh -c '$YG_URI' resume $b1 >/dev/null && exec virsh -c '$YG_URI' console $b1")
+		cmd=(sh -c "virsh -c '$YG_URI' resume $b1 >/dev/null && exec virsh -c '$YG_URI' console --force $b1")
 	fi
 	out=$("$PD" -t 120 -o "$tag" expect attach onnected probe ready 'echo Y$((6*7))Z\r' Y42Z 500 \
 		sleep 500 \

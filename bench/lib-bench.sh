@@ -102,9 +102,9 @@ login() {
 		     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 		     -o BatchMode=yes -o LogLevel=ERROR "$u@127.0.0.1") ;;
 	seed) attach='Connected to domain'
-		cmd=(sh -c "virsh -c '$YG_URI' snapshot-revert $box clean-state && exec virsh -c '$YG_URI' console $box") ;;
+		cmd=(sh -c "virsh -c '$YG_URI' snapshot-revert $box clean-state && exec virsh -c '$YG_URI' console --force $box") ;;
 	floor) attach='Connected to domain'
-		cmd=(sh -c "virsh -c '$YG_URI' resume $box >/dev/null && exec virsh -c '$YG_URI' console $box") ;;
+		cmd=(sh -c "virsh -c '$YG_URI' resume $box >/dev/null && exec virsh -c '$YG_URI' console --force $box") ;;
 	esac
 	steps=(expect attach "$attach" probe done 'echo Y$((6*7))Z\r' Y42Z "$BENCH_RETYPE_MS")
 	[ "$hold" = 0 ] || steps+=(sleep "$hold")

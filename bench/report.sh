@@ -162,7 +162,7 @@ bench_report() {
 		echo
 		echo "| method | n | p50 ms | p95 ms |"
 		echo "|---|---|---|---|"
-		row warm "warm login: yolo-shell, box paused from its snapshot, console held since the logout"
+		row warm "warm login: yolo-shell, box paused from its snapshot, console held since the logout 1.2 s before"
 		row warm_fresh "warm login, the console opened by the login (after a floor took it)"
 		row ssh "warm login through sshd (ssh -tt, yolo-shell login shell)"
 		row cold "cold login: yolo-shell, dirty box (broker reverts)"

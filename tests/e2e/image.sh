@@ -252,7 +252,7 @@ e2e_wait_clean "$box" 90 || yg_fail "$box is not clean 90 s after its last remot
 pd=$top_builddir/bench/ptydrive fl=$top_builddir/bench/floor
 yg_require_built "$pd" "$fl"
 # warm (timing real_warm): the console held since the previous logout
-# (console_hold); then the floors, woken (real_pfloor) and with the console
+# (console_hold), 1.2 s after it; then the floors, woken (real_pfloor) and with the console
 # opened ahead (real_pfloor_held), which take the console and revert behind
 # the broker's back; then one warm login that opens it (real_warm_fresh).
 warm_login() { # warm_login TIMING
@@ -264,6 +264,7 @@ warm_login() { # warm_login TIMING
 	e2e_wait_clean "$box" 60 || yg_fail "$box is not clean 60 s after a warm login ($1)" "$box"
 }
 for i in 1 2 3; do
+	sleep 1.2	# QEMU's pty looks at a new reader once a second (bench/bench.sh)
 	warm_login real_warm
 done
 grep 'event=session_ready' "$log" | tail -n 3 | grep -q 'console=held' ||
