@@ -87,7 +87,9 @@ for p in "${pids[@]}"; do wait "$p" || { cat "$RES"/create.*.log >&2; yg_fail "c
 # record means no holder)
 # A child that only keeps a clean box's console open after a logout
 # (console_hold: lock record holder "held", with its rendezvous socket) is at
-# rest: it is not counted, nor is its socket.
+# rest: it is not counted, nor is its socket; nor is the socket of a box
+# whose lock is free (a held child killed with -9 leaves it; the box's next
+# owner replaces it, as the .lock file stays).
 held_pids() { cat "$run"/boxes/*.lock 2>/dev/null | awk '$1 == "yg-lock" && $4 == "held" { print $5 }'; }
 busy_kids() {
 	local k n=0 h
@@ -100,8 +102,11 @@ busy_kids() {
 held_socks() {
 	local f
 	for f in "$run"/boxes/*.lock; do
-		awk '$1 == "yg-lock" && $4 == "held" { f = 1 } END { exit !f }' "$f" 2>/dev/null &&
-			[ -S "${f%.lock}.sock" ] && echo x
+		[ -S "${f%.lock}.sock" ] || continue
+		if awk '$1 == "yg-lock" && $4 == "held" { f = 1 } END { exit !f }' "$f" 2>/dev/null ||
+		   flock -n "$f" true; then
+			echo x
+		fi
 	done | wc -l
 }
 held() {  # fds children run_dir-entries
