@@ -114,8 +114,12 @@ bool yg_gd_hold(struct yg_gd_sess *s)
 	yg_err err;
 	int r;
 
+	/* Only a box of the gate's own host: a held connection to another host
+	 * would hang on it when it goes away (a blackhole is noticed by the
+	 * keepalive after 20 s), where a fresh login's bounded connect tells the
+	 * user in 10 (host.c). */
 	if (!s->u.console_hold_ms || !s->u.warm || s->dirty || s->keys_in || !s->box ||
-	    yg_gd_sigterm() || yg_conn_alive(s->conn) == 0)
+	    !yg_gd_host_local(s->u.host) || yg_gd_sigterm() || yg_conn_alive(s->conn) == 0)
 		return false;
 	r = yg_gd_rdv_listen(s->gate->run_dir, yg_gd_key(s), s->rdv_path, sizeof(s->rdv_path),
 			     &err);
