@@ -217,8 +217,9 @@ static int inject_keys(struct yg_gd_sess *s, bool boxd, uint32_t *code, yg_err *
 static int login_agent(struct yg_gd_sess *s, uint32_t *code, yg_err *err);
 
 /* After the resume, with yolo-boxd: HELLO, KEYS and CLOCK in one write, all
- * answered in one guest round trip (READY waits for HELLO and KEYS). No HELLO within YG_GD_BOXD_LOGIN_MS (an
- * image without yolo-gate-guest): the channel is closed, 0, and the agent
+ * answered in one guest round trip (READY waits for HELLO and KEYS). No
+ * HELLO within YG_GD_BOXD_LOGIN_MS (an image without yolo-gate-guest): the
+ * channel is closed, 0, and the agent
  * does the keys (a KEYS yolo-boxd would take later writes the same file the
  * agent writes, and the logout wipes it). */
 static int login_boxd(struct yg_gd_sess *s, uint32_t *code, yg_err *err)

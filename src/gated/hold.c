@@ -121,19 +121,20 @@ bool yg_gd_hold(struct yg_gd_sess *s)
 	if (!s->u.console_hold_ms || !s->u.warm || s->dirty || s->keys_in || !s->box ||
 	    !yg_gd_host_local(s->u.host) || yg_gd_sigterm() || yg_conn_alive(s->conn) == 0)
 		return false;
-	r = yg_gd_rdv_listen(s->gate->run_dir, yg_gd_key(s), s->rdv_path, sizeof(s->rdv_path),
-			     &err);
+	/* the console first: no login is handed to a process that cannot hold */
+	r = yg_console_open(s->box, s->u.console, &s->st, &err);
+	if (r == 0) {
+		r = yg_gd_rdv_listen(s->gate->run_dir, yg_gd_key(s), s->rdv_path,
+				     sizeof(s->rdv_path), &err);
+		if (r < 0)
+			release_console(s);
+	}
 	if (r < 0) {
 		yg_log(YG_LOG_WARNING, "event", "hold_failed", "box", s->u.domain,
 		       "error", err.msg, NULL);
 		return false;
 	}
 	s->rdv_fd = r;
-	if (yg_console_open(s->box, s->u.console, &s->st, &err) < 0) {
-		yg_log(YG_LOG_WARNING, "event", "hold_failed", "box", s->u.domain,
-		       "error", err.msg, NULL);
-		return false;
-	}
 	s->held_id = yg_box_id(s->box);
 	s->held_lost = false;
 	yg_ep_bind(s->st, drain_cb, s);
