@@ -325,7 +325,7 @@ static const char *end_reason(struct yg_gd_sess *s, enum yg_gd_end e, char *buf,
 /* Stop taking handoffs: new senders find no socket and wait for the lock
  * (telling their client), those already in flight are drained into the
  * queue, so none is lost. */
-static void stop_rendezvous(struct yg_gd_sess *s)
+void yg_gd_stop_rendezvous(struct yg_gd_sess *s)
 {
 	struct yg_gd_handoff h;
 	int fd;
@@ -349,19 +349,17 @@ static void logout(struct yg_gd_sess *s, enum yg_gd_end e)
 {
 	char buf[YG_TEXT_MAX];
 
-	stop_rendezvous(s);
+	yg_gd_stop_rendezvous(s);
 	yg_gd_logout(s, e, end_reason(s, e, buf, sizeof(buf)));
 	s->end_msg[0] = '\0';
 }
 
-/* After a logout, with the lock still held: is a login queued for this box?
- * Then listen again for the next session. */
-static bool next_queued(struct yg_gd_sess *s)
+bool yg_gd_next_queued(struct yg_gd_sess *s)
 {
 	yg_err err;
 	int r;
 
-	stop_rendezvous(s);
+	yg_gd_stop_rendezvous(s);
 	if (s->next_fd < 0)
 		return false;
 	r = yg_gd_rdv_listen(s->gate->run_dir, yg_gd_key(s), s->rdv_path, sizeof(s->rdv_path), &err);
@@ -377,7 +375,7 @@ static bool next_or_hold(struct yg_gd_sess *s)
 {
 	yg_err err;
 
-	if (next_queued(s))
+	if (yg_gd_next_queued(s))
 		return true;
 	if (!yg_gd_hold(s))
 		return false;

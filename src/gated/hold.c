@@ -155,8 +155,22 @@ bool yg_gd_hold(struct yg_gd_sess *s)
 		return true;
 	}
 	release_console(s);
-	yg_log(YG_LOG_INFO, "event", "console_released", "box", s->u.domain,
-	       "reason", yg_gd_end_name(e), NULL);
+	yg_log(YG_LOG_INFO, "event", "console_released", "box", s->u.domain, "reason",
+	       e == YG_GD_END_TIMEOUT ? "timeout" : yg_gd_end_name(e), NULL);
+	/* A login handed over as the hold ended (in the wait's last turn, or
+	 * still in the socket's backlog) is not dropped: served with a console
+	 * of its own when the hold ran out or lost its console; told to log in
+	 * again when an administrator or a broker restart ended it. */
+	if (e == YG_GD_END_TIMEOUT || e == YG_GD_END_CONSOLE)
+		return yg_gd_next_queued(s);
+	yg_gd_stop_rendezvous(s);
+	if (s->next_fd >= 0) {
+		yg_gd_send_error(s->next_fd, YG_ERR_BUSY, "box %s is being reverted by an "
+				 "administrator, or the gate is restarting; log in again",
+				 s->u.domain);
+		close(s->next_fd);
+		s->next_fd = -1;
+	}
 	return false;
 }
 

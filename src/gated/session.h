@@ -245,6 +245,12 @@ int yg_gd_send_fmt(int fd, uint8_t type, uint32_t num, const char *fmt, ...)
 /* Relay, log out, and serve the next client while one was handed over or is
  * queued; exits. */
 void yg_gd_serve(struct yg_gd_sess *s) __attribute__((noreturn));
+/* Stop taking handoffs: unlink the rendezvous socket, drain those in flight
+ * into s->next_fd (the first login; the others are told the box is busy). */
+void yg_gd_stop_rendezvous(struct yg_gd_sess *s);
+/* After a logout, with the lock still held: is a login queued for this box
+ * (drained as above)? Then listen again for the next session. */
+bool yg_gd_next_queued(struct yg_gd_sess *s);
 /* The box is ours, logged in for the RUN in s->run from s->fd: run it, and
  * the commands and logins that join, until the last ends; exits. */
 void yg_gd_serve_run(struct yg_gd_sess *s) __attribute__((noreturn));

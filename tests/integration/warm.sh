@@ -11,7 +11,8 @@
 #    "held", status "console held"); the next login takes that console
 #    (console=held); a policy reload reaches the login the held process
 #    takes (enabled = no refuses it); yolo-gatectl revert ends a hold and
-#    reverts; console_hold = 0 holds nothing.
+#    reverts; a login handed over as a hold runs out is served (its own
+#    console); console_hold = 0 holds nothing.
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
@@ -125,14 +126,37 @@ for ((i = 0; i < 100; i++)); do grep -q 'event=console_released .*reason=sigterm
 grep -q 'event=console_released .*reason=sigterm' "$log" ||
 	yg_fail "yolo-gatectl revert did not end the hold: $(cat "$log")" "$box"
 yg_expect_clean "$box"
+# a login handed over as the hold runs out is served, with a console of its
+# own: the held process is stopped before its 3 s are up and continued after
+# them, so its wait's last turn sees both the timeout and the login
+yg_user_policy 'console_hold = 3s'
+kill -HUP "$YG_GATED_PID"
+for ((i = 0; i < 100; i++)); do [ "$(grep -c 'event=reloaded' "$log")" -ge 3 ] && break; sleep 0.1; done
+login nine
+held 4
+hpid=$(awk '$4 == "held" { print $5 }' "$run/boxes/$box.lock")
+[ -n "$hpid" ] || yg_fail "no held process in the lock record: $(cat "$run/boxes/$box.lock")"
+kill -STOP "$hpid"
+n=$(ends)
+as_user "$client" "$sock" open send 'echo late-$((5*2))\r' expect 'late-10' eof \
+	> "$YG_TMP/late" 2>&1 &
+late=$!
+sleep 3.5
+kill -CONT "$hpid"
+wait "$late" || yg_fail "a login handed over as the hold ran out failed: $(cat "$YG_TMP/late")" "$box"
+grep -q 'event=console_released .*reason=timeout' "$log" ||
+	yg_fail "the stopped hold did not run out: $(grep console_ "$log")" "$box"
+grep 'event=session_ready' "$log" | tail -n 1 | grep -q 'console=opened' ||
+	yg_fail "the login served after the hold ran out did not open its console: $(grep session_ready "$log")"
+for ((i = 0; i < 600; i++)); do [ "$(ends)" -gt "$n" ] && break; sleep 0.1; done
 # console_hold = 0: nothing held
 yg_user_policy 'console_hold = 0'
 kill -HUP "$YG_GATED_PID"
-for ((i = 0; i < 100; i++)); do [ "$(grep -c 'event=reloaded' "$log")" -ge 3 ] && break; sleep 0.1; done
+for ((i = 0; i < 100; i++)); do [ "$(grep -c 'event=reloaded' "$log")" -ge 4 ] && break; sleep 0.1; done
 n=$(grep -c 'event=console_held' "$log")
 login eight
 sleep 1
 [ "$(grep -c 'event=console_held' "$log")" = "$n" ] ||
 	yg_fail "console_hold = 0 still held the console: $(cat "$log")" "$box"
 kill "$YG_GATED_PID"; wait "$YG_GATED_PID" 2>/dev/null || true
-echo "warm.sh: ok: revert = login leaves the box paused, warm = no shuts it off (and sweep leaves it so), the next logins work; console_hold keeps the console for the next login (which takes it, under a reloaded policy), status shows it, revert ends it, 0 holds nothing"
+echo "warm.sh: ok: revert = login leaves the box paused, warm = no shuts it off (and sweep leaves it so), the next logins work; console_hold keeps the console for the next login (which takes it, under a reloaded policy), status shows it, revert ends it, a login as it runs out is served, 0 holds nothing"
