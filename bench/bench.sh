@@ -236,6 +236,21 @@ for n in $CONC; do
 		phases "conc$n" "$m"
 	done
 done
+# the same number of guests at once with libvirt alone: the floor with the
+# console opened ahead on each box (resume + echo), what this host's cores
+# give that many guests resuming together; the broker's held consoles end
+# (the floor takes them with force), the boxes are reverted behind its back
+for n in $CONC; do
+	for ((r = 1; r <= ROUNDS; r++)); do
+		pids=()
+		for ((i = 1; i <= n; i++)); do
+			pfloor "pfloor_conc$n" "$(box_of "ygbn$i")" -p 1200 &
+			pids+=($!)
+		done
+		for p in "${pids[@]}"; do wait "$p" || true; done
+		for ((i = 1; i <= n; i++)); do revert_paused "$(box_of "ygbn$i")"; done
+	done
+done
 bench_log "concurrency done ($(yg_since "$T_START") s)"
 rec total_s "$(yg_since "$T_START")"
 
