@@ -213,6 +213,7 @@ for n in $CONC; do
 		m=$(nlines)
 		hold=0
 		[ "$n" != "$NUSERS" ] || [ "$r" != 1 ] || hold=4000
+		sleep 1.2	# QEMU's pty looks at the held console once a second (warm rows)
 		pids=()
 		for ((i = 1; i <= n; i++)); do
 			login "conc$n" shell "ygbn$i" "$hold" > /dev/null &

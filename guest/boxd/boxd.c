@@ -231,7 +231,7 @@ static int on_hello(struct boxd *b, const yg_chan_msg *m)
 	boxd_debug(b, "host '%s' said HELLO", m->u.hello.peer);
 	r.u.hello.version = YG_CHAN_VERSION;
 	r.u.hello.features = YG_CHAN_F_EXEC | YG_CHAN_F_PTY | YG_CHAN_F_KEYS | YG_CHAN_F_CLOCK |
-			     YG_CHAN_F_WAKE;
+			     YG_CHAN_F_WAKE | YG_CHAN_F_CONSIZE;
 	snprintf(r.u.hello.peer, sizeof(r.u.hello.peer), "%s", BOXD_PEER);
 	return boxd_send(b, &r);
 }
@@ -276,6 +276,7 @@ static int dispatch(struct boxd *b, uint8_t type, const uint8_t *payload, size_t
 		r = boxd_clock(b, m);
 		break;
 	case YG_CHAN_MSG_WAKE:
+	case YG_CHAN_MSG_CONSIZE:
 		r = boxd_wake(b, m);
 		break;
 	default:

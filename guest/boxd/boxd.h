@@ -116,7 +116,8 @@ int boxd_keys_init(void);
 int boxd_keys(struct boxd *b, const yg_chan_msg *m);
 int boxd_wipe(struct boxd *b, const yg_chan_msg *m);
 int boxd_clock(struct boxd *b, const yg_chan_msg *m);
-/* Write "\r\n" to a console tty (the path rule is boxd_keys.c's). */
+/* WAKE: write "\r\n" to a console tty (the path rule is boxd_keys.c's);
+ * CONSIZE: only set its window size. */
 int boxd_wake(struct boxd *b, const yg_chan_msg *m);
 void boxd_keys_forget(void);
 /* The NAME=value lines of the last key file, NULL-terminated. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* boxd_keys.c: KEYS, WIPE, CLOCK and WAKE, and the key lines kept for EXEC.
+/* boxd_keys.c: KEYS, WIPE, CLOCK, WAKE and CONSIZE, and the key lines kept
+ * for EXEC.
  *
  * KEYS writes a key file in one round trip: every component of its
  * directory is opened with O_NOFOLLOW from / (a symlink anywhere is
@@ -17,6 +18,8 @@
  * following a symlink and checked to be a character device: QEMU's pty
  * chardev notices a newly attached host-side reader only when the guest
  * writes to the port. It waits at most 100 ms for the bytes to go out.
+ * CONSIZE opens the same paths the same way and only sets the window size
+ * (the kernel sends SIGWINCH to the tty's foreground group).
  */
 #include "config.h"
 
@@ -422,13 +425,14 @@ static void drain_or_drop(int fd)
 }
 
 /* Open the console path, give it the window size rows x cols (when both
- * are set) and write a line break to it: 0, or -1 with f set. */
-static int wake_tty(const char *path, uint16_t rows, uint16_t cols, struct boxd_fail *f)
+ * are set) and, for a wake, write a line break to it: 0, or -1 with f set. */
+static int wake_tty(const char *path, uint16_t rows, uint16_t cols, bool wake,
+		    struct boxd_fail *f)
 {
 	struct winsize ws = { .ws_row = rows, .ws_col = cols };
 	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	int r, fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
 		int e = errno;
@@ -444,6 +448,16 @@ static int wake_tty(const char *path, uint16_t rows, uint16_t cols, struct boxd_
 			 "refusing to write to it", path);
 		close(fd);
 		return -1;
+	}
+	if (!wake) {	/* CONSIZE: the size is all it asks for */
+		r = rows && cols ? ioctl(fd, TIOCSWINSZ, &ws) : 0;
+		if (r < 0) {
+			f->code = YG_CHAN_E_IO;
+			snprintf(f->text, sizeof(f->text), "cannot set the window size of %.800s "
+				 "in the box: %s", path, strerror(errno));
+		}
+		close(fd);
+		return r;
 	}
 	if (rows && cols && ioctl(fd, TIOCSWINSZ, &ws) < 0)	/* best effort, as stty's */
 		boxd_log(6, "cannot set the window size of %s: %s", path, strerror(errno));
@@ -467,14 +481,17 @@ int boxd_wake(struct boxd *b, const yg_chan_msg *m)
 	static struct boxd_fail f;
 	int r = -1;
 
+	bool wake = m->type == YG_CHAN_MSG_WAKE;
+
 	if (!console_path(m->u.wake.path)) {
 		f.code = YG_CHAN_E_PERM;
-		snprintf(f.text, sizeof(f.text), "WAKE refused for %.800s: boxd writes only to a "
-			 "console tty, /dev/ttyS<n>, /dev/hvc<n>, /dev/tty<n> or /dev/console",
-			 m->u.wake.path);
+		snprintf(f.text, sizeof(f.text), "%s refused for %.800s: boxd %s only a console "
+			 "tty, /dev/ttyS<n>, /dev/hvc<n>, /dev/tty<n> or /dev/console",
+			 yg_chan_type_name(m->type), m->u.wake.path, wake ? "writes to" : "resizes");
 	} else {
-		r = wake_tty(m->u.wake.path, m->u.wake.rows, m->u.wake.cols, &f);
+		r = wake_tty(m->u.wake.path, m->u.wake.rows, m->u.wake.cols, wake, &f);
 	}
-	boxd_debug(b, "wake %s: %s", m->u.wake.path, r == 0 ? "done" : f.text);
+	boxd_debug(b, "%s %s %ux%u: %s", wake ? "wake" : "consize", m->u.wake.path,
+		   m->u.wake.rows, m->u.wake.cols, r == 0 ? "done" : f.text);
 	return answer(b, m->stream, r, &f);
 }

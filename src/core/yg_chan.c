@@ -58,8 +58,11 @@ static const struct yg_desc descs[YG_CHAN_MSG_MAX_TYPE + 1] = {
 	[YG_CHAN_MSG_WIPE] = { "WIPE", { STREAM, YG_FPATH(M, u.wipe.path, YG_CHAN_PATH_MAX), YG_FEND } },
 	[YG_CHAN_MSG_CLOCK] = { "CLOCK", { STREAM, YG_FU64(M, u.clock.ns), YG_FEND } },
 	[YG_CHAN_MSG_OK] = { "OK", { STREAM, YG_FEND } },
-	[YG_CHAN_MSG_WAKE] = { "WAKE", { STREAM, YG_FPATH(M, u.wake.path, YG_CHAN_PATH_MAX),
-		YG_FU16(M, u.wake.rows), YG_FU16(M, u.wake.cols), YG_FEND } },
+#define CONSOLE_TTY { STREAM, YG_FPATH(M, u.wake.path, YG_CHAN_PATH_MAX), \
+		YG_FU16(M, u.wake.rows), YG_FU16(M, u.wake.cols), YG_FEND }
+	[YG_CHAN_MSG_WAKE] = { "WAKE", CONSOLE_TTY },
+	[YG_CHAN_MSG_CONSIZE] = { "CONSIZE", CONSOLE_TTY },
+#undef CONSOLE_TTY
 };
 
 static const struct yg_codec codec = { descs, YG_CHAN_MSG_MAX_TYPE + 1 };

@@ -11,7 +11,8 @@
  * length + bytes, no NUL inside, at most the field's maximum. A payload must
  * be consumed exactly. Stream 0 is control (HELLO, PING, PONG and only they);
  * every other message names a stream 1..YG_CHAN_STREAM_MAX chosen by the
- * host (for KEYS, WIPE, WAKE, CLOCK and their OK/FAILED it is a request id).
+ * host (for KEYS, WIPE, WAKE, CLOCK, CONSIZE and their OK/FAILED it is a
+ * request id).
  *
  * Messages (H = host, G = guest), payload after u32 stream:
  *   HELLO    H<->G u32 version (YG_CHAN_VERSION), u32 features (YG_CHAN_F_*),
@@ -40,6 +41,9 @@
  *                  as it is) and writes "\r\n" to (YG_CHAN_F_WAKE), so that
  *                  the host end of a pty chardev sees output from the guest
  *   CLOCK    H->G  u64 unix time in ns
+ *   CONSIZE  H->G  WAKE's fields (u.wake): the console tty is given that
+ *                  window size and nothing is written (YG_CHAN_F_CONSIZE):
+ *                  a resize in the middle of a session
  *   OK       G->H  (empty)
  * The decoder checks the shape and every bound above; which direction a
  * message may travel, stream bookkeeping (YG_CHAN_STREAMS_MAX, no reuse) and
@@ -72,6 +76,7 @@
 #define YG_CHAN_F_KEYS  (1u << 2)
 #define YG_CHAN_F_CLOCK (1u << 3)
 #define YG_CHAN_F_WAKE  (1u << 4)	/* takes WAKE */
+#define YG_CHAN_F_CONSIZE (1u << 5)	/* takes CONSIZE */
 
 /* EXEC flags */
 #define YG_CHAN_EXEC_PTY 1u
@@ -94,7 +99,8 @@ enum yg_chan_type {
 	YG_CHAN_MSG_CLOCK = 15,
 	YG_CHAN_MSG_OK = 16,
 	YG_CHAN_MSG_WAKE = 17,
-	YG_CHAN_MSG_MAX_TYPE = 17,
+	YG_CHAN_MSG_CONSIZE = 18,
+	YG_CHAN_MSG_MAX_TYPE = 18,
 };
 
 /* EXITED how */

@@ -3,9 +3,9 @@
  * virtio-serial port YG_CHAN_PORT, opened through libvirt only:
  * yg_channel_open; codec yg_chan.h). The one owner of the channel: its
  * queue to the guest, the HELLO exchange, the requests (KEYS, WIPE, CLOCK,
- * WAKE: each a stream id the guest answers with OK or FAILED), PING while
- * commands run, and the rule that any fault makes it dead. exec.c runs the
- * commands on its other streams (struct yg_gd_boxd_hooks).
+ * WAKE, CONSIZE: each a stream id the guest answers with OK or FAILED),
+ * PING while commands run, and the rule that any fault makes it dead.
+ * exec.c runs the commands on its other streams (struct yg_gd_boxd_hooks).
  *
  * A login talks to it first: HELLO, KEYS and CLOCK go out in one write and
  * are answered in one guest round trip (yg_gd_boxd_start, _request,

@@ -2,9 +2,10 @@
 /* guest.c: what a login puts into the box and takes out again: the keys,
  * the guest clock, the console's wake and window size. By yolo-boxd over
  * its channel (boxd.c) when it answers: HELLO, KEYS and CLOCK in one write,
- * one guest round trip; WAKE with the window size once the console is open;
- * WIPE at the logout. Otherwise, and for what yolo-boxd refuses to be asked
- * twice, by qemu-guest-agent (yg_agent: a guest-exec and file calls).
+ * one guest round trip; WAKE with the window size once the console is open,
+ * CONSIZE for a resize later; WIPE at the logout. Otherwise, and for what
+ * yolo-boxd refuses to be asked twice, by qemu-guest-agent (yg_agent: a
+ * guest-exec and file calls).
  */
 #include "config.h"
 
@@ -22,34 +23,6 @@
 #include "yg_nodump.h"
 #include "yg_text.h"
 #include "session.h"
-
-/* The console tty's window size through the agent (a guest-exec of stty,
- * which the relay waits for: 0.3 s on a real image under TCG), unless the
- * console has that size already: the login's WAKE gave it the OPEN's, and
- * yolo-shell says its size again once connected. */
-static void apply_winsize(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
-{
-	char tty[YG_AGENT_TTY_MAX];
-	yg_err err;
-
-	if (!rows || !cols || !s->box || (rows == s->con_rows && cols == s->con_cols))
-		return;
-	if ((yg_agent_console_tty(s->u.console, tty, sizeof(tty), &err) < 0 ||
-	     yg_agent_set_winsize(s->box, tty, rows, cols, &err) < 0)) {
-		if (!s->winch_warned)
-			yg_log(YG_LOG_INFO, "event", "winch_failed", "session", s->id,
-			       "box", s->u.domain, "error", err.msg, NULL);
-		s->winch_warned = true;
-		return;
-	}
-	s->con_rows = rows;
-	s->con_cols = cols;
-}
-
-void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
-{
-	apply_winsize(s, rows, cols);
-}
 
 /* The client's TERM as the key file's last line, so that the box's shell
  * takes it with the keys (the console's getty set vt100 or vt220). */
@@ -111,6 +84,49 @@ static bool chan_path(char *dst, const char *path)
 static bool boxd_wakes(void)
 {
 	return yg_gd_boxd_up() && (yg_gd_boxd_features() & YG_CHAN_F_WAKE);
+}
+
+/* A window size for the console tty to yolo-boxd, when it takes CONSIZE:
+ * not waited for (a tty's size takes no answer; a refusal is logged). */
+static bool consize_boxd(const char *tty, uint16_t rows, uint16_t cols)
+{
+	yg_chan_msg m = { .type = YG_CHAN_MSG_CONSIZE };
+
+	if (!yg_gd_boxd_up() || !(yg_gd_boxd_features() & YG_CHAN_F_CONSIZE))
+		return false;
+	m.u.wake.rows = rows;
+	m.u.wake.cols = cols;
+	return chan_path(m.u.wake.path, tty) && yg_gd_boxd_request(&m, false) != 0;
+}
+
+/* The console tty's window size: by yolo-boxd (CONSIZE), or else through
+ * the agent (a guest-exec of stty, which the relay waits for: 0.3 s on a
+ * real image under TCG); nothing when the console has that size already:
+ * the login's WAKE gave it the OPEN's, and yolo-shell says its size again
+ * once connected. */
+static void apply_winsize(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
+{
+	char tty[YG_AGENT_TTY_MAX];
+	yg_err err;
+
+	if (!rows || !cols || !s->box || (rows == s->con_rows && cols == s->con_cols))
+		return;
+	if (yg_agent_console_tty(s->u.console, tty, sizeof(tty), &err) < 0 ||
+	    (!consize_boxd(tty, rows, cols) &&
+	     yg_agent_set_winsize(s->box, tty, rows, cols, &err) < 0)) {
+		if (!s->winch_warned)
+			yg_log(YG_LOG_INFO, "event", "winch_failed", "session", s->id,
+			       "box", s->u.domain, "error", err.msg, NULL);
+		s->winch_warned = true;
+		return;
+	}
+	s->con_rows = rows;
+	s->con_cols = cols;
+}
+
+void yg_gd_winch(struct yg_gd_sess *s, uint16_t rows, uint16_t cols)
+{
+	apply_winsize(s, rows, cols);
 }
 
 /* KEYS to yolo-boxd (owner a user name: boxd gives the file to that user

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* boxdkeystest.c: yolo-boxd's KEYS and WIPE (key files into a tmpfs, their
- * lines in later commands' environment, the refusals), WAKE (the console
- * path rule, the open's errors, the write), and that it links libc only.
+ * lines in later commands' environment, the refusals), WAKE and CONSIZE
+ * (the console path rule, the open's errors, the write, the window size),
+ * and that it links libc only.
  * The case that mounts a tmpfs and the WAKE write case run only as root
  * (they say so when they skip; under CI=true they fail instead).
  */
@@ -212,13 +213,13 @@ static void test_keys_mount_root(void **state)
 
 /* ---- WAKE ---- */
 
-/* WAKE of path with the window size rows x cols (0 0: none) */
-static uint32_t wake_size(uint32_t id, const char *path, uint16_t rows, uint16_t cols)
+/* WAKE (or CONSIZE) of path with the window size rows x cols (0 0: none) */
+static uint32_t tty_msg(uint8_t type, uint32_t id, const char *path, uint16_t rows, uint16_t cols)
 {
 	static yg_chan_msg m;
 
 	memset(&m, 0, sizeof(m));
-	m.type = YG_CHAN_MSG_WAKE;
+	m.type = type;
 	m.stream = id;
 	m.u.wake.rows = rows;
 	m.u.wake.cols = cols;
@@ -226,9 +227,19 @@ static uint32_t wake_size(uint32_t id, const char *path, uint16_t rows, uint16_t
 	return request(&m);
 }
 
+static uint32_t wake_size(uint32_t id, const char *path, uint16_t rows, uint16_t cols)
+{
+	return tty_msg(YG_CHAN_MSG_WAKE, id, path, rows, cols);
+}
+
 static uint32_t wake_send(uint32_t id, const char *path)
 {
 	return wake_size(id, path, 0, 0);
+}
+
+static uint32_t consize_send(uint32_t id, const char *path, uint16_t rows, uint16_t cols)
+{
+	return tty_msg(YG_CHAN_MSG_CONSIZE, id, path, rows, cols);
 }
 
 /* the FAILED text in H.m has this in it */
@@ -259,6 +270,9 @@ static void test_wake_refused(void **state)
 		assert_int_equal(wake_send(id++, bad[i]), YG_CHAN_E_PERM);
 		text_has(bad[i]);
 		text_has("/dev/ttyS<n>, /dev/hvc<n>, /dev/tty<n> or /dev/console");
+		assert_int_equal(consize_send(id++, bad[i], 30, 100), YG_CHAN_E_PERM);
+		text_has("CONSIZE refused for");
+		text_has(bad[i]);
 	}
 	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
 		assert_int_equal(access(missing[i], F_OK), -1);
@@ -349,6 +363,16 @@ static void test_wake_root(void **state)
 	assert_int_equal(ioctl(slave, TIOCGWINSZ, &ws), 0);
 	assert_int_equal(ws.ws_row, 41);
 	assert_int_equal(ws.ws_col, 133);
+	/* CONSIZE: the size, and nothing written */
+	assert_int_equal(consize_send(906, "/dev/ttyS5", 52, 140), 0);
+	assert_int_equal(ioctl(slave, TIOCGWINSZ, &ws), 0);
+	assert_int_equal(ws.ws_row, 52);
+	assert_int_equal(ws.ws_col, 140);
+	assert_false(wait_readable(master, 100));
+	assert_int_equal(consize_send(907, "/dev/console", 52, 140), YG_CHAN_E_IO);	/* not a tty */
+	text_has("cannot set the window size of /dev/console");
+	assert_int_equal(consize_send(908, "/dev/ttyS7", 52, 140), YG_CHAN_E_IO);
+	text_has("not a character device");
 	assert_int_equal(wake_send(901, "/dev/console"), 0);
 	assert_int_equal(wake_send(902, "/dev/ttyS7"), YG_CHAN_E_IO);
 	text_has("not a character device");

@@ -179,6 +179,7 @@ void host_hello(void)
 	assert_true(H.m.u.hello.features & YG_CHAN_F_EXEC);
 	assert_true(H.m.u.hello.features & YG_CHAN_F_PTY);
 	assert_true(H.m.u.hello.features & YG_CHAN_F_WAKE);
+	assert_true(H.m.u.hello.features & YG_CHAN_F_CONSIZE);
 	assert_non_null(strstr(H.m.u.hello.peer, "yolo-boxd"));
 }
 

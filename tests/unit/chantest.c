@@ -81,6 +81,10 @@ static void make_samples(void)
 	strcpy(v[16].u.wake.path, "/dev/ttyS0");
 	v[16].u.wake.rows = 33;
 	v[16].u.wake.cols = 111;
+	v[17].stream = 11;
+	strcpy(v[17].u.wake.path, "/dev/ttyS0");
+	v[17].u.wake.rows = 50;
+	v[17].u.wake.cols = 132;
 }
 
 static yg_frame_out out, again;
@@ -135,6 +139,13 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.u.wake.cols, 111);
 	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_WINDOW), "WINDOW");
 	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_WAKE), "WAKE");
+	assert_int_equal(yg_chan_encode_frame(&samples[17], &out), 0);
+	assert_int_equal(decode_frame(&out, &back), 0);
+	assert_int_equal(back.type, YG_CHAN_MSG_CONSIZE);
+	assert_string_equal(back.u.wake.path, "/dev/ttyS0");
+	assert_int_equal(back.u.wake.rows, 50);
+	assert_int_equal(back.u.wake.cols, 132);
+	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_CONSIZE), "CONSIZE");
 }
 
 /* Every shorter payload is refused, and one trailing byte too, except where
@@ -177,7 +188,7 @@ static void test_unknown_type(void **state)
 	assert_int_equal(yg_chan_encode_frame(&m, &out), -EINVAL);
 	assert_string_equal(yg_chan_type_name(0), "unknown");
 	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_MAX_TYPE + 1), "unknown");
-	assert_string_equal(yg_chan_type_name(18), "unknown");
+	assert_string_equal(yg_chan_type_name(19), "unknown");
 	assert_string_equal(yg_chan_type_name(YG_CHAN_MSG_OK), "OK");
 }
 
@@ -449,7 +460,7 @@ static void test_value_bounds(void **state)
 	assert_int_equal(pl_decode(YG_CHAN_MSG_HELLO), -EPROTO);
 }
 
-/* KEYS, WIPE and WAKE: absolute paths up to YG_CHAN_PATH_MAX; KEYS' owner up
+/* KEYS, WIPE, WAKE and CONSIZE: absolute paths up to YG_CHAN_PATH_MAX; KEYS' owner up
  * to YG_NAME_MAX, its mode up to 07777. */
 static int keys_decode(size_t path, char first, size_t owner, uint32_t mode)
 {
@@ -465,7 +476,7 @@ static int keys_decode(size_t path, char first, size_t owner, uint32_t mode)
 	return pl_decode(YG_CHAN_MSG_KEYS);
 }
 
-/* WIPE or WAKE (one shape): a path of len bytes starting with first, then
+/* WIPE, or WAKE and CONSIZE (one shape): a path of len bytes starting with first, then
  * trailing bytes */
 static int path_decode(uint8_t type, size_t path, char first, size_t trailing)
 {
@@ -479,7 +490,7 @@ static int path_decode(uint8_t type, size_t path, char first, size_t trailing)
 	return pl_decode(type);
 }
 
-/* The encoder's path bounds of WIPE or WAKE, on m (its other fields set). */
+/* The encoder's path bounds of WIPE, WAKE or CONSIZE, on m (its other fields set). */
 static void path_encode_bounds(yg_chan_msg *m, uint8_t type, char *path)
 {
 	m->type = type;
@@ -492,12 +503,13 @@ static void path_encode_bounds(yg_chan_msg *m, uint8_t type, char *path)
 	path[YG_CHAN_PATH_MAX] = '\0';
 	assert_int_equal(yg_chan_encode_frame(m, &out), 0);
 	assert_int_equal(out.len, 4 + 1 + 4 + 2 + YG_CHAN_PATH_MAX +
-			 (type == YG_CHAN_MSG_WAKE ? 4u : 0u));	/* WAKE: rows, cols */
+			 (type != YG_CHAN_MSG_WIPE ? 4u : 0u));	/* rows, cols */
 }
 
 static void test_path_bounds(void **state)
 {
-	static const uint8_t path_types[] = { YG_CHAN_MSG_WIPE, YG_CHAN_MSG_WAKE };
+	static const uint8_t path_types[] = { YG_CHAN_MSG_WIPE, YG_CHAN_MSG_WAKE,
+					      YG_CHAN_MSG_CONSIZE };
 	yg_chan_msg m;
 
 	assert_int_equal(keys_decode(YG_CHAN_PATH_MAX, '/', YG_NAME_MAX, 07777), 0);
@@ -510,7 +522,7 @@ static void test_path_bounds(void **state)
 	for (size_t i = 0; i < sizeof(path_types); i++) {
 		uint8_t type = path_types[i];
 		const char *got = type == YG_CHAN_MSG_WIPE ? back.u.wipe.path : back.u.wake.path;
-		size_t t = type == YG_CHAN_MSG_WAKE ? 4 : 0;	/* WAKE's rows, cols */
+		size_t t = type != YG_CHAN_MSG_WIPE ? 4 : 0;	/* rows, cols */
 
 		assert_int_equal(path_decode(type, YG_CHAN_PATH_MAX, '/', t), 0);
 		assert_int_equal(strlen(got), YG_CHAN_PATH_MAX);
@@ -539,6 +551,7 @@ static void test_path_bounds(void **state)
 	assert_int_equal(yg_chan_encode_frame(&m, &out), -EINVAL);
 	path_encode_bounds(&m, YG_CHAN_MSG_WIPE, m.u.wipe.path);
 	path_encode_bounds(&m, YG_CHAN_MSG_WAKE, m.u.wake.path);
+	path_encode_bounds(&m, YG_CHAN_MSG_CONSIZE, m.u.wake.path);
 	/* an over-long payload is refused before anything is read */
 	assert_int_equal(yg_chan_decode(YG_CHAN_MSG_KEYS, pl.b, YG_FRAME_MAX, &back), -EPROTO);
 }
