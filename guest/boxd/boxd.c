@@ -236,6 +236,8 @@ static int on_hello(struct boxd *b, const yg_chan_msg *m)
 	return boxd_send(b, &r);
 }
 
+static void port_write(struct boxd *b);
+
 static int dispatch(struct boxd *b, uint8_t type, const uint8_t *payload, size_t len)
 {
 	yg_chan_msg *m = b->msg;
@@ -273,6 +275,14 @@ static int dispatch(struct boxd *b, uint8_t type, const uint8_t *payload, size_t
 		r = boxd_wipe(b, m);
 		break;
 	case YG_CHAN_MSG_CLOCK:
+		/* the answers queued before it (a login's HELLO and KEYS, in the
+		 * same write) go out first: a step wakes the guest's clock
+		 * watchers (systemd, resolved), which may take the one vCPU
+		 * before this loop gets to write them */
+		if (b->out_len)
+			port_write(b);
+		if (b->link != LINK_LIVE)
+			return 0;
 		r = boxd_clock(b, m);
 		break;
 	case YG_CHAN_MSG_WAKE:
