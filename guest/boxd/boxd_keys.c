@@ -479,9 +479,8 @@ static int wake_tty(const char *path, uint16_t rows, uint16_t cols, bool wake,
 int boxd_wake(struct boxd *b, const yg_chan_msg *m)
 {
 	static struct boxd_fail f;
-	int r = -1;
-
 	bool wake = m->type == YG_CHAN_MSG_WAKE;
+	int r = -1;
 
 	if (!console_path(m->u.wake.path)) {
 		f.code = YG_CHAN_E_PERM;

@@ -173,7 +173,8 @@ void yg_gd_boxd_close(void);
 /* After a logout with nothing queued: keep the clean, paused box's console
  * open (the lock held, record holder "held") for console_hold, waiting for
  * a login (true: it is s->next, the rendezvous socket listens) or not
- * (false: timeout, SIGTERM, libvirt gone; the console is closed). */
+ * (false: timeout, SIGTERM, libvirt gone; the console is closed). A login
+ * handed over as the hold ran out is s->next too, its console not held. */
 bool yg_gd_hold(struct yg_gd_sess *s);
 /* After the login's revert check: may the console held across the pause
  * be used? false (and closed) when none is held or QEMU changed since. */
