@@ -20,17 +20,20 @@ command -v jq >/dev/null || yg_fail "this test needs jq (apt-get install jq)"
 yg_box_broker ygw
 as_user() { setpriv --reuid="$user" --regid=nogroup --clear-groups "$@"; }
 ends() { grep -c 'event=session_end' "$log" 2>/dev/null || true; }
+ended() { # ended N WHAT: wait (60 s) for more than N session_end events
+	for ((i = 0; i < 600; i++)); do
+		[ "$(ends)" -gt "$1" ] && return 0
+		sleep 0.1
+	done
+	yg_fail "no session_end within 60 s of EOF ($2)" "$box"
+}
 login() { # login MARK: one session that writes MARK into the box, then EOF
 	local n
 	n=$(ends)
 	as_user "$client" "$sock" open send "echo $1 > /tmp/mark; echo m\"\"ark-ok\r" \
 		expect 'mark-ok' eof > "$YG_TMP/out" 2>&1 ||
 		yg_fail "the login ($1) failed: $(cat "$YG_TMP/out")" "$box"
-	for ((i = 0; i < 600; i++)); do
-		[ "$(ends)" -gt "$n" ] && return 0
-		sleep 0.1
-	done
-	yg_fail "no session_end within 60 s of EOF ($1)" "$box"
+	ended "$n" "$1"
 }
 
 # revert = login: paused after the logout, not running; dirty (the next
@@ -148,7 +151,7 @@ grep -q 'event=console_released .*reason=timeout' "$log" ||
 	yg_fail "the stopped hold did not run out: $(grep console_ "$log")" "$box"
 grep 'event=session_ready' "$log" | tail -n 1 | grep -q 'console=opened' ||
 	yg_fail "the login served after the hold ran out did not open its console: $(grep session_ready "$log")"
-for ((i = 0; i < 600; i++)); do [ "$(ends)" -gt "$n" ] && break; sleep 0.1; done
+ended "$n" "the late login"
 # console_hold = 0: nothing held
 yg_user_policy 'console_hold = 0'
 kill -HUP "$YG_GATED_PID"
